@@ -1,0 +1,277 @@
+/**
+ * createApp builds the whole edge from a config and returns it, not yet
+ * listening. Only main.ts reads the environment and binds the port; tests
+ * build apps with temp databases, port 0 and an injected clock.
+ */
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { AdminService } from "@hookly/proto/gen/admin_pb";
+import { StreamService } from "@hookly/proto/gen/stream_pb";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createAdminRpc } from "./admin/admin.rpc.js";
+import { adminRoutes } from "./admin/admin.http.js";
+import {
+  adminTokenAuthenticator,
+  composeAuthenticators,
+  principalKey,
+  type Authenticator,
+  type Principal,
+} from "./auth/auth.service.js";
+import { systemClock, type Clock } from "./clock.js";
+import type { EdgeConfig } from "./config.js";
+import { createSecretBox } from "./crypto/secret-box.js";
+import { openDatabase, type Db } from "./db/db.js";
+import { createEndpointService } from "./endpoint/endpoint.service.js";
+import { createEndpointStore } from "./endpoint/endpoint.store.js";
+import { AppError } from "./errors.js";
+import { EdgeEvents } from "./events.js";
+import { ingestRoutes } from "./ingest/ingest.http.js";
+import { createIngestService } from "./ingest/ingest.service.js";
+import { createIngestStore } from "./ingest/ingest.store.js";
+import { createLogger, type Logger } from "./logger.js";
+import { createQueueStore } from "./queue/queue.store.js";
+import { createNonceStore, createStreamService } from "./relay/relay.rpc.js";
+import { createRelayService, type FinalFailure } from "./relay/relay.service.js";
+import { Router, sendError, sendJson, type NodeRequest, type NodeResponse, type Route } from "./server/http.js";
+import { createDualServer, type DualServer } from "./server/listener.js";
+import { createStaticHandler } from "./server/static.js";
+import { createWebhookService } from "./webhook/webhook.service.js";
+
+/** The edge's version, reported to hubs and in the status API. */
+export const EDGE_VERSION = "0.1.0";
+
+/** Things tests (and later features) may inject. */
+export interface AppDeps {
+  clock?: Clock;
+  log?: Logger;
+  /** Extra ways to authenticate (sessions, API tokens), tried after the admin token. */
+  authenticators?: Authenticator[];
+  /** Extra HTTP routes (auth, MCP, metrics), matched before the UI. */
+  routes?: Route[];
+  /** Called when a webhook finally fails (alerts). */
+  onFinalFailure?: (f: FinalFailure) => void;
+}
+
+/** A built edge. */
+export type App = Awaited<ReturnType<typeof createApp>>;
+
+const DEFAULT_UI_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "ui", "build");
+
+/** Builds the edge: database, services, Connect routes, HTTP routes, server. */
+export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
+  const clock = deps.clock ?? systemClock;
+  const log = deps.log ?? createLogger(config.logLevel, "edge");
+  const db: Db = openDatabase(config.databasePath);
+  const events = new EdgeEvents();
+  const box = createSecretBox(config.encryptionKeys);
+
+  const endpoints = createEndpointService({
+    store: createEndpointStore(db),
+    box,
+    clock,
+    events,
+    baseUrl: config.baseUrl,
+  });
+  const ingestStore = createIngestStore(db);
+  const ingest = createIngestService({
+    endpoints,
+    store: ingestStore,
+    clock,
+    events,
+    log,
+    deadLetterAfterMs: config.deadLetterAfterMs,
+  });
+  const finalFailureListeners: ((f: FinalFailure) => void)[] = [];
+  if (deps.onFinalFailure) finalFailureListeners.push(deps.onFinalFailure);
+  const relay = createRelayService({
+    store: createQueueStore(db),
+    endpoints,
+    clock,
+    events,
+    log,
+    options: {
+      dispatchWindow: config.dispatchWindow,
+      dispatchWindowBytes: config.dispatchWindowBytes,
+      backoffInitialMs: config.backoffInitialMs,
+      backoffMaxMs: config.backoffMaxMs,
+      retentionMs: config.retentionMs,
+    },
+    onFinalFailure: (f) => {
+      for (const l of finalFailureListeners) {
+        try {
+          l(f);
+        } catch (err) {
+          log.error({ err }, "final-failure listener failed");
+        }
+      }
+    },
+  });
+  const webhooks = createWebhookService({
+    db,
+    clock,
+    events,
+    endpoints,
+    ingestStore,
+    deadLetterAfterMs: config.deadLetterAfterMs,
+  });
+  const settings = {
+    baseUrl: config.baseUrl,
+    retentionDays: Math.round(config.retentionMs / 86_400_000),
+    deadLetterAfterHours: Math.round(config.deadLetterAfterMs / 3_600_000),
+    backoffInitialMs: config.backoffInitialMs,
+    backoffMaxMs: config.backoffMaxMs,
+    maxPayloadBytes: config.maxPayloadBytes,
+    githubSignIn: false,
+    telegramAlerts: false,
+    edgeVersion: EDGE_VERSION,
+  };
+
+  const authenticate = composeAuthenticators([adminTokenAuthenticator(config.adminToken), ...(deps.authenticators ?? [])]);
+
+  /** Throws unless the caller is authenticated (and, for cookie sessions, sent the CSRF token). */
+  const requirePrincipal = (header: (name: string) => string | null | undefined, stateChanging: boolean): Principal => {
+    const p = authenticate(header);
+    if (!p) throw new AppError("unauthenticated", "sign in, or send Authorization: Bearer <token>");
+    if (p.via === "session" && stateChanging && header("x-hookly-csrf") !== p.csrfToken) {
+      throw new AppError("permission_denied", "missing or wrong x-hookly-csrf header");
+    }
+    return p;
+  };
+
+  const authInterceptor: Interceptor = (next) => async (req) => {
+    if (req.service.typeName === StreamService.typeName) return next(req);
+    try {
+      // note: every admin RPC is a POST; the CSRF header is required on all of them for cookie sessions.
+      req.contextValues.set(principalKey, requirePrincipal((n) => req.header.get(n), true));
+    } catch (err) {
+      if (err instanceof AppError) {
+        throw new ConnectError(err.message, err.code === "unauthenticated" ? Code.Unauthenticated : Code.PermissionDenied);
+      }
+      throw err;
+    }
+    return next(req);
+  };
+
+  const router = new Router();
+  router.add(
+    ...ingestRoutes(ingest, log, { maxPayloadBytes: config.maxPayloadBytes, trustProxy: config.trustProxy }),
+    {
+      method: "GET",
+      path: "/healthz",
+      handler: (_req, res) => sendJson(res, 200, { status: "ok" }),
+    },
+    {
+      method: "GET",
+      path: "/readyz",
+      handler: (_req, res) => {
+        try {
+          db.prepare("SELECT count(*) FROM endpoint").get();
+          const version = db.pragma("user_version", { simple: true });
+          sendJson(res, 200, { status: "ready", schemaVersion: version, hubConnected: relay.connected() });
+        } catch (err) {
+          log.error({ err }, "readiness check failed");
+          sendJson(res, 503, { status: "unavailable" });
+        }
+      },
+    },
+    ...(deps.routes ?? []),
+  );
+  const apiRouter = new Router().add(...adminRoutes({ endpoints, webhooks, relay, settings }));
+  const serveUi = createStaticHandler(config.uiDir ?? DEFAULT_UI_DIR);
+
+  const fallback = (req: NodeRequest, res: NodeResponse): void => {
+    const url = new URL(req.url ?? "/", "http://edge.invalid");
+    const method = req.method ?? "GET";
+    void (async () => {
+      try {
+        if (url.pathname.startsWith("/api/")) {
+          const header = (n: string) => {
+            const v = req.headers[n];
+            return Array.isArray(v) ? v.join(", ") : v;
+          };
+          requirePrincipal(header, method !== "GET" && method !== "HEAD");
+          const hit = apiRouter.match(method, url.pathname);
+          if (hit === undefined) throw new AppError("not_found", `no route ${url.pathname}`);
+          if (hit === "method") throw new AppError("invalid_argument", `${method} is not allowed on ${url.pathname}`);
+          await hit.route.handler(req, res, hit.params, url);
+          return;
+        }
+        const hit = router.match(method, url.pathname);
+        if (hit === "method") {
+          sendJson(res, 405, { error: { code: "method_not_allowed", message: `${method} is not allowed here` } });
+          return;
+        }
+        if (hit) {
+          await hit.route.handler(req, res, hit.params, url);
+          return;
+        }
+        if ((method === "GET" || method === "HEAD") && serveUi?.(req, res, url.pathname)) return;
+        sendJson(res, 404, { error: { code: "not_found", message: `nothing at ${url.pathname}` } });
+      } catch (err) {
+        sendError(res, err, log, { path: url.pathname, method });
+      }
+    })();
+  };
+
+  const handler = connectNodeAdapter({
+    routes: (r) => {
+      r.service(
+        StreamService,
+        createStreamService({
+          relay,
+          clock,
+          log,
+          claimNonce: createNonceStore(db),
+          options: {
+            hubSecrets: config.hubSecrets,
+            heartbeatMs: config.hubHeartbeatMs,
+            deadAfterMs: config.hubDeadAfterMs,
+            edgeVersion: EDGE_VERSION,
+          },
+        }),
+      );
+      r.service(AdminService, createAdminRpc({ endpoints, webhooks, relay, settings, events }));
+    },
+    interceptors: [authInterceptor],
+    fallback,
+  });
+
+  const server: DualServer = createDualServer(handler);
+  let closing: Promise<void> | undefined;
+
+  return {
+    config,
+    db,
+    log,
+    clock,
+    events,
+    endpoints,
+    ingest,
+    webhooks,
+    relay,
+    settings,
+    server,
+    /** Adds a listener for final failures (alerts). */
+    onFinalFailure(listener: (f: FinalFailure) => void): void {
+      finalFailureListeners.push(listener);
+    },
+    /** Binds the port and starts the queue timers; resolves with the port. */
+    async listen(port = config.port, host = config.host): Promise<number> {
+      relay.start();
+      const bound = await server.listen(port, host);
+      log.info({ port: bound, host, baseUrl: config.baseUrl }, "edge listening");
+      return bound;
+    },
+    /** Stops accepting, ends streams, flushes pending inserts, closes the database. */
+    close(): Promise<void> {
+      closing ??= (async () => {
+        relay.stop();
+        await server.close(3_000);
+        ingestStore.flush();
+        db.close();
+      })();
+      return closing;
+    },
+  };
+}

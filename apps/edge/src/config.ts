@@ -1,0 +1,105 @@
+/**
+ * The edge's configuration: the only module that knows environment variable
+ * names. `loadConfig(process.env)` is called by main.ts; everything else
+ * receives the parsed `EdgeConfig`.
+ */
+import { z } from "zod";
+
+const bool = z
+  .enum(["true", "false", "1", "0", "yes", "no", ""])
+  .transform((v) => v === "true" || v === "1" || v === "yes");
+
+const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** Comma-separated list, blanks dropped. */
+const list = z.string().transform((v) =>
+  v
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
+
+const hexKey = z
+  .string()
+  .regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex characters (32 bytes); generate one with `npm run hookly -- secrets`");
+
+/** The schema, exported for tests and for the documentation generator. */
+export const edgeEnvSchema = z
+  .object({
+    PORT: intFrom(0, 65535).default(8080), // TCP port for providers, the UI, the API and the hub stream (h1 and h2c share it). Default 8080.
+    HOST: z.string().default("0.0.0.0"), // Address to listen on. Default 0.0.0.0.
+    BASE_URL: z.url({ protocol: /^https?$/ }).optional(), // Public URL providers reach, used in ingest URLs and OAuth redirects. Default http://localhost:PORT.
+    DATABASE_PATH: z.string().min(1).default("./data/hookly.db"), // SQLite file; its folder is created. Default ./data/hookly.db.
+    ENCRYPTION_KEY: hexKey, // 32-byte hex key for secrets at rest (AES-256-GCM). Required.
+    ENCRYPTION_KEY_PREVIOUS: z.union([hexKey, z.literal("")]).optional(), // The key before a rotation, still accepted for reading. Optional.
+    HOME_HUB_SECRET: list.pipe(
+      z.array(z.string().min(32, "each hub secret must be at least 32 characters")).min(1, "is required"),
+    ), // Pre-shared hub secret(s), comma-separated during a rotation; ≥32 chars each. Required.
+    ADMIN_TOKEN: z.string().min(24, "must be at least 24 characters").optional(), // Bearer token for the admin API and UI sign-in. Optional when GitHub sign-in is configured.
+    MAX_PAYLOAD_BYTES: intFrom(1, 1024 * 1024 * 1024).default(100 * 1024 * 1024), // Largest accepted webhook body in bytes; larger → 413. Default 100 MiB.
+    RETENTION_DAYS: intFrom(0, 3650).default(7), // Delivered and dead-lettered webhooks are purged after this many days (0: never). Default 7.
+    DEAD_LETTER_AFTER_HOURS: intFrom(1, 24 * 365).default(168), // Undelivered webhooks become dead letters this long after arrival. Default 168 (7 days).
+    BACKOFF_INITIAL_MS: intFrom(10, 3_600_000).default(1000), // First retry delay; doubles per attempt. Default 1000.
+    BACKOFF_MAX_MS: intFrom(10, 86_400_000).default(3_600_000), // Retry delay cap. Default 3600000 (1 h).
+    DISPATCH_WINDOW: intFrom(1, 1024).default(64), // Webhooks of one endpoint in flight to the hub at once (ordered pipelining). Default 64.
+    DISPATCH_WINDOW_BYTES: intFrom(1024, 1024 * 1024 * 1024).default(16 * 1024 * 1024), // Body bytes of one endpoint in flight at once (at least one webhook is always allowed). Default 16 MiB.
+    HUB_HEARTBEAT_MS: intFrom(100, 60_000).default(10_000), // Heartbeat interval on the hub stream. Default 10000.
+    HUB_DEAD_AFTER_MS: intFrom(300, 300_000).default(30_000), // Silence after which the hub stream is closed as dead. Default 30000.
+    TRUST_PROXY: bool.default(false), // Take the source IP from X-Forwarded-For (behind Caddy/nginx). Default false.
+    LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"), // pino level. Default info.
+    UI_DIR: z.string().optional(), // Folder of the built UI. Default: ui/build of this checkout.
+  })
+  .superRefine((env, ctx) => {
+    if (env.BACKOFF_MAX_MS < env.BACKOFF_INITIAL_MS) {
+      ctx.addIssue({ code: "custom", path: ["BACKOFF_MAX_MS"], message: "must be ≥ BACKOFF_INITIAL_MS" });
+    }
+    if (env.HUB_DEAD_AFTER_MS <= env.HUB_HEARTBEAT_MS) {
+      ctx.addIssue({ code: "custom", path: ["HUB_DEAD_AFTER_MS"], message: "must be greater than HUB_HEARTBEAT_MS" });
+    }
+  });
+
+/** Parsed, validated edge configuration. */
+export type EdgeConfig = ReturnType<typeof toConfig>;
+
+function toConfig(env: z.output<typeof edgeEnvSchema>) {
+  return {
+    port: env.PORT,
+    host: env.HOST,
+    baseUrl: (env.BASE_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, ""),
+    databasePath: env.DATABASE_PATH,
+    encryptionKeys: [env.ENCRYPTION_KEY, ...(env.ENCRYPTION_KEY_PREVIOUS ? [env.ENCRYPTION_KEY_PREVIOUS] : [])],
+    hubSecrets: env.HOME_HUB_SECRET,
+    adminToken: env.ADMIN_TOKEN,
+    maxPayloadBytes: env.MAX_PAYLOAD_BYTES,
+    retentionMs: env.RETENTION_DAYS * 86_400_000,
+    deadLetterAfterMs: env.DEAD_LETTER_AFTER_HOURS * 3_600_000,
+    backoffInitialMs: env.BACKOFF_INITIAL_MS,
+    backoffMaxMs: env.BACKOFF_MAX_MS,
+    dispatchWindow: env.DISPATCH_WINDOW,
+    dispatchWindowBytes: env.DISPATCH_WINDOW_BYTES,
+    hubHeartbeatMs: env.HUB_HEARTBEAT_MS,
+    hubDeadAfterMs: env.HUB_DEAD_AFTER_MS,
+    trustProxy: env.TRUST_PROXY,
+    logLevel: env.LOG_LEVEL,
+    uiDir: env.UI_DIR,
+  };
+}
+
+/** Thrown with every problem of the environment in one message. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/**
+ * Parses the environment. Empty strings count as unset. Throws ConfigError
+ * listing every bad variable at once.
+ */
+export function loadConfig(source: Record<string, string | undefined>): EdgeConfig {
+  const env = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = edgeEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".") || "(env)"}: ${i.message}`);
+    throw new ConfigError(`invalid edge configuration:\n${lines.join("\n")}`);
+  }
+  return toConfig(parsed.data);
+}

@@ -1,0 +1,66 @@
+/**
+ * Opens the edge's SQLite database once and applies migrations.
+ *
+ * note: busy_timeout comes first so the pragmas that follow wait for a lock
+ * instead of failing; WAL lets readers (the UI) run beside the writer.
+ * The connection default is synchronous=NORMAL (queue bookkeeping may be
+ * replayed after a power cut: delivery is at least once); ingest commits switch
+ * to FULL so a 2xx to a provider means the webhook is on disk (see ingest.store.ts).
+ */
+import Database from "better-sqlite3";
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The database handle type used by every store. */
+export type Db = Database.Database;
+
+const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "migrations");
+
+/** Opens (creating if needed) the database at `path` and migrates it. */
+export function openDatabase(path: string): Db {
+  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  db.pragma("busy_timeout = 5000");
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = NORMAL");
+  db.pragma("foreign_keys = ON");
+  migrate(db);
+  return db;
+}
+
+/** A migration file: `NNN_name.sql`. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Reads the numbered migrations in order. */
+export function readMigrations(dir = MIGRATIONS_DIR): Migration[] {
+  return readdirSync(dir)
+    .filter((f) => /^\d{3}_[a-z0-9_]+\.sql$/.test(f))
+    .sort()
+    .map((f) => ({ version: Number(f.slice(0, 3)), name: f, sql: readFileSync(join(dir, f), "utf8") }));
+}
+
+/**
+ * Applies every migration newer than `PRAGMA user_version`, each in its own
+ * transaction. A failing migration throws (start-up stops) and leaves the
+ * database at the last good version.
+ */
+export function migrate(db: Db, migrations = readMigrations()): number {
+  const current = db.pragma("user_version", { simple: true }) as number;
+  const latest = migrations.at(-1)?.version ?? 0;
+  if (current > latest) {
+    throw new Error(`database is at schema version ${current}, newer than this edge knows (${latest}): upgrade the edge`);
+  }
+  for (const m of migrations) {
+    if (m.version <= current) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.pragma(`user_version = ${m.version}`);
+    })();
+  }
+  return db.pragma("user_version", { simple: true }) as number;
+}

@@ -1,0 +1,169 @@
+/**
+ * Endpoint rules: validation, secrets sealed at rest, ingest URLs. Used by the
+ * admin RPC, the REST routes and the MCP tools alike.
+ */
+import type { Clock } from "../clock.js";
+import type { SecretBox } from "../crypto/secret-box.js";
+import { AppError } from "../errors.js";
+import type { EdgeEvents } from "../events.js";
+import { isId, newId } from "../ids.js";
+import type { ProviderType } from "../verify/verify.service.js";
+import { parseSecrets } from "../verify/verify.service.js";
+import type { EndpointRecord, EndpointStore } from "./endpoint.store.js";
+
+/** Provider types an endpoint may have. */
+export const PROVIDER_TYPES: readonly ProviderType[] = ["generic", "stripe", "github", "telegram"];
+
+/** An endpoint as the API shows it: never the secret. */
+export interface EndpointView {
+  id: string;
+  name: string;
+  providerType: ProviderType;
+  destinationUrl: string;
+  muted: boolean;
+  hasSignatureSecret: boolean;
+  ingestUrl: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** Fields to create an endpoint with. */
+export interface EndpointInput {
+  name: string;
+  providerType: ProviderType;
+  signatureSecret?: string;
+  destinationUrl: string;
+  muted?: boolean;
+}
+
+/** Fields to change; undefined means unchanged, an empty secret removes it. */
+export type EndpointPatch = Partial<EndpointInput>;
+
+/** Endpoint operations. */
+export type EndpointService = ReturnType<typeof createEndpointService>;
+
+function checkName(name: string): string {
+  const trimmed = name.trim();
+  if (!trimmed) throw new AppError("invalid_argument", "name is required");
+  if (trimmed.length > 200) throw new AppError("invalid_argument", "name is longer than 200 characters");
+  return trimmed;
+}
+
+function checkProvider(p: string): ProviderType {
+  if (!(PROVIDER_TYPES as readonly string[]).includes(p)) {
+    throw new AppError("invalid_argument", `provider_type must be one of ${PROVIDER_TYPES.join(", ")}`);
+  }
+  return p as ProviderType;
+}
+
+/** Validates a destination URL: absolute http(s), no credentials, no fragment. */
+export function checkDestinationUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    throw new AppError("invalid_argument", `destination_url "${value}" is not an absolute URL`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new AppError("invalid_argument", "destination_url must use http or https");
+  }
+  if (url.username || url.password) {
+    throw new AppError("invalid_argument", "destination_url must not contain credentials");
+  }
+  if (url.hash) throw new AppError("invalid_argument", "destination_url must not contain a fragment");
+  return url.toString();
+}
+
+/** Creates the endpoint service. */
+export function createEndpointService(deps: {
+  store: EndpointStore;
+  box: SecretBox;
+  clock: Clock;
+  events: EdgeEvents;
+  baseUrl: string;
+}) {
+  const { store, box, clock, events, baseUrl } = deps;
+
+  const sealSecret = (id: string, secret: string | undefined): string | null => {
+    if (secret === undefined || parseSecrets(secret).length === 0) return null;
+    if (secret.length > 4096) throw new AppError("invalid_argument", "signature_secret is longer than 4096 characters");
+    return box.seal(secret, id);
+  };
+
+  const view = (e: EndpointRecord): EndpointView => ({
+    id: e.id,
+    name: e.name,
+    providerType: e.providerType,
+    destinationUrl: e.destinationUrl,
+    muted: e.muted,
+    hasSignatureSecret: e.sealedSecret !== null,
+    ingestUrl: `${baseUrl}/h/${e.id}`,
+    createdAt: e.createdAt,
+    updatedAt: e.updatedAt,
+  });
+
+  const mustGet = (id: string): EndpointRecord => {
+    const found = isId("endpoint", id) ? store.get(id) : undefined;
+    if (!found) throw new AppError("not_found", `endpoint ${JSON.stringify(id)} not found`);
+    return found;
+  };
+
+  return {
+    view,
+    create(input: EndpointInput): EndpointView {
+      const id = newId("endpoint");
+      const now = clock.now();
+      const record: EndpointRecord = {
+        id,
+        name: checkName(input.name ?? ""),
+        providerType: checkProvider(input.providerType),
+        sealedSecret: sealSecret(id, input.signatureSecret),
+        destinationUrl: checkDestinationUrl(input.destinationUrl ?? ""),
+        muted: input.muted ?? false,
+        createdAt: now,
+        updatedAt: now,
+      };
+      store.insert(record);
+      events.emit("endpoint.changed", { endpointId: id });
+      return view(record);
+    },
+    get(id: string): EndpointView {
+      return view(mustGet(id));
+    },
+    /** The stored record, for ingest (unknown ids → undefined, no throw). */
+    find(id: string): EndpointRecord | undefined {
+      return isId("endpoint", id) ? store.get(id) : undefined;
+    },
+    list(): EndpointView[] {
+      return store.list().map(view);
+    },
+    update(id: string, patch: EndpointPatch): EndpointView {
+      const current = mustGet(id);
+      const next: EndpointRecord = {
+        ...current,
+        name: patch.name !== undefined ? checkName(patch.name) : current.name,
+        providerType: patch.providerType !== undefined ? checkProvider(patch.providerType) : current.providerType,
+        sealedSecret: patch.signatureSecret !== undefined ? sealSecret(id, patch.signatureSecret) : current.sealedSecret,
+        destinationUrl:
+          patch.destinationUrl !== undefined ? checkDestinationUrl(patch.destinationUrl) : current.destinationUrl,
+        muted: patch.muted ?? current.muted,
+        updatedAt: clock.now(),
+      };
+      store.update(next);
+      events.emit("endpoint.changed", { endpointId: id });
+      return view(next);
+    },
+    delete(id: string): void {
+      mustGet(id);
+      store.delete(id);
+      events.emit("endpoint.changed", { endpointId: id, deleted: true });
+    },
+    /** The endpoint's secrets in clear, for signature checks. */
+    secrets(e: EndpointRecord): string[] {
+      return e.sealedSecret ? parseSecrets(box.open(e.sealedSecret, e.id)) : [];
+    },
+    webhookCount(id: string): number {
+      return store.webhookCount(mustGet(id).id);
+    },
+  };
+}

@@ -1,0 +1,36 @@
+/**
+ * In-process change notifications: the dispatcher wakes on them and the UI's
+ * WatchEvents stream forwards them. Fire-and-forget; listeners must not throw.
+ */
+import { EventEmitter } from "node:events";
+
+/** Every event the edge publishes. */
+export interface EdgeEventMap {
+  /** A webhook was stored (ingest or replay). */
+  "webhook.received": { endpointId: string; webhookId: string };
+  /** A webhook's status or attempts changed. */
+  "webhook.updated": { endpointId: string; webhookId: string; status: string };
+  /** An endpoint was created, changed or deleted. */
+  "endpoint.changed": { endpointId: string; deleted?: boolean };
+  /** The hub connected or disconnected. */
+  "hub.changed": { connected: boolean };
+}
+
+/** A typed event bus. */
+export class EdgeEvents {
+  private readonly emitter = new EventEmitter();
+
+  constructor() {
+    // note: one listener per open UI stream; hundreds are legitimate.
+    this.emitter.setMaxListeners(0);
+  }
+
+  emit<K extends keyof EdgeEventMap>(type: K, event: EdgeEventMap[K]): void {
+    this.emitter.emit(type, event);
+  }
+
+  on<K extends keyof EdgeEventMap>(type: K, listener: (event: EdgeEventMap[K]) => void): () => void {
+    this.emitter.on(type, listener);
+    return () => this.emitter.off(type, listener);
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * Ingest: find the endpoint, check the provider signature on the raw bytes,
+ * store durably. An invalid signature is stored and marked, never rejected.
+ */
+import type { Clock } from "../clock.js";
+import type { EndpointService } from "../endpoint/endpoint.service.js";
+import { AppError } from "../errors.js";
+import type { EdgeEvents } from "../events.js";
+import { newId } from "../ids.js";
+import type { Logger } from "../logger.js";
+import { verifySignature } from "../verify/verify.service.js";
+import type { IngestStore } from "./ingest.store.js";
+
+/** One request as it arrived on an ingest URL. */
+export interface IncomingWebhook {
+  endpointId: string;
+  method: string;
+  query: string;
+  /** [name, value] pairs in arrival order, original case. */
+  headers: [string, string][];
+  body: Uint8Array;
+  sourceIp: string | null;
+}
+
+/** Ingest operations. */
+export type IngestService = ReturnType<typeof createIngestService>;
+
+/** Builds a case-insensitive header lookup that joins repeats with ", " as Node does. */
+export function headerLookup(headers: readonly [string, string][]): (name: string) => string | undefined {
+  const map = new Map<string, string>();
+  for (const [name, value] of headers) {
+    const key = name.toLowerCase();
+    const prev = map.get(key);
+    map.set(key, prev === undefined ? value : `${prev}, ${value}`);
+  }
+  return (name) => map.get(name.toLowerCase());
+}
+
+/** Creates the ingest service. */
+export function createIngestService(deps: {
+  endpoints: EndpointService;
+  store: IngestStore;
+  clock: Clock;
+  events: EdgeEvents;
+  log: Logger;
+  deadLetterAfterMs: number;
+}) {
+  const { endpoints, store, clock, events, log, deadLetterAfterMs } = deps;
+  return {
+    /**
+     * Stores a webhook and resolves with its id once it is on disk.
+     * Throws AppError not_found for an unknown endpoint, unavailable when the
+     * database cannot write.
+     */
+    async accept(input: IncomingWebhook): Promise<{ webhookId: string; signatureValid: boolean }> {
+      const endpoint = endpoints.find(input.endpointId);
+      if (!endpoint) throw new AppError("not_found", "no endpoint with this id");
+      const receivedAt = clock.now();
+      const header = headerLookup(input.headers);
+      let secrets: string[];
+      try {
+        secrets = endpoints.secrets(endpoint);
+      } catch (err) {
+        // note: a secret that cannot be decrypted (wrong ENCRYPTION_KEY) must not lose the webhook.
+        log.error({ err, endpointId: endpoint.id }, "cannot decrypt endpoint secret; storing webhook unverified");
+        secrets = [];
+      }
+      const verdict = verifySignature({
+        provider: endpoint.providerType,
+        secrets,
+        header,
+        body: input.body,
+        now: new Date(receivedAt),
+      });
+      const id = newId("webhook");
+      try {
+        await store.insert({
+          id,
+          endpointId: endpoint.id,
+          receivedAt,
+          method: input.method,
+          query: input.query,
+          headers: input.headers,
+          payload: input.body,
+          contentType: header("content-type") ?? null,
+          sourceIp: input.sourceIp,
+          signatureValid: verdict.ok,
+          signatureReason: verdict.ok ? null : verdict.reason,
+          deliverBy: receivedAt + deadLetterAfterMs,
+          replayOf: null,
+        });
+      } catch (err) {
+        if (err instanceof Error && /FOREIGN KEY/.test(err.message)) {
+          throw new AppError("not_found", "no endpoint with this id");
+        }
+        log.error({ err, endpointId: endpoint.id }, "cannot store webhook; answering 503 so the provider retries");
+        throw new AppError("unavailable", "webhook could not be stored; retry later", { cause: err });
+      }
+      events.emit("webhook.received", { endpointId: endpoint.id, webhookId: id });
+      return { webhookId: id, signatureValid: verdict.ok };
+    },
+  };
+}

@@ -1,0 +1,157 @@
+/**
+ * Small HTTP primitives shared by the REST, ingest, auth and static routes:
+ * JSON answers in one error shape, bounded body reading, path routing.
+ */
+import type http from "node:http";
+import type http2 from "node:http2";
+import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
+import { AppError, HTTP_STATUS } from "../errors.js";
+import type { Logger } from "../logger.js";
+
+/** A request on either protocol. */
+export type NodeRequest = Parameters<NodeHandler>[0];
+/** A response on either protocol. */
+export type NodeResponse = Parameters<NodeHandler>[1];
+type NodeHandler = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
+/** The concrete response types, for code that needs one of them. */
+export type ConcreteResponse = http.ServerResponse | http2.Http2ServerResponse;
+
+/** Sends a JSON body. */
+export function sendJson(res: NodeResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  (res as http.ServerResponse).writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(text),
+    "cache-control": "no-store",
+    ...headers,
+  });
+  res.end(text);
+}
+
+/**
+ * Answers an error: AppError with its code and message, anything else logged
+ * with context and answered as a bare 500.
+ */
+export function sendError(res: NodeResponse, err: unknown, log: Logger, context: Record<string, unknown> = {}): void {
+  if (res.headersSent) {
+    res.destroy?.();
+    return;
+  }
+  if (err instanceof AppError) {
+    sendJson(res, HTTP_STATUS[err.code], { error: { code: err.code, message: err.message } });
+    return;
+  }
+  log.error({ err, ...context }, "unexpected error");
+  sendJson(res, 500, { error: { code: "internal", message: "internal error" } });
+}
+
+/**
+ * Reads the whole body, refusing more than `limit` bytes with AppError
+ * payload_too_large (checked against Content-Length first, then as it streams).
+ */
+export function readBody(req: NodeRequest, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers["content-length"]);
+  if (Number.isFinite(declared) && declared > limit) {
+    req.resume();
+    return Promise.reject(new AppError("payload_too_large", `body of ${declared} bytes exceeds the ${limit}-byte limit`));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    req.on("data", (chunk: Buffer) => {
+      if (done) return;
+      size += chunk.length;
+      if (size > limit) {
+        done = true;
+        reject(new AppError("payload_too_large", `body exceeds the ${limit}-byte limit`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => {
+      if (done) return;
+      done = true;
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    });
+    req.on("error", (err: Error) => {
+      if (done) return;
+      done = true;
+      reject(err);
+    });
+    req.on("aborted", () => {
+      if (done) return;
+      done = true;
+      reject(new Error("request aborted by the client"));
+    });
+  });
+}
+
+/** Reads and parses a JSON body (≤ 1 MiB); a bad one is invalid_argument. */
+export async function readJson(req: NodeRequest): Promise<unknown> {
+  const body = await readBody(req, 1024 * 1024);
+  if (body.length === 0) return {};
+  try {
+    return JSON.parse(body.toString("utf8"));
+  } catch {
+    throw new AppError("invalid_argument", "body is not valid JSON");
+  }
+}
+
+/** Headers as [name, value] pairs in arrival order, without HTTP/2 pseudo-headers. */
+export function rawHeaderPairs(req: NodeRequest): [string, string][] {
+  const raw = req.rawHeaders;
+  const pairs: [string, string][] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (!name.startsWith(":")) pairs.push([name, raw[i + 1]!]);
+  }
+  return pairs;
+}
+
+/** A matched route's path parameters. */
+export type Params = Record<string, string>;
+
+/** One HTTP route. */
+export interface Route {
+  method: string;
+  /** Path with `:name` segments, e.g. `/api/webhooks/:id/replay`. */
+  path: string;
+  handler: (req: NodeRequest, res: NodeResponse, params: Params, url: URL) => void | Promise<void>;
+}
+
+interface CompiledRoute extends Route {
+  regex: RegExp;
+  names: string[];
+}
+
+/** A path router; `match` returns undefined (404) or "method" (405). */
+export class Router {
+  private readonly routes: CompiledRoute[] = [];
+
+  add(...routes: Route[]): this {
+    for (const r of routes) {
+      const names: string[] = [];
+      const pattern = r.path.replace(/:([a-zA-Z]+)/g, (_, n: string) => {
+        names.push(n);
+        return "([^/]+)";
+      });
+      this.routes.push({ ...r, regex: new RegExp(`^${pattern}/?$`), names });
+    }
+    return this;
+  }
+
+  match(method: string, path: string): { route: Route; params: Params } | "method" | undefined {
+    let pathMatched = false;
+    for (const r of this.routes) {
+      const m = r.regex.exec(path);
+      if (!m) continue;
+      pathMatched = true;
+      if (r.method !== method && !(method === "HEAD" && r.method === "GET")) continue;
+      const params: Params = {};
+      r.names.forEach((n, i) => (params[n] = decodeURIComponent(m[i + 1]!)));
+      return { route: r, params };
+    }
+    return pathMatched ? "method" : undefined;
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * One TCP port for HTTP/1.1 and cleartext HTTP/2.
+ *
+ * Providers, curl and browsers speak HTTP/1.1; the hub's bidi stream needs
+ * HTTP/2. Without TLS there is no ALPN, and Node's `allowHTTP1` only works
+ * with TLS, so we peek at the first bytes of each connection: the HTTP/2
+ * client preface (`PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`) goes to the h2c server,
+ * anything else to the HTTP/1.1 server. Both use the same request handler.
+ * Behind a TLS proxy (Caddy), the proxy speaks h1 for providers and h2c for
+ * the stream to this same port.
+ */
+import http from "node:http";
+import http2 from "node:http2";
+import net from "node:net";
+import { Duplex } from "node:stream";
+
+const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+
+/** The request handler both protocol servers share. */
+export type DualHandler = (
+  req: http.IncomingMessage | http2.Http2ServerRequest,
+  res: http.ServerResponse | http2.Http2ServerResponse,
+) => void;
+
+/** A listening dual-protocol server. */
+export interface DualServer {
+  /** The TCP listener. */
+  tcp: net.Server;
+  h1: http.Server;
+  h2: http2.Http2Server;
+  /** Resolves with the bound port. */
+  listen(port: number, host: string): Promise<number>;
+  /** Stops accepting, ends idle connections, and after `graceMs` destroys the rest. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Creates the dual-protocol server; call listen() to bind it. */
+export function createDualServer(handler: DualHandler, opts: { maxHeaderSize?: number } = {}): DualServer {
+  const h1 = http.createServer({ maxHeaderSize: opts.maxHeaderSize ?? 64 * 1024 }, handler);
+  // note: providers may take a while to send a large body; the default 300 s requestTimeout is fine,
+  // headersTimeout defends against slowloris.
+  h1.headersTimeout = 30_000;
+  h1.keepAliveTimeout = 65_000;
+  const h2 = http2.createServer({ maxSessionMemory: 64 }, handler);
+  const sockets = new Set<Duplex>();
+  const sessions = new Set<http2.ServerHttp2Session>();
+  h2.on("session", (s) => {
+    sessions.add(s);
+    s.once("close", () => sessions.delete(s));
+  });
+
+  const tcp = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    socket.on("error", () => socket.destroy());
+    let seen: Buffer = Buffer.alloc(0);
+    const onData = (chunk: Buffer): void => {
+      seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
+      const n = Math.min(seen.length, PREFACE.length);
+      const looksH2 = seen.subarray(0, n).equals(PREFACE.subarray(0, n));
+      if (looksH2 && seen.length < PREFACE.length) return; // need the whole preface to decide
+      socket.off("data", onData);
+      socket.pause();
+      if (looksH2) {
+        h2.emit("connection", replayingDuplex(socket, seen));
+      } else {
+        socket.unshift(seen);
+        h1.emit("connection", socket);
+        socket.resume();
+      }
+    };
+    socket.on("data", onData);
+  });
+
+  return {
+    tcp,
+    h1,
+    h2,
+    listen(port, host) {
+      return new Promise((resolve, reject) => {
+        tcp.once("error", reject);
+        tcp.listen(port, host, () => {
+          tcp.off("error", reject);
+          resolve((tcp.address() as net.AddressInfo).port);
+        });
+      });
+    },
+    async close(graceMs = 5_000) {
+      const closed = new Promise<void>((resolve) => tcp.close(() => resolve()));
+      h1.closeIdleConnections();
+      for (const s of sessions) s.close();
+      const deadline = setTimeout(() => {
+        for (const s of sessions) s.destroy();
+        for (const s of sockets) s.destroy();
+      }, graceMs);
+      await closed;
+      clearTimeout(deadline);
+    },
+  };
+}
+
+/**
+ * A duplex that first yields `head`, then whatever `socket` reads.
+ * note: Node's HTTP/2 session reads straight from the socket's native handle,
+ * so bytes pushed back with unshift() would be lost; wrapping the socket in a
+ * JS duplex makes Node feed the session through JS, head first. Only hub
+ * streams take this path.
+ */
+function replayingDuplex(socket: net.Socket, head: Buffer): Duplex {
+  const wrapper = new Duplex({
+    read() {
+      socket.resume();
+    },
+    write(chunk, encoding, callback) {
+      socket.write(chunk, encoding, callback);
+    },
+    final(callback) {
+      socket.end(callback);
+    },
+    destroy(err, callback) {
+      socket.destroy(err ?? undefined);
+      callback(err);
+    },
+  });
+  Object.defineProperties(wrapper, {
+    remoteAddress: { get: () => socket.remoteAddress },
+    remotePort: { get: () => socket.remotePort },
+    localAddress: { get: () => socket.localAddress },
+    localPort: { get: () => socket.localPort },
+    remoteFamily: { get: () => socket.remoteFamily },
+  });
+  wrapper.push(head);
+  socket.on("data", (chunk: Buffer) => {
+    if (!wrapper.push(chunk)) socket.pause();
+  });
+  socket.once("end", () => wrapper.push(null));
+  socket.once("close", () => wrapper.destroy());
+  socket.setNoDelay(true);
+  return wrapper;
+}
