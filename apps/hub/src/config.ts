@@ -1,0 +1,79 @@
+/**
+ * The hub's configuration: the only module that knows environment variable
+ * names. Every bad variable is reported in one message.
+ */
+import { hostname } from "node:os";
+import { z } from "zod";
+import { parseAllowedDestinations, type DestinationPattern } from "./forward/destinations.js";
+
+const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** The schema, exported for tests. */
+export const hubEnvSchema = z
+  .object({
+    EDGE_URL: z.url({ protocol: /^https?$/, error: "must be the edge's http:// or https:// URL" }), // Edge to dial; http:// uses h2c, https:// TLS. Required.
+    HOME_HUB_SECRET: z.string().min(32, "must be at least 32 characters"), // Pre-shared secret, same as the edge's. Required.
+    HUB_ID: z.string().min(1).max(128).optional(), // Name of this hub in the edge's status and logs. Default: the host name.
+    HUB_ALLOWED_DESTINATIONS: z.string().optional(), // Comma-separated host / host:port / *.domain / CIDR patterns the hub may forward to. Default: any.
+    HUB_FORWARD_TIMEOUT_MS: intFrom(100, 600_000).default(30_000), // Per-attempt timeout towards the LAN service. Default 30000.
+    HUB_HEARTBEAT_MS: intFrom(100, 60_000).default(10_000), // Heartbeat interval on the stream. Default 10000.
+    HUB_DEAD_AFTER_MS: intFrom(300, 300_000).default(30_000), // Silence after which the stream is treated as dead and re-dialled. Default 30000.
+    HUB_RECONNECT_MAX_MS: intFrom(100, 600_000).default(30_000), // Cap of the reconnect backoff (with jitter). Default 30000.
+    HUB_HEALTH_PORT: intFrom(0, 65535).optional(), // Local port for GET /healthz (200 when connected, 503 otherwise). Default: off.
+    HUB_HEALTH_HOST: z.string().default("127.0.0.1"), // Address of the health port. Default 127.0.0.1.
+    LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"), // pino level. Default info.
+  })
+  .superRefine((env, ctx) => {
+    try {
+      parseAllowedDestinations(env.HUB_ALLOWED_DESTINATIONS);
+    } catch (err) {
+      ctx.addIssue({ code: "custom", path: ["HUB_ALLOWED_DESTINATIONS"], message: (err as Error).message });
+    }
+    if (env.HUB_DEAD_AFTER_MS <= env.HUB_HEARTBEAT_MS) {
+      ctx.addIssue({ code: "custom", path: ["HUB_DEAD_AFTER_MS"], message: "must be greater than HUB_HEARTBEAT_MS" });
+    }
+  });
+
+/** Parsed hub configuration. */
+export interface HubConfig {
+  edgeUrl: string;
+  secret: string;
+  hubId: string;
+  allowedDestinations: DestinationPattern[] | null;
+  forwardTimeoutMs: number;
+  heartbeatMs: number;
+  deadAfterMs: number;
+  reconnectMaxMs: number;
+  healthPort: number | undefined;
+  healthHost: string;
+  logLevel: string;
+}
+
+/** Thrown with every problem of the environment in one message. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Parses the environment; empty strings count as unset. */
+export function loadHubConfig(source: Record<string, string | undefined>): HubConfig {
+  const env = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = hubEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".") || "(env)"}: ${i.message}`);
+    throw new ConfigError(`invalid hub configuration:\n${lines.join("\n")}`);
+  }
+  const e = parsed.data;
+  return {
+    edgeUrl: e.EDGE_URL.replace(/\/+$/, ""),
+    secret: e.HOME_HUB_SECRET,
+    hubId: e.HUB_ID ?? hostname(),
+    allowedDestinations: parseAllowedDestinations(e.HUB_ALLOWED_DESTINATIONS),
+    forwardTimeoutMs: e.HUB_FORWARD_TIMEOUT_MS,
+    heartbeatMs: e.HUB_HEARTBEAT_MS,
+    deadAfterMs: e.HUB_DEAD_AFTER_MS,
+    reconnectMaxMs: e.HUB_RECONNECT_MAX_MS,
+    healthPort: e.HUB_HEALTH_PORT,
+    healthHost: e.HUB_HEALTH_HOST,
+    logLevel: e.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,155 @@
+/**
+ * createHub: dials the edge, keeps one authenticated stream open, re-dials
+ * with capped exponential backoff and full jitter, and exposes its state
+ * (and, optionally, a local /healthz).
+ */
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { Http2SessionManager, createConnectTransport } from "@connectrpc/connect-node";
+import { StreamService } from "@hookly/proto/gen/stream_pb";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { pino, type Logger } from "pino";
+import type { HubConfig } from "./config.js";
+import { createForwarder } from "./forward/forward.js";
+import { HUB_VERSION, runSession } from "./session.js";
+
+/** First reconnect delay; doubles per failed attempt up to HUB_RECONNECT_MAX_MS, with full jitter. */
+export const RECONNECT_INITIAL_MS = 250;
+/** A stream that stayed up this long resets the backoff. */
+export const RECONNECT_RESET_AFTER_MS = 10_000;
+
+/** Connection state, for health and tests. */
+export interface HubState {
+  connected: boolean;
+  since: number;
+  streamId: string | undefined;
+  reconnects: number;
+  lastError: string | undefined;
+}
+
+/** Creates the hub; start() dials, stop() hangs up. */
+export function createHub(config: HubConfig, deps: { log?: Logger; random?: () => number } = {}) {
+  const log =
+    deps.log ??
+    pino({ name: "hub", level: config.logLevel, redact: { paths: ["*.authorization", "*.secret"], censor: "[redacted]" } });
+  const random = deps.random ?? Math.random;
+  const forwarder = createForwarder({ allowedDestinations: config.allowedDestinations, userAgent: `hookly-hub/${HUB_VERSION}` });
+  const state: HubState = { connected: false, since: Date.now(), streamId: undefined, reconnects: 0, lastError: undefined };
+  const stopper = new AbortController();
+  let loop: Promise<void> | undefined;
+  let health: http.Server | undefined;
+  const listeners = new Set<(s: HubState) => void>();
+  const changed = () => listeners.forEach((l) => l({ ...state }));
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
+      stopper.signal.addEventListener("abort", () => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+
+  const run = async (): Promise<void> => {
+    let failures = 0;
+    while (!stopper.signal.aborted) {
+      const sessionManager = new Http2SessionManager(config.edgeUrl, {
+        pingIntervalMs: Math.max(1_000, Math.floor(config.deadAfterMs / 3)),
+        pingTimeoutMs: Math.max(1_000, Math.floor(config.deadAfterMs / 3)),
+        pingIdleConnection: true,
+      });
+      const transport = createConnectTransport({ baseUrl: config.edgeUrl, httpVersion: "2", sessionManager });
+      const client = createClient(StreamService, transport);
+      const startedAt = Date.now();
+      try {
+        await runSession({
+          client,
+          config,
+          forwarder,
+          log,
+          signal: stopper.signal,
+          hooks: {
+            onConnected(streamId) {
+              state.connected = true;
+              state.since = Date.now();
+              state.streamId = streamId;
+              state.lastError = undefined;
+              log.info({ edge: config.edgeUrl, streamId, hubId: config.hubId }, "connected to edge");
+              changed();
+            },
+          },
+        });
+        state.lastError = "edge closed the stream";
+      } catch (err) {
+        if (stopper.signal.aborted) break;
+        const ce = ConnectError.from(err);
+        state.lastError = ce.rawMessage;
+        if (ce.code === Code.Unauthenticated) {
+          log.error({ edge: config.edgeUrl, reason: ce.rawMessage }, "edge refused the hub: check HOME_HUB_SECRET and the clock");
+        } else {
+          log.warn({ edge: config.edgeUrl, code: Code[ce.code], reason: ce.rawMessage }, "stream to edge ended");
+        }
+      } finally {
+        sessionManager.abort();
+      }
+      if (state.connected) {
+        state.connected = false;
+        state.since = Date.now();
+        state.streamId = undefined;
+        changed();
+      }
+      if (stopper.signal.aborted) break;
+      failures = Date.now() - startedAt > RECONNECT_RESET_AFTER_MS ? 1 : failures + 1;
+      const cap = Math.min(config.reconnectMaxMs, RECONNECT_INITIAL_MS * 2 ** Math.min(failures, 20));
+      const delay = Math.floor(random() * cap);
+      state.reconnects += 1;
+      log.info({ inMs: delay }, "reconnecting");
+      await sleep(delay);
+    }
+  };
+
+  return {
+    state: (): HubState => ({ ...state }),
+    /** Calls `listener` on every connection change; returns an unsubscribe. */
+    onChange(listener: (s: HubState) => void): () => void {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    /** Starts dialling (and the health port when configured); resolves once started. */
+    async start(): Promise<{ healthPort: number | undefined }> {
+      loop = run();
+      if (config.healthPort === undefined) return { healthPort: undefined };
+      health = http.createServer((req, res) => {
+        if (req.url !== "/healthz" && req.url !== "/readyz") {
+          res.writeHead(404).end();
+          return;
+        }
+        const body = JSON.stringify({
+          status: state.connected ? "connected" : "disconnected",
+          since: new Date(state.since).toISOString(),
+          hubId: config.hubId,
+          version: HUB_VERSION,
+          reconnects: state.reconnects,
+          lastError: state.lastError,
+        });
+        const ok = req.url === "/healthz" || state.connected;
+        res.writeHead(ok ? 200 : 503, { "content-type": "application/json" }).end(body);
+      });
+      await new Promise<void>((resolve, reject) => {
+        health!.once("error", reject);
+        health!.listen(config.healthPort, config.healthHost, () => resolve());
+      });
+      return { healthPort: (health.address() as AddressInfo).port };
+    },
+    /** Hangs up and stops every lane. */
+    async stop(): Promise<void> {
+      stopper.abort(new Error("hub stopping"));
+      await loop;
+      forwarder.close();
+      if (health) await new Promise<void>((r) => health!.close(() => r()));
+    },
+  };
+}
+
+/** A created hub. */
+export type Hub = ReturnType<typeof createHub>;

@@ -1,0 +1,89 @@
+/**
+ * One endpoint's deliveries on the hub: forwarded strictly one after another,
+ * in the order the edge sent them. After a transient failure the lane blocks
+ * its epoch: every later delivery of that epoch is answered SKIPPED without
+ * being tried, until the edge re-sends from the failed webhook under a newer
+ * epoch. So k+1 can never reach the LAN service before k is settled.
+ */
+import { DeliveryOutcome } from "@hookly/proto/gen/stream_pb";
+import { judgeOutcome } from "@hookly/proto/outcome";
+import type { ForwardResult } from "./forward/forward.js";
+
+/** A delivery waiting in a lane; its body may still be arriving. */
+export interface LaneJob {
+  deliveryId: string;
+  webhookId: string;
+  epoch: bigint;
+  /** Resolves with the complete body, rejects when the stream dies mid-transfer. */
+  body: Promise<Uint8Array>;
+  /** Forwards the job (body complete). */
+  run: (body: Uint8Array) => Promise<ForwardResult>;
+}
+
+/** What a lane reports for each job. */
+export type LaneReport = (job: LaneJob, result: ForwardResult | "skipped") => void;
+
+/** Maps the forwarder's outcome names to the wire enum. */
+export const OUTCOME_TO_WIRE: Record<ForwardResult["outcome"], DeliveryOutcome> = {
+  response: DeliveryOutcome.RESPONSE,
+  timeout: DeliveryOutcome.TIMEOUT,
+  connection_error: DeliveryOutcome.CONNECTION_ERROR,
+  destination_not_allowed: DeliveryOutcome.DESTINATION_NOT_ALLOWED,
+  invalid: DeliveryOutcome.INVALID,
+};
+
+/** A sequential delivery lane. */
+export class Lane {
+  private readonly queue: LaneJob[] = [];
+  private blockedEpoch = -1n;
+  private running = false;
+  private stopped = false;
+
+  constructor(private readonly report: LaneReport) {}
+
+  /** Adds a job; it runs after every job added before it. */
+  push(job: LaneJob): void {
+    if (this.stopped) return;
+    this.queue.push(job);
+    if (!this.running) void this.drain();
+  }
+
+  /** Drops queued jobs (the stream ended; the edge will re-send them). */
+  stop(): void {
+    this.stopped = true;
+    this.queue.length = 0;
+  }
+
+  /** Jobs waiting or running. */
+  get size(): number {
+    return this.queue.length + (this.running ? 1 : 0);
+  }
+
+  private async drain(): Promise<void> {
+    this.running = true;
+    try {
+      while (!this.stopped) {
+        const job = this.queue.shift();
+        if (!job) return;
+        if (job.epoch <= this.blockedEpoch) {
+          this.report(job, "skipped");
+          continue;
+        }
+        let body: Uint8Array;
+        try {
+          body = await job.body;
+        } catch {
+          return; // note: the stream died mid-transfer; the edge re-sends after reconnecting.
+        }
+        if (this.stopped) return;
+        const result = await job.run(body);
+        if (this.stopped) return;
+        const code = result.outcome === "response" ? result.statusCode : 0;
+        if (judgeOutcome(OUTCOME_TO_WIRE[result.outcome], code) === "retry") this.blockedEpoch = job.epoch;
+        this.report(job, result);
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+}

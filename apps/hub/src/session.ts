@@ -1,0 +1,245 @@
+/**
+ * One stream to the edge: authenticated open, sealed messages both ways,
+ * deliveries reassembled from chunks and handed to per-endpoint lanes,
+ * results sent back, heartbeats both ways. Returns when the stream ends.
+ */
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { type Client } from "@connectrpc/connect";
+import {
+  type DeliveryStart,
+  EdgeFrameSchema,
+  HubFrameSchema,
+  type HubFrame,
+  StreamRequestSchema,
+  type StreamRequest,
+  type StreamService,
+} from "@hookly/proto/gen/stream_pb";
+import { DeliveryResultSchema, DeliveryOutcome } from "@hookly/proto/gen/stream_pb";
+import { EnvelopeOpener, EnvelopeSealer, deriveSessionKey, signStreamOpen } from "@hookly/proto/stream-auth";
+import type { Logger } from "pino";
+import type { HubConfig } from "./config.js";
+import type { Forwarder, ForwardResult } from "./forward/forward.js";
+import { Lane, OUTCOME_TO_WIRE, type LaneJob } from "./lane.js";
+
+/** The hub's version, sent to the edge. */
+export const HUB_VERSION = "0.1.0";
+
+/** An async iterable fed by push(); the request side of the bidi stream. */
+class Outbound implements AsyncIterable<StreamRequest> {
+  private readonly items: StreamRequest[] = [];
+  private wake: (() => void) | undefined;
+  private done = false;
+
+  push(item: StreamRequest): void {
+    if (this.done) return;
+    this.items.push(item);
+    this.wake?.();
+  }
+
+  end(): void {
+    this.done = true;
+    this.wake?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<StreamRequest> {
+    for (;;) {
+      const item = this.items.shift();
+      if (item) {
+        yield item;
+        continue;
+      }
+      if (this.done) return;
+      await new Promise<void>((r) => (this.wake = r));
+      this.wake = undefined;
+    }
+  }
+}
+
+/** A delivery whose body is still arriving. */
+interface Assembly {
+  start: DeliveryStart;
+  parts: Uint8Array[];
+  received: number;
+  size: number;
+  resolve: (body: Uint8Array) => void;
+  reject: (err: Error) => void;
+}
+
+/** Session events for status and health. */
+export interface SessionHooks {
+  /** The welcome checked out: the hub is connected. */
+  onConnected(streamId: string): void;
+}
+
+/** Thrown for a protocol violation by the edge. */
+export class ProtocolError extends Error {
+  override name = "ProtocolError";
+}
+
+/**
+ * Runs one stream until it ends. Rejects with the cause (ConnectError for
+ * transport or auth failures, EnvelopeError/ProtocolError for bad messages).
+ */
+export async function runSession(deps: {
+  client: Client<typeof StreamService>;
+  config: HubConfig;
+  forwarder: Forwarder;
+  log: Logger;
+  signal: AbortSignal;
+  hooks: SessionHooks;
+}): Promise<void> {
+  const { client, config, forwarder, log, hooks } = deps;
+  const abort = new AbortController();
+  const onOuterAbort = () => abort.abort(deps.signal.reason);
+  deps.signal.addEventListener("abort", onOuterAbort);
+  const outbound = new Outbound();
+  const lanes = new Map<string, Lane>();
+  const assemblies = new Map<string, Assembly>();
+  let sealer: EnvelopeSealer | undefined;
+  let lastArrival = Date.now();
+  let heartbeat: NodeJS.Timeout | undefined;
+
+  const send = (frame: HubFrame): void => {
+    if (!sealer) return;
+    outbound.push(create(StreamRequestSchema, sealer.seal(toBinary(HubFrameSchema, frame))));
+  };
+
+  const report = (job: LaneJob, result: ForwardResult | "skipped"): void => {
+    const value =
+      result === "skipped"
+        ? create(DeliveryResultSchema, { deliveryId: job.deliveryId, webhookId: job.webhookId, outcome: DeliveryOutcome.SKIPPED })
+        : create(DeliveryResultSchema, {
+            deliveryId: job.deliveryId,
+            webhookId: job.webhookId,
+            outcome: OUTCOME_TO_WIRE[result.outcome],
+            statusCode: result.statusCode,
+            durationMs: Math.max(0, Math.round(result.durationMs)),
+            error: result.error,
+            retryAfterSeconds: result.retryAfterSeconds,
+            startedAtMs: BigInt(Math.round(result.startedAtMs)),
+            responseExcerpt: result.responseExcerpt,
+          });
+    if (result !== "skipped") {
+      log.debug(
+        { webhookId: job.webhookId, outcome: result.outcome, status: result.statusCode, ms: result.durationMs },
+        "forwarded",
+      );
+    }
+    send(create(HubFrameSchema, { kind: { case: "result", value } }));
+  };
+
+  const laneOf = (endpointId: string): Lane => {
+    let lane = lanes.get(endpointId);
+    if (!lane) {
+      lane = new Lane(report);
+      lanes.set(endpointId, lane);
+    }
+    return lane;
+  };
+
+  const complete = (a: Assembly): void => {
+    assemblies.delete(a.start.deliveryId);
+    a.resolve(a.parts.length === 1 ? a.parts[0]! : Buffer.concat(a.parts, a.size));
+  };
+
+  const onStart = (start: DeliveryStart): void => {
+    const size = Number(start.bodySize);
+    if (assemblies.has(start.deliveryId) || start.body.length > size) {
+      throw new ProtocolError(`bad delivery start ${start.deliveryId}`);
+    }
+    let resolve!: (b: Uint8Array) => void;
+    let reject!: (e: Error) => void;
+    const body = new Promise<Uint8Array>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    body.catch(() => undefined);
+    const a: Assembly = { start, parts: [start.body], received: start.body.length, size, resolve, reject };
+    assemblies.set(start.deliveryId, a);
+    laneOf(start.endpointId).push({
+      deliveryId: start.deliveryId,
+      webhookId: start.webhookId,
+      epoch: start.epoch,
+      body,
+      run: (b) =>
+        forwarder.forward(
+          {
+            webhookId: start.webhookId,
+            endpointId: start.endpointId,
+            attempt: start.attempt,
+            method: start.method,
+            url: start.url,
+            headers: start.headers,
+            body: b,
+            signatureValid: start.signatureValid,
+            timeoutMs: start.timeoutMs || config.forwardTimeoutMs,
+          },
+          abort.signal,
+        ),
+    });
+    if (a.received === size) complete(a);
+  };
+
+  const onChunk = (deliveryId: string, offset: bigint, data: Uint8Array): void => {
+    const a = assemblies.get(deliveryId);
+    if (!a || Number(offset) !== a.received || a.received + data.length > a.size) {
+      throw new ProtocolError(`unexpected chunk for ${deliveryId} at ${offset}`);
+    }
+    a.parts.push(data);
+    a.received += data.length;
+    if (a.received === a.size) complete(a);
+  };
+
+  const headers: Record<string, string> = { ...signStreamOpen(config.secret, config.hubId, Date.now()), "hookly-hub-version": HUB_VERSION };
+  try {
+    const responses = client.stream(outbound, { headers, signal: abort.signal });
+    let opener: EnvelopeOpener | undefined;
+    for await (const res of responses) {
+      lastArrival = Date.now();
+      if (!opener) {
+        const frame = fromBinary(EdgeFrameSchema, res.frame);
+        if (frame.kind.case !== "welcome") throw new ProtocolError("first message from the edge was not a welcome");
+        const w = frame.kind.value;
+        const key = deriveSessionKey(config.secret, headers["hookly-nonce"]!, w.edgeNonce, w.streamId);
+        opener = new EnvelopeOpener(key, "edge-to-hub", w.streamId);
+        opener.open(res);
+        sealer = new EnvelopeSealer(key, "hub-to-edge", w.streamId);
+        const interval = Math.min(w.heartbeatIntervalMs || config.heartbeatMs, config.heartbeatMs);
+        heartbeat = setInterval(() => {
+          if (Date.now() - lastArrival > config.deadAfterMs) {
+            log.warn({ silentMs: Date.now() - lastArrival }, "edge stopped answering; dropping the stream");
+            abort.abort(new ProtocolError("edge stopped answering"));
+            return;
+          }
+          send(create(HubFrameSchema, { kind: { case: "heartbeat", value: { sentAtMs: BigInt(Date.now()) } } }));
+        }, interval);
+        hooks.onConnected(w.streamId);
+        continue;
+      }
+      const frame = fromBinary(EdgeFrameSchema, opener.open(res));
+      switch (frame.kind.case) {
+        case "start":
+          onStart(frame.kind.value);
+          break;
+        case "chunk":
+          onChunk(frame.kind.value.deliveryId, frame.kind.value.offset, frame.kind.value.data);
+          break;
+        case "heartbeat":
+          break;
+        default:
+          throw new ProtocolError(`unexpected ${frame.kind.case ?? "empty"} message`);
+      }
+    }
+    if (abort.signal.aborted && abort.signal.reason instanceof Error) throw abort.signal.reason;
+  } catch (err) {
+    if (abort.signal.aborted && abort.signal.reason instanceof Error && !deps.signal.aborted) throw abort.signal.reason;
+    throw err;
+  } finally {
+    if (heartbeat) clearInterval(heartbeat);
+    deps.signal.removeEventListener("abort", onOuterAbort);
+    outbound.end();
+    for (const lane of lanes.values()) lane.stop();
+    for (const a of assemblies.values()) a.reject(new Error("stream ended"));
+    if (!abort.signal.aborted) abort.abort(new Error("session over"));
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * Shared pieces of the integration tests: real edges and hubs, in-process on
+ * port 0 or as child processes (for SIGKILL tests), an admin client, and
+ * polling with a deadline. Everything binds 127.0.0.1 only.
+ */
+import { createClient, type Interceptor } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { AdminService, ProviderType } from "@hookly/proto/gen/admin_pb";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { pino } from "pino";
+import { createApp, type App } from "../apps/edge/src/app.js";
+import type { Clock } from "../apps/edge/src/clock.js";
+import { loadConfig } from "../apps/edge/src/config.js";
+import { loadHubConfig } from "../apps/hub/src/config.js";
+import { createHub, type Hub } from "../apps/hub/src/hub.js";
+
+/** Fixed secrets for tests (never used outside them). */
+export const TEST_SECRETS = {
+  ENCRYPTION_KEY: "0123456789abcdef".repeat(4),
+  HOME_HUB_SECRET: "hub-secret-for-tests-0123456789abcdef",
+  ADMIN_TOKEN: "admin-token-for-tests-0123456789",
+};
+
+/** Repository root. */
+export const ROOT = resolve(import.meta.dirname, "..");
+
+/** A clock tests can move. */
+export class TestClock implements Clock {
+  constructor(private t = Date.now()) {}
+  now(): number {
+    return this.t;
+  }
+  advance(ms: number): void {
+    this.t += ms;
+  }
+}
+
+/** A fresh temp folder, removed by the returned function. */
+export function tempDir(prefix = "hookly-test-"): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A running in-process edge. */
+export interface TestEdge {
+  app: App;
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Starts an edge in this process on 127.0.0.1:0 with a temp database (or `databasePath`). */
+export async function startEdge(opts: { env?: Record<string, string>; clock?: Clock; databasePath?: string } = {}): Promise<TestEdge> {
+  const tmp = opts.databasePath ? undefined : tempDir();
+  const config = loadConfig({
+    ...TEST_SECRETS,
+    DATABASE_PATH: opts.databasePath ?? join(tmp!.dir, "hookly.db"),
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
+    BACKOFF_INITIAL_MS: "50",
+    BACKOFF_MAX_MS: "400",
+    ...opts.env,
+  });
+  const app = await createApp(config, { clock: opts.clock, log: pino({ level: config.logLevel }) });
+  const port = await app.listen(0, "127.0.0.1");
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    app,
+    url,
+    port,
+    async close() {
+      await app.close();
+      tmp?.remove();
+    },
+  };
+}
+
+/** Starts a hub in this process. */
+export async function startHub(edgeUrl: string, env: Record<string, string> = {}): Promise<Hub> {
+  const config = loadHubConfig({
+    EDGE_URL: edgeUrl,
+    HOME_HUB_SECRET: TEST_SECRETS.HOME_HUB_SECRET,
+    HUB_ID: "test-hub",
+    HUB_RECONNECT_MAX_MS: "500",
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
+    ...env,
+  });
+  const hub = createHub(config, { log: pino({ level: config.logLevel }) });
+  await hub.start();
+  return hub;
+}
+
+/** An AdminService client authenticated with the admin token. */
+export function adminClient(baseUrl: string, token = TEST_SECRETS.ADMIN_TOKEN) {
+  const auth: Interceptor = (next) => (req) => {
+    req.header.set("authorization", `Bearer ${token}`);
+    return next(req);
+  };
+  return createClient(AdminService, createConnectTransport({ baseUrl, httpVersion: "1.1", interceptors: [auth] }));
+}
+
+/** Creates an endpoint and returns its id and ingest URL. */
+export async function createEndpoint(
+  baseUrl: string,
+  destinationUrl: string,
+  init: { name?: string; providerType?: ProviderType; signatureSecret?: string } = {},
+): Promise<{ id: string; ingestUrl: string }> {
+  const { endpoint } = await adminClient(baseUrl).createEndpoint({
+    name: init.name ?? "test endpoint",
+    providerType: init.providerType ?? ProviderType.GENERIC,
+    signatureSecret: init.signatureSecret ?? "",
+    destinationUrl,
+  });
+  return { id: endpoint!.id, ingestUrl: `${baseUrl}/h/${endpoint!.id}` };
+}
+
+/** Posts a webhook; throws unless the edge answered 2xx. Returns the webhook id. */
+export async function postWebhook(
+  ingestUrl: string,
+  body: string | Uint8Array,
+  headers: Record<string, string> = { "content-type": "application/json" },
+): Promise<string> {
+  const res = await fetch(ingestUrl, { method: "POST", body, headers });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`ingest answered ${res.status}: ${text}`);
+  return (JSON.parse(text) as { id: string }).id;
+}
+
+/** Polls `check` until it returns a truthy value or the deadline passes. */
+export async function waitUntil<T>(check: () => T | Promise<T>, timeoutMs: number, what: string): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** A child process running an app's main.ts through tsx. */
+export interface Spawned {
+  child: ChildProcess;
+  /** Everything it printed. */
+  output(): string;
+  /** Resolves when a log line matches. */
+  waitForLog(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  kill(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Spawns `apps/<app>/src/main.ts` with the given environment (logs as JSON at info). */
+export function spawnApp(app: "edge" | "hub", env: Record<string, string>): Spawned {
+  const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "apps", app, "src", "main.ts")], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "info", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
+  const onData = (d: Buffer) => {
+    out += d.toString();
+    for (const w of [...waiters]) {
+      const line = out.split("\n").find((l) => w.pattern.test(l));
+      if (line) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(line);
+      }
+    }
+  };
+  child.stdout!.on("data", onData);
+  child.stderr!.on("data", onData);
+  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  return {
+    child,
+    output: () => out,
+    waitForLog(pattern, timeoutMs = 20_000) {
+      const line = out.split("\n").find((l) => pattern.test(l));
+      if (line) return Promise.resolve(line);
+      return new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`${app} did not log ${pattern} within ${timeoutMs} ms:\n${out.slice(-3000)}`)), timeoutMs);
+        waiters.push({
+          pattern,
+          resolve: (l) => {
+            clearTimeout(t);
+            resolve(l);
+          },
+        });
+      });
+    },
+    async kill(signal = "SIGTERM") {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** A free TCP port on 127.0.0.1 (for child processes that cannot report port 0). */
+export async function freePort(): Promise<number> {
+  const net = await import("node:net");
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as import("node:net").AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
