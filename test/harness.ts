@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pino } from "pino";
-import { createApp, type App } from "../apps/edge/src/app.js";
+import { createApp, type App, type ExtensionFactory } from "../apps/edge/src/app.js";
 import type { Clock } from "../apps/edge/src/clock.js";
 import { loadConfig } from "../apps/edge/src/config.js";
 import { loadHubConfig } from "../apps/hub/src/config.js";
@@ -53,7 +53,9 @@ export interface TestEdge {
 }
 
 /** Starts an edge in this process on 127.0.0.1:0 with a temp database (or `databasePath`). */
-export async function startEdge(opts: { env?: Record<string, string>; clock?: Clock; databasePath?: string } = {}): Promise<TestEdge> {
+export async function startEdge(
+  opts: { env?: Record<string, string>; clock?: Clock; databasePath?: string; extensions?: ExtensionFactory[] } = {},
+): Promise<TestEdge> {
   const tmp = opts.databasePath ? undefined : tempDir();
   const config = loadConfig({
     ...TEST_SECRETS,
@@ -63,7 +65,7 @@ export async function startEdge(opts: { env?: Record<string, string>; clock?: Cl
     BACKOFF_MAX_MS: "400",
     ...opts.env,
   });
-  const app = await createApp(config, { clock: opts.clock, log: pino({ level: config.logLevel }) });
+  const app = await createApp(config, { clock: opts.clock, log: pino({ level: config.logLevel }), extensions: opts.extensions });
   const port = await app.listen(0, "127.0.0.1");
   const url = `http://127.0.0.1:${port}`;
   return {

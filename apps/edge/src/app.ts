@@ -3,7 +3,7 @@
  * listening. Only main.ts reads the environment and binds the port; tests
  * build apps with temp databases, port 0 and an injected clock.
  */
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { AdminService } from "@hookly/proto/gen/admin_pb";
 import { StreamService } from "@hookly/proto/gen/stream_pb";
@@ -20,9 +20,9 @@ import {
 } from "./auth/auth.service.js";
 import { systemClock, type Clock } from "./clock.js";
 import type { EdgeConfig } from "./config.js";
-import { createSecretBox } from "./crypto/secret-box.js";
+import { createSecretBox, type SecretBox } from "./crypto/secret-box.js";
 import { openDatabase, type Db } from "./db/db.js";
-import { createEndpointService } from "./endpoint/endpoint.service.js";
+import { createEndpointService, type EndpointService } from "./endpoint/endpoint.service.js";
 import { createEndpointStore } from "./endpoint/endpoint.store.js";
 import { AppError } from "./errors.js";
 import { EdgeEvents } from "./events.js";
@@ -32,25 +32,68 @@ import { createIngestStore } from "./ingest/ingest.store.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createQueueStore } from "./queue/queue.store.js";
 import { createNonceStore, createStreamService } from "./relay/relay.rpc.js";
-import { createRelayService, type FinalFailure } from "./relay/relay.service.js";
+import { createRelayService, type FinalFailure, type RelayService } from "./relay/relay.service.js";
 import { Router, sendError, sendJson, type NodeRequest, type NodeResponse, type Route } from "./server/http.js";
 import { createDualServer, type DualServer } from "./server/listener.js";
 import { createStaticHandler } from "./server/static.js";
-import { createWebhookService } from "./webhook/webhook.service.js";
+import { createWebhookService, type WebhookService } from "./webhook/webhook.service.js";
 
 /** The edge's version, reported to hubs and in the status API. */
 export const EDGE_VERSION = "0.1.0";
 
-/** Things tests (and later features) may inject. */
+/** What a feature module (auth, MCP, alerts, metrics) can plug into the edge. */
+export interface Extension {
+  /** Extra ways to authenticate (sessions, API tokens), tried after the admin token. */
+  authenticators?: Authenticator[];
+  /** Extra HTTP routes, matched before the UI. */
+  routes?: Route[];
+  /** Extra AdminService methods (merged over the core ones). */
+  adminRpc?: Partial<ServiceImpl<typeof AdminService>>;
+  /** Called when a webhook finally fails (4xx or dead letter). */
+  onFinalFailure?: (f: FinalFailure) => void;
+  /** Called once listening. */
+  start?: () => void | Promise<void>;
+  /** Called at shutdown, before the database closes. */
+  close?: () => void | Promise<void>;
+  /** Changes to the read-only settings the UI shows. */
+  settings?: Partial<Settings>;
+}
+
+/** The edge's core services, handed to extensions. */
+export interface Core {
+  config: EdgeConfig;
+  db: Db;
+  log: Logger;
+  clock: Clock;
+  events: EdgeEvents;
+  box: SecretBox;
+  endpoints: EndpointService;
+  webhooks: WebhookService;
+  relay: RelayService;
+}
+
+/** Builds an extension from the core services. */
+export type ExtensionFactory = (core: Core) => Extension;
+
+/** Non-secret settings shown by GetSettings. */
+export interface Settings {
+  baseUrl: string;
+  retentionDays: number;
+  deadLetterAfterHours: number;
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+  maxPayloadBytes: number;
+  githubSignIn: boolean;
+  telegramAlerts: boolean;
+  edgeVersion: string;
+}
+
+/** Things tests (and feature modules) may inject. */
 export interface AppDeps {
   clock?: Clock;
   log?: Logger;
-  /** Extra ways to authenticate (sessions, API tokens), tried after the admin token. */
-  authenticators?: Authenticator[];
-  /** Extra HTTP routes (auth, MCP, metrics), matched before the UI. */
-  routes?: Route[];
-  /** Called when a webhook finally fails (alerts). */
-  onFinalFailure?: (f: FinalFailure) => void;
+  /** Feature modules, built once the core exists. */
+  extensions?: ExtensionFactory[];
 }
 
 /** A built edge. */
@@ -83,7 +126,6 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
     deadLetterAfterMs: config.deadLetterAfterMs,
   });
   const finalFailureListeners: ((f: FinalFailure) => void)[] = [];
-  if (deps.onFinalFailure) finalFailureListeners.push(deps.onFinalFailure);
   const relay = createRelayService({
     store: createQueueStore(db),
     endpoints,
@@ -115,7 +157,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
     ingestStore,
     deadLetterAfterMs: config.deadLetterAfterMs,
   });
-  const settings = {
+  const settings: Settings = {
     baseUrl: config.baseUrl,
     retentionDays: Math.round(config.retentionMs / 86_400_000),
     deadLetterAfterHours: Math.round(config.deadLetterAfterMs / 3_600_000),
@@ -127,7 +169,17 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
     edgeVersion: EDGE_VERSION,
   };
 
-  const authenticate = composeAuthenticators([adminTokenAuthenticator(config.adminToken), ...(deps.authenticators ?? [])]);
+  const core: Core = { config, db, log, clock, events, box, endpoints, webhooks, relay };
+  const extensions = (deps.extensions ?? []).map((make) => make(core));
+  for (const ext of extensions) {
+    Object.assign(settings, ext.settings ?? {});
+    if (ext.onFinalFailure) finalFailureListeners.push(ext.onFinalFailure);
+  }
+
+  const authenticate = composeAuthenticators([
+    adminTokenAuthenticator(config.adminToken),
+    ...extensions.flatMap((e) => e.authenticators ?? []),
+  ]);
 
   /** Throws unless the caller is authenticated (and, for cookie sessions, sent the CSRF token). */
   const requirePrincipal = (header: (name: string) => string | null | undefined, stateChanging: boolean): Principal => {
@@ -175,7 +227,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
         }
       },
     },
-    ...(deps.routes ?? []),
+    ...extensions.flatMap((e) => e.routes ?? []),
   );
   const apiRouter = new Router().add(...adminRoutes({ endpoints, webhooks, relay, settings }));
   const serveUi = createStaticHandler(config.uiDir ?? DEFAULT_UI_DIR);
@@ -231,7 +283,10 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
           },
         }),
       );
-      r.service(AdminService, createAdminRpc({ endpoints, webhooks, relay, settings, events }));
+      r.service(
+        AdminService,
+        Object.assign(createAdminRpc({ endpoints, webhooks, relay, settings, events }), ...extensions.map((e) => e.adminRpc ?? {})),
+      );
     },
     interceptors: [authInterceptor],
     fallback,
@@ -252,14 +307,11 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
     relay,
     settings,
     server,
-    /** Adds a listener for final failures (alerts). */
-    onFinalFailure(listener: (f: FinalFailure) => void): void {
-      finalFailureListeners.push(listener);
-    },
     /** Binds the port and starts the queue timers; resolves with the port. */
     async listen(port = config.port, host = config.host): Promise<number> {
       relay.start();
       const bound = await server.listen(port, host);
+      for (const ext of extensions) await ext.start?.();
       log.info({ port: bound, host, baseUrl: config.baseUrl }, "edge listening");
       return bound;
     },
@@ -268,6 +320,13 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
       closing ??= (async () => {
         relay.stop();
         await server.close(3_000);
+        for (const ext of extensions) {
+          try {
+            await ext.close?.();
+          } catch (err) {
+            log.error({ err }, "extension failed to close");
+          }
+        }
         ingestStore.flush();
         db.close();
       })();
