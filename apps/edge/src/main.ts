@@ -4,6 +4,7 @@
  */
 import { createApp } from "./app.js";
 import { ConfigError, loadConfig } from "./config.js";
+import { defaultExtensions } from "./extensions.js";
 
 let config;
 try {
@@ -16,7 +17,7 @@ try {
   throw err;
 }
 
-const app = await createApp(config);
+const app = await createApp(config, { extensions: defaultExtensions(config) });
 await app.listen();
 
 let stopping = false;
