@@ -59,7 +59,7 @@ describe("hub stream authentication", () => {
       await waitUntil(() => hub.state().lastError, 5_000, "an error");
       expect(hub.state().connected).toBe(false);
       expect(hub.state().lastError).toMatch(/does not match/);
-      expect(edge.app.relay.connected()).toBe(false);
+      expect(edge.app.relay.hubStatus().hubId).not.toBe("test-hub");
     } finally {
       await hub.stop();
     }

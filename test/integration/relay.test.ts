@@ -127,11 +127,17 @@ describe("relay", () => {
     const ep = await createEndpoint(e.url, t.url);
     await hub(e.url);
     const first = await postWebhook(ep.ingestUrl, JSON.stringify({ n: 0 }));
+    clock.advance(3_600_000);
     const second = await postWebhook(ep.ingestUrl, JSON.stringify({ n: 1 }));
     await t.waitFor(1);
     await new Promise((r) => setTimeout(r, 300));
     expect(t.requests.every((r) => seqOf(r) === 0)).toBe(true);
-    clock.advance(7 * 24 * 3_600_000 + 1);
+    // Six days later the first is still retried, not dead…
+    clock.advance(6 * 24 * 3_600_000);
+    e.app.relay.tick();
+    expect((await adminClient(e.url).getWebhook({ id: first })).webhook?.status).toBe(WebhookStatus.PENDING);
+    // …seven days after its arrival it is dead-lettered, and the second (which arrived an hour later) goes through.
+    clock.advance(24 * 3_600_000 - 3_600_000 + 1);
     e.app.relay.tick();
     await t.waitFor(1, { filter: (r) => seqOf(r) === 1, timeoutMs: 5_000 });
     const admin = adminClient(e.url);
