@@ -1,0 +1,83 @@
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { WebhookStatus, type ListWebhooksRequestSchema } from "@hookly/proto/gen/admin_pb";
+import { STATUSES } from "$lib/format/names";
+
+/** Rows per page of the webhook history. */
+export const PAGE_SIZE = 50;
+
+/**
+ * The history's filters as kept in the URL query, so a filtered view can be bookmarked, shared
+ * and survives a reload: `?endpoint=ep_…&status=failed&verified=false&since=…&until=…&page=…`.
+ * `since`/`until` are ISO instants; `page` is the edge's opaque page token.
+ */
+export interface WebhookFilters {
+  endpoint: string;
+  status: string;
+  verified: "" | "true" | "false";
+  since: string;
+  until: string;
+  page: string;
+}
+
+/** Reads the filters from a URL, dropping values that make no sense. */
+export function filtersFromUrl(url: URL): WebhookFilters {
+  const q = url.searchParams;
+  const status = q.get("status") ?? "";
+  const verified = q.get("verified") ?? "";
+  return {
+    endpoint: q.get("endpoint") ?? "",
+    status: STATUSES.some((s) => s.slug === status) ? status : "",
+    verified: verified === "true" || verified === "false" ? verified : "",
+    since: validInstant(q.get("since")),
+    until: validInstant(q.get("until")),
+    page: q.get("page") ?? "",
+  };
+}
+
+function validInstant(value: string | null): string {
+  return value && !Number.isNaN(Date.parse(value)) ? value : "";
+}
+
+/** The query string for a set of filters (empty ones left out). */
+export function filtersToQuery(filters: WebhookFilters): string {
+  const q = new URLSearchParams();
+  for (const key of ["endpoint", "status", "verified", "since", "until", "page"] as const) {
+    if (filters[key]) q.set(key, filters[key]);
+  }
+  const s = q.toString();
+  return s ? `?${s}` : "";
+}
+
+/** Whether anything narrows the list (the page token does not count). */
+export function hasFilters(filters: WebhookFilters): boolean {
+  return Boolean(filters.endpoint || filters.status || filters.verified || filters.since || filters.until);
+}
+
+/** The ListWebhooks request for these filters: always one server page, never everything. */
+export function listRequest(filters: WebhookFilters): MessageInitShape<typeof ListWebhooksRequestSchema> {
+  return {
+    endpointId: filters.endpoint,
+    status: STATUSES.find((s) => s.slug === filters.status)?.value ?? WebhookStatus.UNSPECIFIED,
+    verified: filters.verified === "" ? undefined : filters.verified === "true",
+    since: filters.since ? timestampFromDate(new Date(filters.since)) : undefined,
+    until: filters.until ? timestampFromDate(new Date(filters.until)) : undefined,
+    limit: PAGE_SIZE,
+    pageToken: filters.page,
+  };
+}
+
+/** An ISO instant as the value of an `<input type="datetime-local">` (local time, minutes). */
+export function toLocalInput(iso: string): string {
+  if (!iso) return "";
+  const d = new Date(iso);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+/** The value of an `<input type="datetime-local">` as an ISO instant ("" when empty or invalid). */
+export function fromLocalInput(value: string): string {
+  if (!value) return "";
+  const d = new Date(value);
+  return Number.isNaN(d.getTime()) ? "" : d.toISOString();
+}
