@@ -1,0 +1,213 @@
+/**
+ * Operator commands for the edge: `npm run -s hookly -- <command>`, or in the
+ * container `node --import tsx apps/edge/src/cli.ts <command>`. Reads the
+ * same environment variables as the edge (DATABASE_PATH, ENCRYPTION_KEY, …),
+ * optionally from a file given with --env-file.
+ *
+ * Exit codes: 0 done, 1 the operation failed (nothing half-done is left
+ * behind), 2 bad usage or configuration.
+ */
+import { readFileSync } from "node:fs";
+import { parseEnv } from "node:util";
+import { createSecretBox } from "./crypto/secret-box.js";
+import { edgeEnvSchema } from "./config.js";
+import { createEndpointStore } from "./endpoint/endpoint.store.js";
+import {
+  MaintenanceError,
+  backupDatabase,
+  generateSecrets,
+  inspectDatabase,
+  openExisting,
+  restoreDatabase,
+  rotateEncryptionKey,
+} from "./maintenance/maintenance.service.js";
+
+const USAGE = `Usage: hookly [--env-file FILE] <command> [options]
+
+Commands:
+  secrets                 Print a fresh ENCRYPTION_KEY, HOME_HUB_SECRET and ADMIN_TOKEN
+                          in .env format (paste them into .env; never reuse examples).
+  backup <file> [--force] Copy DATABASE_PATH to <file> while the edge keeps running (a
+                          consistent snapshot), then check the copy's integrity.
+  verify <file>           Integrity check and row counts of a database or backup file.
+  restore <file> [--force]
+                          Put a backup in place of DATABASE_PATH. Stop the edge first:
+                          a database that is open elsewhere is refused. An existing
+                          database needs --force and is kept as
+                          DATABASE_PATH.before-restore-<time>. Start the edge afterwards;
+                          webhooks pending in the backup are delivered again (at least
+                          once: some may already have been delivered after the backup).
+  rotate-key [--dry-run]  Re-seal every endpoint secret with ENCRYPTION_KEY. Run it with
+                          the new key in ENCRYPTION_KEY and the old one in
+                          ENCRYPTION_KEY_PREVIOUS (the edge may keep running with both);
+                          then drop ENCRYPTION_KEY_PREVIOUS and restart the edge.
+  help                    This text.
+
+Options:
+  --env-file FILE         Read variables from FILE first (already-set ones win).
+`;
+
+/** Bad arguments or configuration: exit 2. */
+class UsageError extends Error {
+  override name = "UsageError";
+}
+
+interface Args {
+  command: string | undefined;
+  positionals: string[];
+  flags: Set<string>;
+}
+
+function parseArgs(argv: string[]): Args & { envFile: string | undefined } {
+  const positionals: string[] = [];
+  const flags = new Set<string>();
+  let envFile: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--env-file") {
+      envFile = argv[++i];
+      if (!envFile) throw new UsageError("--env-file needs a file");
+    } else if (a.startsWith("--env-file=")) {
+      envFile = a.slice("--env-file=".length);
+    } else if (a === "-h" || a === "--help") {
+      flags.add("--help");
+    } else if (a.startsWith("-")) {
+      flags.add(a);
+    } else {
+      positionals.push(a);
+    }
+  }
+  return { command: positionals.shift(), positionals, flags, envFile };
+}
+
+/** One variable, parsed by the edge's own schema (so defaults and rules match the edge); empty counts as unset. */
+function variable(env: NodeJS.ProcessEnv, key: "DATABASE_PATH" | "ENCRYPTION_KEY" | "ENCRYPTION_KEY_PREVIOUS" | "PORT"): string | number | undefined {
+  const raw = env[key] === "" ? undefined : env[key];
+  const parsed = edgeEnvSchema.shape[key].safeParse(raw);
+  if (!parsed.success && raw === undefined) throw new UsageError(`${key}: is required`);
+  if (!parsed.success) throw new UsageError(`${key}: ${parsed.error.issues.map((i) => i.message).join("; ")}`);
+  return parsed.data;
+}
+const text = (env: NodeJS.ProcessEnv, key: "DATABASE_PATH" | "ENCRYPTION_KEY" | "ENCRYPTION_KEY_PREVIOUS") =>
+  variable(env, key) as string | undefined;
+
+function expectArgs(args: Args, allowedFlags: string[], count: number, what: string): void {
+  const unknown = [...args.flags].filter((f) => !allowedFlags.includes(f));
+  if (unknown.length > 0) throw new UsageError(`unknown option ${unknown.join(", ")} for ${args.command}`);
+  if (args.positionals.length !== count) throw new UsageError(`${args.command} takes ${what}`);
+}
+
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+
+/** Answers whether an edge answers /healthz on this machine's PORT. */
+async function edgeAnswers(port: number): Promise<boolean> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(1_000) });
+    const body = (await res.json()) as { status?: string };
+    return res.ok && body.status === "ok";
+  } catch {
+    return false;
+  }
+}
+
+/** Runs one command; returns the exit code. Output goes to `out`, problems to `err`. */
+export async function run(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  io: { out: (s: string) => void; err: (s: string) => void } = {
+    out: (s) => process.stdout.write(s),
+    err: (s) => process.stderr.write(s),
+  },
+): Promise<number> {
+  try {
+    const args = parseArgs(argv);
+    if (args.envFile) {
+      let content: string;
+      try {
+        content = readFileSync(args.envFile, "utf8");
+      } catch (e) {
+        throw new UsageError(`cannot read --env-file ${args.envFile}: ${(e as Error).message}`);
+      }
+      env = { ...parseEnv(content), ...env };
+    }
+    if (args.flags.has("--help") || args.command === "help" || args.command === undefined) {
+      io.out(USAGE);
+      return args.command === undefined && !args.flags.has("--help") ? 2 : 0;
+    }
+    switch (args.command) {
+      case "secrets": {
+        expectArgs(args, [], 0, "no arguments");
+        const s = generateSecrets();
+        io.out(`ENCRYPTION_KEY=${s.ENCRYPTION_KEY}\nHOME_HUB_SECRET=${s.HOME_HUB_SECRET}\nADMIN_TOKEN=${s.ADMIN_TOKEN}\n`);
+        return 0;
+      }
+      case "backup": {
+        expectArgs(args, ["--force"], 1, "one argument: the backup file");
+        const source = text(env, "DATABASE_PATH")!;
+        const started = Date.now();
+        const r = await backupDatabase(source, args.positionals[0]!, { force: args.flags.has("--force") });
+        io.out(
+          `backup of ${source} written to ${r.file} (${mib(r.bytes)}, ${Date.now() - started} ms)\n` +
+            `integrity ok; schema version ${r.schemaVersion}; ${r.endpoints} endpoints, ${r.webhooks} webhooks (${r.pending} pending)\n`,
+        );
+        return 0;
+      }
+      case "verify": {
+        expectArgs(args, [], 1, "one argument: the database or backup file");
+        const r = inspectDatabase(args.positionals[0]!);
+        io.out(`integrity ${r.integrity}; schema version ${r.schemaVersion}; ${r.endpoints} endpoints, ${r.webhooks} webhooks (${r.pending} pending)\n`);
+        return r.integrity === "ok" ? 0 : 1;
+      }
+      case "restore": {
+        expectArgs(args, ["--force"], 1, "one argument: the backup file");
+        const target = text(env, "DATABASE_PATH")!;
+        const port = variable(env, "PORT") as number;
+        if (await edgeAnswers(port)) {
+          throw new MaintenanceError(`an edge answers on port ${port}; stop it before restoring (it would keep using the old database)`);
+        }
+        const r = restoreDatabase(args.positionals[0]!, target, { force: args.flags.has("--force") });
+        io.out(
+          `restored ${args.positionals[0]} to ${target}: schema version ${r.schemaVersion}; ${r.endpoints} endpoints, ${r.webhooks} webhooks (${r.pending} pending)\n` +
+            (r.previous ? `the database it replaced is kept as ${r.previous}\n` : "") +
+            "start the edge now; it delivers the pending webhooks once the hub connects\n",
+        );
+        return 0;
+      }
+      case "rotate-key": {
+        expectArgs(args, ["--dry-run"], 0, "no arguments");
+        const key = text(env, "ENCRYPTION_KEY")!;
+        const previous = text(env, "ENCRYPTION_KEY_PREVIOUS") || undefined;
+        const box = createSecretBox(previous ? [key, previous] : [key]);
+        const db = openExisting(text(env, "DATABASE_PATH")!);
+        try {
+          const dryRun = args.flags.has("--dry-run");
+          const r = rotateEncryptionKey({ db, store: createEndpointStore(db), box }, { dryRun });
+          io.out(
+            `${r.sealed} endpoint secret(s): ${r.resealed} ${dryRun ? "would be " : ""}re-sealed with ENCRYPTION_KEY, ${r.current} already were\n` +
+              (dryRun || !previous ? "" : "every secret now opens with ENCRYPTION_KEY alone: remove ENCRYPTION_KEY_PREVIOUS and restart the edge\n"),
+          );
+        } finally {
+          db.close();
+        }
+        return 0;
+      }
+      default:
+        throw new UsageError(`unknown command ${JSON.stringify(args.command)}`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`hookly: ${e.message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (e instanceof MaintenanceError) {
+      io.err(`hookly: ${e.message}\n`);
+      return 1;
+    }
+    io.err(`hookly: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    return 1;
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith("/cli.ts")) {
+  process.exitCode = await run(process.argv.slice(2), process.env);
+}

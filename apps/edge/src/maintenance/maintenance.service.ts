@@ -1,0 +1,259 @@
+/**
+ * Operations on the edge's database that run beside (or instead of) the edge:
+ * fresh secrets, an online backup, a restore, and re-sealing endpoint secrets
+ * after an ENCRYPTION_KEY rotation. The CLI (cli.ts) calls these; they throw
+ * MaintenanceError with a message meant for the operator.
+ */
+import Database from "better-sqlite3";
+import { randomBytes } from "node:crypto";
+import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import type { SecretBox } from "../crypto/secret-box.js";
+import { readMigrations, type Db } from "../db/db.js";
+import type { EndpointStore } from "../endpoint/endpoint.store.js";
+import { createMaintenanceStore, type DatabaseSummary } from "./maintenance.store.js";
+
+/** A failed maintenance operation; the message says what to do. */
+export class MaintenanceError extends Error {
+  override name = "MaintenanceError";
+}
+
+/** The secrets a new installation needs, as .env lines. */
+export interface FreshSecrets {
+  ENCRYPTION_KEY: string;
+  HOME_HUB_SECRET: string;
+  ADMIN_TOKEN: string;
+}
+
+/**
+ * Fresh random secrets: ENCRYPTION_KEY as 64 hex characters (32 bytes),
+ * HOME_HUB_SECRET and ADMIN_TOKEN as 43 base64url characters (32 bytes each).
+ */
+export function generateSecrets(random: (n: number) => Buffer = randomBytes): FreshSecrets {
+  return {
+    ENCRYPTION_KEY: random(32).toString("hex"),
+    HOME_HUB_SECRET: random(32).toString("base64url"),
+    ADMIN_TOKEN: random(32).toString("base64url"),
+  };
+}
+
+/** The newest schema version this edge knows. */
+export function latestSchemaVersion(): number {
+  return readMigrations().at(-1)?.version ?? 0;
+}
+
+/**
+ * Opens an existing Hookly database without migrating it (the running edge,
+ * if any, owns migrations). Throws when the file is missing or not a Hookly
+ * database.
+ */
+export function openExisting(path: string, opts: { readonly?: boolean } = {}): Db {
+  if (!existsSync(path)) throw new MaintenanceError(`no database at ${path} (check DATABASE_PATH)`);
+  let db: Db;
+  try {
+    db = new Database(path, { fileMustExist: true, readonly: opts.readonly ?? false });
+    db.pragma("busy_timeout = 5000");
+    db.pragma("foreign_keys = ON");
+  } catch (err) {
+    throw new MaintenanceError(`cannot open ${path}: ${(err as Error).message}`);
+  }
+  let version: number;
+  try {
+    version = db.pragma("user_version", { simple: true }) as number;
+  } catch (err) {
+    db.close();
+    throw new MaintenanceError(`${path} is not an SQLite database: ${(err as Error).message}`);
+  }
+  if (version < 1) {
+    db.close();
+    throw new MaintenanceError(`${path} is not a Hookly database (schema version 0)`);
+  }
+  return db;
+}
+
+/** Integrity check and row counts of the database file at `path`. */
+export function inspectDatabase(path: string): DatabaseSummary {
+  const db = openExisting(path);
+  try {
+    return createMaintenanceStore(db).summary();
+  } finally {
+    db.close();
+  }
+}
+
+/** What a backup produced. */
+export interface BackupResult extends DatabaseSummary {
+  file: string;
+  bytes: number;
+}
+
+/**
+ * Copies the database at `source` to `target` while the edge keeps running,
+ * then verifies the copy.
+ *
+ * SQLite's online backup runs on a separate connection; with WAL the edge's
+ * writes go on meanwhile. The pages are copied in one step, i.e. inside one
+ * read transaction, so the copy is a consistent snapshot of one moment (a
+ * copy in small steps would restart whenever the edge commits, and might
+ * never finish under load). The copy is written next to the target, switched
+ * to a self-contained rollback-journal file, checked with `PRAGMA
+ * integrity_check`, and only then renamed to `target`.
+ *
+ * Refuses to overwrite an existing `target` unless `force`.
+ */
+export async function backupDatabase(source: string, target: string, opts: { force?: boolean } = {}): Promise<BackupResult> {
+  if (resolve(target) === resolve(source)) throw new MaintenanceError("the backup file must not be the database itself");
+  if (existsSync(target) && !opts.force) throw new MaintenanceError(`${target} exists; choose another file or pass --force`);
+  mkdirSync(dirname(target), { recursive: true });
+  const partial = `${target}.partial`;
+  removeDatabaseFiles(partial);
+  const db = openExisting(source);
+  try {
+    // note: the first step sizes the copy; returning the page count makes the next step copy everything at once.
+    await db.backup(partial, { progress: ({ totalPages }) => Math.max(totalPages, 1) * 2 });
+  } catch (err) {
+    removeDatabaseFiles(partial);
+    throw new MaintenanceError(`backup of ${source} failed: ${(err as Error).message}`);
+  } finally {
+    db.close();
+  }
+  let summary: DatabaseSummary;
+  try {
+    const copy = openExisting(partial);
+    try {
+      copy.pragma("journal_mode = DELETE");
+      summary = createMaintenanceStore(copy).summary();
+    } finally {
+      copy.close();
+    }
+  } catch (err) {
+    removeDatabaseFiles(partial);
+    throw err instanceof MaintenanceError ? err : new MaintenanceError(`cannot verify the backup: ${(err as Error).message}`);
+  }
+  if (summary.integrity !== "ok") {
+    removeDatabaseFiles(partial);
+    throw new MaintenanceError(`the backup failed its integrity check (${summary.integrity}); the source may be damaged`);
+  }
+  if (opts.force) removeDatabaseFiles(target);
+  renameSync(partial, target);
+  return { file: target, bytes: statSync(target).size, ...summary };
+}
+
+/** What a restore did. */
+export interface RestoreResult extends DatabaseSummary {
+  /** Where the database that was replaced went, if there was one. */
+  previous: string | undefined;
+}
+
+/**
+ * Puts the backup at `backup` in place of the database at `target`. The edge
+ * must be stopped: a database another process has open is refused.
+ *
+ * The backup is verified first (integrity, a schema this edge knows). An
+ * existing `target` is only replaced with `force`, and is kept as
+ * `<target>.before-restore-<time>` (with its -wal/-shm, which must never be
+ * applied to the restored file). The copy is written beside the target and
+ * renamed over it, so a crash leaves either the old or the new database.
+ */
+export function restoreDatabase(backup: string, target: string, opts: { force?: boolean; now?: Date } = {}): RestoreResult {
+  if (resolve(backup) === resolve(target)) throw new MaintenanceError("the backup file is the database itself");
+  const summary = inspectDatabase(backup);
+  if (summary.integrity !== "ok") throw new MaintenanceError(`${backup} failed its integrity check: ${summary.integrity}`);
+  const latest = latestSchemaVersion();
+  if (summary.schemaVersion > latest) {
+    throw new MaintenanceError(`${backup} has schema version ${summary.schemaVersion}, newer than this edge knows (${latest}): restore with a newer edge`);
+  }
+  let previous: string | undefined;
+  if (existsSync(target)) {
+    if (!opts.force) throw new MaintenanceError(`${target} exists; pass --force to replace it (it is kept as ${target}.before-restore-…)`);
+    assertNotInUse(target);
+    const stamp = (opts.now ?? new Date()).toISOString().replace(/[:.]/g, "-");
+    previous = `${target}.before-restore-${stamp}`;
+    for (const suffix of ["", "-wal", "-shm"]) {
+      if (existsSync(target + suffix)) renameSync(target + suffix, previous + suffix);
+    }
+  } else {
+    mkdirSync(dirname(target), { recursive: true });
+    // note: a stray -wal of some earlier database would be replayed into the restored one.
+    for (const suffix of ["-wal", "-shm"]) rmSync(target + suffix, { force: true });
+  }
+  const restoring = `${target}.restoring`;
+  removeDatabaseFiles(restoring);
+  copyFileSync(backup, restoring);
+  renameSync(restoring, target);
+  return { ...summary, previous };
+}
+
+/**
+ * Throws unless no other process has the database open. Leaving WAL mode
+ * needs exclusive access, so an edge that is running (even idle) makes it
+ * fail; when it succeeds the WAL has been checkpointed into the main file.
+ */
+export function assertNotInUse(path: string): void {
+  let db: Db | undefined;
+  try {
+    db = new Database(path, { fileMustExist: true });
+    db.pragma("busy_timeout = 0");
+    const mode = db.pragma("journal_mode = DELETE", { simple: true });
+    if (mode !== "delete") throw new Error(`journal mode stayed ${String(mode)}`);
+  } catch (err) {
+    throw new MaintenanceError(`${path} is in use by another process (${(err as Error).message}); stop the edge first`);
+  } finally {
+    db?.close();
+  }
+}
+
+/** What a key rotation did. */
+export interface RotationResult {
+  /** Endpoints with a signature secret. */
+  sealed: number;
+  /** Re-sealed with the current ENCRYPTION_KEY (or, in a dry run, that would be). */
+  resealed: number;
+  /** Already sealed with the current key. */
+  current: number;
+}
+
+/**
+ * Re-seals every endpoint secret not sealed with the current key (`keys[0]`
+ * of `box`) so ENCRYPTION_KEY_PREVIOUS can be dropped afterwards. All or
+ * nothing: when any secret cannot be opened with the configured keys, nothing
+ * is written and the error names the endpoints. Safe while the edge runs (it
+ * reads with both keys); an endpoint edited meanwhile waits for the write lock.
+ */
+export function rotateEncryptionKey(deps: { db: Db; store: EndpointStore; box: SecretBox }, opts: { dryRun?: boolean } = {}): RotationResult {
+  const { db, store, box } = deps;
+  const run = db.transaction((): RotationResult => {
+    const result: RotationResult = { sealed: 0, resealed: 0, current: 0 };
+    const failures: string[] = [];
+    const updates: Parameters<EndpointStore["update"]>[0][] = [];
+    for (const e of store.list()) {
+      if (e.sealedSecret === null) continue;
+      result.sealed++;
+      if (!box.needsRotation(e.sealedSecret)) {
+        result.current++;
+        continue;
+      }
+      try {
+        updates.push({ ...e, sealedSecret: box.reseal(e.sealedSecret, e.id) });
+      } catch (err) {
+        failures.push(`${e.id} (${(err as Error).message})`);
+      }
+    }
+    if (failures.length > 0) {
+      throw new MaintenanceError(
+        `cannot open the secrets of ${failures.length} endpoint(s): ${failures.join(", ")}. ` +
+          "Set ENCRYPTION_KEY to the new key and ENCRYPTION_KEY_PREVIOUS to the key that sealed them; nothing was changed",
+      );
+    }
+    result.resealed = updates.length;
+    // note: updatedAt is kept: the endpoint did not change, only its encryption.
+    if (!opts.dryRun) for (const u of updates) store.update(u);
+    return result;
+  });
+  // note: immediate, so no other writer can slip in between reading a secret and writing it back.
+  return run.immediate();
+}
+
+function removeDatabaseFiles(path: string): void {
+  for (const suffix of ["", "-wal", "-shm", "-journal"]) rmSync(path + suffix, { force: true });
+}
