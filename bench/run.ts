@@ -117,7 +117,7 @@ async function delayProxy(targetPort: number, oneWayMs: number) {
 }
 
 function edgeEnv(dir: string, port: number) {
-  return { ...TEST_SECRETS, PORT: String(port), HOST: "127.0.0.1", BASE_URL: `http://127.0.0.1:${port}`, DATABASE_PATH: join(dir, "bench.db"), LOG_LEVEL: "warn" };
+  return { ...TEST_SECRETS, PORT: String(port), HOST: "127.0.0.1", BASE_URL: `http://127.0.0.1:${port}`, DATABASE_PATH: join(dir, "bench.db"), LOG_LEVEL: "info" };
 }
 function hubEnv(port: number) {
   return { EDGE_URL: `http://127.0.0.1:${port}`, HOME_HUB_SECRET: TEST_SECRETS.HOME_HUB_SECRET, HUB_ID: "bench", LOG_LEVEL: "warn" };

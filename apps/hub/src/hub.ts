@@ -7,7 +7,9 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { Http2SessionManager, createConnectTransport } from "@connectrpc/connect-node";
 import { StreamService } from "@hookly/proto/gen/stream_pb";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
+import tls from "node:tls";
 import { pino, type Logger } from "pino";
 import type { HubConfig } from "./config.js";
 import { createForwarder } from "./forward/forward.js";
@@ -17,6 +19,23 @@ import { HUB_VERSION, runSession } from "./session.js";
 export const RECONNECT_INITIAL_MS = 250;
 /** A stream that stayed up this long resets the backoff. */
 export const RECONNECT_RESET_AFTER_MS = 10_000;
+
+/**
+ * Opens the TCP (or TLS) connection to the edge with Nagle off.
+ * note: results and deliveries are small frames; with Nagle on, each waits for
+ * the peer's delayed ACK and an endpoint's ordered rate collapses.
+ */
+function dialEdge(edgeUrl: string): Duplex {
+  const url = new URL(edgeUrl);
+  const port = Number(url.port || (url.protocol === "https:" ? 443 : 80));
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  if (url.protocol === "https:") {
+    const socket = tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, ALPNProtocols: ["h2"] });
+    socket.setNoDelay(true);
+    return socket;
+  }
+  return net.connect({ host, port, noDelay: true });
+}
 
 /** Connection state, for health and tests. */
 export interface HubState {
@@ -53,11 +72,15 @@ export function createHub(config: HubConfig, deps: { log?: Logger; random?: () =
   const run = async (): Promise<void> => {
     let failures = 0;
     while (!stopper.signal.aborted) {
-      const sessionManager = new Http2SessionManager(config.edgeUrl, {
-        pingIntervalMs: Math.max(1_000, Math.floor(config.deadAfterMs / 3)),
-        pingTimeoutMs: Math.max(1_000, Math.floor(config.deadAfterMs / 3)),
-        pingIdleConnection: true,
-      });
+      const sessionManager = new Http2SessionManager(
+        config.edgeUrl,
+        {
+          pingIntervalMs: Math.max(1_000, Math.floor(config.deadAfterMs / 3)),
+          pingTimeoutMs: Math.max(1_000, Math.floor(config.deadAfterMs / 3)),
+          pingIdleConnection: true,
+        },
+        { createConnection: () => dialEdge(config.edgeUrl) },
+      );
       const transport = createConnectTransport({ baseUrl: config.edgeUrl, httpVersion: "2", sessionManager });
       const client = createClient(StreamService, transport);
       const startedAt = Date.now();

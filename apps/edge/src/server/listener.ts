@@ -12,7 +12,7 @@
 import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
-import { Duplex } from "node:stream";
+import type { Duplex } from "node:stream";
 
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
@@ -62,7 +62,12 @@ export function createDualServer(handler: DualHandler, opts: { maxHeaderSize?: n
       socket.off("data", onData);
       socket.pause();
       if (looksH2) {
-        h2.emit("connection", replayingDuplex(socket, seen));
+        // note: Node's HTTP/2 session reads straight from the native handle, but first
+        // takes whatever is already buffered (socket.readableLength) — so the preface is
+        // pushed back and the socket must stay paused until the session has taken it.
+        socket.unshift(seen);
+        socket.setNoDelay(true);
+        h2.emit("connection", socket);
       } else {
         socket.unshift(seen);
         h1.emit("connection", socket);
@@ -99,42 +104,3 @@ export function createDualServer(handler: DualHandler, opts: { maxHeaderSize?: n
   };
 }
 
-/**
- * A duplex that first yields `head`, then whatever `socket` reads.
- * note: Node's HTTP/2 session reads straight from the socket's native handle,
- * so bytes pushed back with unshift() would be lost; wrapping the socket in a
- * JS duplex makes Node feed the session through JS, head first. Only hub
- * streams take this path.
- */
-function replayingDuplex(socket: net.Socket, head: Buffer): Duplex {
-  const wrapper = new Duplex({
-    read() {
-      socket.resume();
-    },
-    write(chunk, encoding, callback) {
-      socket.write(chunk, encoding, callback);
-    },
-    final(callback) {
-      socket.end(callback);
-    },
-    destroy(err, callback) {
-      socket.destroy(err ?? undefined);
-      callback(err);
-    },
-  });
-  Object.defineProperties(wrapper, {
-    remoteAddress: { get: () => socket.remoteAddress },
-    remotePort: { get: () => socket.remotePort },
-    localAddress: { get: () => socket.localAddress },
-    localPort: { get: () => socket.localPort },
-    remoteFamily: { get: () => socket.remoteFamily },
-  });
-  wrapper.push(head);
-  socket.on("data", (chunk: Buffer) => {
-    if (!wrapper.push(chunk)) socket.pause();
-  });
-  socket.once("end", () => wrapper.push(null));
-  socket.once("close", () => wrapper.destroy());
-  socket.setNoDelay(true);
-  return wrapper;
-}
