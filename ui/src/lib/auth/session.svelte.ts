@@ -136,9 +136,3 @@ export function sessionExpired(): void {
   const next = location.pathname + location.search;
   void goto(`/signin?expired=1&next=${encodeURIComponent(next)}`, { replaceState: true });
 }
-
-/** Only same-origin paths are followed after sign-in (never `//host` or `https://…`). */
-export function safeNext(next: string | null): string {
-  if (!next || !next.startsWith("/") || next.startsWith("//") || next.startsWith("/\\")) return "/";
-  return next;
-}

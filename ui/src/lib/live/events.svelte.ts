@@ -1,6 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { WatchEventsResponse } from "@hookly/proto/gen/admin_pb";
 import { admin } from "$lib/api/admin";
+import { backoff } from "./backoff";
 
 /**
  * A change the edge announced on `WatchEvents`, or `resync` after the stream came back:
@@ -14,18 +15,18 @@ export type LiveEvent =
 export type LiveState = "connecting" | "live" | "reconnecting" | "stopped";
 
 /** The stream's state, for the indicator in the top bar. */
-export const live = $state<{ state: LiveState; retryAt: number | undefined }>({
-  state: "connecting",
-  retryAt: undefined,
-});
+export const live = $state<{ state: LiveState }>({ state: "connecting" });
 
-/** Reconnect delays: doubling from 0.5 s up to 30 s, each drawn from its upper half (jitter). */
-export const RECONNECT_BACKOFF = { initialMs: 500, maxMs: 30_000 } as const;
+/**
+ * After a heartbeat has been seen, this long without any message means the stream is dead
+ * (the edge sends one every 15 s), and it is reopened.
+ */
+const SILENCE_LIMIT_MS = 45_000;
 
-/** After a heartbeat has been seen, this long without any message means the stream is dead. */
-const SILENCE_LIMIT_MS = 75_000;
-
-/** How long a view waits for events to stop arriving before it reloads once. */
+/**
+ * A view reloads at most this long after the first event of a burst, and then at most once per
+ * this interval while events keep coming (a busy endpoint must not postpone the reload forever).
+ */
 export const REFRESH_DEBOUNCE_MS = 250;
 
 interface Listener {
@@ -35,8 +36,12 @@ interface Listener {
 
 const listeners = new Set<Listener>();
 
+/** Ends the current wait before a reconnect, when one is running. */
+let nudge: (() => void) | undefined;
+
 /**
- * Calls `refresh` (debounced) when an event that `matches` arrives, and after every reconnect.
+ * Calls `refresh` (coalesced, see REFRESH_DEBOUNCE_MS) when an event that `matches` arrives,
+ * and after every reconnect.
  * @returns the unsubscribe function, which also cancels a pending refresh; return it from `$effect`.
  */
 export function onLive(matches: (event: LiveEvent) => boolean, refresh: () => void): () => void {
@@ -44,8 +49,11 @@ export function onLive(matches: (event: LiveEvent) => boolean, refresh: () => vo
   const listener: Listener = {
     matches: (event) => event.type === "resync" || matches(event),
     fire: () => {
-      clearTimeout(timer);
-      timer = setTimeout(refresh, REFRESH_DEBOUNCE_MS);
+      if (timer !== undefined) return;
+      timer = setTimeout(() => {
+        timer = undefined;
+        refresh();
+      }, REFRESH_DEBOUNCE_MS);
     },
   };
   listeners.add(listener);
@@ -77,7 +85,6 @@ async function watch(signal: AbortSignal): Promise<void> {
   let connectedBefore = false;
   while (!signal.aborted) {
     live.state = connectedBefore || failures > 0 ? "reconnecting" : "connecting";
-    live.retryAt = undefined;
     const attempt = new AbortController();
     const stopAttempt = () => attempt.abort();
     signal.addEventListener("abort", stopAttempt, { once: true });
@@ -88,7 +95,6 @@ async function watch(signal: AbortSignal): Promise<void> {
       if (heartbeats) watchdog = setTimeout(stopAttempt, SILENCE_LIMIT_MS);
     };
     const openedAt = Date.now();
-    let received = false;
     const connected = () => {
       if (live.state === "live") return;
       live.state = "live";
@@ -98,7 +104,6 @@ async function watch(signal: AbortSignal): Promise<void> {
     try {
       for await (const event of admin().watchEvents({}, { signal: attempt.signal, onHeader: connected })) {
         connected();
-        received = true;
         if (event.type === "heartbeat") heartbeats = true;
         else dispatch(event);
         arm();
@@ -115,20 +120,13 @@ async function watch(signal: AbortSignal): Promise<void> {
       signal.removeEventListener("abort", stopAttempt);
     }
     if (signal.aborted) return;
-    // note: a stream that opens and fails at once must not reset the backoff, or it would spin.
-    if (received || Date.now() - openedAt > 10_000) failures = 0;
+    // note: only a stream that stayed up resets the backoff; one that opens (even with a heartbeat)
+    // and fails at once would otherwise be retried in a tight loop.
+    if (Date.now() - openedAt > 10_000) failures = 0;
     failures++;
     live.state = "reconnecting";
-    const delay = backoff(failures);
-    live.retryAt = Date.now() + delay;
-    await sleep(delay, signal);
+    await sleep(backoff(failures), signal);
   }
-}
-
-/** The wait before reconnect number `failures` (1-based). */
-export function backoff(failures: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(RECONNECT_BACKOFF.maxMs, RECONNECT_BACKOFF.initialMs * 2 ** Math.max(0, failures - 1));
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -144,8 +142,6 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     }
   });
 }
-
-let nudge: (() => void) | undefined;
 
 /** Ends the wait before the next reconnect (the "retry now" button of the indicator). */
 export function reconnectNow(): void {

@@ -1,5 +1,6 @@
 import { redirect } from "@sveltejs/kit";
-import { loadSession, safeNext } from "$lib/auth/session.svelte";
+import { safeNext } from "$lib/auth/next";
+import { loadSession } from "$lib/auth/session.svelte";
 import type { PageLoad } from "./$types";
 
 /** Someone already signed in skips the form; an unreachable edge still gets the form (with an error). */

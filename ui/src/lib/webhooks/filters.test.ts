@@ -1,0 +1,46 @@
+import { describe, expect, it } from "vitest";
+import { WebhookStatus } from "@hookly/proto/gen/admin_pb";
+import { PAGE_SIZE, filtersFromUrl, filtersToQuery, fromLocalInput, hasFilters, listRequest, toLocalInput } from "./filters";
+
+const url = (q: string) => new URL(`http://edge.test/webhooks${q}`);
+
+describe("webhook filters in the URL", () => {
+  it("round-trips every filter and the page token", () => {
+    const q = "?endpoint=ep_1&status=dead_letter&verified=false&since=2025-01-01T00%3A00%3A00.000Z&until=2025-01-02T00%3A00%3A00.000Z&page=abc";
+    const filters = filtersFromUrl(url(q));
+    expect(filters).toEqual({
+      endpoint: "ep_1",
+      status: "dead_letter",
+      verified: "false",
+      since: "2025-01-01T00:00:00.000Z",
+      until: "2025-01-02T00:00:00.000Z",
+      page: "abc",
+    });
+    expect(filtersToQuery(filters)).toBe(q);
+  });
+
+  it("ignores values that mean nothing", () => {
+    const filters = filtersFromUrl(url("?status=bogus&verified=maybe&since=yesterday"));
+    expect(filters).toMatchObject({ status: "", verified: "", since: "" });
+    expect(hasFilters(filters)).toBe(false);
+    expect(filtersToQuery(filters)).toBe("");
+  });
+
+  it("asks the edge for one page of 50 with the chosen filters", () => {
+    const req = listRequest(filtersFromUrl(url("?endpoint=ep_1&status=failed&verified=true&since=2025-01-01T00:00:00Z&page=tok")));
+    expect(req).toMatchObject({ endpointId: "ep_1", status: WebhookStatus.FAILED, verified: true, limit: PAGE_SIZE, pageToken: "tok" });
+    expect(req.since?.seconds).toBe(1735689600n);
+    expect(req.until).toBeUndefined();
+  });
+
+  it("leaves `verified` unset (both) when not filtered", () => {
+    expect(listRequest(filtersFromUrl(url(""))).verified).toBeUndefined();
+  });
+
+  it("converts datetime-local values to instants and back", () => {
+    const iso = fromLocalInput("2025-03-04T05:06");
+    expect(new Date(iso).getFullYear()).toBe(2025);
+    expect(toLocalInput(iso)).toBe("2025-03-04T05:06");
+    expect(fromLocalInput("")).toBe("");
+  });
+});
