@@ -1,0 +1,297 @@
+/**
+ * Webhooks as the admin API sees them: filtered, paged lists; one webhook with
+ * its body and attempts; replays; the numbers of the status page. Used by the
+ * admin RPC, the REST routes and the MCP tools alike.
+ *
+ * A replay is a new webhook (new `wh_` id, `replay_of` = the original) stored
+ * through the ingest store, so it is durable before the call returns and lands
+ * at the tail of its endpoint's queue; the original is never changed.
+ */
+import type { Clock } from "../clock.js";
+import type { Db } from "../db/db.js";
+import type { EndpointService } from "../endpoint/endpoint.service.js";
+import { AppError } from "../errors.js";
+import type { EdgeEvents } from "../events.js";
+import { isId, newId } from "../ids.js";
+import type { IngestStore } from "../ingest/ingest.store.js";
+import {
+  createWebhookStore,
+  WEBHOOK_STATUSES,
+  type AttemptRow,
+  type EndpointQueueStats,
+  type StatusCounts,
+  type WebhookRecord,
+  type WebhookStatusName,
+} from "./webhook.store.js";
+
+/** Store types that are part of this service's API. */
+export type { EndpointQueueStats, StatusCounts, WebhookStatusName } from "./webhook.store.js";
+
+/** Page size when none is asked for. */
+export const DEFAULT_PAGE_SIZE = 50;
+/** Largest page. */
+export const MAX_PAGE_SIZE = 500;
+/** Window of `counts()` when no start is given: the last 24 hours. */
+export const COUNTS_WINDOW_MS = 24 * 3_600_000;
+/** Webhooks a bulk replay loads and commits at a time (bounds memory with large payloads). */
+const REPLAY_CHUNK = 100;
+
+/** A webhook as the API shows it (no body). */
+export interface WebhookView {
+  id: string;
+  endpointId: string;
+  receivedAt: number;
+  method: string;
+  /** Without the leading "?". */
+  query: string;
+  payloadSize: number;
+  contentType: string | null;
+  sourceIp: string | null;
+  signatureValid: boolean;
+  signatureReason: string | null;
+  status: WebhookStatusName;
+  attempts: number;
+  lastAttemptAt: number | null;
+  deliveredAt: number | null;
+  /** When the next attempt is due; null unless pending. */
+  nextAttemptAt: number | null;
+  /** When a pending webhook becomes a dead letter; null unless pending. */
+  deliverBy: number | null;
+  errorMessage: string | null;
+  replayOf: string | null;
+}
+
+/** A webhook with its headers and payload. */
+export interface WebhookDetail extends WebhookView {
+  /** [name, value] pairs in arrival order, original case. */
+  headers: [string, string][];
+  payload: Uint8Array;
+}
+
+/** One delivery attempt. */
+export interface AttemptView extends AttemptRow {
+  webhookId: string;
+}
+
+/** Filters and paging of `list`; everything optional. */
+export interface WebhookFilter {
+  /** An `ep_…` id; unknown → not_found. */
+  endpointId?: string | undefined;
+  status?: string | undefined;
+  verified?: boolean | undefined;
+  /** received_at ≥ since (ms since the epoch). */
+  since?: number | undefined;
+  /** received_at < until (ms since the epoch). */
+  until?: number | undefined;
+  /** 1–500; default 50. */
+  limit?: number | undefined;
+  /** `nextPageToken` of the previous page. */
+  pageToken?: string | undefined;
+}
+
+/** One page of webhooks, newest first. */
+export interface WebhookPage {
+  webhooks: WebhookView[];
+  /** Empty on the last page. */
+  nextPageToken: string;
+}
+
+/** Webhook operations. */
+export type WebhookService = ReturnType<typeof createWebhookService>;
+
+/** Encodes a page token: base64url of the last seq shown. Opaque to callers. */
+export function encodePageToken(seq: number): string {
+  return Buffer.from(String(seq), "utf8").toString("base64url");
+}
+
+/** Decodes a page token; invalid_argument when it is not one of ours. */
+export function decodePageToken(token: string): number {
+  const text = /^[A-Za-z0-9_-]{1,24}$/.test(token) ? Buffer.from(token, "base64url").toString("utf8") : "";
+  const seq = /^[1-9][0-9]{0,15}$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(seq) || encodePageToken(seq) !== token) {
+    throw new AppError("invalid_argument", "page_token is not valid (pass next_page_token of the previous page)");
+  }
+  return seq;
+}
+
+const isStatus = (s: string): s is WebhookStatusName => (WEBHOOK_STATUSES as readonly string[]).includes(s);
+
+const toView = (r: WebhookRecord): WebhookView => ({
+  id: r.id,
+  endpointId: r.endpointId,
+  receivedAt: r.receivedAt,
+  method: r.method,
+  query: r.query,
+  payloadSize: r.payloadSize,
+  contentType: r.contentType,
+  sourceIp: r.sourceIp,
+  signatureValid: r.signatureValid,
+  signatureReason: r.signatureReason,
+  status: r.status,
+  attempts: r.attempts,
+  lastAttemptAt: r.lastAttemptAt,
+  deliveredAt: r.deliveredAt,
+  nextAttemptAt: r.status === "pending" ? r.nextAttemptAt : null,
+  deliverBy: r.status === "pending" ? r.deliverBy : null,
+  errorMessage: r.errorMessage,
+  replayOf: r.replayOf,
+});
+
+const checkTime = (name: string, value: number | undefined): number | undefined => {
+  if (value === undefined) return undefined;
+  if (!Number.isFinite(value) || Math.abs(value) > 8.64e15) {
+    throw new AppError("invalid_argument", `${name} is not a valid time`);
+  }
+  return Math.trunc(value);
+};
+
+/**
+ * Creates the webhook service.
+ *
+ * note: `db` is handed straight to the webhook store; the service itself
+ * never runs SQL.
+ */
+export function createWebhookService(deps: {
+  db: Db;
+  clock: Clock;
+  events: EdgeEvents;
+  endpoints: EndpointService;
+  ingestStore: IngestStore;
+  /** Dead-letter deadline of a replay, from its (new) arrival. */
+  deadLetterAfterMs: number;
+}) {
+  const { clock, events, endpoints, ingestStore, deadLetterAfterMs } = deps;
+  const store = createWebhookStore(deps.db);
+
+  const mustGet = (id: string) => {
+    const found = isId("webhook", id) ? store.get(id) : undefined;
+    if (!found) throw new AppError("not_found", `webhook ${JSON.stringify(id)} not found`);
+    return found;
+  };
+
+  /** Stores a copy of the original at the tail of its endpoint's queue; resolves once on disk. */
+  const replayOne = async (original: WebhookRecord & { headers: [string, string][]; payload: Uint8Array }) => {
+    const now = clock.now();
+    const id = newId("webhook");
+    try {
+      await ingestStore.insert({
+        id,
+        endpointId: original.endpointId,
+        receivedAt: now,
+        method: original.method,
+        query: original.query,
+        headers: original.headers,
+        payload: original.payload,
+        contentType: original.contentType,
+        sourceIp: original.sourceIp,
+        signatureValid: original.signatureValid,
+        signatureReason: original.signatureReason,
+        deliverBy: now + deadLetterAfterMs,
+        replayOf: original.id,
+      });
+    } catch (err) {
+      if (err instanceof Error && /FOREIGN KEY/.test(err.message)) {
+        throw new AppError("not_found", `endpoint ${JSON.stringify(original.endpointId)} not found`, { cause: err });
+      }
+      throw err;
+    }
+    events.emit("webhook.received", { endpointId: original.endpointId, webhookId: id });
+    return id;
+  };
+
+  return {
+    /**
+     * A page of webhooks, newest first (by arrival). Throws invalid_argument
+     * naming the bad filter, not_found for an unknown endpoint.
+     */
+    list(filter: WebhookFilter = {}): WebhookPage {
+      const limit = filter.limit ?? DEFAULT_PAGE_SIZE;
+      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
+        throw new AppError("invalid_argument", `limit must be an integer from 1 to ${MAX_PAGE_SIZE}`);
+      }
+      let endpointId: string | undefined;
+      if (filter.endpointId !== undefined && filter.endpointId !== "") {
+        if (!isId("endpoint", filter.endpointId)) {
+          throw new AppError("invalid_argument", `endpoint_id ${JSON.stringify(filter.endpointId)} is not an endpoint id (ep_…)`);
+        }
+        endpointId = endpoints.get(filter.endpointId).id;
+      }
+      let status: WebhookStatusName | undefined;
+      if (filter.status !== undefined && filter.status !== "") {
+        if (!isStatus(filter.status)) {
+          throw new AppError("invalid_argument", `status must be one of ${WEBHOOK_STATUSES.join(", ")}`);
+        }
+        status = filter.status;
+      }
+      const since = checkTime("since", filter.since);
+      const until = checkTime("until", filter.until);
+      if (since !== undefined && until !== undefined && since >= until) {
+        throw new AppError("invalid_argument", "since must be before until");
+      }
+      const beforeSeq = filter.pageToken ? decodePageToken(filter.pageToken) : undefined;
+      const rows = store.list({ endpointId, status, verified: filter.verified, since, until, beforeSeq, limit: limit + 1 });
+      const page = rows.slice(0, limit);
+      return {
+        webhooks: page.map(toView),
+        nextPageToken: rows.length > limit ? encodePageToken(page.at(-1)!.seq) : "",
+      };
+    },
+    /** One webhook with headers, payload and attempts (by number); not_found when unknown. */
+    get(id: string): { webhook: WebhookDetail; attempts: AttemptView[] } {
+      const found = mustGet(id);
+      return {
+        webhook: { ...toView(found), headers: found.headers, payload: found.payload },
+        attempts: store.attempts(found.seq).map((a) => ({ ...a, webhookId: found.id })),
+      };
+    },
+    /**
+     * Replays a webhook of any status: a new webhook with the same endpoint,
+     * method, query, headers, payload and signature result, received now,
+     * `replayOf` = the original. Resolves with it once it is on disk.
+     */
+    async replay(id: string): Promise<WebhookView> {
+      const newIdValue = await replayOne(mustGet(id));
+      return toView(mustGet(newIdValue));
+    },
+    /**
+     * Replays every failed and dead-lettered webhook of an endpoint, in
+     * arrival order, and resolves with how many. The set is taken when the
+     * call starts (the copies are pending, so they are never replayed twice).
+     */
+    async replayEndpoint(endpointId: string): Promise<number> {
+      const endpoint = endpoints.get(endpointId);
+      const seqs = store.replayableSeqs(endpoint.id);
+      let replayed = 0;
+      for (let i = 0; i < seqs.length; i += REPLAY_CHUNK) {
+        const chunk = seqs
+          .slice(i, i + REPLAY_CHUNK)
+          .map((seq) => store.getBySeq(seq))
+          .filter((w) => w !== undefined);
+        // note: the inserts of one chunk join the same group commit and keep their order (seq follows
+        // insert order), so the copies queue in the originals' arrival order.
+        const results = await Promise.allSettled(chunk.map((w) => replayOne(w)));
+        const failure = results.find((r) => r.status === "rejected");
+        replayed += results.filter((r) => r.status === "fulfilled").length;
+        if (failure) throw failure.reason;
+      }
+      return replayed;
+    },
+    /** Queue stats of every endpoint, or of one (not_found when unknown). */
+    queueStats(endpointId?: string): EndpointQueueStats[] {
+      if (endpointId !== undefined) endpoints.get(endpointId);
+      return store.queueStats(endpointId);
+    },
+    /** Webhooks received since `since` (default: the last 24 h), by current status. */
+    counts(since?: number): StatusCounts {
+      return store.countsSince(checkTime("since", since) ?? clock.now() - COUNTS_WINDOW_MS);
+    },
+    /** received_at of the earliest-arrived webhook still pending, if any. */
+    oldestPendingAt(): number | null {
+      return store.oldestPendingAt();
+    },
+    /** The query plan `list` would use (for tests and diagnostics). */
+    explainList(filter: Omit<WebhookFilter, "pageToken" | "status"> & { status?: WebhookStatusName; beforeSeq?: number }) {
+      return store.explainList({ ...filter, limit: (filter.limit ?? DEFAULT_PAGE_SIZE) + 1 });
+    },
+  };
+}

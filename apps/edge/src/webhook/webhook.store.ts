@@ -1,0 +1,378 @@
+/**
+ * SQL for reading webhooks as the admin API shows them: filtered lists newest
+ * first with keyset paging on seq, one webhook with its body and attempts,
+ * the rows a bulk replay copies, and the numbers of the status page.
+ * Every statement is prepared once, when the store is created.
+ *
+ * Writes are not here: new webhooks (ingest and replay) go through
+ * ingest.store.ts so they are group-committed durably; status changes are the
+ * queue's (queue.store.ts).
+ */
+import type { Db } from "../db/db.js";
+
+/** Where a webhook stands, as stored in `webhook.status`. */
+export type WebhookStatusName = "pending" | "delivered" | "failed" | "dead_letter";
+
+/** Every status, in the order the API lists them. */
+export const WEBHOOK_STATUSES: readonly WebhookStatusName[] = ["pending", "delivered", "failed", "dead_letter"];
+
+/** A webhook row without its body. */
+export interface WebhookRecord {
+  /** Arrival order (the rowid); the keyset of list paging. */
+  seq: number;
+  id: string;
+  endpointId: string;
+  receivedAt: number;
+  method: string;
+  query: string;
+  payloadSize: number;
+  contentType: string | null;
+  sourceIp: string | null;
+  signatureValid: boolean;
+  signatureReason: string | null;
+  status: WebhookStatusName;
+  attempts: number;
+  lastAttemptAt: number | null;
+  /** Meaningful while pending only. */
+  nextAttemptAt: number;
+  deliverBy: number;
+  deliveredAt: number | null;
+  settledAt: number | null;
+  errorMessage: string | null;
+  replayOf: string | null;
+}
+
+/** Headers and payload of a webhook, exactly as received. */
+export interface WebhookBody {
+  /** [name, value] pairs in arrival order, original case. */
+  headers: [string, string][];
+  payload: Buffer;
+}
+
+/** A delivery attempt as stored. */
+export interface AttemptRow {
+  id: string;
+  number: number;
+  startedAt: number;
+  durationMs: number;
+  statusCode: number;
+  outcome: string;
+  error: string | null;
+  responseExcerpt: string | null;
+}
+
+/** A list query; every filter is optional. */
+export interface WebhookListQuery {
+  endpointId?: string | undefined;
+  status?: WebhookStatusName | undefined;
+  verified?: boolean | undefined;
+  /** received_at ≥ since (ms). */
+  since?: number | undefined;
+  /** received_at < until (ms). */
+  until?: number | undefined;
+  /** Only rows with seq < beforeSeq (the previous page's last seq). */
+  beforeSeq?: number | undefined;
+  /** Rows to return (the caller asks for one more than a page to know whether another follows). */
+  limit: number;
+}
+
+/** One endpoint's queue. */
+export interface EndpointQueueStats {
+  endpointId: string;
+  pending: number;
+  /** received_at of the head of the queue (its earliest-arrived pending webhook). */
+  oldestPendingAt: number | null;
+  lastDeliveredAt: number | null;
+}
+
+/** Webhooks received since some time, by their current status. */
+export interface StatusCounts {
+  received: number;
+  pending: number;
+  delivered: number;
+  failed: number;
+  deadLetter: number;
+}
+
+interface WebhookRow {
+  seq: number;
+  id: string;
+  endpoint_id: string;
+  received_at: number;
+  method: string;
+  query: string;
+  payload_size: number;
+  content_type: string | null;
+  source_ip: string | null;
+  signature_valid: number;
+  signature_reason: string | null;
+  status: WebhookStatusName;
+  attempts: number;
+  last_attempt_at: number | null;
+  next_attempt_at: number;
+  deliver_by: number;
+  delivered_at: number | null;
+  settled_at: number | null;
+  error_message: string | null;
+  replay_of: string | null;
+}
+
+interface BodyColumns {
+  headers: string | null;
+  payload: Buffer | null;
+}
+
+const COLUMNS = `seq, id, endpoint_id, received_at, method, query, payload_size, content_type, source_ip, signature_valid,
+  signature_reason, status, attempts, last_attempt_at, next_attempt_at, deliver_by, delivered_at, settled_at,
+  error_message, replay_of`;
+
+const toRecord = (r: WebhookRow): WebhookRecord => ({
+  seq: r.seq,
+  id: r.id,
+  endpointId: r.endpoint_id,
+  receivedAt: r.received_at,
+  method: r.method,
+  query: r.query,
+  payloadSize: r.payload_size,
+  contentType: r.content_type,
+  sourceIp: r.source_ip,
+  signatureValid: r.signature_valid === 1,
+  signatureReason: r.signature_reason,
+  status: r.status,
+  attempts: r.attempts,
+  lastAttemptAt: r.last_attempt_at,
+  nextAttemptAt: r.next_attempt_at,
+  deliverBy: r.deliver_by,
+  deliveredAt: r.delivered_at,
+  settledAt: r.settled_at,
+  errorMessage: r.error_message,
+  replayOf: r.replay_of,
+});
+
+const toBody = (r: BodyColumns): WebhookBody => ({
+  headers: r.headers ? (JSON.parse(r.headers) as [string, string][]) : [],
+  payload: r.payload ?? Buffer.alloc(0),
+});
+
+/** Bound parameters of every list statement. */
+interface ListParams {
+  endpointId: string | null;
+  status: string | null;
+  verified: number | null;
+  since: number;
+  until: number;
+  before: number;
+  limit: number;
+}
+
+/** How a list statement walks the table. */
+type ListPlan = "by_seq" | "by_received";
+
+/**
+ * The SQL of one list variant. Endpoint and status appear only when filtered
+ * on, so SQLite can pick the index that serves them in seq order:
+ * rowid, webhook_by_endpoint, webhook_by_status or webhook_by_endpoint_status.
+ */
+function listSql(plan: ListPlan, byEndpoint: boolean, byStatus: boolean): string {
+  const where = [
+    "seq < @before",
+    byEndpoint ? "endpoint_id = @endpointId" : "",
+    byStatus ? "status = @status" : "",
+    "(@verified IS NULL OR signature_valid = @verified)",
+    // note: the unary + keeps the by_seq plan off the received_at index (it must walk seq order and stop
+    // after a page); the by_received plan must use it, and INDEXED BY makes prepare fail if it cannot.
+    plan === "by_seq" ? "+received_at >= @since AND +received_at < @until" : "received_at >= @since AND received_at < @until",
+  ].filter(Boolean);
+  const from = plan === "by_seq" ? "webhook" : "webhook INDEXED BY webhook_by_received_status";
+  return `SELECT ${COLUMNS} FROM ${from} WHERE ${where.join(" AND ")} ORDER BY seq DESC LIMIT @limit`;
+}
+
+/** Webhook read model. */
+export type WebhookStore = ReturnType<typeof createWebhookStore>;
+
+/** Prepares the webhook statements. */
+export function createWebhookStore(db: Db) {
+  const prepareList = (plan: ListPlan, byEndpoint: boolean, byStatus: boolean) => {
+    const sql = listSql(plan, byEndpoint, byStatus);
+    return {
+      run: db.prepare<ListParams, WebhookRow>(sql),
+      explain: db.prepare<ListParams, { detail: string }>(`EXPLAIN QUERY PLAN ${sql}`),
+    };
+  };
+  const listKey = (plan: ListPlan, byEndpoint: boolean, byStatus: boolean) =>
+    `${plan}:${byEndpoint ? "e" : "-"}:${byStatus ? "s" : "-"}`;
+  const listStatements = new Map<string, ReturnType<typeof prepareList>>();
+  for (const plan of ["by_seq", "by_received"] as const) {
+    for (const e of [false, true]) {
+      for (const s of [false, true]) listStatements.set(listKey(plan, e, s), prepareList(plan, e, s));
+    }
+  }
+  const maxSeq = db.prepare<[], { seq: number | null }>(`SELECT max(seq) AS seq FROM webhook`);
+  const minSeq = db.prepare<[], { seq: number | null }>(`SELECT min(seq) AS seq FROM webhook`);
+  const firstSeqReceivedFrom = db.prepare<[number], { seq: number }>(
+    `SELECT seq FROM webhook WHERE received_at >= ? ORDER BY received_at LIMIT 1`,
+  );
+  const lastSeqReceivedBefore = db.prepare<[number], { seq: number }>(
+    `SELECT seq FROM webhook WHERE received_at < ? ORDER BY received_at DESC LIMIT 1`,
+  );
+
+  const byId = db.prepare<[string], WebhookRow & BodyColumns>(
+    `SELECT ${COLUMNS.replace(/\bseq\b/, "w.seq")}, b.headers, b.payload
+     FROM webhook w LEFT JOIN webhook_body b ON b.webhook_seq = w.seq WHERE w.id = ?`,
+  );
+  const bySeq = db.prepare<[number], WebhookRow & BodyColumns>(
+    `SELECT ${COLUMNS.replace(/\bseq\b/, "w.seq")}, b.headers, b.payload
+     FROM webhook w LEFT JOIN webhook_body b ON b.webhook_seq = w.seq WHERE w.seq = ?`,
+  );
+  const attempts = db.prepare<
+    [number],
+    {
+      id: string;
+      number: number;
+      started_at: number;
+      duration_ms: number;
+      status_code: number;
+      outcome: string;
+      error: string | null;
+      response_excerpt: string | null;
+    }
+  >(
+    `SELECT id, number, started_at, duration_ms, status_code, outcome, error, response_excerpt
+     FROM attempt WHERE webhook_seq = ? ORDER BY number, started_at`,
+  );
+  const replayable = db.prepare<[string], { seq: number }>(
+    `SELECT seq FROM webhook INDEXED BY webhook_by_endpoint_status
+     WHERE endpoint_id = ? AND status IN ('failed', 'dead_letter') ORDER BY seq`,
+  );
+  // note: the oldest pending webhook is the head of the queue (lowest seq), found by index in O(log n);
+  // received_at follows seq except across a wall-clock step backwards.
+  // Last delivered: an endpoint's webhooks are delivered in seq order (the dispatcher never lets k+1
+  // overtake k), so the highest delivered seq carries the latest delivered_at.
+  const queueColumns = `e.id AS endpoint_id,
+    (SELECT count(*) FROM webhook WHERE endpoint_id = e.id AND status = 'pending') AS pending,
+    (SELECT received_at FROM webhook WHERE endpoint_id = e.id AND status = 'pending' ORDER BY seq LIMIT 1) AS oldest_pending_at,
+    (SELECT delivered_at FROM webhook WHERE endpoint_id = e.id AND status = 'delivered' ORDER BY seq DESC LIMIT 1) AS last_delivered_at`;
+  type QueueRow = { endpoint_id: string; pending: number; oldest_pending_at: number | null; last_delivered_at: number | null };
+  const queueAll = db.prepare<[], QueueRow>(`SELECT ${queueColumns} FROM endpoint e ORDER BY e.created_at, e.id`);
+  const queueOne = db.prepare<[string], QueueRow>(`SELECT ${queueColumns} FROM endpoint e WHERE e.id = ?`);
+  const countsSince = db.prepare<
+    [number],
+    { received: number; pending: number | null; delivered: number | null; failed: number | null; dead_letter: number | null }
+  >(
+    // note: sums instead of GROUP BY: the covering index is scanned once with no temp b-tree.
+    `SELECT count(*) AS received, sum(status = 'pending') AS pending, sum(status = 'delivered') AS delivered,
+       sum(status = 'failed') AS failed, sum(status = 'dead_letter') AS dead_letter
+     FROM webhook INDEXED BY webhook_by_received_status WHERE received_at >= ?`,
+  );
+  const oldestPending = db.prepare<[], { received_at: number }>(
+    `SELECT received_at FROM webhook WHERE status = 'pending' ORDER BY seq LIMIT 1`,
+  );
+
+  const toQueue = (r: QueueRow): EndpointQueueStats => ({
+    endpointId: r.endpoint_id,
+    pending: r.pending,
+    oldestPendingAt: r.oldest_pending_at,
+    lastDeliveredAt: r.last_delivered_at,
+  });
+
+  /**
+   * Picks how to walk the table for a time-filtered list.
+   *
+   * note: by_seq walks newest first and stops after a page: cheap unless many rows newer than
+   * `until` must be skipped first, or fewer than a page match and it walks on to the oldest row
+   * (received_at is not trusted to follow seq, so it cannot stop early). by_received reads only the
+   * rows inside the window from the received_at index, then sorts them: cheap unless the window is
+   * large. The seq positions of the window's edges (two index lookups) estimate both costs; the
+   * answer is exact either way, only the speed depends on the guess. A sorted row costs a few
+   * skipped ones, hence the factor.
+   */
+  const choosePlan = (q: WebhookListQuery, before: number): ListPlan | "empty" => {
+    if (q.since === undefined && q.until === undefined) return "by_seq";
+    const bottom = minSeq.get()?.seq;
+    if (bottom == null) return "empty";
+    const top = Math.min(before - 1, maxSeq.get()?.seq ?? 0);
+    const hi = q.until === undefined ? top : lastSeqReceivedBefore.get(q.until)?.seq;
+    const lo = q.since === undefined ? bottom : firstSeqReceivedFrom.get(q.since)?.seq;
+    if (hi === undefined || lo === undefined) return "empty";
+    const window = Math.max(0, Math.min(hi, top) - lo + 1);
+    const bySeqCost = Math.max(0, top - hi) + (window >= q.limit ? q.limit : Math.max(0, Math.min(hi, top) - bottom + 1));
+    return window * 4 < bySeqCost ? "by_received" : "by_seq";
+  };
+
+  const paramsOf = (q: WebhookListQuery, before: number): ListParams => ({
+    endpointId: q.endpointId ?? null,
+    status: q.status ?? null,
+    verified: q.verified === undefined ? null : q.verified ? 1 : 0,
+    since: q.since ?? Number.MIN_SAFE_INTEGER,
+    until: q.until ?? Number.MAX_SAFE_INTEGER,
+    before,
+    limit: q.limit,
+  });
+
+  const statementsFor = (plan: ListPlan, q: WebhookListQuery) =>
+    listStatements.get(listKey(plan, q.endpointId !== undefined, q.status !== undefined))!;
+
+  return {
+    /** Up to `limit` webhooks matching the query, newest (highest seq) first. */
+    list(q: WebhookListQuery): WebhookRecord[] {
+      const before = q.beforeSeq ?? Number.MAX_SAFE_INTEGER;
+      const plan = choosePlan(q, before);
+      if (plan === "empty") return [];
+      return statementsFor(plan, q).run.all(paramsOf(q, before)).map(toRecord);
+    },
+    /** SQLite's query plan for `list(q)` (tests check it uses an index). */
+    explainList(q: WebhookListQuery): { plan: ListPlan | "empty"; detail: string[] } {
+      const before = q.beforeSeq ?? Number.MAX_SAFE_INTEGER;
+      const plan = choosePlan(q, before);
+      if (plan === "empty") return { plan, detail: [] };
+      const rows = statementsFor(plan, q).explain.all(paramsOf(q, before));
+      return { plan, detail: rows.map((r) => r.detail) };
+    },
+    /** A webhook with its body, by id. */
+    get(id: string): (WebhookRecord & WebhookBody) | undefined {
+      const row = byId.get(id);
+      return row && { ...toRecord(row), ...toBody(row) };
+    },
+    /** A webhook with its body, by seq. */
+    getBySeq(seq: number): (WebhookRecord & WebhookBody) | undefined {
+      const row = bySeq.get(seq);
+      return row && { ...toRecord(row), ...toBody(row) };
+    },
+    /** A webhook's attempts, by number. */
+    attempts(seq: number): AttemptRow[] {
+      return attempts.all(seq).map((r) => ({
+        id: r.id,
+        number: r.number,
+        startedAt: r.started_at,
+        durationMs: r.duration_ms,
+        statusCode: r.status_code,
+        outcome: r.outcome,
+        error: r.error,
+        responseExcerpt: r.response_excerpt,
+      }));
+    },
+    /** seqs of an endpoint's failed and dead-lettered webhooks, in arrival order. */
+    replayableSeqs(endpointId: string): number[] {
+      return replayable.all(endpointId).map((r) => r.seq);
+    },
+    /** Queue stats of every endpoint (oldest endpoint first), or of one. */
+    queueStats(endpointId?: string): EndpointQueueStats[] {
+      return (endpointId === undefined ? queueAll.all() : queueOne.all(endpointId)).map(toQueue);
+    },
+    /** Webhooks received at or after `since` (ms), by current status. */
+    countsSince(since: number): StatusCounts {
+      const r = countsSince.get(since);
+      return {
+        received: r?.received ?? 0,
+        pending: r?.pending ?? 0,
+        delivered: r?.delivered ?? 0,
+        failed: r?.failed ?? 0,
+        deadLetter: r?.dead_letter ?? 0,
+      };
+    },
+    /** received_at of the earliest-arrived pending webhook of any endpoint. */
+    oldestPendingAt(): number | null {
+      return oldestPending.get()?.received_at ?? null;
+    },
+  };
+}
