@@ -48,6 +48,16 @@ export const edgeEnvSchema = z
     TRUST_PROXY: bool.default(false), // Take the source IP from X-Forwarded-For (behind Caddy/nginx). Default false.
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"), // pino level. Default info.
     UI_DIR: z.string().optional(), // Folder of the built UI. Default: ui/build of this checkout.
+    GITHUB_CLIENT_ID: z.string().optional(), // GitHub OAuth app client id; with GITHUB_CLIENT_SECRET turns on "Sign in with GitHub". Optional.
+    GITHUB_CLIENT_SECRET: z.string().optional(), // GitHub OAuth app client secret; set both or neither. Optional.
+    GITHUB_ORG: z
+      .string()
+      .regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/, "must be a GitHub organization login")
+      .optional(), // Members of this organization may sign in (needs the read:org scope, asked for at sign-in). Optional.
+    GITHUB_ALLOWED_USERS: list.optional(), // Comma-separated GitHub logins that may sign in (case-insensitive). With GitHub on, this or GITHUB_ORG is required.
+    GITHUB_URL: z.url({ protocol: /^https?$/ }).default("https://github.com"), // GitHub web URL (OAuth pages); change for GitHub Enterprise. Default https://github.com.
+    GITHUB_API_URL: z.url({ protocol: /^https?$/ }).default("https://api.github.com"), // GitHub REST API URL; GitHub Enterprise uses https://HOST/api/v3. Default https://api.github.com.
+    SESSION_TTL_HOURS: intFrom(1, 24 * 365).default(168), // Lifetime of a UI session cookie in hours (no sliding renewal). Default 168 (7 days).
   })
   .superRefine((env, ctx) => {
     if (env.BACKOFF_MAX_MS < env.BACKOFF_INITIAL_MS) {
@@ -55,6 +65,17 @@ export const edgeEnvSchema = z
     }
     if (env.HUB_DEAD_AFTER_MS <= env.HUB_HEARTBEAT_MS) {
       ctx.addIssue({ code: "custom", path: ["HUB_DEAD_AFTER_MS"], message: "must be greater than HUB_HEARTBEAT_MS" });
+    }
+    if (Boolean(env.GITHUB_CLIENT_ID) !== Boolean(env.GITHUB_CLIENT_SECRET)) {
+      const missing = env.GITHUB_CLIENT_ID ? "GITHUB_CLIENT_SECRET" : "GITHUB_CLIENT_ID";
+      ctx.addIssue({ code: "custom", path: [missing], message: "GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET go together: set both or neither" });
+    }
+    const github = Boolean(env.GITHUB_CLIENT_ID && env.GITHUB_CLIENT_SECRET);
+    if (github && !env.GITHUB_ORG && !env.GITHUB_ALLOWED_USERS?.length) {
+      ctx.addIssue({ code: "custom", path: ["GITHUB_ORG"], message: "GitHub sign-in needs GITHUB_ORG or GITHUB_ALLOWED_USERS, or anyone with a GitHub account could sign in" });
+    }
+    if (!env.ADMIN_TOKEN && !env.GITHUB_CLIENT_ID && !env.GITHUB_CLIENT_SECRET) {
+      ctx.addIssue({ code: "custom", path: ["ADMIN_TOKEN"], message: "nothing could sign in: set ADMIN_TOKEN, or GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET" });
     }
   });
 
@@ -82,6 +103,19 @@ function toConfig(env: z.output<typeof edgeEnvSchema>) {
     trustProxy: env.TRUST_PROXY,
     logLevel: env.LOG_LEVEL,
     uiDir: env.UI_DIR,
+    /** GitHub sign-in, when GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET are set. */
+    github:
+      env.GITHUB_CLIENT_ID && env.GITHUB_CLIENT_SECRET
+        ? {
+            clientId: env.GITHUB_CLIENT_ID,
+            clientSecret: env.GITHUB_CLIENT_SECRET,
+            org: env.GITHUB_ORG,
+            allowedUsers: (env.GITHUB_ALLOWED_USERS ?? []).map((u) => u.toLowerCase()),
+            url: env.GITHUB_URL.replace(/\/+$/, ""),
+            apiUrl: env.GITHUB_API_URL.replace(/\/+$/, ""),
+          }
+        : undefined,
+    sessionTtlMs: env.SESSION_TTL_HOURS * 3_600_000,
   };
 }
 

@@ -1,0 +1,123 @@
+/**
+ * SQL for sign-in: sessions, API tokens and pending OAuth states (tables of
+ * migration 003). Every statement is prepared once, up front. Callers pass
+ * digests, never secrets: hashing is the service's job.
+ */
+import type { Db } from "../db/db.js";
+
+/** A session row. */
+export interface SessionRow {
+  id: string;
+  principal: string;
+  login: string | null;
+  avatar_url: string | null;
+  csrf_token: string;
+  created_at: number;
+  expires_at: number;
+}
+
+/** An API token row (never the secret, only its digest). */
+export interface ApiTokenRow {
+  id: string;
+  name: string;
+  secret_hash: string;
+  created_by: string;
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+/** A pending OAuth flow. */
+export interface OAuthStateRow {
+  state_hash: string;
+  code_verifier: string;
+  expires_at: number;
+}
+
+/** The auth tables; see {@link createAuthStore}. */
+export type AuthStore = ReturnType<typeof createAuthStore>;
+
+/** Prepares the auth statements on `db`. */
+export function createAuthStore(db: Db) {
+  const insertSession = db.prepare<[SessionRow]>(
+    `INSERT INTO session (id, principal, login, avatar_url, csrf_token, created_at, expires_at)
+     VALUES (@id, @principal, @login, @avatar_url, @csrf_token, @created_at, @expires_at)`,
+  );
+  const selectSession = db.prepare<[string], SessionRow>("SELECT * FROM session WHERE id = ?");
+  const deleteSession = db.prepare<[string]>("DELETE FROM session WHERE id = ?");
+  const deleteSessionsOf = db.prepare<[string]>("DELETE FROM session WHERE principal = ?");
+  const deleteExpiredSessions = db.prepare<[number]>("DELETE FROM session WHERE expires_at <= ?");
+
+  const insertToken = db.prepare<[ApiTokenRow]>(
+    `INSERT INTO api_token (id, name, secret_hash, created_by, created_at, last_used_at, revoked_at)
+     VALUES (@id, @name, @secret_hash, @created_by, @created_at, @last_used_at, @revoked_at)`,
+  );
+  const selectActiveTokenByHash = db.prepare<[string], ApiTokenRow>(
+    "SELECT * FROM api_token WHERE secret_hash = ? AND revoked_at IS NULL",
+  );
+  const selectActiveTokens = db.prepare<[], ApiTokenRow>(
+    "SELECT * FROM api_token WHERE revoked_at IS NULL ORDER BY created_at, id",
+  );
+  const revokeToken = db.prepare<[number, string]>("UPDATE api_token SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL");
+  const touchToken = db.prepare<[number, string]>("UPDATE api_token SET last_used_at = ? WHERE id = ?");
+
+  const insertState = db.prepare<[OAuthStateRow]>(
+    "INSERT INTO oauth_state (state_hash, code_verifier, expires_at) VALUES (@state_hash, @code_verifier, @expires_at)",
+  );
+  const takeState = db.prepare<[string], OAuthStateRow>("DELETE FROM oauth_state WHERE state_hash = ? RETURNING *");
+  const deleteExpiredStates = db.prepare<[number]>("DELETE FROM oauth_state WHERE expires_at <= ?");
+
+  const revokeTokenAndSessions = db.transaction((id: string, now: number): boolean => {
+    if (revokeToken.run(now, id).changes === 0) return false;
+    deleteSessionsOf.run(`token:${id}`);
+    return true;
+  });
+
+  return {
+    insertSession(row: SessionRow): void {
+      insertSession.run(row);
+    },
+    /** The session with this id (digest), expired or not. */
+    session(id: string): SessionRow | undefined {
+      return selectSession.get(id);
+    },
+    deleteSession(id: string): void {
+      deleteSession.run(id);
+    },
+    /** Deletes sessions that expired at or before `now`; returns how many. */
+    purgeExpiredSessions(now: number): number {
+      return deleteExpiredSessions.run(now).changes;
+    },
+
+    insertApiToken(row: ApiTokenRow): void {
+      insertToken.run(row);
+    },
+    /** The unrevoked token whose secret has this digest. */
+    activeApiTokenByHash(secretHash: string): ApiTokenRow | undefined {
+      return selectActiveTokenByHash.get(secretHash);
+    },
+    /** Unrevoked tokens, oldest first. */
+    activeApiTokens(): ApiTokenRow[] {
+      return selectActiveTokens.all();
+    },
+    /** Revokes a token and ends the sessions it signed in; false when unknown or already revoked. */
+    revokeApiToken(id: string, now: number): boolean {
+      return revokeTokenAndSessions(id, now);
+    },
+    touchApiToken(id: string, now: number): void {
+      touchToken.run(now, id);
+    },
+
+    insertOAuthState(row: OAuthStateRow): void {
+      insertState.run(row);
+    },
+    /** Removes and returns the pending flow with this state digest (single use), expired or not. */
+    takeOAuthState(stateHash: string): OAuthStateRow | undefined {
+      return takeState.get(stateHash);
+    },
+    /** Deletes flows that expired at or before `now`. */
+    purgeExpiredOAuthStates(now: number): number {
+      return deleteExpiredStates.run(now).changes;
+    },
+  };
+}
