@@ -62,25 +62,24 @@ export function createHub(config: HubConfig, deps: { log?: Logger; random?: () =
 
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, ms);
-      stopper.signal.addEventListener("abort", () => {
+      const wake = () => {
         clearTimeout(t);
         resolve();
-      });
+      };
+      const t = setTimeout(() => {
+        stopper.signal.removeEventListener("abort", wake);
+        resolve();
+      }, ms);
+      stopper.signal.addEventListener("abort", wake, { once: true });
     });
 
   const run = async (): Promise<void> => {
     let failures = 0;
     while (!stopper.signal.aborted) {
-      const sessionManager = new Http2SessionManager(
-        config.edgeUrl,
-        {
-          pingIntervalMs: Math.max(1_000, Math.floor(config.deadAfterMs / 3)),
-          pingTimeoutMs: Math.max(1_000, Math.floor(config.deadAfterMs / 3)),
-          pingIdleConnection: true,
-        },
-        { createConnection: () => dialEdge(config.edgeUrl) },
-      );
+      // note: no HTTP/2 PING options here: connect-node 2.1.2's ping timer can fire on a
+      // session it already destroyed and throw an uncaught ERR_HTTP2_INVALID_SESSION.
+      // Liveness comes from the in-band heartbeats (session.ts) instead.
+      const sessionManager = new Http2SessionManager(config.edgeUrl, {}, { createConnection: () => dialEdge(config.edgeUrl) });
       const transport = createConnectTransport({ baseUrl: config.edgeUrl, httpVersion: "2", sessionManager });
       const client = createClient(StreamService, transport);
       const startedAt = Date.now();

@@ -86,12 +86,17 @@ export function createDualServer(handler: DualHandler, opts: { maxHeaderSize?: n
         tcp.once("error", reject);
         tcp.listen(port, host, () => {
           tcp.off("error", reject);
+          // note: the h1 server never listens itself (sockets are handed to it), but Node only
+          // tracks its connections — for headersTimeout/requestTimeout and closeIdleConnections —
+          // once it has seen 'listening'.
+          h1.emit("listening");
           resolve((tcp.address() as net.AddressInfo).port);
         });
       });
     },
     async close(graceMs = 5_000) {
       const closed = new Promise<void>((resolve) => tcp.close(() => resolve()));
+      h1.close(() => undefined); // clears its connection tracking and idle keep-alive sockets
       h1.closeIdleConnections();
       for (const s of sessions) s.close();
       const deadline = setTimeout(() => {
