@@ -3,9 +3,10 @@
  * and the demo use this; tests pick extensions explicitly.
  */
 import type { ExtensionFactory } from "./app.js";
+import { authExtension } from "./auth/auth.extension.js";
 import type { EdgeConfig } from "./config.js";
 
 /** Extensions for a configured edge. */
 export function defaultExtensions(_config: EdgeConfig): ExtensionFactory[] {
-  return [];
+  return [authExtension()];
 }
