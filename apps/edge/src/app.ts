@@ -116,7 +116,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
     events,
     baseUrl: config.baseUrl,
   });
-  const ingestStore = createIngestStore(db);
+  const ingestStore = createIngestStore(db, { onBatch: (size, ms) => events.emit("ingest.batch", { size, ms }) });
   const ingest = createIngestService({
     endpoints,
     store: ingestStore,

@@ -58,6 +58,8 @@ export const edgeEnvSchema = z
     GITHUB_URL: z.url({ protocol: /^https?$/ }).default("https://github.com"), // GitHub web URL (OAuth pages); change for GitHub Enterprise. Default https://github.com.
     GITHUB_API_URL: z.url({ protocol: /^https?$/ }).default("https://api.github.com"), // GitHub REST API URL; GitHub Enterprise uses https://HOST/api/v3. Default https://api.github.com.
     SESSION_TTL_HOURS: intFrom(1, 24 * 365).default(168), // Lifetime of a UI session cookie in hours (no sliding renewal). Default 168 (7 days).
+    METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(), // Bearer token for GET /metrics. Optional; unset: loopback-only (or public with METRICS_PUBLIC).
+    METRICS_PUBLIC: bool.default(false), // Serve /metrics without a token to any address (private networks only). Ignored with METRICS_TOKEN. Default false.
   })
   .superRefine((env, ctx) => {
     if (env.BACKOFF_MAX_MS < env.BACKOFF_INITIAL_MS) {
@@ -116,6 +118,8 @@ function toConfig(env: z.output<typeof edgeEnvSchema>) {
           }
         : undefined,
     sessionTtlMs: env.SESSION_TTL_HOURS * 3_600_000,
+    /** Who may scrape GET /metrics: the token holder, else loopback only unless public. */
+    metrics: { token: env.METRICS_TOKEN, public: env.METRICS_PUBLIC },
   };
 }
 

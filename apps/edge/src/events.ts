@@ -7,13 +7,33 @@ import { EventEmitter } from "node:events";
 /** Every event the edge publishes. */
 export interface EdgeEventMap {
   /** A webhook was stored (ingest or replay). */
-  "webhook.received": { endpointId: string; webhookId: string };
+  "webhook.received": {
+    endpointId: string;
+    webhookId: string;
+    /** Set by ingest (absent for replays): whether the provider signature checked out. */
+    signatureValid?: boolean;
+  };
   /** A webhook's status or attempts changed. */
-  "webhook.updated": { endpointId: string; webhookId: string; status: string };
+  "webhook.updated": {
+    endpointId: string;
+    webhookId: string;
+    status: string;
+    /** Set by the dispatcher when an attempt settles or the webhook is dead-lettered (for metrics). */
+    delivery?: DeliveryNote;
+  };
   /** An endpoint was created, changed or deleted. */
   "endpoint.changed": { endpointId: string; deleted?: boolean };
   /** The hub connected or disconnected. */
   "hub.changed": { connected: boolean };
+  /** Ingest committed a group of webhooks in one transaction (for metrics). */
+  "ingest.batch": { size: number; ms: number };
+}
+
+/** How one delivery attempt (or the dead-letter deadline) settled a webhook. */
+export interface DeliveryNote {
+  outcome: "delivered" | "failed" | "retry" | "dead_letter";
+  /** When the webhook arrived (ms since epoch), if the dispatcher knew it. */
+  receivedAt?: number;
 }
 
 /** A typed event bus. */

@@ -96,7 +96,7 @@ export function createIngestService(deps: {
         log.error({ err, endpointId: endpoint.id }, "cannot store webhook; answering 503 so the provider retries");
         throw new AppError("unavailable", "webhook could not be stored; retry later", { cause: err });
       }
-      events.emit("webhook.received", { endpointId: endpoint.id, webhookId: id });
+      events.emit("webhook.received", { endpointId: endpoint.id, webhookId: id, signatureValid: verdict.ok });
       return { webhookId: id, signatureValid: verdict.ok };
     },
   };

@@ -154,7 +154,12 @@ export function createRelayService(deps: {
   const deadLetter = (w: { seq: number; id: string; endpointId: string }, attempts: number): void => {
     if (!store.deadLetter(w.seq, clock.now())) return;
     log.warn({ webhookId: w.id, endpointId: w.endpointId }, "webhook dead-lettered");
-    events.emit("webhook.updated", { endpointId: w.endpointId, webhookId: w.id, status: "dead_letter" });
+    events.emit("webhook.updated", {
+      endpointId: w.endpointId,
+      webhookId: w.id,
+      status: "dead_letter",
+      delivery: { outcome: "dead_letter" },
+    });
     deps.onFinalFailure?.({
       webhookId: w.id,
       endpointId: w.endpointId,
@@ -285,6 +290,7 @@ export function createRelayService(deps: {
       endpointId: lane.endpointId,
       webhookId: f.webhook.id,
       status: settlement.status === "retry" ? "pending" : settlement.status,
+      delivery: { outcome: settlement.status, receivedAt: f.webhook.receivedAt },
     });
     if (settlement.status === "retry") {
       log.info(

@@ -1,0 +1,107 @@
+/**
+ * The metrics feature: counts what the edge does (from its events) and serves
+ * GET /metrics in the Prometheus text format. Plug it in with
+ * `extensions: [metricsExtension()]` (see extensions.ts).
+ *
+ * | metric | type | labels |
+ * |---|---|---|
+ * | hookly_webhooks_received_total | counter | endpoint, verified |
+ * | hookly_deliveries_total | counter | endpoint, outcome = delivered, failed, retry, dead_letter |
+ * | hookly_delivery_latency_seconds | histogram | endpoint (arrival → delivered, all attempts included) |
+ * | hookly_queue_depth | gauge | endpoint |
+ * | hookly_queue_oldest_pending_seconds | gauge | endpoint (age of the head of the queue; 0 when empty) |
+ * | hookly_deliveries_in_flight | gauge | (webhooks sent to the hub, not yet answered) |
+ * | hookly_hub_connected | gauge | (1 while a hub stream is open) |
+ * | hookly_hub_reconnects_total | counter | (hub connections after the first since start) |
+ * | hookly_ingest_batch_size | histogram | (webhooks per group commit) |
+ * | hookly_ingest_commit_seconds | histogram | (duration of a group commit, fsync included) |
+ * | hookly_build_info | gauge | version |
+ *
+ * Counters and histograms live in memory and restart from zero with the edge;
+ * gauges are read from SQLite at each scrape. Endpoint ids are the label
+ * values, so series are bounded by the number of endpoints.
+ */
+import { EDGE_VERSION, type ExtensionFactory } from "../app.js";
+import { metricsRoutes } from "./metrics.http.js";
+import { createRegistry } from "./metrics.registry.js";
+import { createMetricsStore } from "./metrics.store.js";
+
+/** Upper bounds of hookly_delivery_latency_seconds: milliseconds (LAN) up to a day (hub offline). */
+export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 21600, 86400];
+/** Upper bounds of hookly_ingest_batch_size. */
+export const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
+/** Upper bounds of hookly_ingest_commit_seconds. */
+export const COMMIT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+
+/** Builds the metrics extension. */
+export function metricsExtension(): ExtensionFactory {
+  return (core) => {
+    const { events, relay, clock } = core;
+    const store = createMetricsStore(core.db);
+    const registry = createRegistry();
+
+    const received = registry.counter("hookly_webhooks_received_total", "Webhooks accepted on ingest URLs (2xx sent), by signature verdict.", [
+      "endpoint",
+      "verified",
+    ]);
+    const deliveries = registry.counter(
+      "hookly_deliveries_total",
+      "Delivery attempts settled by the hub's answer (delivered, failed for good, retry later) and webhooks dead-lettered.",
+      ["endpoint", "outcome"],
+    );
+    const latency = registry.histogram(
+      "hookly_delivery_latency_seconds",
+      "Time from a webhook's arrival at the edge to its delivery to the LAN service, retries included.",
+      LATENCY_BUCKETS,
+      ["endpoint"],
+    );
+    registry.gauge("hookly_queue_depth", "Pending webhooks per endpoint.", () =>
+      store.queues().map((q) => ({ labels: { endpoint: q.endpointId }, value: q.depth })),
+    );
+    registry.gauge("hookly_queue_oldest_pending_seconds", "Age of the oldest pending webhook (head of the queue) per endpoint; 0 when none.", () => {
+      const now = clock.now();
+      return store.queues().map((q) => ({
+        labels: { endpoint: q.endpointId },
+        value: q.headReceivedAt === null ? 0 : Math.max(0, (now - q.headReceivedAt) / 1000),
+      }));
+    });
+    registry.gauge("hookly_deliveries_in_flight", "Webhooks sent to the hub and not yet answered.", () => [{ value: relay.hubStatus().inFlight }]);
+    registry.gauge("hookly_hub_connected", "1 while a hub stream is connected, else 0.", () => [{ value: relay.connected() ? 1 : 0 }]);
+    const reconnects = registry.counter("hookly_hub_reconnects_total", "Hub stream connections after the first one since the edge started.");
+    const batchSize = registry.histogram("hookly_ingest_batch_size", "Webhooks committed together in one ingest transaction.", BATCH_BUCKETS);
+    const commitSeconds = registry.histogram("hookly_ingest_commit_seconds", "Duration of one ingest group commit, fsync included.", COMMIT_BUCKETS);
+    registry.gauge("hookly_build_info", "The running edge's version.", () => [{ labels: { version: EDGE_VERSION }, value: 1 }]);
+
+    let connectedBefore = false;
+    const unsubscribe = [
+      events.on("webhook.received", (e) => {
+        // note: replays carry no verdict; they were counted when they first arrived.
+        if (e.signatureValid === undefined) return;
+        received.inc({ endpoint: e.endpointId, verified: String(e.signatureValid) });
+      }),
+      events.on("webhook.updated", (e) => {
+        if (!e.delivery) return;
+        deliveries.inc({ endpoint: e.endpointId, outcome: e.delivery.outcome });
+        if (e.delivery.outcome === "delivered" && e.delivery.receivedAt !== undefined) {
+          latency.observe(Math.max(0, (clock.now() - e.delivery.receivedAt) / 1000), { endpoint: e.endpointId });
+        }
+      }),
+      events.on("hub.changed", (e) => {
+        if (!e.connected) return;
+        if (connectedBefore) reconnects.inc();
+        connectedBefore = true;
+      }),
+      events.on("ingest.batch", (e) => {
+        batchSize.observe(e.size);
+        commitSeconds.observe(e.ms / 1000);
+      }),
+    ];
+
+    return {
+      routes: metricsRoutes(core.config.metrics, () => registry.render()),
+      close() {
+        for (const u of unsubscribe) u();
+      },
+    };
+  };
+}
