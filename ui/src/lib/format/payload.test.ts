@@ -19,7 +19,7 @@ describe("viewPayload", () => {
 
   it("shows HTML and script as text (the caller interpolates it, never as markup)", () => {
     const view = viewPayload(bytes("<script>alert(1)</script>"), "text/html");
-    expect(view).toEqual({ kind: "text", raw: "<script>alert(1)</script>" });
+    expect(view).toEqual({ kind: "text", raw: "<script>alert(1)</script>", shownBytes: 25 });
   });
 
   it("treats a JSON content type with a body that does not parse as text", () => {
@@ -44,6 +44,15 @@ describe("viewPayload", () => {
     const view = viewPayload(big);
     expect(view.kind === "binary" && view.shownBytes).toBe(HEX_DUMP_LIMIT);
     expect(view.kind === "binary" && view.hex.split("\n").length).toBe(HEX_DUMP_LIMIT / 16);
+  });
+
+  it("shows only the start of a very large body, as text, even when it is JSON", () => {
+    const body = bytes(`{"s":"${"é".repeat(20)}"}`);
+    const view = viewPayload(body, "application/json", 10);
+    expect(view.kind).toBe("text");
+    if (view.kind !== "text") return;
+    expect(view.shownBytes).toBe(10);
+    expect(view.raw.startsWith('{"s":"éé')).toBe(true);
   });
 
   it("says when the body is empty", () => {

@@ -5,28 +5,36 @@
 export type PayloadView =
   | { kind: "empty" }
   | { kind: "json"; pretty: string; raw: string }
-  | { kind: "text"; raw: string }
+  | { kind: "text"; raw: string; shownBytes: number }
   | { kind: "binary"; hex: string; raw: string; shownBytes: number };
 
 /** The hex dump shows at most this many bytes (64 KiB is 4,096 lines). */
 export const HEX_DUMP_LIMIT = 64 * 1024;
 
+/**
+ * Text beyond this many bytes is not shown (nor pretty-printed): a browser tab should not have to
+ * lay out a 100 MB <pre>. The whole body can still be downloaded.
+ */
+export const TEXT_VIEW_LIMIT = 1024 * 1024;
+
 /** Picks the view for a body: pretty JSON, UTF-8 text, or a hex dump for anything else. */
-export function viewPayload(payload: Uint8Array, contentType = ""): PayloadView {
+export function viewPayload(payload: Uint8Array, contentType = "", limit = TEXT_VIEW_LIMIT): PayloadView {
   if (payload.length === 0) return { kind: "empty" };
+  const shown = payload.length > limit ? payload.subarray(0, limit) : payload;
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(payload);
+    // note: `stream` lets a cut in the middle of a multi-byte character pass as valid UTF-8.
+    text = new TextDecoder("utf-8", { fatal: true }).decode(shown, { stream: shown !== payload });
   } catch {
-    const shownBytes = Math.min(payload.length, HEX_DUMP_LIMIT);
+    const hexBytes = Math.min(payload.length, HEX_DUMP_LIMIT);
     return {
       kind: "binary",
-      hex: hexDump(payload.subarray(0, shownBytes)),
-      raw: new TextDecoder("utf-8").decode(payload),
-      shownBytes,
+      hex: hexDump(payload.subarray(0, hexBytes)),
+      raw: new TextDecoder("utf-8").decode(shown),
+      shownBytes: hexBytes,
     };
   }
-  if (looksLikeJson(text, contentType)) {
+  if (shown === payload && looksLikeJson(text, contentType)) {
     try {
       JSON.parse(text);
       return { kind: "json", pretty: reindentJson(text), raw: text };
@@ -34,7 +42,7 @@ export function viewPayload(payload: Uint8Array, contentType = ""): PayloadView 
       // Not JSON after all: show it as the text it is.
     }
   }
-  return { kind: "text", raw: text };
+  return { kind: "text", raw: text, shownBytes: shown.length };
 }
 
 function looksLikeJson(text: string, contentType: string): boolean {
