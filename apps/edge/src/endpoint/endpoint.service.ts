@@ -83,6 +83,10 @@ export function createEndpointService(deps: {
   baseUrl: string;
 }) {
   const { store, box, clock, events, baseUrl } = deps;
+  // note: ingest looks its endpoint up on every request; keep records (and opened secrets)
+  // in memory, dropped on every change made through this service.
+  const cache = new Map<string, { record: EndpointRecord | undefined; secrets?: string[] }>();
+  const forget = (id: string) => cache.delete(id);
 
   const sealSecret = (id: string, secret: string | undefined): string | null => {
     if (secret === undefined || parseSecrets(secret).length === 0) return null;
@@ -124,6 +128,7 @@ export function createEndpointService(deps: {
         updatedAt: now,
       };
       store.insert(record);
+      forget(id);
       events.emit("endpoint.changed", { endpointId: id });
       return view(record);
     },
@@ -132,7 +137,14 @@ export function createEndpointService(deps: {
     },
     /** The stored record, for ingest (unknown ids → undefined, no throw). */
     find(id: string): EndpointRecord | undefined {
-      return isId("endpoint", id) ? store.get(id) : undefined;
+      if (!isId("endpoint", id)) return undefined;
+      let hit = cache.get(id);
+      if (!hit) {
+        hit = { record: store.get(id) };
+        if (cache.size > 10_000) cache.clear();
+        cache.set(id, hit);
+      }
+      return hit.record;
     },
     list(): EndpointView[] {
       return store.list().map(view);
@@ -150,17 +162,24 @@ export function createEndpointService(deps: {
         updatedAt: clock.now(),
       };
       store.update(next);
+      forget(id);
       events.emit("endpoint.changed", { endpointId: id });
       return view(next);
     },
     delete(id: string): void {
       mustGet(id);
       store.delete(id);
+      forget(id);
       events.emit("endpoint.changed", { endpointId: id, deleted: true });
     },
     /** The endpoint's secrets in clear, for signature checks. */
     secrets(e: EndpointRecord): string[] {
-      return e.sealedSecret ? parseSecrets(box.open(e.sealedSecret, e.id)) : [];
+      if (!e.sealedSecret) return [];
+      const hit = cache.get(e.id);
+      if (hit?.record === e && hit.secrets) return hit.secrets;
+      const opened = parseSecrets(box.open(e.sealedSecret, e.id));
+      if (hit?.record === e) hit.secrets = opened;
+      return opened;
     },
     webhookCount(id: string): number {
       return store.webhookCount(mustGet(id).id);
