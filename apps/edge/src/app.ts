@@ -70,6 +70,14 @@ export interface Core {
   endpoints: EndpointService;
   webhooks: WebhookService;
   relay: RelayService;
+  /** The non-secret settings GetSettings reports (extensions' `settings` are merged in once all are built). */
+  settings: Settings;
+  /**
+   * The API's composed authenticator (ADMIN_TOKEN, then the extensions'), for
+   * extension routes that authenticate by themselves (e.g. /mcp). Call it only
+   * while handling a request: it is bound once every extension is built.
+   */
+  authenticate: Authenticator;
 }
 
 /** Builds an extension from the core services. */
@@ -169,7 +177,20 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
     edgeVersion: EDGE_VERSION,
   };
 
-  const core: Core = { config, db, log, clock, events, box, endpoints, webhooks, relay };
+  const core: Core = {
+    config,
+    db,
+    log,
+    clock,
+    events,
+    box,
+    endpoints,
+    webhooks,
+    relay,
+    settings,
+    // note: `authenticate` is composed below, once the extensions' authenticators exist.
+    authenticate: (header) => authenticate(header),
+  };
   const extensions = (deps.extensions ?? []).map((make) => make(core));
   for (const ext of extensions) {
     Object.assign(settings, ext.settings ?? {});

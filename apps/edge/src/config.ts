@@ -60,6 +60,11 @@ export const edgeEnvSchema = z
     SESSION_TTL_HOURS: intFrom(1, 24 * 365).default(168), // Lifetime of a UI session cookie in hours (no sliding renewal). Default 168 (7 days).
     METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(), // Bearer token for GET /metrics. Optional; unset: loopback-only (or public with METRICS_PUBLIC).
     METRICS_PUBLIC: bool.default(false), // Serve /metrics without a token to any address (private networks only). Ignored with METRICS_TOKEN. Default false.
+    TELEGRAM_BOT_TOKEN: z.string().regex(/^\d+:[A-Za-z0-9_-]+$/, "must look like 123456:ABC-… (from @BotFather)").optional(), // Bot token for alerts (final failures, hub down); with TELEGRAM_CHAT_ID turns alerts on. Optional.
+    TELEGRAM_CHAT_ID: z.string().regex(/^(-?\d+|@[A-Za-z0-9_]{5,})$/, "must be a numeric chat id or @channelname").optional(), // Chat that receives alerts; set both or neither. Optional.
+    TELEGRAM_API_ROOT: z.url({ protocol: /^https?$/ }).default("https://api.telegram.org"), // Bot API server (a local Bot API server, or a fake in tests). Default https://api.telegram.org.
+    HUB_DOWN_ALERT_AFTER_MS: intFrom(1_000, 7 * 86_400_000).default(300_000), // Hub disconnected this long → alert (and another when it is back). Default 300000 (5 min).
+    ALERT_GROUP_WINDOW_MS: intFrom(0, 86_400_000).default(60_000), // Failures of one endpoint within this window go out as one message, at the window's end. Default 60000.
   })
   .superRefine((env, ctx) => {
     if (env.BACKOFF_MAX_MS < env.BACKOFF_INITIAL_MS) {
@@ -78,6 +83,10 @@ export const edgeEnvSchema = z
     }
     if (!env.ADMIN_TOKEN && !env.GITHUB_CLIENT_ID && !env.GITHUB_CLIENT_SECRET) {
       ctx.addIssue({ code: "custom", path: ["ADMIN_TOKEN"], message: "nothing could sign in: set ADMIN_TOKEN, or GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET" });
+    }
+    if (Boolean(env.TELEGRAM_BOT_TOKEN) !== Boolean(env.TELEGRAM_CHAT_ID)) {
+      const missing = env.TELEGRAM_BOT_TOKEN ? "TELEGRAM_CHAT_ID" : "TELEGRAM_BOT_TOKEN";
+      ctx.addIssue({ code: "custom", path: [missing], message: "TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID go together: set both or neither" });
     }
   });
 
@@ -120,6 +129,13 @@ function toConfig(env: z.output<typeof edgeEnvSchema>) {
     sessionTtlMs: env.SESSION_TTL_HOURS * 3_600_000,
     /** Who may scrape GET /metrics: the token holder, else loopback only unless public. */
     metrics: { token: env.METRICS_TOKEN, public: env.METRICS_PUBLIC },
+    /** Telegram alerts, when TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID are set. */
+    telegram:
+      env.TELEGRAM_BOT_TOKEN && env.TELEGRAM_CHAT_ID
+        ? { botToken: env.TELEGRAM_BOT_TOKEN, chatId: env.TELEGRAM_CHAT_ID, apiRoot: env.TELEGRAM_API_ROOT.replace(/\/+$/, "") }
+        : undefined,
+    hubDownAlertAfterMs: env.HUB_DOWN_ALERT_AFTER_MS,
+    alertGroupWindowMs: env.ALERT_GROUP_WINDOW_MS,
   };
 }
 

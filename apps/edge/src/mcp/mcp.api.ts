@@ -1,0 +1,78 @@
+/**
+ * What the MCP tools call: `HooklyApi`, the part of the AdminService they use,
+ * with two implementations.
+ *
+ * - In process (`/mcp` on the edge): the edge's own AdminService
+ *   implementation (admin/admin.rpc.ts over the endpoint and webhook
+ *   services), reached through an in-memory Connect router transport, with
+ *   the MCP caller as the request's principal.
+ * - Remote (the stdio command): a Connect client of a running edge over HTTP,
+ *   with a bearer token.
+ *
+ * Both are Connect clients of the same service, so the tools see the same
+ * messages and the same errors (ConnectError with the services' safe
+ * messages) whichever way they run; there is no second copy of any admin logic.
+ */
+import { createClient, createRouterTransport, type Client, type Interceptor } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { AdminService } from "@hookly/proto/gen/admin_pb";
+import { createAdminRpc } from "../admin/admin.rpc.js";
+import type { Core } from "../app.js";
+import { principalKey, type Principal } from "../auth/auth.service.js";
+
+/** The AdminService methods the MCP tools use. */
+export type HooklyApi = Pick<
+  Client<typeof AdminService>,
+  | "listEndpoints"
+  | "getEndpoint"
+  | "createEndpoint"
+  | "updateEndpoint"
+  | "deleteEndpoint"
+  | "listWebhooks"
+  | "getWebhook"
+  | "replayWebhook"
+  | "getStatus"
+>;
+
+/** Default deadline of a remote call. */
+export const REMOTE_TIMEOUT_MS = 30_000;
+
+/**
+ * Returns a factory of in-process APIs: the AdminService implementation is
+ * built once, each caller gets a client whose calls run as `principal`.
+ */
+export function inProcessHooklyApi(core: Pick<Core, "endpoints" | "webhooks" | "relay" | "settings" | "events" | "log">) {
+  const impl = createAdminRpc({
+    endpoints: core.endpoints,
+    webhooks: core.webhooks,
+    relay: core.relay,
+    settings: core.settings,
+    events: core.events,
+    log: core.log,
+  });
+  return (principal: Principal): HooklyApi => {
+    const asCaller: Interceptor = (next) => (req) => {
+      req.contextValues.set(principalKey, principal);
+      return next(req);
+    };
+    const transport = createRouterTransport(({ service }) => service(AdminService, impl), {
+      router: { interceptors: [asCaller] },
+    });
+    return createClient(AdminService, transport);
+  };
+}
+
+/** An API client of a running edge (Connect over HTTP/1.1), authenticated with a bearer token. */
+export function remoteHooklyApi(opts: { baseUrl: string; token: string; timeoutMs?: number }): HooklyApi {
+  const bearer: Interceptor = (next) => (req) => {
+    req.header.set("authorization", `Bearer ${opts.token}`);
+    return next(req);
+  };
+  const transport = createConnectTransport({
+    baseUrl: opts.baseUrl,
+    httpVersion: "1.1",
+    interceptors: [bearer],
+    defaultTimeoutMs: opts.timeoutMs ?? REMOTE_TIMEOUT_MS,
+  });
+  return createClient(AdminService, transport);
+}

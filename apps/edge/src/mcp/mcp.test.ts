@@ -1,0 +1,228 @@
+/**
+ * The MCP tools through the SDK's own client over both transports: Streamable
+ * HTTP at /mcp on a real edge, and the stdio command spawned as a child
+ * process calling that edge. A real hub delivers to a recording receiver.
+ */
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { startReceiver, type Receiver } from "../../../../test/fakes/receiver.js";
+import { ROOT, TEST_SECRETS, postWebhook, startEdge, startHub, waitUntil, type TestEdge } from "../../../../test/harness.js";
+import { mcpExtension } from "./mcp.extension.js";
+import { TOOL_NAMES } from "./mcp.tools.js";
+
+const TOKEN = TEST_SECRETS.ADMIN_TOKEN;
+const STDIO = join(ROOT, "apps", "edge", "src", "mcp", "stdio.ts");
+
+const cleanups: (() => Promise<unknown> | void)[] = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+async function setup(): Promise<{ e: TestEdge; target: Receiver }> {
+  const e = await startEdge({ extensions: [mcpExtension()] });
+  cleanups.push(() => e.close());
+  const target = await startReceiver();
+  cleanups.push(() => target.close());
+  const hub = await startHub(e.url);
+  // note: the hub stops after the edge, as in test/integration.
+  cleanups.unshift(() => hub.stop());
+  await waitUntil(() => e.app.relay.connected(), 10_000, "hub connected");
+  return { e, target };
+}
+
+async function httpClient(e: TestEdge, token = TOKEN): Promise<Client> {
+  const client = new Client({ name: "hookly-test", version: "0.0.0" });
+  const transport = new StreamableHTTPClientTransport(new URL(`${e.url}/mcp`), {
+    requestInit: { headers: { authorization: `Bearer ${token}` } },
+  });
+  await client.connect(transport);
+  cleanups.push(() => client.close());
+  return client;
+}
+
+async function stdioClient(e: TestEdge, token = TOKEN): Promise<Client> {
+  const client = new Client({ name: "hookly-test", version: "0.0.0" });
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: ["--import", "tsx", STDIO],
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? "", HOOKLY_URL: e.url, HOOKLY_TOKEN: token, LOG_LEVEL: "warn" },
+    stderr: "pipe",
+  });
+  await client.connect(transport);
+  cleanups.push(() => client.close());
+  return client;
+}
+
+/** Calls a tool; returns its structured result, or its error text. */
+async function call(client: Client, name: string, args: Record<string, unknown> = {}) {
+  const r = await client.callTool({ name, arguments: args });
+  const content = r.content as { type: string; text: string }[];
+  const text = content.map((c) => c.text).join("\n");
+  if (!r.isError) expect(JSON.parse(text)).toEqual(r.structuredContent);
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  return { isError: r.isError === true, text, data: r.structuredContent as any };
+}
+
+const transports = [
+  ["Streamable HTTP", httpClient],
+  ["stdio", stdioClient],
+] as const;
+
+describe.each(transports)("MCP over %s", (_name, connect) => {
+  it("manages endpoints and inspects, replays and reports webhooks", async () => {
+    const { e, target } = await setup();
+    const client = await connect(e);
+
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name).sort()).toEqual([...TOOL_NAMES].sort());
+    for (const t of tools) expect(t.description?.length ?? 0, t.name).toBeGreaterThan(40);
+    const listTool = tools.find((t) => t.name === "hookly_list_webhooks")!;
+    expect(Object.keys(listTool.inputSchema.properties ?? {}).sort()).toEqual(
+      ["endpoint_id", "limit", "page_token", "since", "status", "verified"].sort(),
+    );
+
+    const created = await call(client, "hookly_create_endpoint", {
+      name: "Home Assistant",
+      provider_type: "github",
+      destination_url: `${target.url}/hook`,
+      signature_secret: "s3cret",
+    });
+    expect(created.isError).toBe(false);
+    const ep = created.data.endpoint;
+    expect(ep).toMatchObject({ name: "Home Assistant", provider_type: "github", muted: false, has_signature_secret: true });
+    expect(ep.id).toMatch(/^ep_/);
+
+    const listed = await call(client, "hookly_list_endpoints");
+    expect(listed.data.endpoints.map((x: { id: string }) => x.id)).toEqual([ep.id]);
+
+    const body = JSON.stringify({ action: "opened", n: 1 });
+    const id = await postWebhook(`${e.url}/h/${ep.id}`, body, { "content-type": "application/json", "x-custom": "yes" });
+    await target.waitFor(1);
+    await waitUntil(async () => (await call(client, "hookly_get_webhook", { webhook_id: id })).data.webhook.status === "delivered", 5_000, "delivered");
+
+    const page = await call(client, "hookly_list_webhooks", { endpoint_id: ep.id, status: "delivered", since: "2000-01-01T00:00:00Z" });
+    expect(page.data.webhooks).toHaveLength(1);
+    expect(page.data.webhooks[0]).toMatchObject({ id, endpoint_id: ep.id, status: "delivered", signature_valid: false, attempts: 1 });
+    expect(page.data.next_page_token).toBeNull();
+    expect((await call(client, "hookly_list_webhooks", { verified: true })).data.webhooks).toHaveLength(0);
+
+    const got = await call(client, "hookly_get_webhook", { webhook_id: id });
+    expect(got.data.webhook).toMatchObject({ id, payload_encoding: "utf8", payload: body, method: "POST" });
+    expect(got.data.webhook.headers).toContainEqual({ name: "x-custom", value: "yes" });
+    expect(got.data.attempts).toHaveLength(1);
+    expect(got.data.attempts[0]).toMatchObject({ number: 1, status_code: 200, outcome: "response" });
+
+    const binary = Buffer.from([0xff, 0xfe, 0x00, 0x80]);
+    const binId = await postWebhook(`${e.url}/h/${ep.id}`, binary, { "content-type": "application/octet-stream" });
+    const bin = await call(client, "hookly_get_webhook", { webhook_id: binId });
+    expect(bin.data.webhook).toMatchObject({ payload_encoding: "base64", payload: binary.toString("base64") });
+
+    const replayed = await call(client, "hookly_replay_webhook", { webhook_id: id });
+    expect(replayed.data.webhook).toMatchObject({ replay_of: id, endpoint_id: ep.id });
+    expect(replayed.data.webhook.id).not.toBe(id);
+    await target.waitFor(3);
+    expect(target.requests[2]!.body.toString()).toBe(body);
+
+    const muted = await call(client, "hookly_mute_endpoint", { endpoint_id: ep.id });
+    expect(muted.data.endpoint.muted).toBe(true);
+    await postWebhook(`${e.url}/h/${ep.id}`, "{}");
+    const status = await call(client, "hookly_get_status");
+    expect(status.data.hub.connected).toBe(true);
+    expect(status.data.queues).toContainEqual(expect.objectContaining({ endpoint_id: ep.id, muted: true, depth: 1 }));
+    expect(status.data.last_24h.received).toBe(4);
+    expect((await call(client, "hookly_unmute_endpoint", { endpoint_id: ep.id })).data.endpoint.muted).toBe(false);
+    await target.waitFor(4);
+
+    const updated = await call(client, "hookly_update_endpoint", { endpoint_id: ep.id, name: "Renamed", signature_secret: "" });
+    expect(updated.data.endpoint).toMatchObject({ name: "Renamed", has_signature_secret: false, provider_type: "github" });
+
+    expect((await call(client, "hookly_delete_endpoint", { endpoint_id: ep.id })).data).toEqual({ deleted: ep.id });
+    expect((await call(client, "hookly_list_endpoints")).data.endpoints).toEqual([]);
+  });
+
+  it("answers mistakes with tool errors an assistant can act on", async () => {
+    const { e, target } = await setup();
+    const client = await connect(e);
+
+    const unknown = await call(client, "hookly_get_endpoint", { endpoint_id: "ep_doesNotExist12345" });
+    expect(unknown.isError).toBe(true);
+    expect(unknown.text).toContain('endpoint "ep_doesNotExist12345" not found');
+    expect(unknown.text).toContain("hookly_list_endpoints");
+
+    const unknownWebhook = await call(client, "hookly_replay_webhook", { webhook_id: "wh_nope" });
+    expect(unknownWebhook.isError).toBe(true);
+    expect(unknownWebhook.text).toContain('webhook "wh_nope" not found');
+    expect(unknownWebhook.text).toContain("hookly_list_webhooks");
+
+    const badUrl = await call(client, "hookly_create_endpoint", { name: "x", destination_url: "ftp://nas.lan/drop" });
+    expect(badUrl.isError).toBe(true);
+    expect(badUrl.text).toContain("destination_url must use http or https");
+
+    const badInput = await call(client, "hookly_list_webhooks", { status: "lost", since: "yesterday" });
+    expect(badInput.isError).toBe(true);
+    expect(badInput.text).toMatch(/status/);
+    expect(badInput.text).toMatch(/ISO-8601/);
+
+    const badToken = await call(client, "hookly_list_webhooks", { page_token: "not-a-token" });
+    expect(badToken.isError).toBe(true);
+    expect(badToken.text).toContain("page_token is not valid");
+
+    for (const r of [unknown, unknownWebhook, badUrl, badInput, badToken]) expect(r.text).not.toMatch(/\n\s+at /);
+    expect(target.requests).toHaveLength(0);
+  });
+});
+
+describe("MCP authentication", () => {
+  it("answers 401 without a valid bearer token, on every method", async () => {
+    const { e } = await setup();
+    const init = { jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "x", version: "0" } } };
+    const headers = { "content-type": "application/json", accept: "application/json, text/event-stream" };
+    for (const [method, auth] of [
+      ["POST", undefined],
+      ["POST", "Bearer wrong-token-wrong-token-wrong"],
+      ["POST", `Basic ${Buffer.from(`admin:${TOKEN}`).toString("base64")}`],
+      ["GET", undefined],
+      ["DELETE", undefined],
+    ] as const) {
+      const res = await fetch(`${e.url}/mcp`, {
+        method,
+        headers: auth ? { ...headers, authorization: auth } : headers,
+        body: method === "POST" ? JSON.stringify(init) : undefined,
+      });
+      expect(res.status, `${method} ${auth ?? "(none)"}`).toBe(401);
+      expect(res.headers.get("www-authenticate")).toContain("Bearer");
+      expect(await res.json()).toEqual({ error: { code: "unauthenticated", message: expect.stringContaining("Bearer") } });
+    }
+    await expect(httpClient(e, "wrong-token-wrong-token-wrong")).rejects.toMatchObject({ code: 401, message: expect.stringContaining("unauthenticated") });
+
+    // With the token: GET/DELETE are not part of a stateless server; a bad body is a JSON-RPC parse error.
+    const authed = { ...headers, authorization: `Bearer ${TOKEN}` };
+    expect((await fetch(`${e.url}/mcp`, { method: "GET", headers: authed })).status).toBe(405);
+    const parse = await fetch(`${e.url}/mcp`, { method: "POST", headers: authed, body: "{not json" });
+    expect(parse.status).toBe(400);
+    expect(await parse.json()).toMatchObject({ jsonrpc: "2.0", error: { code: -32700 } });
+  });
+
+  it("the stdio command reports a wrong token as a tool error, and missing settings at start", async () => {
+    const { e } = await setup();
+    const client = await stdioClient(e, "wrong-token-wrong-token-wrong");
+    const r = await call(client, "hookly_list_endpoints");
+    expect(r.isError).toBe(true);
+    expect(r.text).toContain("HOOKLY_TOKEN");
+
+    const { spawnSync } = await import("node:child_process");
+    const run = spawnSync(process.execPath, ["--import", "tsx", STDIO], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? "", HOOKLY_URL: "ftp://edge" },
+      encoding: "utf8",
+    });
+    expect(run.status).toBe(1);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toContain("HOOKLY_URL: must be the edge's http(s) URL");
+    expect(run.stderr).toContain("HOOKLY_TOKEN: is required");
+  });
+});

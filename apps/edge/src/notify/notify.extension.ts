@@ -1,0 +1,93 @@
+/**
+ * Telegram alerts as an edge extension: final failures and a hub that is down
+ * (or back) go to TELEGRAM_CHAT_ID through the outbox of notify.service.ts.
+ * Without TELEGRAM_BOT_TOKEN / TELEGRAM_CHAT_ID the extension does nothing.
+ *
+ * Wiring (main.ts): `createApp(config, { extensions: [notifyExtension()] })`.
+ */
+import { Bot, GrammyError, HttpError } from "grammy";
+import type { ExtensionFactory } from "../app.js";
+import type { Logger } from "../logger.js";
+import { createNotifyService, type AlertSend, type NotifyOptions } from "./notify.service.js";
+import { createAlertStore } from "./notify.store.js";
+
+/** Overrides for tests and tuning; the config provides the rest. */
+export interface NotifyExtensionOptions extends Partial<Omit<NotifyOptions, "groupWindowMs" | "hubDownAfterMs">> {
+  /** Logger for alert sending (default: the edge's). */
+  log?: Logger;
+}
+
+/** Replaces every occurrence of the bot token (grammy errors may quote the request URL). */
+export function redactToken(text: string, token: string): string {
+  return token ? text.split(token).join("[redacted]") : text;
+}
+
+/** A token-free, one-line description of a failed Bot API call. */
+export function describeTelegramError(err: unknown, token: string, signal?: AbortSignal): string {
+  let text: string;
+  if (signal?.aborted) {
+    const why = signal.reason instanceof Error ? signal.reason.message : "aborted";
+    text = `Telegram did not answer: ${why}`;
+  } else if (err instanceof GrammyError) {
+    text = `Telegram refused sendMessage: ${err.error_code} ${err.description}`;
+  } else if (err instanceof HttpError) {
+    const cause = err.error instanceof Error ? err.error.message : String(err.error);
+    text = `could not reach Telegram: ${cause}`;
+  } else {
+    text = err instanceof Error ? err.message : String(err);
+  }
+  return redactToken(text, token);
+}
+
+/** The sender for a bot and chat: HTML, no link previews, errors made token-free. */
+export function telegramSender(opts: { botToken: string; chatId: string; apiRoot: string }): AlertSend {
+  const bot = new Bot(opts.botToken, { client: { apiRoot: opts.apiRoot } });
+  return async (html, signal) => {
+    try {
+      await bot.api.sendMessage(
+        opts.chatId,
+        html,
+        { parse_mode: "HTML", link_preview_options: { is_disabled: true } },
+        // note: grammy types its signal with the abort-controller shim; it only calls addEventListener on it.
+        signal as unknown as Parameters<typeof bot.api.sendMessage>[3],
+      );
+    } catch (err) {
+      // note: a new Error without `cause`, so nothing that quotes the URL (and so the token) can be logged.
+      throw new Error(describeTelegramError(err, opts.botToken, signal));
+    }
+  };
+}
+
+/** Builds the alerts extension. */
+export function notifyExtension(opts: NotifyExtensionOptions = {}): ExtensionFactory {
+  return (core) => {
+    const telegram = core.config.telegram;
+    if (!telegram) return {};
+    const log = opts.log ?? core.log;
+    const { log: _log, ...tuning } = opts;
+    const service = createNotifyService({
+      store: createAlertStore(core.db),
+      clock: core.clock,
+      log,
+      events: core.events,
+      endpoints: core.endpoints,
+      relay: core.relay,
+      baseUrl: core.config.baseUrl,
+      send: telegramSender(telegram),
+      options: {
+        ...tuning,
+        groupWindowMs: core.config.alertGroupWindowMs,
+        hubDownAfterMs: core.config.hubDownAlertAfterMs,
+      },
+    });
+    return {
+      settings: { telegramAlerts: true },
+      onFinalFailure: (f) => service.recordFailure(f),
+      start: () => {
+        service.start();
+        log.info({ chatId: telegram.chatId }, "Telegram alerts on");
+      },
+      close: () => service.stop(),
+    };
+  };
+}

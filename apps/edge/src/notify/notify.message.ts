@@ -1,0 +1,93 @@
+/**
+ * The text of Telegram alerts (parse_mode HTML). Every interpolated value goes
+ * through `escapeHtml`; links are built from BASE_URL and ids only.
+ */
+import type { FailureGroup, HubDownAlert, HubUpAlert, WebhookFailedAlert } from "./notify.store.js";
+
+/** Failures listed by id in a grouped message; the rest are counted. */
+export const GROUP_SAMPLE_SIZE = 5;
+
+const MAX_FIELD = 200;
+
+/** Escapes text for Telegram's HTML parse mode (`&`, `<`, `>`, `"`). */
+export function escapeHtml(value: string): string {
+  return value.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+}
+
+const clip = (s: string): string => (s.length > MAX_FIELD ? `${s.slice(0, MAX_FIELD - 1)}…` : s);
+const e = (s: string): string => escapeHtml(clip(s));
+
+/** "3 min", "2 h 5 min", "40 s". */
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s} s`;
+  const min = Math.floor(s / 60);
+  if (min < 60) return `${min} min`;
+  const h = Math.floor(min / 60);
+  if (h < 48) return min % 60 ? `${h} h ${min % 60} min` : `${h} h`;
+  return `${Math.floor(h / 24)} d ${h % 24} h`;
+}
+
+const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
+
+/** What went wrong with one webhook, in a few words. */
+function reason(f: WebhookFailedAlert): string {
+  const tries = `after ${plural(f.attempts, "attempt")}`;
+  if (f.status === "dead_letter") {
+    const last = f.statusCode > 0 ? `; last answer HTTP ${f.statusCode}` : "";
+    return `dead-lettered (${f.error || "not delivered in time"}${last}) ${tries}`;
+  }
+  if (f.statusCode > 0) {
+    const detail = f.error && f.error !== `HTTP ${f.statusCode}` ? ` (${f.error})` : "";
+    return `HTTP ${f.statusCode}${detail} ${tries}`;
+  }
+  return `${f.error || "failed"} ${tries}`;
+}
+
+const webhookLink = (baseUrl: string, id: string): string => `${baseUrl}/webhooks/${encodeURIComponent(id)}`;
+
+/** One message for an endpoint's failures of one window. */
+export function renderFailureGroup(g: FailureGroup, baseUrl: string): string {
+  const first = g.sample[0]!;
+  const deadOnly = g.sample.every((f) => f.status === "dead_letter");
+  const icon = deadOnly ? "☠️" : "❌";
+  if (g.count === 1) {
+    const title = first.status === "dead_letter" ? "Webhook dead-lettered" : "Webhook failed";
+    return [
+      `${icon} <b>${title}</b> on <b>${e(first.endpointName)}</b>`,
+      `<code>${e(first.webhookId)}</code>: ${e(reason(first))}`,
+      `<a href="${escapeHtml(webhookLink(baseUrl, first.webhookId))}">Open in Hookly</a>`,
+    ].join("\n");
+  }
+  const lines = [`${icon} <b>${g.count} webhooks failed</b> on <b>${e(first.endpointName)}</b>`];
+  for (const f of g.sample) {
+    lines.push(`• <a href="${escapeHtml(webhookLink(baseUrl, f.webhookId))}">${e(f.webhookId)}</a>: ${e(reason(f))}`);
+  }
+  const endpointLink = `${baseUrl}/endpoints/${encodeURIComponent(g.endpointId)}`;
+  const more = g.count - g.sample.length;
+  lines.push(
+    more > 0
+      ? `…and ${more} more. <a href="${escapeHtml(endpointLink)}">Open the endpoint</a>`
+      : `<a href="${escapeHtml(endpointLink)}">Open the endpoint</a>`,
+  );
+  return lines.join("\n");
+}
+
+/** The hub has been down too long. */
+export function renderHubDown(a: HubDownAlert, now: number, baseUrl: string): string {
+  const hub = a.hubId ? ` <code>${e(a.hubId)}</code>` : "";
+  return [
+    `🔌 <b>Hub${hub} disconnected</b> for ${formatDuration(now - a.since)}`,
+    "Webhooks are stored and will be delivered when it reconnects.",
+    `<a href="${escapeHtml(`${baseUrl}/status`)}">Status</a>`,
+  ].join("\n");
+}
+
+/** The hub is back after a down alert. */
+export function renderHubUp(a: HubUpAlert, now: number, baseUrl: string): string {
+  const hub = a.hubId ? ` <code>${e(a.hubId)}</code>` : "";
+  return [
+    `✅ <b>Hub${hub} connected again</b> after ${formatDuration(now - a.downSince)}`,
+    `<a href="${escapeHtml(`${baseUrl}/status`)}">Status</a>`,
+  ].join("\n");
+}

@@ -1,0 +1,234 @@
+/**
+ * The alerts service as a plain object: an in-memory database, a moved clock,
+ * a fake sender. The end-to-end cases (real edge, hub, fake Bot API) are in
+ * notify.extension.test.ts.
+ */
+import { pino } from "pino";
+import { afterEach, describe, expect, it } from "vitest";
+import { openDatabase, type Db } from "../db/db.js";
+import { EdgeEvents } from "../events.js";
+import type { FinalFailure, RelayService } from "../relay/relay.service.js";
+import { escapeHtml, formatDuration } from "./notify.message.js";
+import { createNotifyService, type AlertSend, type NotifyOptions } from "./notify.service.js";
+import { createAlertStore } from "./notify.store.js";
+import { describeTelegramError, redactToken } from "./notify.extension.js";
+import { GrammyError, HttpError } from "grammy";
+import { TEST_SECRETS } from "../../../../test/harness.js";
+import { ConfigError, loadConfig } from "../config.js";
+
+const WINDOW = 60_000;
+const open: { db: Db; stop: () => Promise<void> }[] = [];
+afterEach(async () => {
+  while (open.length) {
+    const o = open.pop()!;
+    await o.stop();
+    o.db.close();
+  }
+});
+
+function harness(opts: { db?: Db; connected?: boolean; send?: AlertSend; options?: Partial<NotifyOptions> } = {}) {
+  const db = opts.db ?? openDatabase(":memory:");
+  const clock = { t: 1_700_000_000_000, now() { return this.t; } };
+  const events = new EdgeEvents();
+  const sent: string[] = [];
+  const lines: { msg: string; [k: string]: unknown }[] = [];
+  const log = pino({ level: "debug" }, { write: (s: string) => lines.push(JSON.parse(s)) });
+  let connected = opts.connected ?? true;
+  const relay = {
+    connected: () => connected,
+    hubStatus: () => ({ connected, since: 0, hubId: "home", hubVersion: "1", lastSeenAt: 0, inFlight: 0 }),
+  } as Pick<RelayService, "connected" | "hubStatus">;
+  const service = createNotifyService({
+    store: createAlertStore(db),
+    clock,
+    log,
+    events,
+    endpoints: { find: (id: string) => (id === "ep_gone" ? undefined : ({ name: `name of ${id}` } as never)) },
+    relay,
+    baseUrl: "https://hooks.example.test",
+    send: opts.send ?? (async (html) => void sent.push(html)),
+    options: { groupWindowMs: WINDOW, hubDownAfterMs: 300_000, pollIntervalMs: 60_000, retryInitialMs: 1, retryMaxMs: 1, ...opts.options },
+  });
+  service.start();
+  const stop = () => service.stop();
+  open.push({ db, stop });
+  const hub = (up: boolean) => {
+    connected = up;
+    events.emit("hub.changed", { connected: up });
+  };
+  return { db, clock, service, sent, lines, hub, stop };
+}
+
+const failure = (n: number, over: Partial<FinalFailure> = {}): FinalFailure => ({
+  webhookId: `wh_${n}`,
+  endpointId: "ep_a",
+  status: "failed",
+  attempts: 1,
+  statusCode: 400,
+  error: "HTTP 400",
+  ...over,
+});
+
+describe("alert messages", () => {
+  it("escapes every interpolated value", () => {
+    expect(escapeHtml(`<a href="x">&</a>`)).toBe("&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;");
+  });
+
+  it("formats durations for people", () => {
+    expect([45_000, 300_000, 3_900_000, 3 * 86_400_000].map(formatDuration)).toEqual(["45 s", "5 min", "1 h 5 min", "3 d 0 h"]);
+  });
+});
+
+describe("alerts service", () => {
+  it("sends one message per endpoint per window, at the window's end", async () => {
+    const h = harness();
+    h.service.recordFailure(failure(1));
+    h.clock.t += 10_000;
+    h.service.recordFailure(failure(2, { statusCode: 0, error: "connection refused <tcp>" }));
+    h.service.recordFailure(failure(3, { endpointId: "ep_b" }));
+    await h.service.tick();
+    expect(h.sent).toHaveLength(0);
+
+    h.clock.t += WINDOW - 10_000;
+    await h.service.tick();
+    expect(h.sent).toHaveLength(1);
+    expect(h.sent[0]).toContain("2 webhooks failed</b> on <b>name of ep_a</b>");
+    expect(h.sent[0]).toContain("wh_1");
+    expect(h.sent[0]).toContain("connection refused &lt;tcp&gt; after 1 attempt");
+    // ep_b's window opened 10 s later, so it ends 10 s later.
+    h.clock.t += 10_000;
+    await h.service.tick();
+    expect(h.sent).toHaveLength(2);
+    expect(h.sent[1]).toContain("<b>Webhook failed</b> on <b>name of ep_b</b>");
+
+    // The next failure opens a new window.
+    h.service.recordFailure(failure(4));
+    await h.service.tick();
+    expect(h.sent).toHaveLength(2);
+    h.clock.t += WINDOW;
+    await h.service.tick();
+    expect(h.sent).toHaveLength(3);
+    expect(h.sent[2]).toContain("wh_4");
+    expect(h.sent[2]).not.toContain("wh_1");
+  });
+
+  it("keeps the endpoint's name from the time of the failure, and copes with deleted endpoints", async () => {
+    const h = harness({ options: { groupWindowMs: 0 } });
+    h.service.recordFailure(failure(1, { endpointId: "ep_gone", status: "dead_letter", statusCode: 0, error: "not delivered before the dead-letter deadline", attempts: 7 }));
+    await h.service.tick();
+    expect(h.sent[0]).toContain("<b>ep_gone</b>");
+    expect(h.sent[0]).toContain("dead-lettered (not delivered before the dead-letter deadline) after 7 attempts");
+  });
+
+  it("times out a hanging Telegram, backs off, logs once, and sends everything when it recovers", async () => {
+    let mode: "hang" | "ok" = "hang";
+    const sent: string[] = [];
+    const send: AlertSend = (html, signal) =>
+      mode === "ok"
+        ? Promise.resolve(void sent.push(html))
+        : new Promise((_, reject) => signal.addEventListener("abort", () => reject(new Error("Telegram did not answer"))));
+    const h = harness({ send, options: { groupWindowMs: 0, sendTimeoutMs: 30 } });
+    for (let n = 0; n < 3; n++) {
+      h.service.recordFailure(failure(n));
+      const started = performance.now();
+      await h.service.tick();
+      expect(performance.now() - started).toBeLessThan(1_000);
+    }
+    expect(h.lines.filter((l) => l.msg.startsWith("Telegram alerts failing"))).toHaveLength(1);
+    mode = "ok";
+    await new Promise((r) => setTimeout(r, 5));
+    await h.service.tick();
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toContain("3 webhooks failed");
+    expect(h.lines.filter((l) => l.msg === "Telegram alerts recovered")).toHaveLength(1);
+  });
+
+  it("alerts on a hub down past the threshold and back, even across a restart", async () => {
+    const db = openDatabase(":memory:");
+    const first = harness({ db });
+    first.hub(false);
+    first.clock.t += 299_000;
+    await first.service.tick();
+    expect(first.sent).toHaveLength(0);
+    first.clock.t += 1_000;
+    await first.service.tick();
+    expect(first.sent).toHaveLength(1);
+    expect(first.sent[0]).toContain("Hub <code>home</code> disconnected</b> for 5 min");
+    await first.service.tick();
+    expect(first.sent).toHaveLength(1);
+    await first.stop();
+    open.splice(open.findIndex((o) => o.db === db), 1);
+
+    // A new process: the down alert is still open, so a reconnect reports "back".
+    const second = harness({ db, connected: false });
+    second.clock.t = first.clock.t + 600_000;
+    await second.service.tick();
+    expect(second.sent).toHaveLength(0);
+    second.hub(true);
+    await second.service.tick();
+    expect(second.sent).toHaveLength(1);
+    expect(second.sent[0]).toContain("connected again</b> after 15 min");
+  });
+
+  it("sends nothing for a hub that comes back before the threshold", async () => {
+    const h = harness();
+    h.hub(false);
+    h.clock.t += 200_000;
+    h.hub(true);
+    h.clock.t += 200_000;
+    await h.service.tick();
+    expect(h.sent).toHaveLength(0);
+  });
+
+  it("does not send a group twice when the process stops and starts again", async () => {
+    const db = openDatabase(":memory:");
+    const first = harness({ db, options: { groupWindowMs: 0 } });
+    first.service.recordFailure(failure(1));
+    await first.service.tick();
+    expect(first.sent).toHaveLength(1);
+    await first.stop();
+    open.splice(open.findIndex((o) => o.db === db), 1);
+    const second = harness({ db, options: { groupWindowMs: 0 } });
+    await second.service.tick();
+    expect(second.sent).toHaveLength(0);
+  });
+});
+
+describe("Telegram errors", () => {
+  const token = "123:SECRET_token";
+  it("never include the bot token", () => {
+    const network = new HttpError("Network request for 'sendMessage' failed!", new Error(`request to https://api.telegram.org/bot${token}/sendMessage failed, reason: ECONNREFUSED`));
+    expect(describeTelegramError(network, token)).toBe(
+      "could not reach Telegram: request to https://api.telegram.org/bot[redacted]/sendMessage failed, reason: ECONNREFUSED",
+    );
+    const api = new GrammyError("Call to 'sendMessage' failed!", { ok: false, error_code: 401, description: "Unauthorized" }, "sendMessage", {});
+    expect(describeTelegramError(api, token)).toBe("Telegram refused sendMessage: 401 Unauthorized");
+    expect(redactToken(`a ${token} b ${token}`, token)).toBe("a [redacted] b [redacted]");
+  });
+});
+
+describe("alert settings", () => {
+  const base = { ...TEST_SECRETS, DATABASE_PATH: ":memory:" };
+  it("defaults, and turns Telegram on only with both token and chat", () => {
+    const off = loadConfig(base);
+    expect(off.telegram).toBeUndefined();
+    expect(off.hubDownAlertAfterMs).toBe(300_000);
+    expect(off.alertGroupWindowMs).toBe(60_000);
+    const on = loadConfig({ ...base, TELEGRAM_BOT_TOKEN: "123:abc-DEF_g", TELEGRAM_CHAT_ID: "-100123", TELEGRAM_API_ROOT: "http://127.0.0.1:1/" });
+    expect(on.telegram).toEqual({ botToken: "123:abc-DEF_g", chatId: "-100123", apiRoot: "http://127.0.0.1:1" });
+  });
+
+  it("rejects half a Telegram setup and bad values in one message, without echoing the token", () => {
+    let message = "";
+    try {
+      loadConfig({ ...base, TELEGRAM_BOT_TOKEN: "123:secret-token", ALERT_GROUP_WINDOW_MS: "-1" });
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      message = (err as Error).message;
+    }
+    expect(message).toContain("TELEGRAM_CHAT_ID: TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID go together");
+    expect(message).toContain("ALERT_GROUP_WINDOW_MS");
+    expect(() => loadConfig({ ...base, TELEGRAM_BOT_TOKEN: "not a token", TELEGRAM_CHAT_ID: "1" })).toThrow(/TELEGRAM_BOT_TOKEN: must look like/);
+    expect(message).not.toContain("secret-token");
+  });
+});

@@ -1,0 +1,156 @@
+/**
+ * SQL for the alerts outbox (migration 004_alerts.sql). Statements are
+ * prepared once; callers get typed rows with their JSON details parsed.
+ */
+import type { Db } from "../db/db.js";
+
+/** Details of one webhook's final failure. */
+export interface WebhookFailedAlert {
+  kind: "webhook_failed";
+  endpointId: string;
+  /** The endpoint's name when the failure happened (it may be renamed or deleted later). */
+  endpointName: string;
+  webhookId: string;
+  status: "failed" | "dead_letter";
+  /** The destination's HTTP status; 0 when none (dead letter, connection error). */
+  statusCode: number;
+  error: string;
+  attempts: number;
+}
+
+/** The hub has been disconnected longer than HUB_DOWN_ALERT_AFTER_MS. */
+export interface HubDownAlert {
+  kind: "hub_down";
+  /** When it disconnected (ms). */
+  since: number;
+  /** The last hub seen, if any. */
+  hubId: string;
+}
+
+/** The hub is connected again after a down alert. */
+export interface HubUpAlert {
+  kind: "hub_up";
+  /** When it had disconnected (ms). */
+  downSince: number;
+  hubId: string;
+}
+
+/** What an outbox row reports. */
+export type AlertData = WebhookFailedAlert | HubDownAlert | HubUpAlert;
+
+/** An outbox row. */
+export type AlertRow = {
+  id: number;
+  groupKey: string;
+  createdAt: number;
+  dueAt: number;
+} & AlertData;
+
+/** The due, unsent failures of one endpoint: what one grouped message reports. */
+export interface FailureGroup {
+  endpointId: string;
+  /** How many failures the group holds. */
+  count: number;
+  /** The first few, oldest first. */
+  sample: (AlertRow & WebhookFailedAlert)[];
+  /** Highest row id in the group: marking sent stops there, so rows added meanwhile are kept. */
+  maxId: number;
+}
+
+interface Row {
+  id: number;
+  kind: AlertData["kind"];
+  group_key: string;
+  created_at: number;
+  due_at: number;
+  data: string;
+}
+
+const toRow = (r: Row): AlertRow =>
+  ({ ...(JSON.parse(r.data) as object), kind: r.kind, id: r.id, groupKey: r.group_key, createdAt: r.created_at, dueAt: r.due_at }) as AlertRow;
+
+/** Group key of the hub's rows. */
+export const HUB_GROUP = "hub";
+
+/** Outbox persistence. */
+export type AlertStore = ReturnType<typeof createAlertStore>;
+
+/** Prepares the outbox statements. */
+export function createAlertStore(db: Db) {
+  const insert = db.prepare<[string, string, number, number, string]>(
+    `INSERT INTO alert (kind, group_key, created_at, due_at, data) VALUES (?, ?, ?, ?, ?)`,
+  );
+  const openWindow = db.prepare<[string, number], { due: number | null }>(
+    `SELECT max(due_at) AS due FROM alert
+     WHERE group_key = ? AND sent_at IS NULL AND kind = 'webhook_failed' AND due_at > ?`,
+  );
+  const nextDue = db.prepare<[number], Row>(
+    `SELECT * FROM alert WHERE sent_at IS NULL AND due_at <= ? ORDER BY due_at, id LIMIT 1`,
+  );
+  const groupStats = db.prepare<[string, number], { n: number; max_id: number | null }>(
+    `SELECT count(*) AS n, max(id) AS max_id FROM alert
+     WHERE group_key = ? AND sent_at IS NULL AND kind = 'webhook_failed' AND due_at <= ?`,
+  );
+  const groupSample = db.prepare<[string, number, number], Row>(
+    `SELECT * FROM alert
+     WHERE group_key = ? AND sent_at IS NULL AND kind = 'webhook_failed' AND due_at <= ?
+     ORDER BY id LIMIT ?`,
+  );
+  const markGroupSent = db.prepare<[number, string, number, number]>(
+    `UPDATE alert SET sent_at = ?
+     WHERE group_key = ? AND sent_at IS NULL AND kind = 'webhook_failed' AND due_at <= ? AND id <= ?`,
+  );
+  const markSent = db.prepare<[number, number]>(`UPDATE alert SET sent_at = ? WHERE id = ? AND sent_at IS NULL`);
+  const lastHub = db.prepare<[], Row>(`SELECT * FROM alert WHERE group_key = '${HUB_GROUP}' ORDER BY id DESC LIMIT 1`);
+  const purge = db.prepare<[number]>(`DELETE FROM alert WHERE sent_at IS NOT NULL AND sent_at < ?`);
+  const unsentCount = db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM alert WHERE sent_at IS NULL`);
+
+  return {
+    /** Adds a row; returns its id. */
+    insert(groupKey: string, createdAt: number, dueAt: number, data: AlertData): number {
+      const { kind, ...rest } = data;
+      return Number(insert.run(kind, groupKey, createdAt, dueAt, JSON.stringify(rest)).lastInsertRowid);
+    },
+    /** due_at of the endpoint's group window still open at `now` (unsent and not yet due), if any. */
+    openWindowDueAt(endpointId: string, now: number): number | undefined {
+      return openWindow.get(endpointId, now)?.due ?? undefined;
+    },
+    /** The oldest unsent row due at `now`. */
+    nextDue(now: number): AlertRow | undefined {
+      const r = nextDue.get(now);
+      return r && toRow(r);
+    },
+    /** The endpoint's unsent failures due at `now`, with the first `sampleSize` of them. */
+    failureGroup(endpointId: string, now: number, sampleSize: number): FailureGroup | undefined {
+      const stats = groupStats.get(endpointId, now);
+      if (!stats || stats.n === 0 || stats.max_id === null) return undefined;
+      return {
+        endpointId,
+        count: stats.n,
+        maxId: stats.max_id,
+        sample: groupSample.all(endpointId, now, sampleSize).map(toRow) as FailureGroup["sample"],
+      };
+    },
+    /** Marks a group sent (rows up to `maxId` only). */
+    markGroupSent(g: Pick<FailureGroup, "endpointId" | "maxId">, dueBy: number, sentAt: number): void {
+      markGroupSent.run(sentAt, g.endpointId, dueBy, g.maxId);
+    },
+    /** Marks one row sent. */
+    markSent(id: number, sentAt: number): void {
+      markSent.run(sentAt, id);
+    },
+    /** The newest hub row: a "hub_down" one means a down alert awaits its "back" alert. */
+    lastHub(): (AlertRow & (HubDownAlert | HubUpAlert)) | undefined {
+      const r = lastHub.get();
+      return r && (toRow(r) as AlertRow & (HubDownAlert | HubUpAlert));
+    },
+    /** Deletes rows sent before `before`; returns how many. */
+    purgeSent(before: number): number {
+      return purge.run(before).changes;
+    },
+    /** Rows not yet sent (for tests and diagnostics). */
+    unsentCount(): number {
+      return unsentCount.get()?.n ?? 0;
+    },
+  };
+}

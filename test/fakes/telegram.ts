@@ -1,0 +1,158 @@
+/**
+ * A fake Telegram Bot API for tests: `POST /bot<token>/sendMessage` (and
+ * `getMe`), recording every message it accepts. It can be switched mid-test to
+ * answer 500 or 401, or to hang without answering, to play an outage.
+ * Point TELEGRAM_API_ROOT at `url`.
+ */
+import http from "node:http";
+import type { Socket } from "node:net";
+
+/** A message the fake accepted. */
+export interface SentMessage {
+  token: string;
+  chatId: string;
+  text: string;
+  parseMode: string | undefined;
+  linkPreviewDisabled: boolean;
+  /** `Date.now()` when it arrived. */
+  at: number;
+}
+
+/** How the fake answers sendMessage. */
+export type TelegramMode = "ok" | 500 | 401 | "hang";
+
+/** A running fake; see {@link startFakeTelegram}. */
+export interface FakeTelegram {
+  /** `http://127.0.0.1:<port>`: the apiRoot. */
+  url: string;
+  /** Accepted messages, oldest first. */
+  messages: SentMessage[];
+  /** Every sendMessage call, answered or not (refused ones included). */
+  readonly calls: number;
+  /** Switches how sendMessage is answered. */
+  setMode(mode: TelegramMode): void;
+  /** Resolves with the messages once at least n (matching `filter`) were accepted. */
+  waitForMessages(n: number, opts?: { timeoutMs?: number; filter?: (m: SentMessage) => boolean }): Promise<SentMessage[]>;
+  /** Resolves once at least n sendMessage calls arrived. */
+  waitForCalls(n: number, timeoutMs?: number): Promise<void>;
+  /** Stops listening and drops every connection (hanging ones included). */
+  close(): Promise<void>;
+}
+
+/** Starts the fake on 127.0.0.1:0. Only `token` is accepted (others get 401, like Telegram). */
+export async function startFakeTelegram(token: string): Promise<FakeTelegram> {
+  const messages: SentMessage[] = [];
+  const sockets = new Set<Socket>();
+  const waiters = new Set<() => void>();
+  let mode: TelegramMode = "ok";
+  let calls = 0;
+  let nextId = 1;
+
+  const reply = (res: http.ServerResponse, status: number, body: unknown): void => {
+    res.writeHead(status, { "content-type": "application/json" });
+    res.end(JSON.stringify(body));
+  };
+  const refuse = (res: http.ServerResponse, code: number, description: string): void =>
+    reply(res, code, { ok: false, error_code: code, description });
+
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const m = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(req.url ?? "");
+      if (!m || req.method !== "POST") return refuse(res, 404, "Not Found");
+      const [, gotToken, method] = m;
+      const raw = Buffer.concat(chunks).toString("utf8");
+      let params: Record<string, unknown> = {};
+      try {
+        params = raw
+          ? String(req.headers["content-type"]).includes("json")
+            ? (JSON.parse(raw) as Record<string, unknown>)
+            : Object.fromEntries(new URLSearchParams(raw))
+          : {};
+      } catch {
+        return refuse(res, 400, "Bad Request: can't parse JSON");
+      }
+      if (method === "sendMessage") {
+        calls++;
+        for (const wake of waiters) wake();
+      }
+      if (mode === "hang" && method === "sendMessage") return; // never answered; close() drops it
+      if (mode === 401 || gotToken !== token) return refuse(res, 401, "Unauthorized");
+      if (mode === 500) return refuse(res, 500, "Internal Server Error");
+      if (method === "getMe") {
+        return reply(res, 200, { ok: true, result: { id: 1, is_bot: true, first_name: "Hookly test", username: "hookly_test_bot" } });
+      }
+      if (method !== "sendMessage") return refuse(res, 404, "Not Found: method not found");
+      const preview = params.link_preview_options as { is_disabled?: boolean } | string | undefined;
+      const sent: SentMessage = {
+        token: gotToken!,
+        chatId: String(params.chat_id),
+        text: String(params.text ?? ""),
+        parseMode: params.parse_mode as string | undefined,
+        linkPreviewDisabled:
+          typeof preview === "string" ? (JSON.parse(preview) as { is_disabled?: boolean }).is_disabled === true : preview?.is_disabled === true,
+        at: Date.now(),
+      };
+      messages.push(sent);
+      for (const wake of waiters) wake();
+      reply(res, 200, {
+        ok: true,
+        result: { message_id: nextId++, date: Math.floor(Date.now() / 1000), chat: { id: Number(sent.chatId) || 0, type: "private" }, text: sent.text },
+      });
+    });
+  });
+  server.on("connection", (s: Socket) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve());
+  });
+  const { port } = server.address() as { port: number };
+
+  const waitFor = (done: () => boolean, timeoutMs: number, what: () => string): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const check = (): void => {
+        if (!done()) return;
+        clearTimeout(timer);
+        waiters.delete(check);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(check);
+        reject(new Error(`fake Telegram: waited ${timeoutMs} ms for ${what()}`));
+      }, timeoutMs);
+      waiters.add(check);
+      check();
+    });
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    messages,
+    get calls() {
+      return calls;
+    },
+    setMode(next) {
+      mode = next;
+    },
+    async waitForMessages(n, opts = {}) {
+      const matching = () => (opts.filter ? messages.filter(opts.filter) : [...messages]);
+      await waitFor(
+        () => matching().length >= n,
+        opts.timeoutMs ?? 5_000,
+        () => `${n} message(s), ${matching().length} arrived: ${JSON.stringify(messages.map((m) => m.text))}`,
+      );
+      return matching();
+    },
+    waitForCalls(n, timeoutMs = 5_000) {
+      return waitFor(() => calls >= n, timeoutMs, () => `${n} sendMessage call(s), ${calls} arrived`);
+    },
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const s of sockets) s.destroy();
+      await closed;
+    },
+  };
+}
