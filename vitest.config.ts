@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
 /**
@@ -7,6 +8,17 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     projects: [
+      // The UI's own unit tests run under its vite config (Svelte plugin, $lib alias).
+      {
+        extends: "./ui/vite.config.ts",
+        // note: SvelteKit's $lib alias is read from svelte.config.js in the cwd; name it here.
+        test: {
+          name: "ui",
+          root: "./ui",
+          include: ["src/**/*.test.ts"],
+          alias: [{ find: /^\$lib\//, replacement: `${fileURLToPath(new URL("./ui/src/lib", import.meta.url))}/` }],
+        },
+      },
       {
         test: {
           name: "unit",
