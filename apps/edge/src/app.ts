@@ -107,6 +107,20 @@ export interface AppDeps {
 /** A built edge. */
 export type App = Awaited<ReturnType<typeof createApp>>;
 
+/** Shutdown: how long in-flight requests (a large upload, say) may take to finish. */
+export const SHUTDOWN_DRAIN_MS = 10_000;
+/** Shutdown: how long to wait for the hub's results of deliveries it already has. */
+export const SHUTDOWN_HUB_RESULTS_MS = 2_000;
+
+/** Resolves once `done()` holds or `timeoutMs` passed, polling every 20 ms. */
+function until(done: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve) => {
+    const check = () => (done() || Date.now() >= deadline ? resolve() : setTimeout(check, 20));
+    check();
+  });
+}
+
 const DEFAULT_UI_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "ui", "build");
 
 /** Builds the edge: database, services, Connect routes, HTTP routes, server. */
@@ -313,7 +327,20 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
     fallback,
   });
 
-  const server: DualServer = createDualServer(handler);
+  // Requests being answered, so shutdown can let them finish: ingest answers 202 only after its commit.
+  // Long-lived streams (the hub's, the UI's WatchEvents) are kept apart: they never "finish".
+  let activeRequests = 0;
+  const streams = new Set<NodeResponse>();
+  const server: DualServer = createDualServer((req, res) => {
+    if (String(req.headers["content-type"] ?? "").startsWith("application/connect+")) {
+      streams.add(res);
+      res.once("close", () => streams.delete(res));
+    } else {
+      activeRequests++;
+      res.once("close", () => activeRequests--);
+    }
+    handler(req, res);
+  });
   let closing: Promise<void> | undefined;
 
   return {
@@ -339,8 +366,21 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
     /** Stops accepting, ends streams, flushes pending inserts, closes the database. */
     close(): Promise<void> {
       closing ??= (async () => {
+        // 1. No new deliveries to the hub; no new connections; idle keep-alives and h2 sessions (GOAWAY) wind down.
         relay.stop();
-        await server.close(3_000);
+        const serverClosed = server.close(SHUTDOWN_DRAIN_MS + 2_000);
+        // 2. In-flight requests finish (ingest commits, then answers 2xx); the hub's results for what it has
+        //    already started are still recorded, so those are not delivered twice after a restart.
+        await Promise.all([
+          until(() => activeRequests === 0, SHUTDOWN_DRAIN_MS),
+          until(() => relay.hubStatus().inFlight === 0, SHUTDOWN_HUB_RESULTS_MS),
+        ]);
+        // 3. End the hub stream cleanly (the hub re-dials), cut the UI's event streams, close what is idle now.
+        relay.disconnect("edge shutting down");
+        await until(() => streams.size === 0, 500);
+        for (const res of streams) res.destroy();
+        server.h1.closeIdleConnections();
+        await serverClosed;
         for (const ext of extensions) {
           try {
             await ext.close?.();

@@ -19,6 +19,8 @@ import { HUB_VERSION, runSession } from "./session.js";
 export const RECONNECT_INITIAL_MS = 250;
 /** A stream that stayed up this long resets the backoff. */
 export const RECONNECT_RESET_AFTER_MS = 10_000;
+/** stop(): how long the forwards already running may take to finish and be reported before the stream is cut. */
+export const STOP_GRACE_MS = 10_000;
 
 /**
  * Opens the TCP (or TLS) connection to the edge with Nagle off.
@@ -55,6 +57,9 @@ export function createHub(config: HubConfig, deps: { log?: Logger; random?: () =
   const forwarder = createForwarder({ allowedDestinations: config.allowedDestinations, userAgent: `hookly-hub/${HUB_VERSION}` });
   const state: HubState = { connected: false, since: Date.now(), streamId: undefined, reconnects: 0, lastError: undefined };
   const stopper = new AbortController();
+  // note: stop() first drains (no new deliveries, running forwards finish), and only then aborts.
+  const drainer = new AbortController();
+  const halt = AbortSignal.any([stopper.signal, drainer.signal]);
   let loop: Promise<void> | undefined;
   let health: http.Server | undefined;
   const listeners = new Set<(s: HubState) => void>();
@@ -67,15 +72,15 @@ export function createHub(config: HubConfig, deps: { log?: Logger; random?: () =
         resolve();
       };
       const t = setTimeout(() => {
-        stopper.signal.removeEventListener("abort", wake);
+        halt.removeEventListener("abort", wake);
         resolve();
       }, ms);
-      stopper.signal.addEventListener("abort", wake, { once: true });
+      halt.addEventListener("abort", wake, { once: true });
     });
 
   const run = async (): Promise<void> => {
     let failures = 0;
-    while (!stopper.signal.aborted) {
+    while (!halt.aborted) {
       // note: no HTTP/2 PING options here: connect-node 2.1.2's ping timer can fire on a
       // session it already destroyed and throw an uncaught ERR_HTTP2_INVALID_SESSION.
       // Liveness comes from the in-band heartbeats (session.ts) instead.
@@ -90,6 +95,7 @@ export function createHub(config: HubConfig, deps: { log?: Logger; random?: () =
           forwarder,
           log,
           signal: stopper.signal,
+          drain: drainer.signal,
           hooks: {
             onConnected(streamId) {
               state.connected = true;
@@ -101,9 +107,9 @@ export function createHub(config: HubConfig, deps: { log?: Logger; random?: () =
             },
           },
         });
-        state.lastError = "edge closed the stream";
+        state.lastError = drainer.signal.aborted ? "hub stopped" : "edge closed the stream";
       } catch (err) {
-        if (stopper.signal.aborted) break;
+        if (halt.aborted) break;
         const ce = ConnectError.from(err);
         state.lastError = ce.rawMessage;
         if (ce.code === Code.Unauthenticated) {
@@ -120,7 +126,7 @@ export function createHub(config: HubConfig, deps: { log?: Logger; random?: () =
         state.streamId = undefined;
         changed();
       }
-      if (stopper.signal.aborted) break;
+      if (halt.aborted) break;
       failures = Date.now() - startedAt > RECONNECT_RESET_AFTER_MS ? 1 : failures + 1;
       const cap = Math.min(config.reconnectMaxMs, RECONNECT_INITIAL_MS * 2 ** Math.min(failures, 20));
       const delay = Math.floor(random() * cap);
@@ -164,9 +170,18 @@ export function createHub(config: HubConfig, deps: { log?: Logger; random?: () =
       return { healthPort: (health.address() as AddressInfo).port };
     },
     /** Hangs up and stops every lane. */
-    async stop(): Promise<void> {
-      stopper.abort(new Error("hub stopping"));
+    /**
+     * Stops: takes no new deliveries, lets the forwards already running
+     * finish and reports them to the edge (at most `graceMs`, default
+     * STOP_GRACE_MS, then they are cut and the edge re-sends them later),
+     * closes the stream and the health port.
+     */
+    async stop(opts: { graceMs?: number } = {}): Promise<void> {
+      drainer.abort(new Error("hub stopping"));
+      const cut = setTimeout(() => stopper.abort(new Error("hub stopping: running forwards did not finish in time")), opts.graceMs ?? STOP_GRACE_MS);
       await loop;
+      clearTimeout(cut);
+      stopper.abort(new Error("hub stopping"));
       forwarder.close();
       if (health) await new Promise<void>((r) => health!.close(() => r()));
     },

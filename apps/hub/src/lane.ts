@@ -38,12 +38,14 @@ export class Lane {
   private blockedEpoch = -1n;
   private running = false;
   private stopped = false;
+  private finishing = false;
+  private idle: (() => void)[] = [];
 
   constructor(private readonly report: LaneReport) {}
 
   /** Adds a job; it runs after every job added before it. */
   push(job: LaneJob): void {
-    if (this.stopped) return;
+    if (this.stopped || this.finishing) return;
     this.queue.push(job);
     if (!this.running) void this.drain();
   }
@@ -52,6 +54,18 @@ export class Lane {
   stop(): void {
     this.stopped = true;
     this.queue.length = 0;
+  }
+
+  /**
+   * Takes no more jobs and drops the waiting ones (the edge re-sends them
+   * after the next connect); the job running now finishes and is reported.
+   * Resolves once nothing runs.
+   */
+  finish(): Promise<void> {
+    this.finishing = true;
+    this.queue.length = 0;
+    if (!this.running) return Promise.resolve();
+    return new Promise((resolve) => this.idle.push(resolve));
   }
 
   /** Jobs waiting or running. */
@@ -84,6 +98,7 @@ export class Lane {
       }
     } finally {
       this.running = false;
+      for (const resolve of this.idle.splice(0)) resolve();
     }
   }
 }

@@ -1,5 +1,7 @@
 /**
  * Hub entry point: the only place that reads the environment.
+ * SIGTERM/SIGINT stop the hub gracefully (running forwards finish, bounded by
+ * STOP_GRACE_MS) and exit 0.
  */
 import { ConfigError, loadHubConfig } from "./config.js";
 import { createHub } from "./hub.js";

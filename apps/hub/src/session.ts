@@ -86,6 +86,12 @@ export async function runSession(deps: {
   forwarder: Forwarder;
   log: Logger;
   signal: AbortSignal;
+  /**
+   * Aborted when the hub is stopping: take no new deliveries, let the running
+   * forwards finish and send their results, then half-close so the edge ends
+   * the stream. `signal` still cuts everything (the caller's time limit).
+   */
+  drain?: AbortSignal;
   hooks: SessionHooks;
 }): Promise<void> {
   const { client, config, forwarder, log, hooks } = deps;
@@ -98,6 +104,7 @@ export async function runSession(deps: {
   let sealer: EnvelopeSealer | undefined;
   let lastArrival = Date.now();
   let heartbeat: NodeJS.Timeout | undefined;
+  let draining = false;
 
   const send = (frame: HubFrame): void => {
     if (!sealer) return;
@@ -156,6 +163,8 @@ export async function runSession(deps: {
     body.catch(() => undefined);
     const a: Assembly = { start, parts: [start.body], received: start.body.length, size, resolve, reject };
     assemblies.set(start.deliveryId, a);
+    // note: while draining the body is still taken in (its chunks must not look like a protocol error), never forwarded.
+    if (draining) return;
     laneOf(start.endpointId).push({
       deliveryId: start.deliveryId,
       webhookId: start.webhookId,
@@ -189,6 +198,19 @@ export async function runSession(deps: {
     a.received += data.length;
     if (a.received === a.size) complete(a);
   };
+
+  const onDrain = (): void => {
+    if (draining) return;
+    draining = true;
+    if (!sealer) {
+      abort.abort(new Error("hub stopping"));
+      return;
+    }
+    const running = [...lanes.values()].filter((l) => l.size > 0).length;
+    log.info({ running }, "stopping: finishing the forwards under way");
+    void Promise.all([...lanes.values()].map((l) => l.finish())).then(() => outbound.end());
+  };
+  deps.drain?.addEventListener("abort", onDrain);
 
   const headers: Record<string, string> = { ...signStreamOpen(config.secret, config.hubId, Date.now()), "hookly-hub-version": HUB_VERSION };
   try {
@@ -237,6 +259,7 @@ export async function runSession(deps: {
   } finally {
     if (heartbeat) clearInterval(heartbeat);
     deps.signal.removeEventListener("abort", onOuterAbort);
+    deps.drain?.removeEventListener("abort", onDrain);
     outbound.end();
     for (const lane of lanes.values()) lane.stop();
     for (const a of assemblies.values()) a.reject(new Error("stream ended"));

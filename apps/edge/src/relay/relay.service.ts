@@ -400,5 +400,9 @@ export function createRelayService(deps: {
     connected(): boolean {
       return link !== undefined;
     },
+    /** Ends the hub stream (at shutdown); the hub re-dials and gets again whatever was in flight. */
+    disconnect(reason: string): void {
+      link?.close(reason);
+    },
   };
 }
