@@ -9,7 +9,17 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { startReceiver, type Receiver } from "../../../../test/fakes/receiver.js";
-import { ROOT, TEST_SECRETS, postWebhook, startEdge, startHub, waitUntil, type TestEdge } from "../../../../test/harness.js";
+import {
+  ROOT,
+  TEST_SECRETS,
+  adminClient,
+  postWebhook,
+  startEdge,
+  startHub,
+  waitUntil,
+  type TestEdge,
+} from "../../../../test/harness.js";
+import { authExtension } from "../auth/auth.extension.js";
 import { mcpExtension } from "./mcp.extension.js";
 import { TOOL_NAMES } from "./mcp.tools.js";
 
@@ -63,7 +73,6 @@ async function call(client: Client, name: string, args: Record<string, unknown> 
   const content = r.content as { type: string; text: string }[];
   const text = content.map((c) => c.text).join("\n");
   if (!r.isError) expect(JSON.parse(text)).toEqual(r.structuredContent);
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   return { isError: r.isError === true, text, data: r.structuredContent as any };
 }
 
@@ -205,6 +214,16 @@ describe("MCP authentication", () => {
     const parse = await fetch(`${e.url}/mcp`, { method: "POST", headers: authed, body: "{not json" });
     expect(parse.status).toBe(400);
     expect(await parse.json()).toMatchObject({ jsonrpc: "2.0", error: { code: -32700 } });
+  });
+
+  it("accepts the API tokens of the auth extension, and stops accepting one once revoked", async () => {
+    const e = await startEdge({ extensions: [authExtension(), mcpExtension()] });
+    cleanups.push(() => e.close());
+    const { token, secret } = await adminClient(e.url).createApiToken({ name: "assistant" });
+    const client = await httpClient(e, secret);
+    expect((await call(client, "hookly_list_endpoints")).data).toEqual({ endpoints: [] });
+    await adminClient(e.url).revokeApiToken({ id: token!.id });
+    await expect(client.callTool({ name: "hookly_list_endpoints", arguments: {} })).rejects.toMatchObject({ code: 401 });
   });
 
   it("the stdio command reports a wrong token as a tool error, and missing settings at start", async () => {
