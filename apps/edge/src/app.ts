@@ -332,7 +332,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
   let activeRequests = 0;
   const streams = new Set<NodeResponse>();
   const server: DualServer = createDualServer((req, res) => {
-    if (String(req.headers["content-type"] ?? "").startsWith("application/connect+")) {
+    if (/^application\/(connect\+|grpc)/.test(String(req.headers["content-type"] ?? ""))) {
       streams.add(res);
       res.once("close", () => streams.delete(res));
     } else {
