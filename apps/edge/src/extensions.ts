@@ -5,8 +5,11 @@
 import type { ExtensionFactory } from "./app.js";
 import { authExtension } from "./auth/auth.extension.js";
 import type { EdgeConfig } from "./config.js";
+import { mcpExtension } from "./mcp/mcp.extension.js";
+import { metricsExtension } from "./metrics/metrics.extension.js";
+import { notifyExtension } from "./notify/notify.extension.js";
 
 /** Extensions for a configured edge. */
 export function defaultExtensions(_config: EdgeConfig): ExtensionFactory[] {
-  return [authExtension()];
+  return [authExtension(), mcpExtension(), notifyExtension(), metricsExtension()];
 }
