@@ -1,0 +1,52 @@
+import { describe, expect, it } from "vitest";
+import type { ForwardResult } from "./forward/forward.js";
+import { Lane, type LaneJob } from "./lane.js";
+
+const ok: ForwardResult = {
+  outcome: "response",
+  statusCode: 200,
+  durationMs: 1,
+  error: "",
+  retryAfterSeconds: 0,
+  startedAtMs: 0,
+  responseExcerpt: "",
+};
+
+function job(id: string, run: () => Promise<ForwardResult>): LaneJob {
+  return { deliveryId: `d-${id}`, webhookId: id, epoch: 1n, body: Promise.resolve(new Uint8Array()), run: () => run() };
+}
+
+describe("Lane.finish", () => {
+  it("lets the running job finish and report, drops the waiting ones, takes no new ones", async () => {
+    const reported: string[] = [];
+    const lane = new Lane((j, r) => reported.push(`${j.webhookId}:${r === "skipped" ? "skipped" : r.statusCode}`));
+    let release!: () => void;
+    const started: string[] = [];
+    const slow = () =>
+      new Promise<ForwardResult>((resolve) => {
+        started.push("a");
+        release = () => resolve(ok);
+      });
+    lane.push(job("a", slow));
+    lane.push(job("b", async () => (started.push("b"), ok)));
+    await new Promise((r) => setImmediate(r));
+    expect(started).toEqual(["a"]);
+
+    let finished = false;
+    const done = lane.finish().then(() => (finished = true));
+    lane.push(job("c", async () => (started.push("c"), ok)));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(finished).toBe(false);
+    release();
+    await done;
+    expect(reported).toEqual(["a:200"]);
+    expect(started).toEqual(["a"]);
+    expect(lane.size).toBe(0);
+  });
+
+  it("resolves at once when nothing runs", async () => {
+    const lane = new Lane(() => undefined);
+    await lane.finish();
+    expect(lane.size).toBe(0);
+  });
+});
