@@ -147,6 +147,8 @@ describe("deployment files", () => {
       expect(text).toMatch(/^USER node$/m);
       expect(text).toMatch(/^HEALTHCHECK [\s\S]*\/healthz/m);
       expect(text).toContain("npm ci");
+      const pinned = (JSON.parse(read(join(ROOT, "package.json"))) as { packageManager: string }).packageManager;
+      expect(text, "the build stage installs the npm that package.json pins").toContain(`install -g --no-audit --no-fund ${pinned}`);
       // COPY from the build context (not --from=build): each source exists.
       for (const m of text.matchAll(/^COPY (?!--from)(.+)$/gm)) {
         const parts = m[1]!.trim().split(/\s+/);
