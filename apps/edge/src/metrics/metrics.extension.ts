@@ -24,7 +24,7 @@
 import { EDGE_VERSION, type ExtensionFactory } from "../app.js";
 import { metricsRoutes } from "./metrics.http.js";
 import { createRegistry } from "./metrics.registry.js";
-import { createMetricsStore } from "./metrics.store.js";
+import { createMetricsStore, type QueueGauge } from "./metrics.store.js";
 
 /** Upper bounds of hookly_delivery_latency_seconds: milliseconds (LAN) up to a day (hub offline). */
 export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 21600, 86400];
@@ -55,12 +55,14 @@ export function metricsExtension(): ExtensionFactory {
       LATENCY_BUCKETS,
       ["endpoint"],
     );
+    // note: both queue gauges read one snapshot, taken once per scrape (see routes below).
+    let queues: QueueGauge[] = [];
     registry.gauge("hookly_queue_depth", "Pending webhooks per endpoint.", () =>
-      store.queues().map((q) => ({ labels: { endpoint: q.endpointId }, value: q.depth })),
+      queues.map((q) => ({ labels: { endpoint: q.endpointId }, value: q.depth })),
     );
     registry.gauge("hookly_queue_oldest_pending_seconds", "Age of the oldest pending webhook (head of the queue) per endpoint; 0 when none.", () => {
       const now = clock.now();
-      return store.queues().map((q) => ({
+      return queues.map((q) => ({
         labels: { endpoint: q.endpointId },
         value: q.headReceivedAt === null ? 0 : Math.max(0, (now - q.headReceivedAt) / 1000),
       }));
@@ -98,7 +100,10 @@ export function metricsExtension(): ExtensionFactory {
     ];
 
     return {
-      routes: metricsRoutes(core.config.metrics, () => registry.render()),
+      routes: metricsRoutes(core.config.metrics, () => {
+        queues = store.queues();
+        return registry.render();
+      }),
       close() {
         for (const u of unsubscribe) u();
       },
