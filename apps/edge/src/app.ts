@@ -15,6 +15,7 @@ import {
   adminTokenAuthenticator,
   composeAuthenticators,
   principalKey,
+  secretEquals,
   type Authenticator,
   type Principal,
 } from "./auth/auth.service.js";
@@ -220,7 +221,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
   const requirePrincipal = (header: (name: string) => string | null | undefined, stateChanging: boolean): Principal => {
     const p = authenticate(header);
     if (!p) throw new AppError("unauthenticated", "sign in, or send Authorization: Bearer <token>");
-    if (p.via === "session" && stateChanging && header("x-hookly-csrf") !== p.csrfToken) {
+    if (p.via === "session" && stateChanging && !secretEquals(header("x-hookly-csrf") ?? "", p.csrfToken ?? "")) {
       throw new AppError("permission_denied", "missing or wrong x-hookly-csrf header");
     }
     return p;
@@ -320,7 +321,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
       );
       r.service(
         AdminService,
-        Object.assign(createAdminRpc({ endpoints, webhooks, relay, settings, events }), ...extensions.map((e) => e.adminRpc ?? {})),
+        Object.assign(createAdminRpc({ endpoints, webhooks, relay, settings, events, log }), ...extensions.map((e) => e.adminRpc ?? {})),
       );
     },
     interceptors: [authInterceptor],
