@@ -389,7 +389,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
             log.error({ err }, "extension failed to close");
           }
         }
-        ingestStore.flush();
+        await ingestStore.close();
         db.close();
       })();
       return closing;

@@ -85,7 +85,8 @@ export function createHub(config: HubConfig, deps: { log?: Logger; random?: () =
       // session it already destroyed and throw an uncaught ERR_HTTP2_INVALID_SESSION.
       // Liveness comes from the in-band heartbeats (session.ts) instead.
       const sessionManager = new Http2SessionManager(config.edgeUrl, {}, { createConnection: () => dialEdge(config.edgeUrl) });
-      const transport = createConnectTransport({ baseUrl: config.edgeUrl, httpVersion: "2", sessionManager });
+      // note: no compression on the stream: bodies are relayed byte for byte and gzip cost more CPU than it saved.
+      const transport = createConnectTransport({ baseUrl: config.edgeUrl, httpVersion: "2", sessionManager, acceptCompression: [] });
       const client = createClient(StreamService, transport);
       const startedAt = Date.now();
       try {

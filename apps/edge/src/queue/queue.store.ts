@@ -147,6 +147,8 @@ export function createQueueStore(db: Db) {
       }
       return changed > 0;
     }),
+    /** Runs `fn` in one transaction (nested store calls become savepoints). */
+    batch: db.transaction((fn: () => void): void => fn()),
     /** Pending webhooks whose dead-letter deadline has passed. */
     dueForDeadLetter(now: number): { seq: number; id: string; endpointId: string }[] {
       return dueForDeadLetter.all(now).map((r) => ({ seq: r.seq, id: r.id, endpointId: r.endpoint_id }));

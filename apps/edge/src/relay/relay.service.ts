@@ -246,7 +246,7 @@ export function createRelayService(deps: {
     store.purgeNonces(now);
   };
 
-  const settle = (f: InFlight, r: DeliveryResult): void => {
+  const settle = (f: InFlight, r: DeliveryResult, toPump: Set<string>): void => {
     const verdict = judgeOutcome(r.outcome, r.statusCode);
     const lane = f.lane;
     lane.inflight.delete(f.deliveryId);
@@ -312,7 +312,29 @@ export function createRelayService(deps: {
         error,
       });
     }
-    pump(lane.endpointId);
+    toPump.add(lane.endpointId);
+  };
+
+  // Results that arrive in one event-loop turn are settled in one transaction, then
+  // their lanes are pumped: one WAL write for many attempts instead of one each.
+  let arrived: { from: HubLink; r: DeliveryResult }[] = [];
+  let settling = false;
+  const settleArrived = (): void => {
+    settling = false;
+    const batch = arrived;
+    arrived = [];
+    if (batch.length === 0) return;
+    const toPump = new Set<string>();
+    store.batch(() => {
+      for (const { from, r } of batch) {
+        if (from !== link) continue;
+        const f = deliveries.get(r.deliveryId);
+        // note: checked here, not on arrival: an earlier result of the batch may have reset the lane.
+        if (!f || f.epoch !== f.lane.epoch || f.webhook.id !== r.webhookId) continue;
+        settle(f, r, toPump);
+      }
+    });
+    for (const id of toPump) pump(id);
   };
 
   const unsubscribers = [
@@ -348,6 +370,7 @@ export function createRelayService(deps: {
     },
     /** Stops timers and forgets the hub (the stream itself is closed by its owner). */
     stop(): void {
+      settleArrived();
       stopped = true;
       if (sweepTimer) clearInterval(sweepTimer);
       for (const lane of lanes.values()) if (lane.timer) clearTimeout(lane.timer);
@@ -373,6 +396,7 @@ export function createRelayService(deps: {
     /** A hub stream ended; whatever it had in flight is sent again to the next one. */
     detach(gone: HubLink): void {
       if (link !== gone) return;
+      settleArrived(); // results that already arrived on this link still count
       link = undefined;
       lastChangeAt = clock.now();
       for (const lane of lanes.values()) resetLane(lane);
@@ -381,9 +405,11 @@ export function createRelayService(deps: {
     /** A result arrived on `from`. Unknown or stale deliveries are ignored. */
     result(from: HubLink, r: DeliveryResult): void {
       if (from !== link) return;
-      const f = deliveries.get(r.deliveryId);
-      if (!f || f.epoch !== f.lane.epoch || f.webhook.id !== r.webhookId) return;
-      settle(f, r);
+      arrived.push({ from, r });
+      if (!settling) {
+        settling = true;
+        setImmediate(settleArrived);
+      }
     },
     /** Connection state for the status API. */
     hubStatus() {
