@@ -61,7 +61,7 @@ export function createIngestStore(db: Db, opts: { onBatch?: (size: number, ms: n
     `INSERT INTO webhook_body (webhook_seq, headers, payload) VALUES (?, ?, ?)`,
   );
 
-  const insertOne = db.transaction((w: NewWebhook): number => {
+  const insertRow = (w: NewWebhook): number => {
     const { lastInsertRowid } = insertWebhook.run({
       id: w.id,
       endpointId: w.endpointId,
@@ -78,7 +78,21 @@ export function createIngestStore(db: Db, opts: { onBatch?: (size: number, ms: n
     });
     insertBody.run(lastInsertRowid, JSON.stringify(w.headers), w.payload);
     return Number(lastInsertRowid);
-  });
+  };
+  /** The same insert in its own savepoint, for the slow path. */
+  const insertOne = db.transaction(insertRow);
+  /** Fast path: the whole batch with no savepoints. */
+  const insertAll = db.transaction((batch: readonly Waiting[]): number[] => batch.map((w) => insertRow(w.webhook)));
+  /** Slow path: one savepoint per row, so a bad row fails alone. */
+  const insertEach = db.transaction((batch: readonly Waiting[]) =>
+    batch.map((w): { ok: true; seq: number } | { ok: false; err: unknown } => {
+      try {
+        return { ok: true, seq: insertOne(w.webhook) };
+      } catch (err) {
+        return { ok: false, err };
+      }
+    }),
+  );
 
   let waiting: Waiting[] = [];
   let scheduled = false;
@@ -111,19 +125,16 @@ export function createIngestStore(db: Db, opts: { onBatch?: (size: number, ms: n
     waiting = [];
     if (batch.length === 0) return;
     const started = performance.now();
-    const outcomes: ({ ok: true; seq: number } | { ok: false; err: unknown })[] = [];
+    let outcomes: ({ ok: true; seq: number } | { ok: false; err: unknown })[];
     try {
       // note: without a WAL file to fsync (an in-memory or non-WAL database), commit with FULL.
       if (!walPath) db.pragma("synchronous = FULL");
-      db.transaction(() => {
-        for (const w of batch) {
-          try {
-            outcomes.push({ ok: true, seq: insertOne(w.webhook) });
-          } catch (err) {
-            outcomes.push({ ok: false, err });
-          }
-        }
-      })();
+      try {
+        outcomes = insertAll(batch).map((seq) => ({ ok: true as const, seq }));
+      } catch {
+        // note: something failed (a bad row, or the disk): redo row by row to find out which.
+        outcomes = insertEach(batch);
+      }
     } catch (err) {
       for (const w of batch) w.reject(err);
       return;

@@ -81,7 +81,9 @@ export function createQueueStore(db: Db) {
     `SELECT headers, payload FROM webhook_body WHERE webhook_seq = ?`,
   );
   const endpointsWithPending = db.prepare<[], { endpoint_id: string }>(
-    `SELECT DISTINCT endpoint_id FROM webhook WHERE status = 'pending'`,
+    // note: one index probe per endpoint instead of a scan over every pending webhook.
+    `SELECT e.id AS endpoint_id FROM endpoint e
+     WHERE EXISTS (SELECT 1 FROM webhook w WHERE w.endpoint_id = e.id AND w.status = 'pending')`,
   );
   const insertAttempt = db.prepare(
     `INSERT INTO attempt (id, webhook_seq, number, started_at, duration_ms, status_code, outcome, error, response_excerpt)
