@@ -15,6 +15,11 @@ import type { HubConfig } from "./config.js";
 import { createForwarder } from "./forward/forward.js";
 import { HUB_VERSION, runSession } from "./session.js";
 
+/** HTTP/2 receive window of the stream, bytes (Node's default is 64 KiB). */
+export const STREAM_WINDOW_BYTES = 16 * 1024 * 1024;
+/** HTTP/2 receive window of the whole connection, bytes. */
+export const CONNECTION_WINDOW_BYTES = 32 * 1024 * 1024;
+
 /** First reconnect delay; doubles per failed attempt up to HUB_RECONNECT_MAX_MS, with full jitter. */
 export const RECONNECT_INITIAL_MS = 250;
 /** A stream that stayed up this long resets the backoff. */
@@ -37,6 +42,28 @@ function dialEdge(edgeUrl: string): Duplex {
     return socket;
   }
   return net.connect({ host, port, noDelay: true });
+}
+
+/**
+ * A session manager that opens the HTTP/2 connection-level receive window.
+ * note: HTTP/2's default 64 KiB flow-control windows cap the edge→hub stream at
+ * 64 KiB per round trip (about 1 MB/s at 50 ms): too little for ordered
+ * pipelining and for big bodies. The stream window is a setting; the
+ * connection window can only be raised on the session, which connect-node
+ * does not expose — but every stream it opens carries it.
+ */
+class WideWindowSessionManager extends Http2SessionManager {
+  private readonly widened = new WeakSet<object>();
+
+  override async request(...args: Parameters<Http2SessionManager["request"]>): ReturnType<Http2SessionManager["request"]> {
+    const stream = await super.request(...args);
+    const session = stream.session;
+    if (session && !this.widened.has(session)) {
+      this.widened.add(session);
+      session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
+    }
+    return stream;
+  }
 }
 
 /** Connection state, for health and tests. */
@@ -84,7 +111,11 @@ export function createHub(config: HubConfig, deps: { log?: Logger; random?: () =
       // note: no HTTP/2 PING options here: connect-node 2.1.2's ping timer can fire on a
       // session it already destroyed and throw an uncaught ERR_HTTP2_INVALID_SESSION.
       // Liveness comes from the in-band heartbeats (session.ts) instead.
-      const sessionManager = new Http2SessionManager(config.edgeUrl, {}, { createConnection: () => dialEdge(config.edgeUrl) });
+      const sessionManager = new WideWindowSessionManager(
+        config.edgeUrl,
+        {},
+        { createConnection: () => dialEdge(config.edgeUrl), settings: { initialWindowSize: STREAM_WINDOW_BYTES } },
+      );
       // note: no compression on the stream: bodies are relayed byte for byte and gzip cost more CPU than it saved.
       const transport = createConnectTransport({ baseUrl: config.edgeUrl, httpVersion: "2", sessionManager, acceptCompression: [] });
       const client = createClient(StreamService, transport);
