@@ -199,6 +199,9 @@ export function createRelayService(deps: {
   const pump = (endpointId: string): void => {
     if (!link || stopped) return;
     const lane = laneOf(endpointId);
+    // note: refill only once half the window has drained, in one query, instead of one
+    // query per result; the hub still has half a window queued, so it never starves.
+    if (lane.inflight.size > Math.floor(options.dispatchWindow / 2)) return;
     const endpoint = endpoints.find(endpointId);
     if (!endpoint) {
       lanes.delete(endpointId);
