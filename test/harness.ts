@@ -209,3 +209,52 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
+/** Environment for an edge child process on `port` with the test secrets and fast timers. */
+export function childEdgeEnv(dbPath: string, port: number, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    ...TEST_SECRETS,
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    BASE_URL: `http://127.0.0.1:${port}`,
+    DATABASE_PATH: dbPath,
+    BACKOFF_INITIAL_MS: "50",
+    BACKOFF_MAX_MS: "500",
+    HUB_HEARTBEAT_MS: "500",
+    HUB_DEAD_AFTER_MS: "2000",
+    ...extra,
+  };
+}
+
+/** Environment for a hub child process dialling the edge on `port`. */
+export function childHubEnv(port: number, hubId: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    EDGE_URL: `http://127.0.0.1:${port}`,
+    HOME_HUB_SECRET: TEST_SECRETS.HOME_HUB_SECRET,
+    HUB_ID: hubId,
+    HUB_RECONNECT_MAX_MS: "300",
+    HUB_HEARTBEAT_MS: "500",
+    HUB_DEAD_AFTER_MS: "2000",
+    ...extra,
+  };
+}
+
+/** The X-Hookly-Webhook-Id of a received request. */
+export const webhookIdOf = (r: { headers: Record<string, string | string[] | undefined> }): string => String(r.headers["x-hookly-webhook-id"]);
+
+/** First arrival of each webhook id, in arrival order (duplicates dropped). */
+export function firstArrivals(requests: readonly { headers: Record<string, string | string[] | undefined> }[]): string[] {
+  const seen = new Set<string>();
+  return requests.map(webhookIdOf).filter((id) => !seen.has(id) && seen.add(id));
+}
+
+/** Posts once; the webhook id on a 202, undefined on anything else (a refused connection included). */
+export async function tryPost(url: string, body: string): Promise<string | undefined> {
+  try {
+    const res = await fetch(url, { method: "POST", body, headers: { "content-type": "application/json" } });
+    if (res.status !== 202) return undefined;
+    return ((await res.json()) as { id: string }).id;
+  } catch {
+    return undefined; // the edge died mid-request: no 2xx, no promise made
+  }
+}

@@ -9,24 +9,13 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { startReceiver, type ReceivedRequest, type Receiver } from "../fakes/receiver.js";
-import { ROOT, TEST_SECRETS, createEndpoint, freePort, spawnApp, tempDir, waitUntil, type Spawned } from "../harness.js";
+import { ROOT, TEST_SECRETS, childEdgeEnv, createEndpoint, freePort, spawnApp, tempDir, waitUntil, type Spawned } from "../harness.js";
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-function edgeEnv(dbPath: string, port: number): Record<string, string> {
-  return {
-    ...TEST_SECRETS,
-    PORT: String(port),
-    HOST: "127.0.0.1",
-    BASE_URL: `http://127.0.0.1:${port}`,
-    DATABASE_PATH: dbPath,
-    BACKOFF_INITIAL_MS: "50",
-    BACKOFF_MAX_MS: "500",
-  };
-}
 function track(p: Spawned): Spawned {
   cleanups.push(() => p.kill("SIGKILL"));
   return p;
@@ -67,7 +56,7 @@ describe("online backup", () => {
     const { dir, remove } = tempDir();
     cleanups.push(async () => remove());
     const port = await freePort();
-    const env = edgeEnv(join(dir, "hookly.db"), port);
+    const env = childEdgeEnv(join(dir, "hookly.db"), port);
     const edge = track(spawnApp("edge", env));
     await edge.waitForLog(/edge listening/);
     const targets = [await receiver(), await receiver()];
@@ -105,7 +94,7 @@ describe("online backup", () => {
 
     // A new edge from the backup: restore into a fresh DATABASE_PATH, start, connect a hub.
     const port2 = await freePort();
-    const env2 = edgeEnv(join(dir, "restored", "hookly.db"), port2);
+    const env2 = childEdgeEnv(join(dir, "restored", "hookly.db"), port2);
     const restore = await cli(["restore", backupFile], env2);
     expect(restore.code, restore.stderr).toBe(0);
     expect(existsSync(env2.DATABASE_PATH!)).toBe(true);

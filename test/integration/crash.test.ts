@@ -4,8 +4,20 @@
  * duplicates happen only for what was in flight and carry the same id.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { startReceiver, type ReceivedRequest, type Receiver } from "../fakes/receiver.js";
-import { TEST_SECRETS, createEndpoint, freePort, spawnApp, tempDir, waitUntil, type Spawned } from "../harness.js";
+import { startReceiver, type Receiver } from "../fakes/receiver.js";
+import {
+  childEdgeEnv,
+  childHubEnv,
+  createEndpoint,
+  firstArrivals,
+  freePort,
+  spawnApp,
+  tempDir,
+  tryPost,
+  waitUntil,
+  webhookIdOf,
+  type Spawned,
+} from "../harness.js";
 import { join } from "node:path";
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -13,29 +25,6 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-function edgeEnv(dbPath: string, port: number): Record<string, string> {
-  return {
-    ...TEST_SECRETS,
-    PORT: String(port),
-    HOST: "127.0.0.1",
-    BASE_URL: `http://127.0.0.1:${port}`,
-    DATABASE_PATH: dbPath,
-    BACKOFF_INITIAL_MS: "50",
-    BACKOFF_MAX_MS: "500",
-    HUB_HEARTBEAT_MS: "500",
-    HUB_DEAD_AFTER_MS: "2000",
-  };
-}
-function hubEnv(port: number): Record<string, string> {
-  return {
-    EDGE_URL: `http://127.0.0.1:${port}`,
-    HOME_HUB_SECRET: TEST_SECRETS.HOME_HUB_SECRET,
-    HUB_ID: "crash-hub",
-    HUB_RECONNECT_MAX_MS: "300",
-    HUB_HEARTBEAT_MS: "500",
-    HUB_DEAD_AFTER_MS: "2000",
-  };
-}
 function track(p: Spawned): Spawned {
   cleanups.push(() => p.kill("SIGKILL"));
   return p;
@@ -46,37 +35,15 @@ async function receiver(): Promise<Receiver> {
   return r;
 }
 
-const idOf = (r: ReceivedRequest) => String(r.headers["x-hookly-webhook-id"]);
 
-/** First arrival of each id, in arrival order. */
-function firstArrivals(requests: ReceivedRequest[]): string[] {
-  const seen = new Set<string>();
-  const out: string[] = [];
-  for (const r of requests) {
-    if (!seen.has(idOf(r))) {
-      seen.add(idOf(r));
-      out.push(idOf(r));
-    }
-  }
-  return out;
-}
 
-async function post(url: string, body: string): Promise<string | undefined> {
-  try {
-    const res = await fetch(url, { method: "POST", body, headers: { "content-type": "application/json" } });
-    if (res.status !== 202) return undefined;
-    return ((await res.json()) as { id: string }).id;
-  } catch {
-    return undefined; // the edge died mid-request: no 2xx, no promise made
-  }
-}
 
 describe("crash recovery", () => {
   it("hub SIGKILLed mid-delivery: after restart everything arrives in order, duplicates only for in-flight", async () => {
     const { dir, remove } = tempDir();
     cleanups.push(async () => remove());
     const port = await freePort();
-    const edge = track(spawnApp("edge", edgeEnv(join(dir, "hookly.db"), port)));
+    const edge = track(spawnApp("edge", childEdgeEnv(join(dir, "hookly.db"), port)));
     await edge.waitForLog(/edge listening/);
     const targets = [await receiver(), await receiver()];
     for (const t of targets) t.respondWith(() => ({ status: 200, delayMs: 5 }));
@@ -85,24 +52,24 @@ describe("crash recovery", () => {
     const acked: string[][] = [[], []];
     for (let n = 0; n < N; n++) {
       for (let i = 0; i < 2; i++) {
-        const id = await post(eps[i]!.ingestUrl, JSON.stringify({ n }));
+        const id = await tryPost(eps[i]!.ingestUrl, JSON.stringify({ n }));
         expect(id).toBeDefined();
         acked[i]!.push(id!);
       }
     }
-    let hub = track(spawnApp("hub", hubEnv(port)));
+    let hub = track(spawnApp("hub", childHubEnv(port, "crash-hub")));
     await waitUntil(() => targets[0]!.requests.length >= 30, 20_000, "deliveries under way");
     await hub.kill("SIGKILL");
     const atKill = targets.map((t) => t.requests.length);
     expect(atKill[0]).toBeLessThan(N);
-    hub = track(spawnApp("hub", hubEnv(port)));
+    hub = track(spawnApp("hub", childHubEnv(port, "crash-hub")));
     for (let i = 0; i < 2; i++) {
-      await waitUntil(() => new Set(targets[i]!.requests.map(idOf)).size >= N, 30_000, `endpoint ${i} complete`);
+      await waitUntil(() => new Set(targets[i]!.requests.map(webhookIdOf)).size >= N, 30_000, `endpoint ${i} complete`);
       expect(firstArrivals(targets[i]!.requests)).toEqual(acked[i]);
       const dups = targets[i]!.requests.length - N;
       // At most what the edge had in flight to the hub when it died (its dispatch window).
       expect(dups).toBeLessThanOrEqual(64);
-      for (const r of targets[i]!.requests) expect(acked[i]).toContain(idOf(r));
+      for (const r of targets[i]!.requests) expect(acked[i]).toContain(webhookIdOf(r));
     }
   });
 
@@ -111,7 +78,7 @@ describe("crash recovery", () => {
     cleanups.push(async () => remove());
     const port = await freePort();
     const db = join(dir, "hookly.db");
-    let edge = track(spawnApp("edge", edgeEnv(db, port)));
+    let edge = track(spawnApp("edge", childEdgeEnv(db, port)));
     await edge.waitForLog(/edge listening/);
     const targets = [await receiver(), await receiver(), await receiver()];
     const eps = await Promise.all(targets.map((t) => createEndpoint(`http://127.0.0.1:${port}`, t.url)));
@@ -121,7 +88,7 @@ describe("crash recovery", () => {
     // Three concurrent posters (one per endpoint), each sequential so its acks are in arrival order.
     const posters = eps.map(async (ep, i) => {
       for (let n = 0; n < 2_000 && !stop && Date.now() < deadline; n++) {
-        const id = await post(ep.ingestUrl, JSON.stringify({ n, pad: "x".repeat(200) }));
+        const id = await tryPost(ep.ingestUrl, JSON.stringify({ n, pad: "x".repeat(200) }));
         if (id) acked[i]!.push(id);
         else await new Promise((r) => setTimeout(r, 20));
       }
@@ -129,16 +96,16 @@ describe("crash recovery", () => {
     await waitUntil(() => acked.every((a) => a.length >= 50), 10_000, "ingest under way");
     await edge.kill("SIGKILL");
     await new Promise((r) => setTimeout(r, 200));
-    edge = track(spawnApp("edge", edgeEnv(db, port)));
+    edge = track(spawnApp("edge", childEdgeEnv(db, port)));
     await edge.waitForLog(/edge listening/);
     await new Promise((r) => setTimeout(r, 300));
     stop = true;
     await Promise.all(posters);
-    track(spawnApp("hub", hubEnv(port)));
+    track(spawnApp("hub", childHubEnv(port, "crash-hub")));
     for (let i = 0; i < 3; i++) {
       const want = acked[i]!;
       await waitUntil(() => {
-        const got = new Set(targets[i]!.requests.map(idOf));
+        const got = new Set(targets[i]!.requests.map(webhookIdOf));
         return want.every((id) => got.has(id));
       }, 40_000, `endpoint ${i}: all ${want.length} acknowledged webhooks delivered`);
       // Delivery order of the acknowledged ones is their acknowledgement order.

@@ -6,37 +6,26 @@
  */
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { startReceiver, type ReceivedRequest, type Receiver } from "../fakes/receiver.js";
-import { TEST_SECRETS, createEndpoint, freePort, spawnApp, tempDir, waitUntil, type Spawned } from "../harness.js";
+import { startReceiver, type Receiver } from "../fakes/receiver.js";
+import {
+  childEdgeEnv,
+  childHubEnv,
+  createEndpoint,
+  firstArrivals,
+  freePort,
+  spawnApp,
+  tempDir,
+  tryPost,
+  waitUntil,
+  webhookIdOf,
+  type Spawned,
+} from "../harness.js";
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-function edgeEnv(dbPath: string, port: number): Record<string, string> {
-  return {
-    ...TEST_SECRETS,
-    PORT: String(port),
-    HOST: "127.0.0.1",
-    BASE_URL: `http://127.0.0.1:${port}`,
-    DATABASE_PATH: dbPath,
-    BACKOFF_INITIAL_MS: "50",
-    BACKOFF_MAX_MS: "500",
-    HUB_HEARTBEAT_MS: "500",
-    HUB_DEAD_AFTER_MS: "2000",
-  };
-}
-function hubEnv(port: number): Record<string, string> {
-  return {
-    EDGE_URL: `http://127.0.0.1:${port}`,
-    HOME_HUB_SECRET: TEST_SECRETS.HOME_HUB_SECRET,
-    HUB_ID: "shutdown-hub",
-    HUB_RECONNECT_MAX_MS: "300",
-    HUB_HEARTBEAT_MS: "500",
-    HUB_DEAD_AFTER_MS: "2000",
-  };
-}
 function track(p: Spawned): Spawned {
   cleanups.push(() => p.kill("SIGKILL"));
   return p;
@@ -47,24 +36,8 @@ async function receiver(): Promise<Receiver> {
   return r;
 }
 
-const idOf = (r: ReceivedRequest) => String(r.headers["x-hookly-webhook-id"]);
 
-/** First arrival of each id, in arrival order. */
-function firstArrivals(requests: ReceivedRequest[]): string[] {
-  const seen = new Set<string>();
-  return requests.map(idOf).filter((id) => !seen.has(id) && seen.add(id));
-}
 
-/** Posts once; the webhook id on a 2xx, undefined on anything else (including a refused connection). */
-async function post(url: string, body: string): Promise<string | undefined> {
-  try {
-    const res = await fetch(url, { method: "POST", body, headers: { "content-type": "application/json" } });
-    if (res.status !== 202) return undefined;
-    return ((await res.json()) as { id: string }).id;
-  } catch {
-    return undefined;
-  }
-}
 
 describe("graceful shutdown", () => {
   it("edge SIGTERM mid-load: exits 0; after a restart every 2xx'd webhook is delivered once, in order", async () => {
@@ -72,12 +45,12 @@ describe("graceful shutdown", () => {
     cleanups.push(async () => remove());
     const port = await freePort();
     const db = join(dir, "hookly.db");
-    let edge = track(spawnApp("edge", edgeEnv(db, port)));
+    let edge = track(spawnApp("edge", childEdgeEnv(db, port)));
     await edge.waitForLog(/edge listening/);
     const targets = [await receiver(), await receiver(), await receiver()];
     for (const t of targets) t.respondWith(() => ({ status: 200, delayMs: 2 }));
     const eps = await Promise.all(targets.map((t) => createEndpoint(`http://127.0.0.1:${port}`, t.url)));
-    const hub = track(spawnApp("hub", hubEnv(port)));
+    const hub = track(spawnApp("hub", childHubEnv(port, "shutdown-hub")));
     await hub.waitForLog(/connected to edge/);
 
     const PER_ENDPOINT = 100;
@@ -87,7 +60,7 @@ describe("graceful shutdown", () => {
     // One sequential poster per endpoint, so its acknowledgements are in arrival order.
     const posters = eps.map(async (ep, i) => {
       for (let n = 0; acked[i]!.length < PER_ENDPOINT && Date.now() < deadline; n++) {
-        const id = await post(ep.ingestUrl, JSON.stringify({ n, pad: "x".repeat(300) }));
+        const id = await tryPost(ep.ingestUrl, JSON.stringify({ n, pad: "x".repeat(300) }));
         if (id) acked[i]!.push(id);
         else {
           refused[i]! += 1;
@@ -108,7 +81,7 @@ describe("graceful shutdown", () => {
     expect(edge.output()).toMatch(/shut down cleanly/);
     expect(tookMs).toBeLessThan(8_000);
 
-    edge = track(spawnApp("edge", edgeEnv(db, port)));
+    edge = track(spawnApp("edge", childEdgeEnv(db, port)));
     await edge.waitForLog(/edge listening/);
     await Promise.all(posters);
     expect(acked.map((a) => a.length)).toEqual([PER_ENDPOINT, PER_ENDPOINT, PER_ENDPOINT]);
@@ -117,12 +90,12 @@ describe("graceful shutdown", () => {
     for (let i = 0; i < 3; i++) {
       const want = acked[i]!;
       await waitUntil(() => {
-        const got = new Set(targets[i]!.requests.map(idOf));
+        const got = new Set(targets[i]!.requests.map(webhookIdOf));
         return want.every((id) => got.has(id));
       }, 30_000, `endpoint ${i}: all ${want.length} acknowledged webhooks delivered`);
       expect(firstArrivals(targets[i]!.requests)).toEqual(want);
       // Nothing without a 2xx was stored: every 2xx came after its commit and every commit got its 2xx.
-      for (const r of targets[i]!.requests) expect(want).toContain(idOf(r));
+      for (const r of targets[i]!.requests) expect(want).toContain(webhookIdOf(r));
       // The edge waited for the hub's results before closing the stream: at most a few repeats.
       expect(targets[i]!.requests.length - want.length).toBeLessThanOrEqual(3);
     }
@@ -132,29 +105,29 @@ describe("graceful shutdown", () => {
     const { dir, remove } = tempDir();
     cleanups.push(async () => remove());
     const port = await freePort();
-    const edge = track(spawnApp("edge", edgeEnv(join(dir, "hookly.db"), port)));
+    const edge = track(spawnApp("edge", childEdgeEnv(join(dir, "hookly.db"), port)));
     await edge.waitForLog(/edge listening/);
     const target = await receiver();
     target.respondWith((r) => ({ status: 200, delayMs: JSON.parse(r.body.toString()).n === 0 ? 1_500 : 0 }));
     const ep = await createEndpoint(`http://127.0.0.1:${port}`, target.url);
     const ids: string[] = [];
-    for (let n = 0; n < 3; n++) ids.push((await post(ep.ingestUrl, JSON.stringify({ n })))!);
+    for (let n = 0; n < 3; n++) ids.push((await tryPost(ep.ingestUrl, JSON.stringify({ n })))!);
     expect(ids.every(Boolean)).toBe(true);
 
-    let hub = track(spawnApp("hub", hubEnv(port)));
+    let hub = track(spawnApp("hub", childHubEnv(port, "shutdown-hub")));
     await target.waitFor(1, { timeoutMs: 10_000 });
     const signalledAt = Date.now();
     expect(await hub.kill("SIGTERM"), hub.output().slice(-2000)).toBe(0);
     const tookMs = Date.now() - signalledAt;
     expect(tookMs, "waited for the slow forward").toBeGreaterThan(1_000);
     expect(tookMs, "but not for the grace limit").toBeLessThan(5_000);
-    expect(target.requests.map(idOf)).toEqual([ids[0]]);
+    expect(target.requests.map(webhookIdOf)).toEqual([ids[0]]);
 
-    hub = track(spawnApp("hub", hubEnv(port)));
+    hub = track(spawnApp("hub", childHubEnv(port, "shutdown-hub")));
     await target.waitFor(3, { timeoutMs: 10_000 });
     await new Promise((r) => setTimeout(r, 300));
     // The first webhook's result reached the edge before the stream closed: it is not forwarded again.
-    expect(target.requests.map(idOf)).toEqual(ids);
+    expect(target.requests.map(webhookIdOf)).toEqual(ids);
     expect(await hub.kill("SIGTERM")).toBe(0);
     expect(await edge.kill("SIGTERM")).toBe(0);
   });

@@ -4,23 +4,14 @@
  * also the REST API's strings), the settings object, and the status snapshot.
  */
 import { ProviderType, WebhookStatus } from "@hookly/proto/gen/admin_pb";
+import type { Settings } from "../app.js";
 import type { EndpointService } from "../endpoint/endpoint.service.js";
 import type { RelayService } from "../relay/relay.service.js";
 import type { ProviderType as ProviderName } from "../verify/verify.service.js";
 import type { StatusCounts, WebhookService, WebhookStatusName } from "../webhook/webhook.service.js";
 
 /** The edge's non-secret settings (built in app.ts). */
-export interface AdminSettings {
-  baseUrl: string;
-  retentionDays: number;
-  deadLetterAfterHours: number;
-  backoffInitialMs: number;
-  backoffMaxMs: number;
-  maxPayloadBytes: number;
-  githubSignIn: boolean;
-  telegramAlerts: boolean;
-  edgeVersion: string;
-}
+export type AdminSettings = Settings;
 
 /** What the admin layers read from the relay. */
 export type HubStatusSource = Pick<RelayService, "hubStatus">;
