@@ -41,7 +41,7 @@ export const edgeEnvSchema = z
     DEAD_LETTER_AFTER_HOURS: intFrom(1, 24 * 365).default(168), // Undelivered webhooks become dead letters this long after arrival. Default 168 (7 days).
     BACKOFF_INITIAL_MS: intFrom(10, 3_600_000).default(1000), // First retry delay; doubles per attempt. Default 1000.
     BACKOFF_MAX_MS: intFrom(10, 86_400_000).default(3_600_000), // Retry delay cap. Default 3600000 (1 h).
-    DISPATCH_WINDOW: intFrom(1, 1024).default(64), // Webhooks of one endpoint in flight to the hub at once (ordered pipelining). Default 64.
+    DISPATCH_WINDOW: intFrom(1, 1024).default(128), // Webhooks of one endpoint in flight to the hub at once (ordered pipelining). Default 128.
     DISPATCH_WINDOW_BYTES: intFrom(1024, 1024 * 1024 * 1024).default(16 * 1024 * 1024), // Body bytes of one endpoint in flight at once (at least one webhook is always allowed). Default 16 MiB.
     HUB_HEARTBEAT_MS: intFrom(100, 60_000).default(10_000), // Heartbeat interval on the hub stream. Default 10000.
     HUB_DEAD_AFTER_MS: intFrom(300, 300_000).default(30_000), // Silence after which the hub stream is closed as dead. Default 30000.

@@ -199,9 +199,9 @@ export function createRelayService(deps: {
   const pump = (endpointId: string): void => {
     if (!link || stopped) return;
     const lane = laneOf(endpointId);
-    // note: refill only once half the window has drained, in one query, instead of one
-    // query per result; the hub still has half a window queued, so it never starves.
-    if (lane.inflight.size > Math.floor(options.dispatchWindow / 2)) return;
+    // note: refill once an eighth of the window has drained, in one query, instead of one
+    // query per result; the hub keeps seven eighths queued, so a long round trip does not starve it.
+    if (lane.inflight.size > options.dispatchWindow - Math.max(1, Math.floor(options.dispatchWindow / 8))) return;
     const endpoint = endpoints.find(endpointId);
     if (!endpoint) {
       lanes.delete(endpointId);
