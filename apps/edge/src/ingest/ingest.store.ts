@@ -103,20 +103,38 @@ export function createIngestStore(db: Db, opts: { onBatch?: (size: number, ms: n
   let walFd: number | undefined;
   const syncing = new Set<Promise<void>>();
 
-  /** fsyncs the WAL file off the event loop. */
+  /**
+   * fsyncs the WAL file off the event loop. At most one fsync runs at a time:
+   * commits made while one is running wait for the next, which covers them
+   * all — so a slow disk makes batches bigger instead of queueing fsyncs.
+   */
+  let syncRunning = false;
+  let syncWaiters: ((err: unknown) => void)[] = [];
+  const startSync = (): void => {
+    syncRunning = true;
+    const waiters = syncWaiters;
+    syncWaiters = [];
+    const done = (err: unknown) => {
+      syncRunning = false;
+      for (const w of waiters) w(err);
+      if (syncWaiters.length > 0) startSync();
+    };
+    try {
+      if (walFd !== undefined && fstatSync(walFd).ino !== statSync(walPath!).ino) {
+        closeSync(walFd);
+        walFd = undefined;
+      }
+      walFd ??= openSync(walPath!, "r");
+    } catch (err) {
+      done(err);
+      return;
+    }
+    fsync(walFd, (err) => done(err ?? undefined));
+  };
   const syncWal = (): Promise<void> =>
     new Promise((resolve, reject) => {
-      try {
-        if (walFd !== undefined && fstatSync(walFd).ino !== statSync(walPath!).ino) {
-          closeSync(walFd);
-          walFd = undefined;
-        }
-        walFd ??= openSync(walPath!, "r");
-      } catch (err) {
-        reject(err);
-        return;
-      }
-      fsync(walFd, (err) => (err ? reject(err) : resolve()));
+      syncWaiters.push((err) => (err ? reject(err) : resolve()));
+      if (!syncRunning) startSync();
     });
 
   const flush = (): void => {
