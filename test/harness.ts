@@ -52,9 +52,12 @@ export interface TestEdge {
   close(): Promise<void>;
 }
 
-/** Starts an edge in this process on 127.0.0.1:0 with a temp database (or `databasePath`). */
+/**
+ * Starts an edge in this process on 127.0.0.1 with a temp database (or `databasePath`), on
+ * port 0 unless `port` is given (pick one with {@link freePort} when BASE_URL must match).
+ */
 export async function startEdge(
-  opts: { env?: Record<string, string>; clock?: Clock; databasePath?: string; extensions?: ExtensionFactory[] } = {},
+  opts: { env?: Record<string, string>; clock?: Clock; databasePath?: string; extensions?: ExtensionFactory[]; port?: number } = {},
 ): Promise<TestEdge> {
   const tmp = opts.databasePath ? undefined : tempDir();
   const config = loadConfig({
@@ -66,7 +69,7 @@ export async function startEdge(
     ...opts.env,
   });
   const app = await createApp(config, { clock: opts.clock, log: pino({ level: config.logLevel }), extensions: opts.extensions });
-  const port = await app.listen(0, "127.0.0.1");
+  const port = await app.listen(opts.port ?? 0, "127.0.0.1");
   const url = `http://127.0.0.1:${port}`;
   return {
     app,

@@ -1,0 +1,388 @@
+/**
+ * The admin UI in a real browser (Debian's Chromium through playwright-core), against a real
+ * edge that serves ui/build, a real hub, a recording LAN target and the fake GitHub. Everything
+ * is asserted on what the page shows. Full-page screenshots of each main page go to
+ * test-output/screenshots/ for a person to look at.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from "playwright-core";
+import { Webhook } from "standardwebhooks";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Hub } from "../../apps/hub/src/hub.js";
+import { loadConfig } from "../../apps/edge/src/config.js";
+import { defaultExtensions } from "../../apps/edge/src/extensions.js";
+import { startFakeGitHub, type FakeGitHub } from "../fakes/github.js";
+import { startReceiver, type Receiver } from "../fakes/receiver.js";
+import { ROOT, TEST_SECRETS, createEndpoint, freePort, postWebhook, startEdge, startHub, type TestEdge } from "../harness.js";
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const SCREENSHOTS = join(ROOT, "test-output", "screenshots");
+const ORG = "hookly-friends";
+/** An avatar the UI's CSP lets through (`img-src data:`), like GitHub's own avatar host. */
+const AVATAR = `data:image/svg+xml,${encodeURIComponent('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 8 8"><rect width="8" height="8" fill="#6e40c9"/></svg>')}`;
+const MEMBER = { login: "mona", avatarUrl: AVATAR, orgs: { [ORG]: "active" as const } };
+const OUTSIDER = { login: "eve", orgs: { "some-other-org": "active" as const } };
+/** A Standard Webhooks key, typed into the "New endpoint" dialog. */
+const SIGNING_SECRET = `whsec_${Buffer.from("browser-test-signing-key-0123").toString("base64")}`;
+/** How long the UI may take to show something the edge already knows. */
+const UI_MS = 10_000;
+
+let github: FakeGitHub;
+let receiver: Receiver;
+let edge: TestEdge;
+let hub: Hub;
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+
+beforeAll(async () => {
+  if (!existsSync(join(ROOT, "ui", "build", "index.html"))) {
+    // note: `npm test` builds the UI first; a lone `vitest --project browser` may not have.
+    execFileSync("npm", ["run", "build", "-w", "@hookly/ui"], { cwd: ROOT, stdio: "inherit" });
+  }
+  mkdirSync(SCREENSHOTS, { recursive: true });
+
+  github = await startFakeGitHub({ user: MEMBER });
+  receiver = await startReceiver();
+  // note: the OAuth redirect and the ingest URLs are built from BASE_URL, so it must be the real address.
+  const port = await freePort();
+  const env = {
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    BASE_URL: `http://127.0.0.1:${port}`,
+    GITHUB_CLIENT_ID: github.clientId,
+    GITHUB_CLIENT_SECRET: github.clientSecret,
+    GITHUB_URL: github.url,
+    GITHUB_API_URL: github.url,
+    GITHUB_ORG: ORG,
+    GITHUB_ALLOWED_USERS: "someone-else",
+    HUB_HEARTBEAT_MS: "1000",
+    HUB_DEAD_AFTER_MS: "4000",
+  };
+  const config = loadConfig({ ...TEST_SECRETS, DATABASE_PATH: ":memory:", ...env });
+  edge = await startEdge({ env, port, extensions: defaultExtensions(config) });
+  expect(edge.url).toBe(env.BASE_URL);
+  hub = await startHub(edge.url);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+});
+
+afterAll(async () => {
+  for (const c of contexts) await c.close().catch(() => {});
+  await browser?.close();
+  await hub?.stop();
+  await edge?.close();
+  await receiver?.close();
+  await github?.close();
+});
+
+/** What went wrong inside a page: uncaught errors, console errors, dialogs (alert/confirm/prompt). */
+interface PageTrouble {
+  errors: string[];
+  console: string[];
+  dialogs: string[];
+}
+
+/** A fresh browser context (own cookies) and page on the edge, watching for trouble. */
+async function openPage(): Promise<{ page: Page; trouble: PageTrouble }> {
+  const context = await browser.newContext({ baseURL: edge.url, viewport: { width: 1280, height: 800 } });
+  contexts.push(context);
+  const page = await context.newPage();
+  page.setDefaultTimeout(UI_MS);
+  const trouble: PageTrouble = { errors: [], console: [], dialogs: [] };
+  page.on("pageerror", (err) => trouble.errors.push(String(err)));
+  page.on("console", (msg) => {
+    if (msg.type() === "error") trouble.console.push(msg.text());
+  });
+  page.on("dialog", (dialog) => {
+    trouble.dialogs.push(`${dialog.type()}: ${dialog.message()}`);
+    void dialog.dismiss();
+  });
+  return { page, trouble };
+}
+
+const byTestId = (scope: Page | Locator, id: string): Locator => scope.locator(`[data-testid="${id}"]`);
+
+/** Waits until the locator's attribute has the value (UI updates arrive asynchronously). */
+async function waitForAttribute(locator: Locator, name: string, value: string, timeoutMs = UI_MS): Promise<void> {
+  await expect.poll(() => locator.getAttribute(name), { timeout: timeoutMs, interval: 50 }).toBe(value);
+}
+
+async function screenshot(page: Page, name: string): Promise<void> {
+  // note: scrolled down, a full-page capture paints the sticky header mid-page.
+  await page.evaluate("window.scrollTo(0, 0)");
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true, animations: "disabled" });
+}
+
+/** Signs in through the fake GitHub as `user` and returns once the browser is back on the edge. */
+async function signInWithGitHub(page: Page, user: Parameters<FakeGitHub["nextUser"]>[0]): Promise<void> {
+  github.nextUser(user);
+  await page.goto("/signin");
+  await byTestId(page, "signin-github").click();
+  await page.waitForURL((url) => url.origin === edge.url && url.pathname !== "/signin" && !url.pathname.startsWith("/auth/"));
+}
+
+/** A Standard Webhooks signed request, as a provider would send it. */
+function signed(body: string, msgId: string): Record<string, string> {
+  const now = new Date();
+  return {
+    "content-type": "application/json",
+    "webhook-id": msgId,
+    "webhook-timestamp": String(Math.floor(now.getTime() / 1000)),
+    "webhook-signature": new Webhook(SIGNING_SECRET).sign(msgId, now, body),
+  };
+}
+
+describe("admin UI", () => {
+  it("signs in with GitHub, creates an endpoint, shows webhooks live, their failure and a delivered replay", async () => {
+    const { page, trouble } = await openPage();
+
+    // Sign in as an org member: GitHub → callback → the endpoints page, empty.
+    await signInWithGitHub(page, MEMBER);
+    expect(new URL(page.url()).pathname).toBe("/");
+    await byTestId(page, "endpoints-empty").waitFor();
+    expect(await byTestId(page, "user").innerText()).toContain(MEMBER.login);
+    await waitForAttribute(byTestId(page, "hub-status"), "data-connected", "true");
+
+    // New endpoint through the dialog.
+    await byTestId(page, "new-endpoint").click();
+    const dialog = byTestId(page, "new-endpoint-dialog");
+    await dialog.waitFor();
+    await byTestId(dialog, "endpoint-name").fill("LAN receiver");
+    await byTestId(dialog, "endpoint-provider").click();
+    await byTestId(page, "endpoint-provider-option").filter({ hasText: "Generic" }).click();
+    expect(await byTestId(dialog, "endpoint-provider").innerText()).toContain("Generic");
+    await byTestId(dialog, "endpoint-secret").fill(SIGNING_SECRET);
+    await byTestId(dialog, "endpoint-destination").fill(`${receiver.url}/hook`);
+    await byTestId(dialog, "create-endpoint").click();
+    const ingestUrl = (await byTestId(dialog, "ingest-url").innerText()).trim();
+    expect(ingestUrl).toMatch(new RegExp(`^${edge.url}/h/ep_[A-Za-z0-9_-]+$`));
+    await screenshot(page, "endpoints-dialog");
+    await byTestId(dialog, "done").click();
+    await dialog.waitFor({ state: "detached" });
+    const row = byTestId(page, "endpoint-row");
+    await row.waitFor();
+    expect(await row.innerText()).toContain("LAN receiver");
+    await screenshot(page, "endpoints");
+
+    // The webhooks page, empty, with the live stream open.
+    await byTestId(page, "nav-webhooks").click();
+    await page.waitForURL("**/webhooks");
+    await byTestId(page, "webhooks-empty").waitFor();
+    await waitForAttribute(byTestId(page, "live-status"), "data-state", "live");
+    await screenshot(page, "webhooks-empty");
+
+    // A signed webhook appears without a reload and is delivered.
+    let navigations = 0;
+    page.on("framenavigated", (frame) => {
+      if (frame === page.mainFrame()) navigations++;
+    });
+    // note: written by hand: the order id does not fit a double, and the UI must keep every digit.
+    const body = `{"type":"order.paid","order":{"id":12345678901234567890,"items":[1,2]},"note":"café ☕"}`;
+    const pretty = ["{", '  "type": "order.paid",', '  "order": {', '    "id": 12345678901234567890,', '    "items": [', "      1,", "      2", "    ]", "  },", '  "note": "café ☕"', "}"].join("\n");
+    const firstId = await postWebhook(ingestUrl, body, signed(body, "msg_first"));
+    const firstRow = page.locator(`[data-testid="webhook-row"][data-webhook-id="${firstId}"]`);
+    await firstRow.waitFor();
+    await waitForAttribute(byTestId(firstRow, "status-badge"), "data-status", "delivered");
+    expect(navigations).toBe(0);
+    await receiver.waitFor(1);
+    expect(receiver.requests[0]!.body.toString()).toBe(body);
+
+    // Its page: pretty JSON, headers, a valid signature, one successful attempt.
+    await byTestId(firstRow, "webhook-link").click();
+    await page.waitForURL(`**/webhooks/${firstId}`);
+    expect(await byTestId(page, "webhook-id").innerText()).toBe(firstId);
+    const payload = byTestId(page, "payload");
+    await waitForAttribute(payload, "data-kind", "json");
+    expect(await payload.getAttribute("data-mode")).toBe("pretty");
+    expect(await payload.innerText()).toBe(pretty);
+    await byTestId(page, "payload-raw").click();
+    await waitForAttribute(payload, "data-mode", "raw");
+    expect(await payload.innerText()).toBe(body);
+    await byTestId(page, "payload-pretty").click();
+    await waitForAttribute(payload, "data-mode", "pretty");
+    const headerRows = await byTestId(page, "header-row").allInnerTexts();
+    expect(headerRows.some((h) => /webhook-id\s+msg_first/.test(h))).toBe(true);
+    expect(headerRows.some((h) => /content-type\s+application\/json/.test(h))).toBe(true);
+    await waitForAttribute(byTestId(page, "signature"), "data-valid", "true");
+    expect(await byTestId(page, "signature").innerText()).toContain("Valid signature");
+    await waitForAttribute(byTestId(page, "status-badge"), "data-status", "delivered");
+    const attempts = byTestId(page, "attempt-row");
+    await attempts.first().waitFor();
+    expect(await attempts.count()).toBe(1);
+    expect(await attempts.first().getAttribute("data-outcome")).toBe("response");
+    expect(await attempts.first().innerText()).toContain("200");
+    await screenshot(page, "webhook-detail");
+
+    // The target answers 500: the next webhook is retried (still pending), then a 400 fails it for good.
+    receiver.respondWith(500);
+    await byTestId(page, "nav-webhooks").click();
+    await page.waitForURL("**/webhooks");
+    const failBody = JSON.stringify({ type: "order.refunded", n: 2 });
+    const failId = await postWebhook(ingestUrl, failBody, signed(failBody, "msg_second"));
+    const failRow = page.locator(`[data-testid="webhook-row"][data-webhook-id="${failId}"]`);
+    await failRow.waitFor();
+    await waitForAttribute(byTestId(failRow, "status-badge"), "data-status", "pending");
+    await byTestId(failRow, "webhook-link").click();
+    await page.waitForURL(`**/webhooks/${failId}`);
+    await expect.poll(() => byTestId(page, "attempt-row").count(), { timeout: UI_MS }).toBeGreaterThanOrEqual(2);
+    expect(await byTestId(page, "status-badge").getAttribute("data-status")).toBe("pending");
+    expect(await byTestId(page, "webhook-error").innerText()).toContain("HTTP 500");
+    receiver.respondWith(400);
+    await waitForAttribute(byTestId(page, "status-badge"), "data-status", "failed");
+    await expect.poll(() => byTestId(page, "webhook-error").innerText(), { timeout: UI_MS }).toContain("HTTP 400");
+    const lastAttempt = byTestId(page, "attempt-row").last();
+    expect(await lastAttempt.innerText()).toContain("400");
+    await screenshot(page, "webhook-failed");
+
+    // The target recovers; a replay of the failed webhook is delivered.
+    receiver.respondWith(200);
+    const before = receiver.requests.length;
+    await byTestId(page, "replay").click();
+    const replayed = byTestId(page, "replayed-link");
+    await replayed.waitFor();
+    const replayId = (await replayed.innerText()).trim();
+    expect(replayId).not.toBe(failId);
+    await replayed.click();
+    await page.waitForURL(`**/webhooks/${replayId}`);
+    await waitForAttribute(byTestId(page, "status-badge"), "data-status", "delivered");
+    expect(await byTestId(page, "replay-of").innerText()).toBe(failId);
+    expect(await byTestId(page, "payload").innerText()).toBe(JSON.stringify(JSON.parse(failBody), null, 2));
+    const arrived = await receiver.waitFor(before + 1);
+    expect(arrived.at(-1)!.body.toString()).toBe(failBody);
+    await waitForAttribute(byTestId(page, "hub-status"), "data-connected", "true");
+    await screenshot(page, "webhook-replay");
+
+    // The list shows all three with their states.
+    await byTestId(page, "nav-webhooks").click();
+    await page.waitForURL("**/webhooks");
+    await expect.poll(() => byTestId(page, "webhook-row").count(), { timeout: UI_MS }).toBe(3);
+    const states = await byTestId(page, "status-badge").evaluateAll((els) => els.map((e) => e.getAttribute("data-status")));
+    expect(states.sort()).toEqual(["delivered", "delivered", "failed"]);
+    await screenshot(page, "webhooks");
+
+    // Status, tokens and settings pages.
+    await byTestId(page, "nav-status").click();
+    await page.waitForURL("**/status");
+    await waitForAttribute(byTestId(page, "hub-card"), "data-connected", "true");
+    await expect.poll(() => byTestId(page, "count-received").innerText(), { timeout: UI_MS }).toBe("3");
+    expect(await byTestId(page, "count-delivered").innerText()).toBe("2");
+    expect(await byTestId(page, "count-failed").innerText()).toBe("1");
+    expect(await byTestId(page, "edge-version").innerText()).toMatch(/^\d+\.\d+\.\d+/);
+    await screenshot(page, "status");
+
+    await byTestId(page, "nav-tokens").click();
+    await page.waitForURL("**/tokens");
+    await byTestId(page, "tokens-empty").waitFor();
+    await screenshot(page, "tokens-empty");
+    await byTestId(page, "token-name").fill("ci deploy");
+    await byTestId(page, "create-token").click();
+    const secret = (await byTestId(page, "token-secret").innerText()).trim();
+    expect(secret.length).toBeGreaterThan(20);
+    await byTestId(page, "token-row").waitFor();
+    expect(await byTestId(page, "token-row").innerText()).toContain("ci deploy");
+    await screenshot(page, "tokens");
+
+    await byTestId(page, "nav-settings").click();
+    await page.waitForURL("**/settings");
+    expect(await byTestId(page, "setting-base-url").innerText()).toBe(edge.url);
+    await screenshot(page, "settings");
+
+    expect(trouble.dialogs).toEqual([]);
+    expect(trouble.errors).toEqual([]);
+    expect(trouble.console.filter((m) => /Content Security Policy/i.test(m))).toEqual([]);
+  });
+
+  it("shows hostile payloads and headers as text, running nothing", async () => {
+    const { page, trouble } = await openPage();
+    await signInWithGitHub(page, MEMBER);
+    const { ingestUrl } = await createEndpoint(edge.url, `${receiver.url}/hostile`, { name: "hostile sender" });
+
+    const body = `<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">`;
+    const evil = "<script>window.__pwned=3</script>";
+    const id = await postWebhook(ingestUrl, body, { "content-type": "text/html", "x-evil": evil });
+    await page.goto(`/webhooks/${id}`);
+    const payload = byTestId(page, "payload");
+    await waitForAttribute(payload, "data-kind", "text");
+    expect(await payload.innerText()).toBe(body);
+    await byTestId(page, "payload-raw").click();
+    await waitForAttribute(payload, "data-mode", "raw");
+    expect(await payload.innerText()).toBe(body);
+    const evilRow = byTestId(page, "header-row").filter({ hasText: "x-evil" });
+    expect(await evilRow.innerText()).toContain(evil);
+    // Unsigned: shown as not verified, with the reason.
+    await waitForAttribute(byTestId(page, "signature"), "data-valid", "false");
+    expect((await byTestId(page, "signature-reason").innerText()).length).toBeGreaterThan(0);
+    // Nothing it carried became markup or ran.
+    expect(await page.locator('[data-testid="payload"] script, [data-testid="payload"] img, [data-testid="headers"] script').count()).toBe(0);
+    expect(await page.evaluate(() => (globalThis as { __pwned?: unknown }).__pwned)).toBeUndefined();
+    await screenshot(page, "webhook-hostile");
+    await byTestId(page, "nav-webhooks").click();
+    await page.locator(`[data-testid="webhook-row"][data-webhook-id="${id}"]`).waitFor();
+    expect(await page.evaluate(() => (globalThis as { __pwned?: unknown }).__pwned)).toBeUndefined();
+    expect(trouble.dialogs).toEqual([]);
+    expect(trouble.errors).toEqual([]);
+    expect(trouble.console.filter((m) => /Content Security Policy/i.test(m))).toEqual([]);
+  });
+
+  it("sends a visitor without a session to /signin and shows no API data", async () => {
+    const { page, trouble } = await openPage();
+    const apiAnswers: { url: string; status: number }[] = [];
+    page.on("response", (res) => {
+      if (/\/hookly\.[^/]+\.AdminService\/|\/api\//.test(res.url())) apiAnswers.push({ url: res.url(), status: res.status() });
+    });
+    await page.goto("/webhooks");
+    await page.waitForURL((url) => url.pathname === "/signin");
+    expect(new URL(page.url()).searchParams.get("next")).toBe("/webhooks");
+    await byTestId(page, "signin-form").waitFor();
+    await byTestId(page, "signin-github").waitFor();
+    expect(await byTestId(page, "webhook-row").count()).toBe(0);
+    expect(await byTestId(page, "nav-webhooks").count()).toBe(0);
+    expect(apiAnswers.filter((a) => a.status === 200)).toEqual([]);
+    await screenshot(page, "signin");
+    expect(trouble.dialogs).toEqual([]);
+  });
+
+  it("sends a GitHub user who is neither an org member nor allowed to /denied", async () => {
+    const { page } = await openPage();
+    await signInWithGitHub(page, OUTSIDER);
+    expect(new URL(page.url()).pathname).toBe("/denied");
+    await byTestId(page, "denied").waitFor();
+    expect(await byTestId(page, "denied-login").innerText()).toBe(OUTSIDER.login);
+    await screenshot(page, "denied");
+    // Still no session: the app sends them back to sign in.
+    await page.goto("/webhooks");
+    await page.waitForURL((url) => url.pathname === "/signin");
+  });
+
+  it("signs in with the admin token, after refusing a wrong one", async () => {
+    const { page, trouble } = await openPage();
+    await page.goto("/signin?next=%2Fsettings");
+    await byTestId(page, "signin-token").fill("not-the-admin-token-0123456789");
+    await byTestId(page, "signin-submit").click();
+    await byTestId(page, "signin-error").waitFor();
+    await screenshot(page, "signin-error");
+    await byTestId(page, "signin-token").fill(TEST_SECRETS.ADMIN_TOKEN);
+    await byTestId(page, "signin-submit").click();
+    await page.waitForURL((url) => url.pathname === "/settings");
+    expect(await byTestId(page, "setting-base-url").innerText()).toBe(edge.url);
+    expect(await byTestId(page, "user").innerText()).toMatch(/\badmin\b/i);
+    // The session survives a reload (it is a cookie, not page state).
+    await page.reload();
+    await byTestId(page, "settings").waitFor();
+    expect(trouble.dialogs).toEqual([]);
+    expect(trouble.errors).toEqual([]);
+  });
+});
