@@ -9,7 +9,7 @@
  *
  * Prints a Markdown table (paste it into docs/benchmarks.md).
  */
-import { execFile, spawnSync } from "node:child_process";
+import { execFile, fork, spawnSync } from "node:child_process";
 import { promisify } from "node:util";
 import { writeFileSync } from "node:fs";
 import http from "node:http";
@@ -23,26 +23,29 @@ const cleanup = async () => {
 };
 process.on("SIGINT", () => void cleanup().then(() => process.exit(130)));
 
-/** The LAN target: records when each webhook (by body tag) arrived. */
+/** Wall-clock milliseconds with sub-millisecond precision, comparable across processes. */
+const now = () => performance.timeOrigin + performance.now();
+
+/** The LAN target (bench/target.ts, its own process): when each webhook (by body tag) arrived. */
 async function startTarget() {
   const arrivals = new Map<string, number>();
   let count = 0;
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const now = performance.now();
-      const body = Buffer.concat(chunks).toString();
-      const tag = /"tag":"([^"]+)"/.exec(body)?.[1];
-      if (tag && !arrivals.has(tag)) arrivals.set(tag, now);
-      count++;
-      res.writeHead(200).end("ok");
+  const child = fork(join(import.meta.dirname, "target.ts"), [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const port = await new Promise<number>((resolve) => {
+    child.on("message", (m: { port?: number; arrivals?: [string, number][]; count?: number }) => {
+      if (m.port) resolve(m.port);
+      for (const [tag, at] of m.arrivals ?? []) if (!arrivals.has(tag)) arrivals.set(tag, at);
+      if (m.count !== undefined) count = m.count;
     });
   });
-  server.keepAliveTimeout = 30_000;
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const port = (server.address() as net.AddressInfo).port;
-  return { url: `http://127.0.0.1:${port}`, arrivals, count: () => count, close: () => new Promise((r) => server.close(r)) };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    arrivals,
+    count: () => count,
+    close: async () => {
+      child.kill("SIGTERM");
+    },
+  };
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
@@ -73,7 +76,7 @@ async function latencyRun(label: string, urls: string[], target: Awaited<ReturnT
     const wait = due - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
     const tag = `${label}-${i}`;
-    sent.set(tag, performance.now());
+    sent.set(tag, now());
     inflight.push(post(urls[i % urls.length]!, `{"tag":"${tag}","pad":"${pad}"}`).then((s) => s >= 300 && errors++, () => errors++));
   }
   await Promise.all(inflight);
