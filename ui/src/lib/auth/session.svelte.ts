@@ -92,16 +92,15 @@ export async function signInWithToken(token: string): Promise<SignInResult> {
       : { ok: false, message: "The edge accepted the token but did not keep the session. Are cookies blocked?" };
   }
   if (res.status === 401 || res.status === 403) {
-    return { ok: false, message: (await errorMessage(res)) ?? "That token was not accepted." };
+    // The edge's own text ("unknown or revoked token") is written for logs, not for a person.
+    return {
+      ok: false,
+      message:
+        "That token was not accepted. Check that you pasted all of it, or create a new one on the Tokens page.",
+    };
   }
   if (res.status === 429) return { ok: false, message: "Too many attempts. Wait a minute and try again." };
   return { ok: false, message: `Sign-in failed: the edge answered ${res.status}. Try again in a moment.` };
-}
-
-async function errorMessage(res: Response): Promise<string | undefined> {
-  const body: unknown = await res.json().catch(() => null);
-  const error = (body as { error?: { message?: unknown } } | null)?.error;
-  return typeof error?.message === "string" && error.message !== "" ? error.message : undefined;
 }
 
 /**
