@@ -1,12 +1,16 @@
 /**
  * `npm run bench`: Hookly against a direct POST baseline, measured in the
- * same run on this machine. Edge and hub run as their own processes; this
- * process drives load (bounded in count and time) and hosts the LAN target.
+ * same run on this machine. Edge, hub and the LAN target run as their own
+ * processes; this process drives load (bounded in count and time), or wrk
+ * does when it is installed.
  *
- *  1. end-to-end latency at 200/s and 1,000/s: direct POST vs provider → edge → hub → target
- *  2. highest sustained durable ingest rate (1 KB bodies, 100 endpoints, 64 connections)
- *  3. one endpoint's ordered throughput with 50 ms RTT between hub and edge
+ *  1. latency at 200/s and 1,000/s: direct POST vs provider → edge → hub → target,
+ *     both the provider's wait for its 2xx and end to end (send → arrival)
+ *  2. highest sustained durable ingest rate (1 KB bodies, 100 endpoints)
+ *  3. one endpoint's ordered throughput, and with 50 ms RTT between hub and edge
  *
+ * `npm run bench -- latency` (or `ingest`, `ordered`) runs only those sections;
+ * RATES=200,1000 and SECS=5 set the latency runs.
  * Prints a Markdown table (paste it into docs/benchmarks.md).
  */
 import { execFile, fork, spawnSync } from "node:child_process";
@@ -48,6 +52,13 @@ async function startTarget() {
   };
 }
 
+type Target = Awaited<ReturnType<typeof startTarget>>;
+
+/** Sections to run: `npm run bench -- latency ingest ordered` (default: all). */
+const only = process.argv.slice(2);
+for (const s of only) if (!["latency", "ingest", "ordered"].includes(s)) throw new Error(`unknown bench section "${s}" (latency, ingest, ordered)`);
+const want = (section: string) => only.length === 0 || only.includes(section);
+
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
 function post(url: string, body: string): Promise<number> {
@@ -65,24 +76,32 @@ const pad = "x".repeat(1024 - 60);
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
 /** Sends `rate`/s for `seconds` (open loop) and returns end-to-end latencies (send → arrival at target). */
-async function latencyRun(label: string, urls: string[], target: Awaited<ReturnType<typeof startTarget>>, rate: number, seconds: number) {
+async function latencyRun(label: string, urls: string[], target: Target, rate: number, seconds: number) {
   const sent = new Map<string, number>();
   const total = rate * seconds;
   const start = performance.now();
   const inflight: Promise<unknown>[] = [];
+  const acks: number[] = [];
   let errors = 0;
   for (let i = 0; i < total; i++) {
     const due = start + (i * 1000) / rate;
     const wait = due - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
     const tag = `${label}-${i}`;
-    sent.set(tag, now());
-    inflight.push(post(urls[i % urls.length]!, `{"tag":"${tag}","pad":"${pad}"}`).then((s) => s >= 300 && errors++, () => errors++));
+    const at = now();
+    sent.set(tag, at);
+    inflight.push(
+      post(urls[i % urls.length]!, `{"tag":"${tag}","pad":"${pad}"}`).then(
+        (s) => (s >= 300 ? errors++ : acks.push(now() - at)),
+        () => errors++,
+      ),
+    );
   }
   await Promise.all(inflight);
   await waitUntil(() => [...sent.keys()].every((t) => target.arrivals.has(t)), 60_000, `${label}: all arrivals`);
   const lat = [...sent].map(([t, at]) => target.arrivals.get(t)! - at).sort((a, b) => a - b);
-  return { p50: percentile(lat, 50), p95: percentile(lat, 95), p99: percentile(lat, 99), errors, achieved: total / ((performance.now() - start) / 1000) };
+  acks.sort((a, b) => a - b);
+  return { ack50: percentile(acks, 50), ack99: percentile(acks, 99), p50: percentile(lat, 50), p95: percentile(lat, 95), p99: percentile(lat, 99), errors, achieved: total / ((performance.now() - start) / 1000) };
 }
 
 /** Closed-loop ingest with `concurrency` connections for up to `seconds` or `max` requests. */
@@ -143,7 +162,7 @@ async function delayProxy(targetPort: number, oneWayMs: number) {
 function edgeEnv(dir: string, port: number) {
   return { ...TEST_SECRETS, PORT: String(port), HOST: "127.0.0.1", BASE_URL: `http://127.0.0.1:${port}`, DATABASE_PATH: join(dir, "bench.db"), LOG_LEVEL: "info" };
 }
-function hubEnv(port: number) {
+function hubEnv(port: number | string) {
   return { EDGE_URL: `http://127.0.0.1:${port}`, HOME_HUB_SECRET: TEST_SECRETS.HOME_HUB_SECRET, HUB_ID: "bench", LOG_LEVEL: "warn" };
 }
 
@@ -159,7 +178,17 @@ async function main() {
   children.push(edge);
   await edge.waitForLog(/edge listening/, 30_000);
   const base = `http://127.0.0.1:${port}`;
-  const hub = spawnApp("hub", hubEnv(port));
+  if (want("latency")) await latencySection(base, target, rows);
+  if (want("ingest")) await ingestSection(base, target, dir);
+  if (want("ordered")) await orderedSection(base, port, target);
+  await cleanup();
+  await target.close();
+  remove();
+  agent.destroy();
+}
+
+async function latencySection(base: string, target: Target, rows: string[]) {
+  const hub = spawnApp("hub", hubEnv(new URL(base).port));
   children.push(hub);
   // note: latency is measured over 10 endpoints (the rate spread across them); one endpoint's
   // strictly ordered ceiling is measured on its own below.
@@ -170,18 +199,20 @@ async function main() {
   await latencyRun("warm-relay", latUrls, target, 200, 1);
 
   console.log("## Latency (end to end: send → arrival at the LAN target), ms\n");
-  rows.push("| rate | path | p50 | p95 | p99 | p99 overhead | errors |", "|---|---|---|---|---|---|---|");
-  for (const rate of [200, 1000]) {
-    const secs = rate === 200 ? 5 : 5;
+  rows.push("| rate | path | 2xx p50 | 2xx p99 | p50 | p95 | p99 | p99 overhead | errors |", "|---|---|---|---|---|---|---|---|---|");
+  for (const rate of (process.env.RATES ?? "200,1000").split(",").map(Number)) {
+    const secs = Number(process.env.SECS ?? 5);
     const direct = await latencyRun(`direct-${rate}`, [`${target.url}/lat`], target, rate, secs);
     const relay = await latencyRun(`relay-${rate}`, latUrls, target, rate, secs);
-    rows.push(`| ${rate}/s | direct POST | ${fmt(direct.p50)} | ${fmt(direct.p95)} | ${fmt(direct.p99)} | | ${direct.errors} |`);
-    rows.push(`| ${rate}/s | edge → hub | ${fmt(relay.p50)} | ${fmt(relay.p95)} | ${fmt(relay.p99)} | +${fmt(relay.p99 - direct.p99)} (×${(relay.p99 / direct.p99).toFixed(1)}) | ${relay.errors} |`);
+    rows.push(`| ${rate}/s | direct POST | ${fmt(direct.ack50)} | ${fmt(direct.ack99)} | ${fmt(direct.p50)} | ${fmt(direct.p95)} | ${fmt(direct.p99)} | | ${direct.errors} |`);
+    rows.push(`| ${rate}/s | edge → hub | ${fmt(relay.ack50)} | ${fmt(relay.ack99)} | ${fmt(relay.p50)} | ${fmt(relay.p95)} | ${fmt(relay.p99)} | +${fmt(relay.p99 - direct.p99)} (×${(relay.p99 / direct.p99).toFixed(1)}) | ${relay.errors} |`);
   }
   console.log(rows.join("\n"));
-
-  // Durable ingest: hub stopped so only ingest is measured; 100 endpoints.
   await hub.kill("SIGTERM");
+}
+
+/** Durable ingest: no hub connected, so only ingest is measured; 100 endpoints. */
+async function ingestSection(base: string, target: Target, dir: string) {
   const eps = await Promise.all(Array.from({ length: 100 }, (_, i) => createEndpoint(base, `${target.url}/ingest`, { name: `bench-${i}` })));
   const conns = hasWrk ? 128 : 64;
   const directIngest = hasWrk ? await wrkRun(target.url, ["/direct"], conns, 5, dir) : await ingestRun([`${target.url}/direct`], conns, 5, 60_000);
@@ -195,12 +226,16 @@ async function main() {
   console.log(`| direct POST to target (no storage) | ${directIngest.done} | ${directIngest.rate.toFixed(0)} | 1.00 |`);
   console.log(`| edge ingest (SQLite WAL, group commit + fsync) | ${ingest.done} | ${ingest.rate.toFixed(0)} | ${(ingest.rate / directIngest.rate).toFixed(2)} |`);
 
-  // Drain the 100-endpoint backlog first with a direct hub, so the ordered runs measure one endpoint alone.
+  // Drain the 100-endpoint backlog with a direct hub, so the ordered runs measure one endpoint alone.
   const before = target.count();
-  const drain = spawnApp("hub", hubEnv(port));
+  const drain = spawnApp("hub", hubEnv(new URL(base).port));
   children.push(drain);
   await waitUntil(() => target.count() - before >= ingest.done, 180_000, "backlog drained");
   await drain.kill("SIGTERM");
+}
+
+/** One endpoint's strictly ordered throughput, without and with 50 ms RTT between hub and edge. */
+async function orderedSection(base: string, port: number, target: Target) {
 
   console.log(`\n## One endpoint, strictly ordered (hub forwards one at a time), ${M} webhooks of 1 KB\n`);
   console.log(`| hub↔edge RTT | rate/s | stop-and-wait bound |\n|---|---|---|`);
@@ -226,10 +261,6 @@ async function main() {
     await hubProc.kill("SIGTERM");
   }
   for (const p of proxies) p.close();
-  await cleanup();
-  await target.close();
-  remove();
-  agent.destroy();
 }
 
 main().then(

@@ -139,7 +139,10 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
     events,
     baseUrl: config.baseUrl,
   });
-  const ingestStore = createIngestStore(db, { onBatch: (size, ms) => events.emit("ingest.batch", { size, ms }) });
+  const ingestStore = createIngestStore(db, {
+    onBatch: (size, ms) => events.emit("ingest.batch", { size, ms }),
+    onCommit: (endpointIds) => events.emit("webhook.committed", { endpointIds }),
+  });
   const ingest = createIngestService({
     endpoints,
     store: ingestStore,

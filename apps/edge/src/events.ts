@@ -10,9 +10,16 @@ export interface EdgeEventMap {
   "webhook.received": {
     endpointId: string;
     webhookId: string;
+    /** Its position in the endpoint's queue. */
+    seq: number;
     /** Set by ingest (absent for replays): whether the provider signature checked out. */
     signatureValid?: boolean;
   };
+  /**
+   * Webhooks of these endpoints were committed, their fsync maybe still running
+   * (so "webhook.received" has not fired yet): the dispatcher may start on them.
+   */
+  "webhook.committed": { endpointIds: Set<string> };
   /** A webhook's status or attempts changed. */
   "webhook.updated": {
     endpointId: string;

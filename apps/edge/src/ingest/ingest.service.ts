@@ -73,8 +73,9 @@ export function createIngestService(deps: {
         now: new Date(receivedAt),
       });
       const id = newId("webhook");
+      let seq: number;
       try {
-        await store.insert({
+        seq = await store.insert({
           id,
           endpointId: endpoint.id,
           receivedAt,
@@ -96,7 +97,7 @@ export function createIngestService(deps: {
         log.error({ err, endpointId: endpoint.id }, "cannot store webhook; answering 503 so the provider retries");
         throw new AppError("unavailable", "webhook could not be stored; retry later", { cause: err });
       }
-      events.emit("webhook.received", { endpointId: endpoint.id, webhookId: id, signatureValid: verdict.ok });
+      events.emit("webhook.received", { endpointId: endpoint.id, webhookId: id, seq, signatureValid: verdict.ok });
       return { webhookId: id, signatureValid: verdict.ok };
     },
   };

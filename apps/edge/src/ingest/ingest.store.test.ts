@@ -13,13 +13,13 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function setup() {
+function setup(opts: Parameters<typeof createIngestStore>[1] = {}) {
   dir = mkdtempSync(join(tmpdir(), "hookly-ingest-"));
   db = openDatabase(join(dir, "t.db"));
   db.prepare(
     `INSERT INTO endpoint (id, name, provider_type, destination_url, created_at, updated_at) VALUES ('ep_aaaaaaaaaaaaaaaaaaaaa', 'e', 'generic', 'http://x/', 0, 0)`,
   ).run();
-  return createIngestStore(db);
+  return createIngestStore(db, opts);
 }
 
 const webhook = (endpointId = "ep_aaaaaaaaaaaaaaaaaaaaa", payload = Buffer.from("{}")): NewWebhook => ({
@@ -54,6 +54,26 @@ describe("ingest store", () => {
     expect((results[1] as PromiseRejectedResult).reason.message).toMatch(/FOREIGN KEY/);
     expect(db.prepare("SELECT count(*) AS n FROM webhook").get()).toEqual({ n: 2 });
     expect(db.prepare("SELECT count(*) AS n FROM webhook_body").get()).toEqual({ n: 2 });
+    await store.close();
+  });
+
+  it("reports the endpoints whose rows a commit made visible, leaving out a row that failed", async () => {
+    const events: string[] = [];
+    const store = setup({
+      onCommit: (ids) => {
+        // the rows are visible to other statements of the connection already
+        const n = (db.prepare("SELECT count(*) AS n FROM webhook").get() as { n: number }).n;
+        events.push(`commit ${[...ids].join(",")} rows=${n}`);
+      },
+    });
+    const inserts = [store.insert(webhook()), store.insert(webhook("ep_missingmissingmissing1")), store.insert(webhook())].map((p) =>
+      p.then(
+        () => events.push("resolved"),
+        () => events.push("rejected"),
+      ),
+    );
+    await Promise.all(inserts);
+    expect(events).toEqual(["commit ep_aaaaaaaaaaaaaaaaaaaaa rows=2", "resolved", "rejected", "resolved"]);
     await store.close();
   });
 

@@ -17,6 +17,11 @@
  * Each insert runs in its own savepoint, so one bad row (say, its endpoint was
  * deleted meanwhile) fails alone; a failed COMMIT or fsync (disk full, I/O
  * error) fails every insert of the batch.
+ *
+ * Delivery may start as soon as a batch commits, while its fsync runs (see
+ * onCommit): a webhook lost to a power cut before the fsync was never
+ * answered 2xx, so its provider sends it again — at least once still holds,
+ * and the fsync's latency is not added to every delivery.
  */
 import { closeSync, fstatSync, fsync, openSync, statSync } from "node:fs";
 import type { Db } from "../db/db.js";
@@ -50,7 +55,17 @@ interface Waiting {
 }
 
 /** Prepares the ingest statements and the batcher. */
-export function createIngestStore(db: Db, opts: { onBatch?: (size: number, ms: number) => void } = {}) {
+export function createIngestStore(
+  db: Db,
+  opts: {
+    onBatch?: (size: number, ms: number) => void;
+    /**
+     * Called right after a batch commits, before its fsync: the rows are visible
+     * to the dispatcher, which may start delivering them while the disk syncs.
+     */
+    onCommit?: (endpointIds: Set<string>) => void;
+  } = {},
+) {
   const insertWebhook = db.prepare(
     `INSERT INTO webhook (id, endpoint_id, received_at, method, query, payload_size, content_type, source_ip,
        signature_valid, signature_reason, next_attempt_at, deliver_by, replay_of)
@@ -164,6 +179,11 @@ export function createIngestStore(db: Db, opts: { onBatch?: (size: number, ms: n
           // note: if even the pragma fails the next batch will report the database error.
         }
       }
+    }
+    if (opts.onCommit) {
+      const committed = new Set<string>();
+      batch.forEach((w, i) => outcomes[i]!.ok && committed.add(w.webhook.endpointId));
+      if (committed.size > 0) opts.onCommit(committed);
     }
     const settle = (syncError?: unknown) => {
       opts.onBatch?.(batch.length, performance.now() - started);

@@ -341,7 +341,14 @@ export function createRelayService(deps: {
   };
 
   const unsubscribers = [
-    events.on("webhook.received", (e) => pump(e.endpointId)),
+    events.on("webhook.committed", (e) => {
+      for (const id of e.endpointIds) pump(id);
+    }),
+    // note: usually already dispatched on "webhook.committed"; the cursor says so without a query.
+    events.on("webhook.received", (e) => {
+      const lane = lanes.get(e.endpointId);
+      if (!lane || lane.cursor < e.seq) pump(e.endpointId);
+    }),
     events.on("endpoint.changed", (e) => {
       if (e.deleted) {
         const lane = lanes.get(e.endpointId);

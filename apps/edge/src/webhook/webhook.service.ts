@@ -173,8 +173,9 @@ export function createWebhookService(deps: {
   const replayOne = async (original: WebhookRecord & { headers: [string, string][]; payload: Uint8Array }) => {
     const now = clock.now();
     const id = newId("webhook");
+    let seq: number;
     try {
-      await ingestStore.insert({
+      seq = await ingestStore.insert({
         id,
         endpointId: original.endpointId,
         receivedAt: now,
@@ -195,7 +196,7 @@ export function createWebhookService(deps: {
       }
       throw err;
     }
-    events.emit("webhook.received", { endpointId: original.endpointId, webhookId: id });
+    events.emit("webhook.received", { endpointId: original.endpointId, webhookId: id, seq });
     return id;
   };
 
