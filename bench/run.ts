@@ -15,7 +15,7 @@
  */
 import { execFile, fork, spawnSync } from "node:child_process";
 import { promisify } from "node:util";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
 import { join } from "node:path";
@@ -46,6 +46,7 @@ async function startTarget() {
     url: `http://127.0.0.1:${port}`,
     arrivals,
     count: () => count,
+    pid: child.pid,
     close: async () => {
       child.kill("SIGTERM");
     },
@@ -53,6 +54,37 @@ async function startTarget() {
 }
 
 type Target = Awaited<ReturnType<typeof startTarget>>;
+
+/** Clock ticks per second of /proc's CPU times (Linux; 100 almost everywhere). */
+const clockTicks = Number(spawnSync("getconf", ["CLK_TCK"]).stdout?.toString().trim()) || 100;
+/** CPU time (user + system) a process has used, in ms; NaN where /proc is missing. */
+function cpuMs(pid: number | undefined): number {
+  try {
+    // note: the command name (field 2) may hold spaces; fields after its ")" are fixed.
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
+  } catch {
+    return NaN;
+  }
+}
+/** Busy and total CPU time of the whole machine, in ticks; NaN where /proc is missing. */
+function machineTicks(): { busy: number; total: number } {
+  try {
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number) as number[];
+    const busy = user! + nice! + system! + irq! + softirq! + steal!;
+    return { busy, total: busy + idle! + iowait! };
+  } catch {
+    return { busy: NaN, total: NaN };
+  }
+}
+/** Measures CPU use of the given processes and of the machine around `run`. */
+async function withCpu<T>(pids: (number | undefined)[], run: () => Promise<T>) {
+  const before = pids.map(cpuMs);
+  const m0 = machineTicks();
+  const result = await run();
+  const m1 = machineTicks();
+  return { result, cpuMs: pids.map((pid, i) => cpuMs(pid) - before[i]!), machineBusy: (m1.busy - m0.busy) / (m1.total - m0.total) };
+}
 
 /** Sections to run: `npm run bench -- latency ingest ordered` (default: all). */
 const only = process.argv.slice(2);
@@ -178,7 +210,7 @@ async function main() {
   children.push(edge);
   await edge.waitForLog(/edge listening/, 30_000);
   const base = `http://127.0.0.1:${port}`;
-  if (want("latency")) await latencySection(base, target, rows);
+  if (want("latency")) await latencySection(base, edge, target, rows);
   if (want("ingest")) await ingestSection(base, target, dir);
   if (want("ordered")) await orderedSection(base, port, target);
   await cleanup();
@@ -187,7 +219,7 @@ async function main() {
   agent.destroy();
 }
 
-async function latencySection(base: string, target: Target, rows: string[]) {
+async function latencySection(base: string, edge: Spawned, target: Target, rows: string[]) {
   const hub = spawnApp("hub", hubEnv(new URL(base).port));
   children.push(hub);
   // note: latency is measured over 10 endpoints (the rate spread across them); one endpoint's
@@ -198,14 +230,26 @@ async function latencySection(base: string, target: Target, rows: string[]) {
   await latencyRun("warm-direct", [`${target.url}/lat`], target, 200, 1);
   await latencyRun("warm-relay", latUrls, target, 200, 1);
 
-  console.log("## Latency (end to end: send → arrival at the LAN target), ms\n");
-  rows.push("| rate | path | 2xx p50 | 2xx p99 | p50 | p95 | p99 | p99 overhead | errors |", "|---|---|---|---|---|---|---|---|---|");
+  console.log("## Latency, ms: the provider's wait for its 2xx, and end to end (send → arrival at the LAN target)\n");
+  console.log("CPU columns: ms of CPU per webhook (user + system) of the edge, the hub, the LAN target and this load generator, and how busy the whole machine was.\n");
+  rows.push(
+    "| rate | path | 2xx p50 | 2xx p99 | p50 | p95 | p99 | p99 overhead | errors | CPU ms/webhook edge · hub · target · generator | machine busy |",
+    "|---|---|---|---|---|---|---|---|---|---|---|",
+  );
   for (const rate of (process.env.RATES ?? "200,1000").split(",").map(Number)) {
     const secs = Number(process.env.SECS ?? 5);
-    const direct = await latencyRun(`direct-${rate}`, [`${target.url}/lat`], target, rate, secs);
-    const relay = await latencyRun(`relay-${rate}`, latUrls, target, rate, secs);
-    rows.push(`| ${rate}/s | direct POST | ${fmt(direct.ack50)} | ${fmt(direct.ack99)} | ${fmt(direct.p50)} | ${fmt(direct.p95)} | ${fmt(direct.p99)} | | ${direct.errors} |`);
-    rows.push(`| ${rate}/s | edge → hub | ${fmt(relay.ack50)} | ${fmt(relay.ack99)} | ${fmt(relay.p50)} | ${fmt(relay.p95)} | ${fmt(relay.p99)} | +${fmt(relay.p99 - direct.p99)} (×${(relay.p99 / direct.p99).toFixed(1)}) | ${relay.errors} |`);
+    const pids = [edge.child.pid, hub.child.pid, target.pid, process.pid];
+    const cpu = (c: { cpuMs: number[]; machineBusy: number }, n: number) =>
+      `${c.cpuMs.map((ms) => (ms / n).toFixed(2)).join(" · ")} | ${(c.machineBusy * 100).toFixed(0)}%`;
+    const d = await withCpu(pids, () => latencyRun(`direct-${rate}`, [`${target.url}/lat`], target, rate, secs));
+    const r = await withCpu(pids, () => latencyRun(`relay-${rate}`, latUrls, target, rate, secs));
+    const [direct, relay] = [d.result, r.result];
+    rows.push(
+      `| ${rate}/s | direct POST | ${fmt(direct.ack50)} | ${fmt(direct.ack99)} | ${fmt(direct.p50)} | ${fmt(direct.p95)} | ${fmt(direct.p99)} | | ${direct.errors} | ${cpu(d, rate * secs)} |`,
+    );
+    rows.push(
+      `| ${rate}/s | edge → hub | ${fmt(relay.ack50)} | ${fmt(relay.ack99)} | ${fmt(relay.p50)} | ${fmt(relay.p95)} | ${fmt(relay.p99)} | +${fmt(relay.p99 - direct.p99)} (×${(relay.p99 / direct.p99).toFixed(1)}) | ${relay.errors} | ${cpu(r, rate * secs)} |`,
+    );
   }
   console.log(rows.join("\n"));
   await hub.kill("SIGTERM");
