@@ -36,7 +36,15 @@ export interface DualServer {
 
 /** Creates the dual-protocol server; call listen() to bind it. */
 export function createDualServer(handler: DualHandler, opts: { maxHeaderSize?: number } = {}): DualServer {
-  const h1 = http.createServer({ maxHeaderSize: opts.maxHeaderSize ?? 64 * 1024 }, handler);
+  // HTTP/1.1 responses under way, so that a shutdown can tell their clients not to keep the connection.
+  const h1Responses = new Set<http.ServerResponse>();
+  let closing = false;
+  const h1 = http.createServer({ maxHeaderSize: opts.maxHeaderSize ?? 64 * 1024 }, (req, res) => {
+    if (closing) res.setHeader("connection", "close");
+    h1Responses.add(res);
+    res.once("close", () => h1Responses.delete(res));
+    handler(req, res);
+  });
   // note: providers may take a while to send a large body; the default 300 s requestTimeout is fine,
   // headersTimeout defends against slowloris.
   h1.headersTimeout = 30_000;
@@ -95,16 +103,23 @@ export function createDualServer(handler: DualHandler, opts: { maxHeaderSize?: n
       });
     },
     async close(graceMs = 5_000) {
+      closing = true;
       const closed = new Promise<void>((resolve) => tcp.close(() => resolve()));
-      h1.close(() => undefined); // clears its connection tracking and idle keep-alive sockets
+      // note: a keep-alive connection busy with a request now would otherwise stay open after its
+      // response (until keepAliveTimeout): answer with `Connection: close` so the client lets go.
+      for (const res of h1Responses) if (!res.headersSent) res.setHeader("connection", "close");
       h1.closeIdleConnections();
+      // note: ...and one whose response was already on its way becomes idle only afterwards.
+      const sweep = setInterval(() => h1.closeIdleConnections(), 50);
       for (const s of sessions) s.close();
       const deadline = setTimeout(() => {
         for (const s of sessions) s.destroy();
         for (const s of sockets) s.destroy();
       }, graceMs);
       await closed;
+      clearInterval(sweep);
       clearTimeout(deadline);
+      h1.close(() => undefined); // stops its connection checks; the callback takes its "not running" error
     },
   };
 }
