@@ -22,6 +22,7 @@ import {
 import { systemClock, type Clock } from "./clock.js";
 import type { EdgeConfig } from "./config.js";
 import { createSecretBox, type SecretBox } from "./crypto/secret-box.js";
+import { startCheckpointer } from "./db/checkpointer.js";
 import { openDatabase, type Db } from "./db/db.js";
 import { createEndpointService, type EndpointService } from "./endpoint/endpoint.service.js";
 import { createEndpointStore } from "./endpoint/endpoint.store.js";
@@ -129,6 +130,9 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
   const clock = deps.clock ?? systemClock;
   const log = deps.log ?? createLogger(config.logLevel, "edge");
   const db: Db = openDatabase(config.databasePath);
+  const checkpointer = startCheckpointer(db, {
+    onError: (err) => log.warn({ err }, "background WAL checkpoint failed; SQLite's own checkpoint takes over"),
+  });
   const events = new EdgeEvents();
   const box = createSecretBox(config.encryptionKeys);
 
@@ -393,6 +397,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
           }
         }
         await ingestStore.close();
+        await checkpointer.stop();
         db.close();
       })();
       return closing;

@@ -4,8 +4,9 @@
  * note: busy_timeout comes first so the pragmas that follow wait for a lock
  * instead of failing; WAL lets readers (the UI) run beside the writer.
  * The connection default is synchronous=NORMAL (queue bookkeeping may be
- * replayed after a power cut: delivery is at least once); ingest commits switch
- * to FULL so a 2xx to a provider means the webhook is on disk (see ingest.store.ts).
+ * replayed after a power cut: delivery is at least once); ingest fsyncs the WAL
+ * before a provider gets its 2xx (see ingest.store.ts), and checkpoints run in
+ * a worker thread (see checkpointer.ts).
  */
 import Database from "better-sqlite3";
 import { mkdirSync, readdirSync, readFileSync } from "node:fs";
