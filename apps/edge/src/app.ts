@@ -145,7 +145,13 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
   });
   const ingestStore = createIngestStore(db, {
     onBatch: (size, ms) => events.emit("ingest.batch", { size, ms }),
-    onCommit: (endpointIds) => events.emit("webhook.committed", { endpointIds }),
+    onCommit: (endpointIds) => {
+      try {
+        events.emit("webhook.committed", { endpointIds });
+      } catch (err) {
+        log.error({ err }, "dispatch after an ingest commit failed; the queue sweep will pick the webhooks up");
+      }
+    },
   });
   const ingest = createIngestService({
     endpoints,

@@ -77,6 +77,18 @@ describe("ingest store", () => {
     await store.close();
   });
 
+  it("still answers every insert when the commit listener throws", async () => {
+    const store = setup({
+      onCommit: () => {
+        throw new Error("listener bug");
+      },
+    });
+    const seqs = await Promise.all([store.insert(webhook()), store.insert(webhook())]);
+    expect(seqs).toHaveLength(2);
+    expect(db.prepare("SELECT count(*) AS n FROM webhook").get()).toEqual({ n: 2 });
+    await store.close();
+  });
+
   it("rejects every insert of a batch when the commit cannot happen", async () => {
     const store = setup();
     db.pragma("query_only = ON"); // the database refuses every write, as a full or read-only disk would

@@ -183,7 +183,11 @@ export function createIngestStore(
     if (opts.onCommit) {
       const committed = new Set<string>();
       batch.forEach((w, i) => outcomes[i]!.ok && committed.add(w.webhook.endpointId));
-      if (committed.size > 0) opts.onCommit(committed);
+      try {
+        if (committed.size > 0) opts.onCommit(committed);
+      } catch {
+        // note: a failing listener must not strand the batch's providers; the dispatcher's sweep catches up.
+      }
     }
     const settle = (syncError?: unknown) => {
       opts.onBatch?.(batch.length, performance.now() - started);
