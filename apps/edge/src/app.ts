@@ -131,7 +131,8 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
   const log = deps.log ?? createLogger(config.logLevel, "edge");
   const db: Db = openDatabase(config.databasePath);
   const checkpointer = startCheckpointer(db, {
-    onError: (err) => log.warn({ err }, "background WAL checkpoint failed; SQLite's own checkpoint takes over"),
+    onError: (err) => log.warn({ err }, "background WAL checkpoints failing; SQLite's own checkpoint remains as a safety net"),
+    onRecover: () => log.info("background WAL checkpoints working again"),
   });
   const events = new EdgeEvents();
   const box = createSecretBox(config.encryptionKeys);

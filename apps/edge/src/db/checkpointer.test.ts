@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync, unlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -43,6 +43,20 @@ describe("background WAL checkpointer", () => {
     expect(statSync(join(dir, "t.db")).size).toBeGreaterThan(8_000_000);
     expect(db.pragma("wal_autocheckpoint", { simple: true })).toBe(1000);
     expect(db.prepare("SELECT count(*) AS n FROM blob_t").get()).toEqual({ n: 200 });
+  });
+
+  it("reports a worker that cannot start once, and hands checkpoints back to SQLite", async () => {
+    dir = mkdtempSync(join(tmpdir(), "hookly-ckpt-"));
+    db = openDatabase(join(dir, "t.db"));
+    // the main connection keeps its open file; the worker finds nothing to open
+    unlinkSync(join(dir, "t.db"));
+    const errors: Error[] = [];
+    const ckpt = startCheckpointer(db, { intervalMs: 10, onError: (e) => errors.push(e) });
+    await until(() => errors.length > 0, 10_000);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(errors).toHaveLength(1);
+    expect(db.pragma("wal_autocheckpoint", { simple: true })).toBe(1000);
+    await ckpt.stop();
   });
 
   it("does nothing for an in-memory database", async () => {

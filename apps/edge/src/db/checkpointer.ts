@@ -69,7 +69,14 @@ export interface Checkpointer {
  */
 export function startCheckpointer(
   db: Db,
-  opts: { intervalMs?: number; onReport?: (r: CheckpointReport) => void; onError?: (err: Error) => void } = {},
+  opts: {
+    intervalMs?: number;
+    onReport?: (r: CheckpointReport) => void;
+    /** The first failure of a run of failures (or the worker's death). */
+    onError?: (err: Error) => void;
+    /** A checkpoint succeeded again after failures. */
+    onRecover?: () => void;
+  } = {},
 ): Checkpointer {
   const walMode = String(db.pragma("journal_mode", { simple: true })).toLowerCase() === "wal";
   if (db.memory || !walMode) return { stop: async () => {} };
@@ -88,9 +95,17 @@ export function startCheckpointer(
       resolve();
     }),
   );
+  // note: a failing disk fails every checkpoint: report the first failure and the recovery, not each one.
+  let failing = false;
   worker.on("message", (m: CheckpointReport | { error: string }) => {
-    if ("error" in m) opts.onError?.(new Error(`WAL checkpoint failed: ${m.error}`));
-    else opts.onReport?.(m);
+    if ("error" in m) {
+      if (!failing) opts.onError?.(new Error(`WAL checkpoint failed: ${m.error}`));
+      failing = true;
+      return;
+    }
+    if (failing) opts.onRecover?.();
+    failing = false;
+    opts.onReport?.(m);
   });
   worker.on("error", (err) => {
     // note: without the worker the main connection's safety-net checkpoint keeps the WAL bounded.
