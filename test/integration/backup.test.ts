@@ -7,24 +7,12 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import { startReceiver, type ReceivedRequest, type Receiver } from "../fakes/receiver.js";
-import { ROOT, TEST_SECRETS, childEdgeEnv, createEndpoint, freePort, spawnApp, tempDir, waitUntil, type Spawned } from "../harness.js";
+import { describe, expect, it } from "vitest";
+import { useCleanups } from "../cleanup.js";
+import type { ReceivedRequest } from "../fakes/receiver.js";
+import { ROOT, TEST_SECRETS, childEdgeEnv, createEndpoint, freePort, spawnApp, tempDir, waitUntil } from "../harness.js";
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
-
-function track(p: Spawned): Spawned {
-  cleanups.push(() => p.kill("SIGKILL"));
-  return p;
-}
-async function receiver(): Promise<Receiver> {
-  const r = await startReceiver();
-  cleanups.push(() => r.close());
-  return r;
-}
+const { track, receiver, cleanups } = useCleanups();
 
 /** Runs `node --import tsx apps/edge/src/cli.ts …args` with `env`; resolves with its exit code and output. */
 function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {

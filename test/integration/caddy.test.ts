@@ -9,21 +9,14 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import https from "node:https";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { useCleanups } from "../cleanup.js";
 import { startReceiver, type Receiver } from "../fakes/receiver.js";
-import { ROOT, TEST_SECRETS, createEndpoint, freePort, spawnApp, tempDir, waitUntil, type Spawned } from "../harness.js";
+import { ROOT, TEST_SECRETS, createEndpoint, freePort, spawnApp, tempDir, waitUntil } from "../harness.js";
 
 const hasCaddy = spawnSync("caddy", ["version"], { stdio: "ignore" }).status === 0;
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
-
-function track(p: Spawned): Spawned {
-  cleanups.push(() => p.kill("SIGKILL"));
-  return p;
-}
+const { track, cleanups } = useCleanups();
 
 /** POSTs over HTTPS with HTTP/1.1, trusting `ca`. */
 function postH1(url: string, body: string, ca: Buffer): Promise<{ status: number; body: string }> {

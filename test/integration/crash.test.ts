@@ -3,8 +3,8 @@
  * processes). Everything that got a 2xx is delivered, in order per endpoint;
  * duplicates happen only for what was in flight and carry the same id.
  */
-import { afterEach, describe, expect, it } from "vitest";
-import { startReceiver, type Receiver } from "../fakes/receiver.js";
+import { describe, expect, it } from "vitest";
+import { useCleanups } from "../cleanup.js";
 import {
   childEdgeEnv,
   childHubEnv,
@@ -16,24 +16,10 @@ import {
   tryPost,
   waitUntil,
   webhookIdOf,
-  type Spawned,
 } from "../harness.js";
 import { join } from "node:path";
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
-
-function track(p: Spawned): Spawned {
-  cleanups.push(() => p.kill("SIGKILL"));
-  return p;
-}
-async function receiver(): Promise<Receiver> {
-  const r = await startReceiver();
-  cleanups.push(() => r.close());
-  return r;
-}
+const { track, receiver, cleanups } = useCleanups();
 
 
 

@@ -4,19 +4,15 @@
  * hub that refuses a destination fails the webhook permanently.
  */
 import { WebhookStatus } from "@hookly/proto/gen/admin_pb";
-import { afterEach, describe, expect, it } from "vitest";
-import { startReceiver } from "../fakes/receiver.js";
-import { TestClock, adminClient, createEndpoint, postWebhook, startEdge, startHub, waitUntil } from "../harness.js";
+import { describe, expect, it } from "vitest";
+import { useCleanups } from "../cleanup.js";
+import { TestClock, adminClient, createEndpoint, postWebhook, waitUntil } from "../harness.js";
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
+const scope = useCleanups();
 
 describe("delivery contract edges", () => {
   it("answers 503 (and stores nothing) while the database refuses writes, 202 again afterwards", async () => {
-    const edge = await startEdge();
-    cleanups.push(() => edge.close());
+    const edge = await scope.edge();
     const ep = await createEndpoint(edge.url, "http://127.0.0.1:9/");
     edge.app.db.pragma("query_only = ON"); // as a full or read-only disk would
     const res = await fetch(ep.ingestUrl, { method: "POST", body: "{}", headers: { "content-type": "application/json" } });
@@ -29,8 +25,7 @@ describe("delivery contract edges", () => {
   });
 
   it("answers 404 for an unknown endpoint and 413 over MAX_PAYLOAD_BYTES", async () => {
-    const edge = await startEdge({ env: { MAX_PAYLOAD_BYTES: "1024" } });
-    cleanups.push(() => edge.close());
+    const edge = await scope.edge({ env: { MAX_PAYLOAD_BYTES: "1024" } });
     const ep = await createEndpoint(edge.url, "http://127.0.0.1:9/");
     const unknown = await fetch(`${edge.url}/h/ep_doesnotexist0000000000`, { method: "POST", body: "{}" });
     expect(unknown.status).toBe(404);
@@ -42,13 +37,10 @@ describe("delivery contract edges", () => {
 
   it("purges delivered webhooks after the retention period (injected clock)", async () => {
     const clock = new TestClock();
-    const edge = await startEdge({ clock, env: { RETENTION_DAYS: "7" } });
-    cleanups.push(() => edge.close());
-    const target = await startReceiver();
-    cleanups.push(() => target.close());
+    const edge = await scope.edge({ clock, env: { RETENTION_DAYS: "7" } });
+    const target = await scope.receiver();
     const ep = await createEndpoint(edge.url, target.url);
-    const hub = await startHub(edge.url);
-    cleanups.unshift(() => hub.stop());
+    const hub = await scope.hub(edge.url);
     const id = await postWebhook(ep.ingestUrl, "{}");
     const admin = adminClient(edge.url);
     await waitUntil(async () => (await admin.getWebhook({ id })).webhook?.status === WebhookStatus.DELIVERED, 5_000, "delivered");
@@ -61,14 +53,11 @@ describe("delivery contract edges", () => {
   });
 
   it("fails a webhook permanently when the hub's HUB_ALLOWED_DESTINATIONS refuses it, and moves on", async () => {
-    const edge = await startEdge();
-    cleanups.push(() => edge.close());
-    const target = await startReceiver();
-    cleanups.push(() => target.close());
+    const edge = await scope.edge();
+    const target = await scope.receiver();
     const refused = await createEndpoint(edge.url, "http://printer.home.lan:631/");
     const allowed = await createEndpoint(edge.url, target.url);
-    const hub = await startHub(edge.url, { HUB_ALLOWED_DESTINATIONS: "127.0.0.1" });
-    cleanups.unshift(() => hub.stop());
+    const hub = await scope.hub(edge.url, { HUB_ALLOWED_DESTINATIONS: "127.0.0.1" });
     const id = await postWebhook(refused.ingestUrl, "{}");
     await postWebhook(allowed.ingestUrl, "{}");
     await target.waitFor(1);

@@ -3,28 +3,22 @@
  * by both sides within the dead-peer timeout; the hub re-dials and the edge
  * re-sends what was not acknowledged.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { useCleanups } from "../cleanup.js";
 import { startBlackholeProxy } from "../fakes/blackhole-proxy.js";
-import { startReceiver } from "../fakes/receiver.js";
-import { createEndpoint, postWebhook, startEdge, startHub, waitUntil } from "../harness.js";
+import { createEndpoint, postWebhook, waitUntil } from "../harness.js";
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
+const scope = useCleanups();
 
 describe("liveness", () => {
   it("notices a silently dead connection on both sides and recovers", async () => {
     const timing = { HUB_HEARTBEAT_MS: "300", HUB_DEAD_AFTER_MS: "1500" };
-    const edge = await startEdge({ env: timing });
-    cleanups.push(() => edge.close());
-    const target = await startReceiver();
-    cleanups.push(() => target.close());
+    const edge = await scope.edge({ env: timing });
+    const target = await scope.receiver();
     const proxy = await startBlackholeProxy(edge.port);
-    cleanups.push(() => proxy.close());
+    scope.cleanups.push(() => proxy.close());
     const ep = await createEndpoint(edge.url, target.url);
-    const hub = await startHub(`http://127.0.0.1:${proxy.port}`, { ...timing, HUB_RECONNECT_MAX_MS: "300" });
-    cleanups.unshift(() => hub.stop());
+    const hub = await scope.hub(`http://127.0.0.1:${proxy.port}`, { ...timing, HUB_RECONNECT_MAX_MS: "300" });
     await waitUntil(() => hub.state().connected && edge.app.relay.connected(), 5_000, "connected");
     await postWebhook(ep.ingestUrl, JSON.stringify({ n: 0 }));
     await target.waitFor(1);

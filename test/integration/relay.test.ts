@@ -4,40 +4,18 @@
  */
 import { WebhookStatus } from "@hookly/proto/gen/admin_pb";
 import { randomBytes, createHmac } from "node:crypto";
-import { afterEach, describe, expect, it } from "vitest";
-import { startReceiver, type Receiver, type ReceivedRequest } from "../fakes/receiver.js";
+import { describe, expect, it } from "vitest";
+import { useCleanups } from "../cleanup.js";
+import type { ReceivedRequest } from "../fakes/receiver.js";
 import {
   TestClock,
   adminClient,
   createEndpoint,
   postWebhook,
-  startEdge,
-  startHub,
   waitUntil,
-  type TestEdge,
 } from "../harness.js";
-import type { Hub } from "../../apps/hub/src/hub.js";
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
-
-async function receiver(): Promise<Receiver> {
-  const r = await startReceiver();
-  cleanups.push(() => r.close());
-  return r;
-}
-async function edge(opts: Parameters<typeof startEdge>[0] = {}): Promise<TestEdge> {
-  const e = await startEdge(opts);
-  cleanups.push(() => e.close());
-  return e;
-}
-async function hub(url: string, env: Record<string, string> = {}): Promise<Hub> {
-  const h = await startHub(url, env);
-  cleanups.unshift(() => h.stop());
-  return h;
-}
+const { receiver, edge, hub, cleanups } = useCleanups();
 
 const seqOf = (r: ReceivedRequest): number => (JSON.parse(r.body.toString()) as { n: number }).n;
 const idOf = (r: ReceivedRequest): string => String(r.headers["x-hookly-webhook-id"]);

@@ -5,8 +5,8 @@
  * exit 0.
  */
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import { startReceiver, type Receiver } from "../fakes/receiver.js";
+import { describe, expect, it } from "vitest";
+import { useCleanups } from "../cleanup.js";
 import {
   childEdgeEnv,
   childHubEnv,
@@ -18,23 +18,9 @@ import {
   tryPost,
   waitUntil,
   webhookIdOf,
-  type Spawned,
 } from "../harness.js";
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
-
-function track(p: Spawned): Spawned {
-  cleanups.push(() => p.kill("SIGKILL"));
-  return p;
-}
-async function receiver(): Promise<Receiver> {
-  const r = await startReceiver();
-  cleanups.push(() => r.close());
-  return r;
-}
+const { track, receiver, cleanups } = useCleanups();
 
 
 

@@ -7,15 +7,14 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import { startReceiver, type Receiver } from "../../../../test/fakes/receiver.js";
+import { describe, expect, it } from "vitest";
+import { useCleanups } from "../../../../test/cleanup.js";
+import type { Receiver } from "../../../../test/fakes/receiver.js";
 import {
   ROOT,
   TEST_SECRETS,
   adminClient,
   postWebhook,
-  startEdge,
-  startHub,
   waitUntil,
   type TestEdge,
 } from "../../../../test/harness.js";
@@ -26,19 +25,13 @@ import { TOOL_NAMES } from "./mcp.tools.js";
 const TOKEN = TEST_SECRETS.ADMIN_TOKEN;
 const STDIO = join(ROOT, "apps", "edge", "src", "mcp", "stdio.ts");
 
-const cleanups: (() => Promise<unknown> | void)[] = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
+const scope = useCleanups();
+const { cleanups } = scope;
 
 async function setup(): Promise<{ e: TestEdge; target: Receiver }> {
-  const e = await startEdge({ extensions: [mcpExtension()] });
-  cleanups.push(() => e.close());
-  const target = await startReceiver();
-  cleanups.push(() => target.close());
-  const hub = await startHub(e.url);
-  // note: the hub stops after the edge, as in test/integration.
-  cleanups.unshift(() => hub.stop());
+  const e = await scope.edge({ extensions: [mcpExtension()] });
+  const target = await scope.receiver();
+  await scope.hub(e.url);
   await waitUntil(() => e.app.relay.connected(), 10_000, "hub connected");
   return { e, target };
 }
@@ -217,8 +210,7 @@ describe("MCP authentication", () => {
   });
 
   it("accepts the API tokens of the auth extension, and stops accepting one once revoked", async () => {
-    const e = await startEdge({ extensions: [authExtension(), mcpExtension()] });
-    cleanups.push(() => e.close());
+    const e = await scope.edge({ extensions: [authExtension(), mcpExtension()] });
     const { token, secret } = await adminClient(e.url).createApiToken({ name: "assistant" });
     const client = await httpClient(e, secret);
     expect((await call(client, "hookly_list_endpoints")).data).toEqual({ endpoints: [] });

@@ -5,27 +5,18 @@
  */
 import { ProviderType } from "@hookly/proto/gen/admin_pb";
 import { Webhook } from "standardwebhooks";
-import { afterEach, describe, expect, it } from "vitest";
-import { startReceiver, type Receiver } from "../../../../test/fakes/receiver.js";
-import { createEndpoint, startEdge, startHub, waitUntil, type TestEdge } from "../../../../test/harness.js";
+import { describe, expect, it } from "vitest";
+import { useCleanups } from "../../../../test/cleanup.js";
+import { createEndpoint, startHub, waitUntil, type TestEdge } from "../../../../test/harness.js";
 import type { Hub } from "../../../hub/src/hub.js";
 import { metricsExtension } from "./metrics.extension.js";
 import { PROMETHEUS_CONTENT_TYPE } from "./metrics.registry.js";
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
+const scope = useCleanups();
+const { cleanups, receiver } = scope;
 
 async function edge(env: Record<string, string> = {}): Promise<TestEdge> {
-  const e = await startEdge({ env, extensions: [metricsExtension()] });
-  cleanups.push(() => e.close());
-  return e;
-}
-async function receiver(): Promise<Receiver> {
-  const r = await startReceiver();
-  cleanups.push(() => r.close());
-  return r;
+  return scope.edge({ env, extensions: [metricsExtension()] });
 }
 async function hub(url: string): Promise<Hub> {
   const h = await startHub(url);

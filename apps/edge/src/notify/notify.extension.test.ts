@@ -5,8 +5,9 @@
 import { WebhookStatus } from "@hookly/proto/gen/admin_pb";
 import { join } from "node:path";
 import { pino } from "pino";
-import { afterEach, describe, expect, it } from "vitest";
-import { startReceiver, type Receiver } from "../../../../test/fakes/receiver.js";
+import { describe, expect, it } from "vitest";
+import { useCleanups } from "../../../../test/cleanup.js";
+import type { Receiver } from "../../../../test/fakes/receiver.js";
 import { startFakeTelegram, type FakeTelegram } from "../../../../test/fakes/telegram.js";
 import {
   TestClock,
@@ -19,7 +20,6 @@ import {
   waitUntil,
   type TestEdge,
 } from "../../../../test/harness.js";
-import type { Hub } from "../../../hub/src/hub.js";
 import { notifyExtension, type NotifyExtensionOptions } from "./notify.extension.js";
 
 const BOT_TOKEN = "123456:TEST-secret-bot-token_xyz";
@@ -27,10 +27,7 @@ const CHAT_ID = "4242";
 const BASE_URL = "https://hooks.example.test";
 const FAST = { pollIntervalMs: 20, retryInitialMs: 30, retryMaxMs: 60, sendTimeoutMs: 500 } satisfies NotifyExtensionOptions;
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
+const scope = useCleanups();
 
 /** A logger whose lines the test can read. */
 function recordingLog() {
@@ -42,26 +39,19 @@ function recordingLog() {
 
 async function telegram(): Promise<FakeTelegram> {
   const t = await startFakeTelegram(BOT_TOKEN);
-  cleanups.push(() => t.close());
+  scope.cleanups.push(() => t.close());
   return t;
 }
 async function receiver(status: number): Promise<Receiver> {
-  const r = await startReceiver();
+  const r = await scope.receiver();
   r.respondWith(status);
-  cleanups.push(() => r.close());
   return r;
-}
-async function hub(url: string): Promise<Hub> {
-  const h = await startHub(url);
-  // note: hubs stop after the edges, as in test/integration.
-  cleanups.unshift(() => h.stop());
-  return h;
 }
 async function edge(
   tg: FakeTelegram,
   opts: { clock?: TestClock; env?: Record<string, string>; databasePath?: string; notify?: NotifyExtensionOptions } = {},
 ): Promise<TestEdge> {
-  const e = await startEdge({
+  return scope.edge({
     clock: opts.clock,
     databasePath: opts.databasePath,
     env: {
@@ -73,8 +63,6 @@ async function edge(
     },
     extensions: [notifyExtension({ ...FAST, ...opts.notify })],
   });
-  cleanups.push(() => e.close());
-  return e;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -91,7 +79,7 @@ describe("telegram alerts", () => {
     const e = await edge(tg, { clock });
     const target = await receiver(400);
     const ep = await createEndpoint(e.url, `${target.url}/hook`, { name: "Billing <prod> & co" });
-    await hub(e.url);
+    await scope.hub(e.url);
     const id = await postWebhook(ep.ingestUrl, JSON.stringify({ hello: "world" }));
     await waitForStatus(e, id, WebhookStatus.FAILED);
 
@@ -117,7 +105,7 @@ describe("telegram alerts", () => {
     const e = await edge(tg, { clock });
     const target = await receiver(400);
     const ep = await createEndpoint(e.url, `${target.url}/hook`, { name: "burst" });
-    await hub(e.url);
+    await scope.hub(e.url);
     const ids: string[] = [];
     for (let n = 0; n < 50; n++) ids.push(await postWebhook(ep.ingestUrl, JSON.stringify({ n })));
     const admin = adminClient(e.url);
@@ -143,7 +131,7 @@ describe("telegram alerts", () => {
     const e = await edge(tg, { clock });
     const target = await receiver(503);
     const ep = await createEndpoint(e.url, `${target.url}/hook`, { name: "flaky" });
-    await hub(e.url);
+    await scope.hub(e.url);
     const id = await postWebhook(ep.ingestUrl, "{}");
     await target.waitFor(1);
     clock.advance(169 * 3_600_000);
@@ -173,7 +161,7 @@ describe("telegram alerts", () => {
     expect(down!.text).toContain("test-hub");
 
     clock.advance(60_000);
-    await hub(e.url);
+    await scope.hub(e.url);
     const [, back] = await tg.waitForMessages(2);
     expect(back!.text).toContain("connected again");
     await sleep(150);
@@ -189,7 +177,7 @@ describe("telegram alerts", () => {
     const healthy = await receiver(200);
     const a = await createEndpoint(e.url, `${failing.url}/hook`, { name: "failing" });
     const b = await createEndpoint(e.url, `${healthy.url}/hook`, { name: "healthy" });
-    await hub(e.url);
+    await scope.hub(e.url);
 
     const started = Date.now();
     for (let n = 0; n < 10; n++) {
@@ -225,7 +213,7 @@ describe("telegram alerts", () => {
     });
     const target = await receiver(400);
     const ep = await createEndpoint(e.url, `${target.url}/hook`);
-    await hub(e.url);
+    await scope.hub(e.url);
     await postWebhook(ep.ingestUrl, "{}");
     await waitUntil(() => lines.some((l) => l.msg.startsWith("Telegram alerts failing")), 5_000, "failure log");
     expect(raw.join("")).not.toContain(BOT_TOKEN);
@@ -235,7 +223,7 @@ describe("telegram alerts", () => {
   it("sends an alert that was due but unsent before a restart, exactly once", async () => {
     const tg = await telegram();
     const tmp = tempDir();
-    cleanups.push(() => tmp.remove());
+    scope.cleanups.push(async () => tmp.remove());
     const databasePath = join(tmp.dir, "hookly.db");
     const env = { ALERT_GROUP_WINDOW_MS: "0" };
     const target = await receiver(400);
@@ -268,8 +256,7 @@ describe("telegram alerts", () => {
   });
 
   it("does nothing without TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID", async () => {
-    const e = await startEdge({ extensions: [notifyExtension(FAST)] });
-    cleanups.push(() => e.close());
+    const e = await scope.edge({ extensions: [notifyExtension(FAST)] });
     expect(e.app.settings.telegramAlerts).toBe(false);
   });
 });
