@@ -5,21 +5,13 @@
  */
 import type { Statement } from "better-sqlite3";
 import type { Db } from "../db/db.js";
+import type { WebhookBody, WebhookRecord } from "../webhook/webhook.store.js";
 
-/** A pending webhook as the dispatcher needs it (no body). */
-export interface QueuedWebhook {
-  seq: number;
-  id: string;
-  endpointId: string;
-  receivedAt: number;
-  method: string;
-  query: string;
-  payloadSize: number;
-  signatureValid: boolean;
-  attempts: number;
-  nextAttemptAt: number;
-  deliverBy: number;
-}
+/** A pending webhook as the dispatcher needs it (no body): the columns of QUEUED_COLUMNS. */
+export type QueuedWebhook = Pick<
+  WebhookRecord,
+  "seq" | "id" | "endpointId" | "receivedAt" | "method" | "query" | "payloadSize" | "signatureValid" | "attempts" | "nextAttemptAt" | "deliverBy"
+>;
 
 /** One attempt to record. */
 export interface AttemptRecord {
@@ -133,7 +125,7 @@ export function createQueueStore(db: Db) {
       return pendingAfter(limit).all(endpointId, afterSeq).map(toQueued);
     },
     /** Headers and payload of a webhook. */
-    body(seq: number): { headers: [string, string][]; payload: Buffer } | undefined {
+    body(seq: number): WebhookBody | undefined {
       const row = body.get(seq);
       return row && { headers: JSON.parse(row.headers) as [string, string][], payload: row.payload };
     },
