@@ -7,13 +7,21 @@ import { DeliveryOutcome } from "../gen/hookly/v1/stream_pb.js";
 
 /**
  * - `delivered`: 2xx.
- * - `failed`: permanent — other 4xx, 3xx (redirects are not followed), a
- *   destination the hub refuses, an unusable delivery. The queue moves on.
+ * - `failed`: permanent — other 4xx, 3xx (redirects are not followed), an
+ *   unusable delivery. The queue moves on.
  * - `retry`: transient — 5xx, 408, 429, timeouts, connection errors. The
- *   endpoint's queue waits for this webhook.
+ *   destination's queue waits for this webhook.
+ * - `held`: the hub refuses the destination URL (HUB_ALLOWED_DESTINATIONS). A
+ *   configuration problem, not the webhook's fault: the queue waits as for a
+ *   retry (and the edge alerts) instead of failing webhook after webhook.
  * - `skipped`: not attempted; no attempt is recorded.
  */
-export type Verdict = "delivered" | "failed" | "retry" | "skipped";
+export type Verdict = "delivered" | "failed" | "retry" | "held" | "skipped";
+
+/** Whether the queue must wait for this webhook (the hub then blocks the lane's epoch). */
+export function blocksQueue(v: Verdict): boolean {
+  return v === "retry" || v === "held";
+}
 
 /** Classifies one attempt's outcome. */
 export function judgeOutcome(outcome: DeliveryOutcome, statusCode: number): Verdict {
@@ -29,6 +37,7 @@ export function judgeOutcome(outcome: DeliveryOutcome, statusCode: number): Verd
     case DeliveryOutcome.SKIPPED:
       return "skipped";
     case DeliveryOutcome.DESTINATION_NOT_ALLOWED:
+      return "held";
     case DeliveryOutcome.INVALID:
       return "failed";
     default:

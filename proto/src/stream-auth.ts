@@ -2,8 +2,9 @@
  * Authentication of the hub↔edge stream, shared by both sides.
  *
  * 1. The open: the hub sends its id, a timestamp, a random nonce and an
- *    HMAC-SHA256 of the three under `HOME_HUB_SECRET` as request headers. The
- *    edge accepts a timestamp within ±5 minutes and each nonce once.
+ *    HMAC-SHA256 of the three under its own credential (`HUB_SECRET`, or
+ *    `HOME_HUB_SECRET` for the bootstrap hub) as request headers. The edge
+ *    looks the hub up, accepts a timestamp within ±5 minutes and each nonce once.
  * 2. The session: the edge answers with a welcome carrying a stream id and its
  *    own nonce; both sides derive a session key from the secret and both nonces.
  * 3. Every message in both directions is an envelope `{seq, frame, mac}`: the
@@ -20,6 +21,8 @@ export const OPEN_HEADERS = {
   timestamp: "hookly-timestamp",
   nonce: "hookly-nonce",
   signature: "hookly-signature",
+  /** Random per hub process, not signed: lets the edge tell a re-dial from a second process with the same credential. */
+  instance: "hookly-hub-instance",
 } as const;
 
 /** How far the open's timestamp may be from the edge's clock, in milliseconds. */
@@ -80,14 +83,18 @@ export interface RefusedOpen {
   reason: string;
 }
 
+/** The credentials a claimed hub id may sign with, or why it may not open at all. */
+export type SecretsFor = (hubId: string) => { ok: true; secrets: readonly string[] } | { ok: false; reason: string };
+
 /**
- * Checks an open's headers against every accepted secret.
+ * Checks an open's headers against every accepted secret: a list, or the
+ * secrets of the hub the open names (`SecretsFor`).
  * `claimNonce` must return false when the nonce was seen before, and remember
  * it (until at least `expiresAtMs`) otherwise; it is only called once the
  * signature checked out, so an attacker cannot fill the nonce store.
  */
 export function verifyStreamOpen(
-  secrets: readonly string[],
+  secretsOf: readonly string[] | SecretsFor,
   header: (name: string) => string | null | undefined,
   nowMs: number,
   claimNonce: (nonce: string, expiresAtMs: number) => boolean,
@@ -105,8 +112,10 @@ export function verifyStreamOpen(
   if (!/^\d{1,16}$/.test(timestamp)) {
     return { ok: false, reason: "malformed timestamp" };
   }
+  const known = typeof secretsOf === "function" ? secretsOf(hubId) : { ok: true as const, secrets: secretsOf };
+  if (!known.ok) return { ok: false, reason: known.reason };
   const given = Buffer.from(signature, "base64url");
-  const secret = secrets.find((s) => bytesEqual(given, hmac(s, OPEN_LABEL, hubId, timestamp, nonce)));
+  const secret = known.secrets.find((s) => bytesEqual(given, hmac(s, OPEN_LABEL, hubId, timestamp, nonce)));
   if (secret === undefined) {
     return { ok: false, reason: "signature does not match the hub secret" };
   }

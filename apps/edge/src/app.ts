@@ -3,7 +3,7 @@
  * listening. Only main.ts reads the environment and binds the port; tests
  * build apps with temp databases, port 0 and an injected clock.
  */
-import { Code, ConnectError, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, createContextValues, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { AdminService } from "@hookly/proto/gen/admin_pb";
 import { StreamService } from "@hookly/proto/gen/stream_pb";
@@ -24,17 +24,21 @@ import type { EdgeConfig } from "./config.js";
 import { createSecretBox, type SecretBox } from "./crypto/secret-box.js";
 import { startCheckpointer } from "./db/checkpointer.js";
 import { openDatabase, type Db } from "./db/db.js";
+import { createDestinationService, type DestinationService } from "./destination/destination.service.js";
+import { createDestinationStore } from "./destination/destination.store.js";
 import { createEndpointService, type EndpointService } from "./endpoint/endpoint.service.js";
 import { createEndpointStore } from "./endpoint/endpoint.store.js";
 import { AppError } from "./errors.js";
 import { EdgeEvents } from "./events.js";
+import { createHubService, type HubService } from "./hub/hub.service.js";
+import { createHubStore } from "./hub/hub.store.js";
 import { ingestRoutes } from "./ingest/ingest.http.js";
 import { createIngestService } from "./ingest/ingest.service.js";
 import { createIngestStore } from "./ingest/ingest.store.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createQueueStore } from "./queue/queue.store.js";
-import { createNonceStore, createStreamService } from "./relay/relay.rpc.js";
-import { createRelayService, type FinalFailure, type RelayService } from "./relay/relay.service.js";
+import { createNonceStore, createStreamService, peerKey } from "./relay/relay.rpc.js";
+import { createRelayService, type FinalFailure, type HeldDestination, type RelayService } from "./relay/relay.service.js";
 import { Router, sendError, sendJson, type NodeRequest, type NodeResponse, type Route } from "./server/http.js";
 import { createDualServer, type DualServer } from "./server/listener.js";
 import { createStaticHandler } from "./server/static.js";
@@ -51,8 +55,10 @@ export interface Extension {
   routes?: Route[];
   /** Extra AdminService methods (merged over the core ones). */
   adminRpc?: Partial<ServiceImpl<typeof AdminService>>;
-  /** Called when a webhook finally fails (4xx or dead letter). */
+  /** Called when a delivery finally fails (4xx or dead letter). */
   onFinalFailure?: (f: FinalFailure) => void;
+  /** Called when a hub starts refusing a destination's URL (its queue waits). */
+  onHeld?: (h: HeldDestination) => void;
   /** Called once listening. */
   start?: () => void | Promise<void>;
   /** Called at shutdown, before the database closes. */
@@ -70,6 +76,8 @@ export interface Core {
   events: EdgeEvents;
   box: SecretBox;
   endpoints: EndpointService;
+  destinations: DestinationService;
+  hubs: HubService;
   webhooks: WebhookService;
   relay: RelayService;
   /** The non-secret settings GetSettings reports (extensions' `settings` are merged in once all are built). */
@@ -123,6 +131,12 @@ function until(done: () => boolean, timeoutMs: number): Promise<void> {
   });
 }
 
+/** The client address a trusted proxy reports (first of X-Forwarded-For). */
+function forwardedFor(value: string | string[] | undefined): string | undefined {
+  const first = (Array.isArray(value) ? value[0] : value)?.split(",")[0]?.trim();
+  return first || undefined;
+}
+
 const DEFAULT_UI_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "ui", "build");
 
 /** Builds the edge: database, services, Connect routes, HTTP routes, server. */
@@ -137,8 +151,26 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
   const events = new EdgeEvents();
   const box = createSecretBox(config.encryptionKeys);
 
+  const queueStore = createQueueStore(db);
+  const hubs = createHubService({
+    store: createHubStore(db),
+    box,
+    clock,
+    events,
+    log,
+    bootstrapSecrets: config.hubSecrets,
+    baseUrl: config.baseUrl,
+  });
+  const destinations = createDestinationService({
+    store: createDestinationStore(db),
+    hubs,
+    clock,
+    events,
+    recomputeWebhooks: (seqs) => queueStore.recompute(seqs),
+  });
   const endpoints = createEndpointService({
     store: createEndpointStore(db),
+    destinations,
     box,
     clock,
     events,
@@ -146,9 +178,9 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
   });
   const ingestStore = createIngestStore(db, {
     onBatch: (size, ms) => events.emit("ingest.batch", { size, ms }),
-    onCommit: (endpointIds) => {
+    onCommit: (destinationIds) => {
       try {
-        events.emit("webhook.committed", { endpointIds });
+        events.emit("webhook.committed", { destinationIds });
       } catch (err) {
         log.error({ err }, "dispatch after an ingest commit failed; the queue sweep will pick the webhooks up");
       }
@@ -156,6 +188,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
   });
   const ingest = createIngestService({
     endpoints,
+    destinations,
     store: ingestStore,
     clock,
     events,
@@ -163,9 +196,12 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
     deadLetterAfterMs: config.deadLetterAfterMs,
   });
   const finalFailureListeners: ((f: FinalFailure) => void)[] = [];
+  const heldListeners: ((h: HeldDestination) => void)[] = [];
   const relay = createRelayService({
-    store: createQueueStore(db),
+    store: queueStore,
     endpoints,
+    destinations,
+    hubDeadAfterMs: config.hubDeadAfterMs,
     clock,
     events,
     log,
@@ -185,12 +221,22 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
         }
       }
     },
+    onHeld: (h) => {
+      for (const l of heldListeners) {
+        try {
+          l(h);
+        } catch (err) {
+          log.error({ err }, "held-destination listener failed");
+        }
+      }
+    },
   });
   const webhooks = createWebhookService({
     db,
     clock,
     events,
     endpoints,
+    destinations,
     ingestStore,
     deadLetterAfterMs: config.deadLetterAfterMs,
   });
@@ -214,6 +260,8 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
     events,
     box,
     endpoints,
+    destinations,
+    hubs,
     webhooks,
     relay,
     settings,
@@ -224,6 +272,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
   for (const ext of extensions) {
     Object.assign(settings, ext.settings ?? {});
     if (ext.onFinalFailure) finalFailureListeners.push(ext.onFinalFailure);
+    if (ext.onHeld) heldListeners.push(ext.onHeld);
   }
 
   const authenticate = composeAuthenticators([
@@ -279,7 +328,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
     },
     ...extensions.flatMap((e) => e.routes ?? []),
   );
-  const apiRouter = new Router().add(...adminRoutes({ endpoints, webhooks, relay, settings }));
+  const apiRouter = new Router().add(...adminRoutes({ endpoints, webhooks, hubs, destinations, relay, settings }));
   const serveUi = createStaticHandler(config.uiDir ?? DEFAULT_UI_DIR);
 
   const fallback = (req: NodeRequest, res: NodeResponse): void => {
@@ -322,11 +371,11 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
         StreamService,
         createStreamService({
           relay,
+          hubs,
           clock,
           log,
           claimNonce: createNonceStore(db),
           options: {
-            hubSecrets: config.hubSecrets,
             heartbeatMs: config.hubHeartbeatMs,
             deadAfterMs: config.hubDeadAfterMs,
             edgeVersion: EDGE_VERSION,
@@ -335,10 +384,16 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
       );
       r.service(
         AdminService,
-        Object.assign(createAdminRpc({ endpoints, webhooks, relay, settings, events, log }), ...extensions.map((e) => e.adminRpc ?? {})),
+        Object.assign(createAdminRpc({ endpoints, webhooks, hubs, destinations, relay, settings, events, log }), ...extensions.map((e) => e.adminRpc ?? {})),
       );
     },
     interceptors: [authInterceptor],
+    // note: the hub registry records where each hub connects from and how.
+    contextValues: (req) =>
+      createContextValues().set(peerKey, {
+        remoteAddress: (config.trustProxy ? forwardedFor(req.headers["x-forwarded-for"]) : undefined) ?? req.socket.remoteAddress ?? "",
+        transport: `${req.httpVersion === "2.0" ? "h2c" : `HTTP/${req.httpVersion}`}${req.headers["x-forwarded-proto"] === "https" || req.headers["x-forwarded-for"] ? " via proxy" : ""}`,
+      }),
     fallback,
   });
 
@@ -365,6 +420,8 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
     clock,
     events,
     endpoints,
+    destinations,
+    hubs,
     ingest,
     webhooks,
     relay,

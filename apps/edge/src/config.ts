@@ -32,9 +32,9 @@ export const edgeEnvSchema = z
     DATABASE_PATH: z.string().min(1).default("./data/hookly.db"), // SQLite file; its folder is created. Default ./data/hookly.db.
     ENCRYPTION_KEY: hexKey, // 32-byte hex key for secrets at rest (AES-256-GCM). Required.
     ENCRYPTION_KEY_PREVIOUS: z.union([hexKey, z.literal("")]).optional(), // The key before a rotation, still accepted for reading. Optional.
-    HOME_HUB_SECRET: list.pipe(
-      z.array(z.string().min(32, "each hub secret must be at least 32 characters")).min(1, "is required"),
-    ), // Pre-shared hub secret(s), comma-separated during a rotation; ≥32 chars each. Required.
+    HOME_HUB_SECRET: list
+      .pipe(z.array(z.string().min(32, "each hub secret must be at least 32 characters")))
+      .default([]), // Credential of the bootstrap hub, comma-separated during a rotation; ≥32 chars each. Optional once hubs have their own credentials (`hookly hubs create`).
     ADMIN_TOKEN: z.string().min(24, "must be at least 24 characters").optional(), // Bearer token for the admin API and UI sign-in. Optional when GitHub sign-in is configured.
     MAX_PAYLOAD_BYTES: intFrom(1, 1024 * 1024 * 1024).default(100 * 1024 * 1024), // Largest accepted webhook body in bytes; larger → 413. Default 100 MiB.
     RETENTION_DAYS: intFrom(0, 3650).default(7), // Delivered and dead-lettered webhooks are purged after this many days (0: never). Default 7.

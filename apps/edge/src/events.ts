@@ -10,28 +10,38 @@ export interface EdgeEventMap {
   "webhook.received": {
     endpointId: string;
     webhookId: string;
-    /** Its position in the endpoint's queue. */
+    /** Its arrival position (webhook seq). */
     seq: number;
+    /** Destinations it was queued for. */
+    destinationIds: string[];
     /** Set by ingest (absent for replays): whether the provider signature checked out. */
     signatureValid?: boolean;
   };
   /**
-   * Webhooks of these endpoints were committed, their fsync maybe still running
-   * (so "webhook.received" has not fired yet): the dispatcher may start on them.
+   * Webhooks queued for these destinations were committed, their fsync maybe
+   * still running (so "webhook.received" has not fired yet): the dispatcher
+   * may start on them.
    */
-  "webhook.committed": { endpointIds: Set<string> };
+  "webhook.committed": { destinationIds: Set<string> };
   /** A webhook's status or attempts changed. */
   "webhook.updated": {
     endpointId: string;
     webhookId: string;
+    /** The delivery's status (pending, delivered, failed, dead_letter). */
     status: string;
+    destinationId?: string;
+    hubId?: string;
     /** Set by the dispatcher when an attempt settles or the webhook is dead-lettered (for metrics). */
     delivery?: DeliveryNote;
   };
   /** An endpoint was created, changed or deleted. */
   "endpoint.changed": { endpointId: string; deleted?: boolean };
-  /** The hub connected or disconnected. */
-  "hub.changed": { connected: boolean };
+  /** A hub connected or disconnected. */
+  "hub.changed": { hubId: string; connected: boolean };
+  /** A hub was created, renamed or revoked. */
+  "hub.registry": { hubId: string; revoked?: boolean };
+  /** A destination was created, changed or deleted. */
+  "destination.changed": { endpointId: string; destinationId: string; deleted?: boolean };
   /** Ingest committed a group of webhooks in one transaction (for metrics). */
   "ingest.batch": { size: number; ms: number };
 }

@@ -1,5 +1,5 @@
 /**
- * Prefixed ids (`ep_…`, `wh_…`, `att_…`, `dlv_…`, `tok_…`) so logs read well and
+ * Prefixed ids (`ep_…`, `wh_…`, `att_…`, `hub_…`, `dst_…`, `tok_…`) so logs read well and
  * ids of different things cannot be mixed up. 21 URL-safe characters after
  * the prefix.
  *
@@ -35,6 +35,8 @@ export const ID_PREFIX = {
   token: "tok_",
   stream: "str_",
   session: "ses_",
+  hub: "hub_",
+  destination: "dst_",
 } as const;
 
 /** A fresh id of the given kind. */
@@ -44,5 +46,5 @@ export function newId(kind: keyof typeof ID_PREFIX, nowMs: number = Date.now()):
 
 /** Whether `value` looks like an id of this kind (prefix + nanoid alphabet). */
 export function isId(kind: keyof typeof ID_PREFIX, value: string): boolean {
-  return value.startsWith(ID_PREFIX[kind]) && /^[A-Za-z0-9_-]{10,64}$/.test(value.slice(ID_PREFIX[kind].length));
+  return value.startsWith(ID_PREFIX[kind]) && /^[A-Za-z0-9_-]{9,64}$/.test(value.slice(ID_PREFIX[kind].length));
 }

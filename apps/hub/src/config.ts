@@ -12,8 +12,9 @@ const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).m
 export const hubEnvSchema = z
   .object({
     EDGE_URL: z.url({ protocol: /^https?$/, error: "must be the edge's http:// or https:// URL" }), // Edge to dial; http:// uses h2c, https:// TLS. Required.
-    HOME_HUB_SECRET: z.string().min(32, "must be at least 32 characters"), // Pre-shared secret, same as the edge's. Required.
-    HUB_ID: z.string().min(1).max(128).optional(), // Name of this hub in the edge's status and logs. Default: the host name.
+    HUB_SECRET: z.string().min(32, "must be at least 32 characters").optional(), // This hub's credential, shown once when the hub was created on the edge (`hookly hubs create`). Required unless HOME_HUB_SECRET is set.
+    HOME_HUB_SECRET: z.string().min(32, "must be at least 32 characters").optional(), // The edge's bootstrap hub credential (its HOME_HUB_SECRET), for installs from before per-hub credentials. Use HUB_SECRET instead.
+    HUB_ID: z.string().min(1).max(128).optional(), // The hub's id on the edge (`hub_…`) with HUB_SECRET; with HOME_HUB_SECRET a name shown in the edge's logs. Default: the host name.
     HUB_ALLOWED_DESTINATIONS: z.string().optional(), // Comma-separated host / host:port / *.domain / CIDR patterns the hub may forward to. Default: any.
     HUB_FORWARD_TIMEOUT_MS: intFrom(100, 600_000).default(30_000), // Per-attempt timeout towards the LAN service. Default 30000.
     HUB_HEARTBEAT_MS: intFrom(100, 60_000).default(10_000), // Heartbeat interval on the stream. Default 10000.
@@ -24,6 +25,15 @@ export const hubEnvSchema = z
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"), // pino level. Default info.
   })
   .superRefine((env, ctx) => {
+    if (!env.HUB_SECRET && !env.HOME_HUB_SECRET) {
+      ctx.addIssue({ code: "custom", path: ["HUB_SECRET"], message: "is required (the credential shown when the hub was created on the edge)" });
+    }
+    if (env.HUB_SECRET && env.HOME_HUB_SECRET) {
+      ctx.addIssue({ code: "custom", path: ["HOME_HUB_SECRET"], message: "set HUB_SECRET or HOME_HUB_SECRET, not both" });
+    }
+    if (env.HUB_SECRET && !env.HUB_ID?.startsWith("hub_")) {
+      ctx.addIssue({ code: "custom", path: ["HUB_ID"], message: "must be the hub's id on the edge (hub_…) when HUB_SECRET is set" });
+    }
     try {
       parseAllowedDestinations(env.HUB_ALLOWED_DESTINATIONS);
     } catch (err) {
@@ -65,7 +75,7 @@ export function loadHubConfig(source: Record<string, string | undefined>): HubCo
   const e = parsed.data;
   return {
     edgeUrl: e.EDGE_URL.replace(/\/+$/, ""),
-    secret: e.HOME_HUB_SECRET,
+    secret: (e.HUB_SECRET ?? e.HOME_HUB_SECRET)!,
     hubId: e.HUB_ID ?? hostname(),
     allowedDestinations: parseAllowedDestinations(e.HUB_ALLOWED_DESTINATIONS),
     forwardTimeoutMs: e.HUB_FORWARD_TIMEOUT_MS,

@@ -6,6 +6,7 @@
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { Http2SessionManager, createConnectTransport } from "@connectrpc/connect-node";
 import { StreamService } from "@hookly/proto/gen/stream_pb";
+import { randomBytes } from "node:crypto";
 import http from "node:http";
 import net, { type AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
@@ -81,6 +82,13 @@ export function createHub(config: HubConfig, deps: { log?: Logger; random?: () =
     deps.log ??
     pino({ name: "hub", level: config.logLevel, redact: { paths: ["*.authorization", "*.secret"], censor: "[redacted]" } });
   const random = deps.random ?? Math.random;
+  const instanceId = randomBytes(12).toString("base64url");
+  if (!config.allowedDestinations) {
+    log.warn(
+      { hubId: config.hubId },
+      "HUB_ALLOWED_DESTINATIONS is not set: this hub forwards to any address the edge names, including every host on this network; set it to the LAN services it may reach",
+    );
+  }
   const forwarder = createForwarder({ allowedDestinations: config.allowedDestinations, userAgent: `hookly-hub/${HUB_VERSION}` });
   const state: HubState = { connected: false, since: Date.now(), streamId: undefined, reconnects: 0, lastError: undefined };
   const stopper = new AbortController();
@@ -126,6 +134,7 @@ export function createHub(config: HubConfig, deps: { log?: Logger; random?: () =
           config,
           forwarder,
           log,
+          instanceId,
           signal: stopper.signal,
           drain: drainer.signal,
           hooks: {
@@ -145,7 +154,12 @@ export function createHub(config: HubConfig, deps: { log?: Logger; random?: () =
         const ce = ConnectError.from(err);
         state.lastError = ce.rawMessage;
         if (ce.code === Code.Unauthenticated) {
-          log.error({ edge: config.edgeUrl, reason: ce.rawMessage }, "edge refused the hub: check HOME_HUB_SECRET and the clock");
+          log.error({ edge: config.edgeUrl, hubId: config.hubId, reason: ce.rawMessage }, "edge refused the hub: check HUB_ID, HUB_SECRET and the clock");
+        } else if (ce.code === Code.AlreadyExists) {
+          log.error(
+            { edge: config.edgeUrl, hubId: config.hubId, reason: ce.rawMessage },
+            "another process is connected with this hub's credential; waiting for it to go (give each hub process its own credential)",
+          );
         } else {
           log.warn({ edge: config.edgeUrl, code: Code[ce.code], reason: ce.rawMessage }, "stream to edge ended");
         }

@@ -6,7 +6,7 @@
  * epoch. So k+1 can never reach the LAN service before k is settled.
  */
 import { DeliveryOutcome } from "@hookly/proto/gen/stream_pb";
-import { judgeOutcome } from "@hookly/proto/outcome";
+import { blocksQueue, judgeOutcome } from "@hookly/proto/outcome";
 import type { ForwardResult } from "./forward/forward.js";
 
 /** A delivery waiting in a lane; its body may still be arriving. */
@@ -93,7 +93,7 @@ export class Lane {
         const result = await job.run(body);
         if (this.stopped) return;
         const code = result.outcome === "response" ? result.statusCode : 0;
-        if (judgeOutcome(OUTCOME_TO_WIRE[result.outcome], code) === "retry") this.blockedEpoch = job.epoch;
+        if (blocksQueue(judgeOutcome(OUTCOME_TO_WIRE[result.outcome], code))) this.blockedEpoch = job.epoch;
         this.report(job, result);
       }
     } finally {

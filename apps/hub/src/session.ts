@@ -15,14 +15,14 @@ import {
   type StreamService,
 } from "@hookly/proto/gen/stream_pb";
 import { DeliveryResultSchema, DeliveryOutcome } from "@hookly/proto/gen/stream_pb";
-import { EnvelopeOpener, EnvelopeSealer, deriveSessionKey, signStreamOpen } from "@hookly/proto/stream-auth";
+import { EnvelopeOpener, EnvelopeSealer, OPEN_HEADERS, deriveSessionKey, signStreamOpen } from "@hookly/proto/stream-auth";
 import type { Logger } from "pino";
 import type { HubConfig } from "./config.js";
 import type { Forwarder, ForwardResult } from "./forward/forward.js";
 import { Lane, OUTCOME_TO_WIRE, type LaneJob } from "./lane.js";
 
 /** The hub's version, sent to the edge. */
-export const HUB_VERSION = "0.1.0";
+export const HUB_VERSION = "0.2.0";
 
 /** An async iterable fed by push(); the request side of the bidi stream. */
 class Outbound implements AsyncIterable<StreamRequest> {
@@ -85,6 +85,8 @@ export async function runSession(deps: {
   config: HubConfig;
   forwarder: Forwarder;
   log: Logger;
+  /** Random per hub process (see OPEN_HEADERS.instance). */
+  instanceId: string;
   signal: AbortSignal;
   /**
    * Aborted when the hub is stopping: take no new deliveries, let the running
@@ -165,7 +167,8 @@ export async function runSession(deps: {
     assemblies.set(start.deliveryId, a);
     // note: while draining the body is still taken in (its chunks must not look like a protocol error), never forwarded.
     if (draining) return;
-    laneOf(start.endpointId).push({
+    // note: one lane per destination; an edge before 0.2 sends no destination id and had one queue per endpoint.
+    laneOf(start.destinationId || start.endpointId).push({
       deliveryId: start.deliveryId,
       webhookId: start.webhookId,
       epoch: start.epoch,
@@ -175,6 +178,8 @@ export async function runSession(deps: {
           {
             webhookId: start.webhookId,
             endpointId: start.endpointId,
+            destinationId: start.destinationId,
+            eventType: start.eventType,
             attempt: start.attempt,
             method: start.method,
             url: start.url,
@@ -212,7 +217,11 @@ export async function runSession(deps: {
   };
   deps.drain?.addEventListener("abort", onDrain);
 
-  const headers: Record<string, string> = { ...signStreamOpen(config.secret, config.hubId, Date.now()), "hookly-hub-version": HUB_VERSION };
+  const headers: Record<string, string> = {
+    ...signStreamOpen(config.secret, config.hubId, Date.now()),
+    "hookly-hub-version": HUB_VERSION,
+    [OPEN_HEADERS.instance]: deps.instanceId,
+  };
   try {
     const responses = client.stream(outbound, { headers, signal: abort.signal });
     let opener: EnvelopeOpener | undefined;

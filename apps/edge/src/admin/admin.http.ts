@@ -18,7 +18,14 @@
  *          next_page_token is "" on the last page)
  *   GET    /api/webhooks/:id              → 200 { webhook (+ headers, payload, payload_text), attempts }
  *   POST   /api/webhooks/:id/replay       → 201 { webhook }
- *   GET    /api/status                    → 200 { hub, queues, last_24h, oldest_pending_at, edge_version }
+ *   GET    /api/status                    → 200 { hub, hubs, queues, last_24h, oldest_pending_at, edge_version }
+ *   GET    /api/hubs                      → 200 { hubs: [Hub] }
+ *   POST   /api/hubs                      → 201 { hub, secret, env, compose }   (the credential, shown once)
+ *   GET    /api/hubs/:id · PATCH (rename) → 200 { hub }
+ *   POST   /api/hubs/:id/revoke · /retire → 200 { hub };  /rotate → 200 { hub, secret, env, compose }
+ *   GET    /api/endpoints/:id/destinations → 200 { destinations }; POST → 201 { destination }
+ *   GET · PATCH · DELETE /api/destinations/:id
+ *   POST   /api/webhooks/:id/replay?destination_id=dst_…   (one destination; default all)
  */
 import { z } from "zod";
 import { PROVIDER_TYPES, type EndpointService, type EndpointView } from "../endpoint/endpoint.service.js";
@@ -31,7 +38,18 @@ import type {
   WebhookService,
   WebhookView,
 } from "../webhook/webhook.service.js";
-import { statusSnapshot, type AdminSettings, type HubStatusSource } from "./admin.mapping.js";
+import type { DestinationService } from "../destination/destination.service.js";
+import type { HubService } from "../hub/hub.service.js";
+import {
+  destinationSnapshot,
+  hubSnapshots,
+  restJson,
+  statusSnapshot,
+  type AdminSettings,
+  type DestinationSnapshot,
+  type HubStatusSource,
+  type RestJson,
+} from "./admin.mapping.js";
 
 const iso = (ms: number | null | undefined): string | null => (ms ? new Date(ms).toISOString() : null);
 
@@ -46,70 +64,41 @@ function payloadText(payload: Uint8Array): string | null {
   }
 }
 
-/** An endpoint as REST JSON. */
-export function endpointJson(e: EndpointView, q?: EndpointQueueStats) {
+/** An endpoint as REST JSON, with its destinations and queue. */
+export function endpointJson(e: EndpointView, q: EndpointQueueStats | undefined, destinations: DestinationSnapshot[]) {
   return {
-    id: e.id,
-    name: e.name,
-    provider_type: e.providerType,
-    destination_url: e.destinationUrl,
-    muted: e.muted,
-    has_signature_secret: e.hasSignatureSecret,
-    ingest_url: e.ingestUrl,
-    created_at: iso(e.createdAt),
-    updated_at: iso(e.updatedAt),
+    ...(restJson({ ...e, destinations: undefined }) as Record<string, RestJson>),
+    destinations: destinations.map(destinationJson),
     queue_depth: q?.pending ?? 0,
     last_delivered_at: iso(q?.lastDeliveredAt),
   };
 }
 
-/** A webhook as REST JSON (no body). */
-export function webhookJson(w: WebhookView) {
-  return {
-    id: w.id,
-    endpoint_id: w.endpointId,
-    received_at: iso(w.receivedAt),
-    method: w.method,
-    query: w.query,
-    payload_size: w.payloadSize,
-    content_type: w.contentType,
-    source_ip: w.sourceIp,
-    signature_valid: w.signatureValid,
-    signature_reason: w.signatureReason,
-    status: w.status,
-    attempts: w.attempts,
-    last_attempt_at: iso(w.lastAttemptAt),
-    delivered_at: iso(w.deliveredAt),
-    next_attempt_at: iso(w.nextAttemptAt),
-    deliver_by: iso(w.deliverBy),
-    error_message: w.errorMessage,
-    replay_of: w.replayOf,
-  };
+/** A destination as REST JSON. */
+export function destinationJson(d: DestinationSnapshot) {
+  return restJson(d);
 }
 
-/** A webhook with headers and payload (base64, plus `payload_text` when it is valid UTF-8). */
+/** A webhook as REST JSON (no body). */
+export function webhookJson(w: WebhookView) {
+  return restJson(w) as Record<string, RestJson>;
+}
+
+/** A webhook with headers, payload (base64, plus `payload_text` when it is valid UTF-8) and deliveries. */
 export function webhookDetailJson(w: WebhookDetail) {
+  const { headers, payload, deliveries, ...view } = w;
   return {
-    ...webhookJson(w),
-    headers: w.headers.map(([name, value]) => ({ name, value })),
-    payload: Buffer.from(w.payload.buffer, w.payload.byteOffset, w.payload.byteLength).toString("base64"),
-    payload_text: payloadText(w.payload),
+    ...webhookJson(view),
+    headers: headers.map(([name, value]) => ({ name, value })),
+    payload: Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString("base64"),
+    payload_text: payloadText(payload),
+    deliveries: restJson(deliveries.map(({ seq: _seq, ...d }) => d)),
   };
 }
 
 /** An attempt as REST JSON. */
 export function attemptJson(a: AttemptView) {
-  return {
-    id: a.id,
-    webhook_id: a.webhookId,
-    number: a.number,
-    started_at: iso(a.startedAt),
-    duration_ms: a.durationMs,
-    status_code: a.statusCode,
-    outcome: a.outcome,
-    error: a.error,
-    response_excerpt: a.responseExcerpt,
-  };
+  return restJson(a);
 }
 
 // Request validation. Messages name the field; the services check values (URL, name, limits).
@@ -126,7 +115,10 @@ const createEndpointBody = z.strictObject(
     name: text("name"),
     provider_type: providerType,
     signature_secret: text("signature_secret").optional(),
-    destination_url: text("destination_url"),
+    destination_url: text("destination_url").optional(),
+    hub_id: text("hub_id").optional(),
+    destinations: z.array(z.lazy(() => destinationBody), { error: "destinations must be an array of destinations" }).optional(),
+    event_type_header: text("event_type_header").nullable().optional(),
     muted: flag("muted").optional(),
   },
   { error: (iss) => (iss.code === "invalid_type" ? "body must be a JSON object" : undefined) },
@@ -139,10 +131,55 @@ const updateEndpointBody = z.strictObject(
     // note: "" or null removes the secret.
     signature_secret: text("signature_secret").nullable().optional(),
     destination_url: text("destination_url").optional(),
+    event_type_header: text("event_type_header").nullable().optional(),
     muted: flag("muted").optional(),
   },
   { error: (iss) => (iss.code === "invalid_type" ? "body must be a JSON object" : undefined) },
 );
+
+const filterBody = z
+  .strictObject(
+    {
+      event_types: z.array(text("filter.event_types[]"), { error: "filter.event_types must be an array of strings" }).optional(),
+      json_path: text("filter.json_path").optional(),
+      equals: z.union([z.string(), z.number(), z.boolean(), z.null()], { error: "filter.equals must be a string, number, boolean or null" }).optional(),
+    },
+    { error: (iss) => (iss.code === "invalid_type" ? "filter must be an object or null" : undefined) },
+  )
+  .nullable();
+
+const destinationFields = {
+  hub_id: text("hub_id").optional(),
+  url: text("url"),
+  name: text("name").optional(),
+  enabled: flag("enabled").optional(),
+  muted: flag("muted").optional(),
+  filter: filterBody.optional(),
+};
+
+const destinationBody = z.strictObject(destinationFields, {
+  error: (iss) => (iss.code === "invalid_type" ? "a destination must be a JSON object" : undefined),
+});
+
+const updateDestinationBody = z.strictObject(
+  { ...destinationFields, url: text("url").optional() },
+  { error: (iss) => (iss.code === "invalid_type" ? "body must be a JSON object" : undefined) },
+);
+
+const hubBody = z.strictObject(
+  { name: text("name") },
+  { error: (iss) => (iss.code === "invalid_type" ? "body must be a JSON object" : undefined) },
+);
+
+/** A destination body as the service takes it. */
+const destinationInput = (b: z.output<typeof updateDestinationBody>) => ({
+  hubId: b.hub_id,
+  url: b.url!,
+  name: b.name,
+  enabled: b.enabled,
+  muted: b.muted,
+  filter: b.filter === undefined ? undefined : b.filter && { eventTypes: b.filter.event_types, jsonPath: b.filter.json_path, equals: b.filter.equals },
+});
 
 /** A date (midnight UTC) or a date-time with a zone; Date.parse alone would also take local times and prose. */
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2}))?$/;
@@ -159,6 +196,7 @@ const time = (field: string) =>
 const listWebhooksQuery = z.strictObject({
   endpoint_id: z.string().optional(),
   status: z.string().optional(),
+  event_type: z.string().optional(),
   verified: z.enum(["true", "false"], { error: "verified must be true or false" }).optional(),
   since: time("since").optional(),
   until: time("until").optional(),
@@ -200,11 +238,16 @@ const noContent = (res: NodeResponse): void => {
 export function adminRoutes(deps: {
   endpoints: EndpointService;
   webhooks: WebhookService;
+  hubs: HubService;
+  destinations: DestinationService;
   relay: HubStatusSource;
   settings: AdminSettings;
 }): Route[] {
-  const { endpoints, webhooks, relay, settings } = deps;
-  const withQueue = (e: EndpointView) => endpointJson(e, webhooks.queueStats(e.id)[0]);
+  const { endpoints, webhooks, hubs, destinations, relay, settings } = deps;
+  const snapshotsOf = (e: EndpointView) => e.destinations.map((d) => destinationSnapshot(destinations.get(d.id), relay));
+  const withQueue = (e: EndpointView) => endpointJson(e, webhooks.queueStats(e.id)[0], snapshotsOf(e));
+  const hubJson = (id: string) => restJson(hubSnapshots({ hubs, destinations, relay }).find((h) => h.id === id) ?? hubs.get(id));
+  const credentialJson = (c: ReturnType<HubService["create"]>) => ({ ...c, hub: hubJson(c.hub.id) });
 
   return [
     {
@@ -212,7 +255,7 @@ export function adminRoutes(deps: {
       path: "/api/endpoints",
       handler: (_req, res) => {
         const stats = new Map(webhooks.queueStats().map((q) => [q.endpointId, q]));
-        sendJson(res, 200, { endpoints: endpoints.list().map((e) => endpointJson(e, stats.get(e.id))) });
+        sendJson(res, 200, { endpoints: endpoints.list().map((e) => endpointJson(e, stats.get(e.id), snapshotsOf(e))) });
       },
     },
     {
@@ -225,9 +268,12 @@ export function adminRoutes(deps: {
           providerType: body.provider_type,
           signatureSecret: body.signature_secret,
           destinationUrl: body.destination_url,
+          hubId: body.hub_id,
+          destinations: body.destinations?.map(destinationInput),
+          eventTypeHeader: body.event_type_header,
           muted: body.muted,
         });
-        sendJson(res, 201, { endpoint: endpointJson(e) }, { location: `/api/endpoints/${e.id}` });
+        sendJson(res, 201, { endpoint: withQueue(e) }, { location: `/api/endpoints/${e.id}` });
       },
     },
     {
@@ -243,7 +289,7 @@ export function adminRoutes(deps: {
         if (Object.keys(body).length === 0) {
           throw new AppError(
             "invalid_argument",
-            "body must set at least one of name, provider_type, signature_secret, destination_url, muted",
+            "body must set at least one of name, provider_type, signature_secret, destination_url, event_type_header, muted",
           );
         }
         const e = endpoints.update(params.id!, {
@@ -251,6 +297,7 @@ export function adminRoutes(deps: {
           providerType: body.provider_type,
           signatureSecret: body.signature_secret === null ? "" : body.signature_secret,
           destinationUrl: body.destination_url,
+          eventTypeHeader: body.event_type_header,
           muted: body.muted,
         });
         sendJson(res, 200, { endpoint: withQueue(e) });
@@ -279,6 +326,7 @@ export function adminRoutes(deps: {
         const page = webhooks.list({
           endpointId: q.endpoint_id,
           status: q.status,
+          eventType: q.event_type,
           verified: q.verified === undefined ? undefined : q.verified === "true",
           since: q.since,
           until: q.until,
@@ -299,8 +347,9 @@ export function adminRoutes(deps: {
     {
       method: "POST",
       path: "/api/webhooks/:id/replay",
-      handler: async (_req, res, params) => {
-        const w = await webhooks.replay(params.id!);
+      handler: async (_req, res, params, url) => {
+        const q = parse(z.strictObject({ destination_id: z.string().optional() }), queryObject(url), "query parameter");
+        const w = await webhooks.replay(params.id!, { destinationId: q.destination_id });
         sendJson(res, 201, { webhook: webhookJson(w) }, { location: `/api/webhooks/${w.id}` });
       },
     },
@@ -308,7 +357,7 @@ export function adminRoutes(deps: {
       method: "GET",
       path: "/api/status",
       handler: (_req, res) => {
-        const s = statusSnapshot({ endpoints, webhooks, relay, settings });
+        const s = statusSnapshot({ endpoints, webhooks, hubs, destinations, relay, settings });
         sendJson(res, 200, {
           hub: {
             connected: s.hub.connected,
@@ -334,7 +383,99 @@ export function adminRoutes(deps: {
           },
           oldest_pending_at: iso(s.oldestPendingAt),
           edge_version: s.edgeVersion,
+          hubs: restJson(s.hubs),
         });
+      },
+    },
+    {
+      method: "GET",
+      path: "/api/hubs",
+      handler: (_req, res) => sendJson(res, 200, { hubs: restJson(hubSnapshots({ hubs, destinations, relay })) }),
+    },
+    {
+      method: "POST",
+      path: "/api/hubs",
+      handler: async (req, res) => {
+        const body = parse(hubBody, await readJson(req), "field");
+        const c = hubs.create({ name: body.name });
+        sendJson(res, 201, credentialJson(c), { location: `/api/hubs/${c.hub.id}` });
+      },
+    },
+    {
+      method: "GET",
+      path: "/api/hubs/:id",
+      handler: (_req, res, params) => {
+        hubs.get(params.id!);
+        sendJson(res, 200, { hub: hubJson(params.id!) });
+      },
+    },
+    {
+      method: "PATCH",
+      path: "/api/hubs/:id",
+      handler: async (req, res, params) => {
+        const body = parse(hubBody, await readJson(req), "field");
+        hubs.rename(params.id!, body.name);
+        sendJson(res, 200, { hub: hubJson(params.id!) });
+      },
+    },
+    {
+      method: "POST",
+      path: "/api/hubs/:id/revoke",
+      handler: (_req, res, params) => {
+        hubs.revoke(params.id!);
+        sendJson(res, 200, { hub: hubJson(params.id!) });
+      },
+    },
+    {
+      method: "POST",
+      path: "/api/hubs/:id/rotate",
+      handler: (_req, res, params) => sendJson(res, 200, credentialJson(hubs.rotate(params.id!))),
+    },
+    {
+      method: "POST",
+      path: "/api/hubs/:id/retire",
+      handler: (_req, res, params) => {
+        hubs.retire(params.id!);
+        sendJson(res, 200, { hub: hubJson(params.id!) });
+      },
+    },
+    {
+      method: "GET",
+      path: "/api/endpoints/:id/destinations",
+      handler: (_req, res, params) => sendJson(res, 200, { destinations: snapshotsOf(endpoints.get(params.id!)).map(destinationJson) }),
+    },
+    {
+      method: "POST",
+      path: "/api/endpoints/:id/destinations",
+      handler: async (req, res, params) => {
+        const body = parse(destinationBody, await readJson(req), "field");
+        const endpoint = endpoints.get(params.id!);
+        const d = destinations.create(endpoint.id, destinationInput(body));
+        sendJson(res, 201, { destination: destinationJson(destinationSnapshot(d, relay)) }, { location: `/api/destinations/${d.id}` });
+      },
+    },
+    {
+      method: "GET",
+      path: "/api/destinations/:id",
+      handler: (_req, res, params) => sendJson(res, 200, { destination: destinationJson(destinationSnapshot(destinations.get(params.id!), relay)) }),
+    },
+    {
+      method: "PATCH",
+      path: "/api/destinations/:id",
+      handler: async (req, res, params) => {
+        const body = parse(updateDestinationBody, await readJson(req), "field");
+        if (Object.keys(body).length === 0) throw new AppError("invalid_argument", "body must set at least one of hub_id, url, name, enabled, muted, filter");
+        const input = destinationInput(body);
+        const d = destinations.update(params.id!, { ...input, url: body.url, filter: body.filter === undefined ? undefined : input.filter });
+        sendJson(res, 200, { destination: destinationJson(destinationSnapshot(d, relay)) });
+      },
+    },
+    {
+      method: "DELETE",
+      path: "/api/destinations/:id",
+      handler: (_req, res, params) => {
+        destinations.delete(params.id!);
+        noContent(res);
       },
     },
   ];

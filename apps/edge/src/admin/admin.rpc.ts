@@ -10,14 +10,24 @@ import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import {
   AttemptSchema,
+  DeliverySchema,
+  DestinationSchema,
   EndpointSchema,
+  HubCredentialSchema,
+  HubSchema,
   WatchEventsResponseSchema,
   WebhookSchema,
   type AdminService,
+  type Destination,
+  type DestinationInput as DestinationInputMessage,
   type Endpoint,
+  type Hub,
   type WatchEventsResponse,
   type Webhook,
 } from "@hookly/proto/gen/admin_pb";
+import type { DestinationInput, DestinationService } from "../destination/destination.service.js";
+import type { HubCredential, HubService } from "../hub/hub.service.js";
+import type { DeliveryRecord } from "../webhook/webhook.store.js";
 import type { EndpointService, EndpointView } from "../endpoint/endpoint.service.js";
 import { AppError, type AppErrorCode } from "../errors.js";
 import type { EdgeEvents } from "../events.js";
@@ -31,7 +41,13 @@ import type {
   WebhookView,
 } from "../webhook/webhook.service.js";
 import {
+  deliveryStatusToProto,
+  destinationSnapshot,
+  filterFromWire,
+  hubSnapshots,
   providerFromProto,
+  type DestinationSnapshot,
+  type HubSnapshot,
   providerToProto,
   statusFromProto,
   statusSnapshot,
@@ -69,13 +85,96 @@ export function toConnectError(err: unknown): unknown {
 
 const ts = (ms: number | null | undefined) => (ms ? timestampFromMs(ms) : undefined);
 
+/** A destination message. */
+export function destinationMessage(d: DestinationSnapshot): Destination {
+  return create(DestinationSchema, {
+    id: d.id,
+    endpointId: d.endpointId,
+    hubId: d.hubId,
+    url: d.url,
+    name: d.name,
+    enabled: d.enabled,
+    muted: d.muted,
+    filter: d.filter
+      ? {
+          eventTypes: d.filter.eventTypes ?? [],
+          jsonPath: d.filter.jsonPath ?? "",
+          equalsJson: d.filter.jsonPath ? JSON.stringify(d.filter.equals ?? null) : "",
+        }
+      : undefined,
+    queueDepth: BigInt(d.queue.pending),
+    oldestPendingAt: ts(d.queue.oldestPendingAt),
+    lastDeliveredAt: ts(d.queue.lastDeliveredAt),
+    held: d.held !== null,
+    heldError: d.held?.error ?? "",
+    createdAt: ts(d.createdAt),
+    updatedAt: ts(d.updatedAt),
+  });
+}
+
+/** A hub message. */
+export function hubMessage(h: HubSnapshot): Hub {
+  return create(HubSchema, {
+    id: h.id,
+    name: h.name,
+    bootstrap: h.bootstrap,
+    revoked: h.revoked,
+    connected: h.connected,
+    since: ts(h.since),
+    lastConnectedAt: ts(h.lastConnectedAt),
+    lastDisconnectedAt: ts(h.lastDisconnectedAt),
+    lastSeenAt: ts(h.lastSeenAt),
+    version: h.version ?? "",
+    transport: h.transport ?? "",
+    remoteAddress: h.remoteAddress ?? "",
+    inFlight: BigInt(h.inFlight),
+    queueDepth: BigInt(h.queueDepth),
+    destinations: h.destinations,
+    previousCredentialValid: h.previousCredentialValid,
+    hasCredential: h.hasCredential,
+    createdAt: ts(h.createdAt),
+    revokedAt: ts(h.revokedAt),
+    rotatedAt: ts(h.rotatedAt),
+    reportedId: h.reportedId ?? "",
+  });
+}
+
+function deliveryMessage(d: DeliveryRecord) {
+  return create(DeliverySchema, {
+    destinationId: d.destinationId,
+    hubId: d.hubId,
+    url: d.url,
+    destinationName: d.destinationName,
+    status: deliveryStatusToProto(d.status),
+    attempts: d.attempts,
+    lastAttemptAt: ts(d.lastAttemptAt),
+    nextAttemptAt: d.status === "pending" ? ts(d.nextAttemptAt) : undefined,
+    deliveredAt: ts(d.deliveredAt),
+    errorMessage: d.errorMessage ?? "",
+  });
+}
+
+/** A destination to create, from its message. */
+function destinationInput(m: DestinationInputMessage): DestinationInput {
+  return {
+    hubId: m.hubId || undefined,
+    url: m.url,
+    name: m.name,
+    enabled: !m.disabled,
+    muted: m.muted,
+    filter: filterFromWire(m.filter) ?? null,
+  };
+}
+
 /** An endpoint message, with its queue depth and last delivery when known. */
-function endpointMessage(e: EndpointView, q?: EndpointQueueStats): Endpoint {
+function endpointMessage(e: EndpointView, q: EndpointQueueStats | undefined, destinations: Destination[]): Endpoint {
   return create(EndpointSchema, {
     id: e.id,
     name: e.name,
     providerType: providerToProto(e.providerType),
     destinationUrl: e.destinationUrl,
+    destinations,
+    eventTypeHeader: e.eventTypeHeader ?? "",
     muted: e.muted,
     hasSignatureSecret: e.hasSignatureSecret,
     ingestUrl: e.ingestUrl,
@@ -86,8 +185,11 @@ function endpointMessage(e: EndpointView, q?: EndpointQueueStats): Endpoint {
   });
 }
 
-/** A webhook message; headers and payload only when given. */
-function webhookMessage(w: WebhookView, body?: { headers: [string, string][]; payload: Uint8Array }): Webhook {
+/** A webhook message; headers, payload and deliveries only when given. */
+function webhookMessage(
+  w: WebhookView,
+  body?: { headers: [string, string][]; payload: Uint8Array; deliveries: DeliveryRecord[] },
+): Webhook {
   return create(WebhookSchema, {
     id: w.id,
     endpointId: w.endpointId,
@@ -108,6 +210,8 @@ function webhookMessage(w: WebhookView, body?: { headers: [string, string][]; pa
     nextAttemptAt: ts(w.nextAttemptAt),
     errorMessage: w.errorMessage ?? "",
     replayOf: w.replayOf ?? "",
+    eventType: w.eventType ?? "",
+    deliveries: body?.deliveries.map(deliveryMessage) ?? [],
   });
 }
 
@@ -115,6 +219,7 @@ function attemptMessage(a: AttemptView) {
   return create(AttemptSchema, {
     id: a.id,
     webhookId: a.webhookId,
+    destinationId: a.destinationId ?? "",
     number: a.number,
     startedAt: ts(a.startedAt),
     durationMs: a.durationMs,
@@ -125,10 +230,17 @@ function attemptMessage(a: AttemptView) {
   });
 }
 
+/** A hub credential message (shown once). */
+function credentialMessage(c: HubCredential, snapshot: HubSnapshot) {
+  return create(HubCredentialSchema, { hub: hubMessage(snapshot), secret: c.secret, env: c.env, compose: c.compose });
+}
+
 /** Creates the AdminService implementation (without the token RPCs). */
 export function createAdminRpc(deps: {
   endpoints: EndpointService;
   webhooks: WebhookService;
+  hubs: HubService;
+  destinations: DestinationService;
   relay: HubStatusSource;
   settings: AdminSettings;
   events: EdgeEvents;
@@ -137,7 +249,7 @@ export function createAdminRpc(deps: {
   /** Heartbeat interval of WatchEvents (ms); default WATCH_HEARTBEAT_MS. */
   watchHeartbeatMs?: number;
 }): Partial<ServiceImpl<typeof AdminService>> {
-  const { endpoints, webhooks, relay, settings, events, log } = deps;
+  const { endpoints, webhooks, hubs, destinations, relay, settings, events, log } = deps;
   const heartbeatMs = deps.watchHeartbeatMs ?? WATCH_HEARTBEAT_MS;
 
   /** Runs a handler body, mapping AppError to ConnectError. */
@@ -152,7 +264,13 @@ export function createAdminRpc(deps: {
     }
   };
 
-  const endpointWithQueue = (e: EndpointView) => endpointMessage(e, webhooks.queueStats(e.id)[0]);
+  const destinationsOf = (e: EndpointView) => e.destinations.map((d) => destinationMessage(destinationSnapshot(destinations.get(d.id), relay)));
+  const endpointWithQueue = (e: EndpointView) => endpointMessage(e, webhooks.queueStats(e.id)[0], destinationsOf(e));
+  const hubById = (id: string): HubSnapshot => {
+    const h = hubSnapshots({ hubs, destinations, relay }).find((x) => x.id === id);
+    if (!h) throw new AppError("not_found", `hub ${JSON.stringify(id)} not found`);
+    return h;
+  };
 
   return {
     createEndpoint: (req, ctx) =>
@@ -163,10 +281,13 @@ export function createAdminRpc(deps: {
           name: req.name,
           providerType,
           signatureSecret: req.signatureSecret,
-          destinationUrl: req.destinationUrl,
+          destinationUrl: req.destinationUrl || undefined,
+          hubId: req.hubId || undefined,
+          destinations: req.destinations.map(destinationInput),
+          eventTypeHeader: req.eventTypeHeader || null,
           muted: req.muted,
         });
-        return { endpoint: endpointMessage(e) };
+        return { endpoint: endpointWithQueue(e) };
       }),
 
     getEndpoint: (req, ctx) => guard(ctx, () => ({ endpoint: endpointWithQueue(endpoints.get(req.id)) })),
@@ -174,7 +295,7 @@ export function createAdminRpc(deps: {
     listEndpoints: (_req, ctx) =>
       guard(ctx, () => {
         const stats = new Map(webhooks.queueStats().map((q) => [q.endpointId, q]));
-        return { endpoints: endpoints.list().map((e) => endpointMessage(e, stats.get(e.id))) };
+        return { endpoints: endpoints.list().map((e) => endpointMessage(e, stats.get(e.id), destinationsOf(e))) };
       }),
 
     updateEndpoint: (req, ctx) =>
@@ -189,6 +310,7 @@ export function createAdminRpc(deps: {
           providerType,
           signatureSecret: req.signatureSecret,
           destinationUrl: req.destinationUrl,
+          eventTypeHeader: req.eventTypeHeader,
           muted: req.muted,
         });
         return { endpoint: endpointWithQueue(e) };
@@ -210,6 +332,7 @@ export function createAdminRpc(deps: {
         const page = webhooks.list({
           endpointId: req.endpointId || undefined,
           status,
+          eventType: req.eventType || undefined,
           verified: req.verified,
           since: req.since ? timestampMs(req.since) : undefined,
           until: req.until ? timestampMs(req.until) : undefined,
@@ -225,13 +348,14 @@ export function createAdminRpc(deps: {
         return { webhook: webhookMessage(webhook, webhook), attempts: attempts.map(attemptMessage) };
       }),
 
-    replayWebhook: (req, ctx) => guard(ctx, async () => ({ webhook: webhookMessage(await webhooks.replay(req.id)) })),
+    replayWebhook: (req, ctx) =>
+      guard(ctx, async () => ({ webhook: webhookMessage(await webhooks.replay(req.id, { destinationId: req.destinationId || undefined })) })),
 
     replayEndpoint: (req, ctx) => guard(ctx, async () => ({ replayed: await webhooks.replayEndpoint(req.endpointId) })),
 
     getStatus: (_req, ctx) =>
       guard(ctx, () => {
-        const s = statusSnapshot({ endpoints, webhooks, relay, settings });
+        const s = statusSnapshot({ endpoints, webhooks, hubs, destinations, relay, settings });
         return {
           hub: {
             connected: s.hub.connected,
@@ -257,7 +381,67 @@ export function createAdminRpc(deps: {
           },
           oldestPendingAt: ts(s.oldestPendingAt),
           edgeVersion: s.edgeVersion,
+          hubs: s.hubs.map(hubMessage),
         };
+      }),
+
+    listHubs: (_req, ctx) => guard(ctx, () => ({ hubs: hubSnapshots({ hubs, destinations, relay }).map(hubMessage) })),
+
+    createHub: (req, ctx) =>
+      guard(ctx, () => {
+        const c = hubs.create({ name: req.name });
+        return { credential: credentialMessage(c, hubById(c.hub.id)) };
+      }),
+
+    updateHub: (req, ctx) =>
+      guard(ctx, () => {
+        hubs.rename(req.id, req.name);
+        return { hub: hubMessage(hubById(req.id)) };
+      }),
+
+    revokeHub: (req, ctx) =>
+      guard(ctx, () => {
+        hubs.revoke(req.id);
+        return { hub: hubMessage(hubById(req.id)) };
+      }),
+
+    rotateHubCredential: (req, ctx) =>
+      guard(ctx, () => {
+        const c = hubs.rotate(req.id);
+        return { credential: credentialMessage(c, hubById(req.id)) };
+      }),
+
+    retireHubCredential: (req, ctx) =>
+      guard(ctx, () => {
+        hubs.retire(req.id);
+        return { hub: hubMessage(hubById(req.id)) };
+      }),
+
+    createDestination: (req, ctx) =>
+      guard(ctx, () => {
+        if (!req.destination) throw new AppError("invalid_argument", "destination is required");
+        const endpoint = endpoints.get(req.endpointId);
+        const d = destinations.create(endpoint.id, destinationInput(req.destination));
+        return { destination: destinationMessage(destinationSnapshot(d, relay)) };
+      }),
+
+    updateDestination: (req, ctx) =>
+      guard(ctx, () => {
+        const d = destinations.update(req.id, {
+          hubId: req.hubId,
+          url: req.url,
+          name: req.name,
+          enabled: req.enabled,
+          muted: req.muted,
+          filter: req.filter ? (filterFromWire(req.filter) ?? null) : undefined,
+        });
+        return { destination: destinationMessage(destinationSnapshot(d, relay)) };
+      }),
+
+    deleteDestination: (req, ctx) =>
+      guard(ctx, () => {
+        destinations.delete(req.id);
+        return {};
       }),
 
     getSettings: (_req, ctx) =>
@@ -292,6 +476,8 @@ export function createAdminRpc(deps: {
         events.on("webhook.updated", (e) => push("webhook.updated", e.endpointId, e.webhookId)),
         events.on("endpoint.changed", (e) => push("endpoint.changed", e.endpointId)),
         events.on("hub.changed", () => push("hub.changed")),
+        events.on("hub.registry", () => push("hub.changed")),
+        events.on("destination.changed", (e) => push("endpoint.changed", e.endpointId)),
       ];
       const heartbeat = setInterval(() => push("heartbeat"), heartbeatMs);
       const onAbort = (): void => wake?.();

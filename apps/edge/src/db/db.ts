@@ -45,10 +45,18 @@ export function readMigrations(dir = MIGRATIONS_DIR): Migration[] {
     .map((f) => ({ version: Number(f.slice(0, 3)), name: f, sql: readFileSync(join(dir, f), "utf8") }));
 }
 
+/** First-line marker of a migration that must run with foreign keys off (a table rebuild). */
+const FOREIGN_KEYS_OFF = /^-- hookly: foreign_keys=off\s*$/m;
+
 /**
  * Applies every migration newer than `PRAGMA user_version`, each in its own
  * transaction. A failing migration throws (start-up stops) and leaves the
  * database at the last good version.
+ *
+ * note: a migration marked `-- hookly: foreign_keys=off` rebuilds a table the
+ * way SQLite documents it (create new, copy, drop old, rename): foreign keys
+ * are off meanwhile (the pragma is a no-op inside a transaction, so it is set
+ * around it) and `foreign_key_check` must come back empty before the commit.
  */
 export function migrate(db: Db, migrations = readMigrations()): number {
   const current = db.pragma("user_version", { simple: true }) as number;
@@ -58,10 +66,21 @@ export function migrate(db: Db, migrations = readMigrations()): number {
   }
   for (const m of migrations) {
     if (m.version <= current) continue;
-    db.transaction(() => {
-      db.exec(m.sql);
-      db.pragma(`user_version = ${m.version}`);
-    })();
+    const fkOff = FOREIGN_KEYS_OFF.test(m.sql);
+    const wasOn = db.pragma("foreign_keys", { simple: true }) === 1;
+    if (fkOff) db.pragma("foreign_keys = OFF");
+    try {
+      db.transaction(() => {
+        db.exec(m.sql);
+        if (fkOff) {
+          const broken = db.pragma("foreign_key_check") as unknown[];
+          if (broken.length > 0) throw new Error(`migration ${m.name} left ${broken.length} broken foreign key(s)`);
+        }
+        db.pragma(`user_version = ${m.version}`);
+      })();
+    } finally {
+      if (fkOff && wasOn) db.pragma("foreign_keys = ON");
+    }
   }
   return db.pragma("user_version", { simple: true }) as number;
 }

@@ -9,7 +9,12 @@ import type { EdgeEvents } from "../events.js";
 import { isId, newId } from "../ids.js";
 import type { ProviderType } from "../verify/verify.service.js";
 import { parseSecrets } from "../verify/verify.service.js";
+import type { DestinationInput, DestinationService } from "../destination/destination.service.js";
+import type { DestinationRecord } from "../destination/destination.store.js";
 import type { EndpointRecord, EndpointStore } from "./endpoint.store.js";
+
+/** Re-exported for callers that validated URLs here before destinations existed. */
+export { checkDestinationUrl } from "../destination/destination.service.js";
 
 /** Provider types an endpoint may have. */
 export const PROVIDER_TYPES: readonly ProviderType[] = ["generic", "stripe", "github", "telegram"];
@@ -19,7 +24,10 @@ export interface EndpointView {
   id: string;
   name: string;
   providerType: ProviderType;
+  /** URL of its first destination (the one most endpoints have). */
   destinationUrl: string;
+  destinations: DestinationRecord[];
+  eventTypeHeader: string | null;
   muted: boolean;
   hasSignatureSecret: boolean;
   ingestUrl: string;
@@ -27,17 +35,21 @@ export interface EndpointView {
   updatedAt: number;
 }
 
-/** Fields to create an endpoint with. */
+/** Fields to create an endpoint with: `destinationUrl` (one destination) or `destinations`. */
 export interface EndpointInput {
   name: string;
   providerType: ProviderType;
   signatureSecret?: string;
-  destinationUrl: string;
+  destinationUrl?: string;
+  /** Hub of the `destinationUrl` destination (default: the bootstrap or only hub). */
+  hubId?: string;
+  destinations?: DestinationInput[];
+  eventTypeHeader?: string | null;
   muted?: boolean;
 }
 
-/** Fields to change; undefined means unchanged, an empty secret removes it. */
-export type EndpointPatch = Partial<EndpointInput>;
+/** Fields to change; undefined means unchanged, an empty secret removes it; `destinationUrl` changes the first destination. */
+export type EndpointPatch = Partial<Omit<EndpointInput, "destinations" | "hubId">>;
 
 /** Endpoint operations. */
 export type EndpointService = ReturnType<typeof createEndpointService>;
@@ -56,33 +68,24 @@ function checkProvider(p: string): ProviderType {
   return p as ProviderType;
 }
 
-/** Validates a destination URL: absolute http(s), no credentials, no fragment. */
-export function checkDestinationUrl(value: string): string {
-  let url: URL;
-  try {
-    url = new URL(value.trim());
-  } catch {
-    throw new AppError("invalid_argument", `destination_url "${value}" is not an absolute URL`);
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new AppError("invalid_argument", "destination_url must use http or https");
-  }
-  if (url.username || url.password) {
-    throw new AppError("invalid_argument", "destination_url must not contain credentials");
-  }
-  if (url.hash) throw new AppError("invalid_argument", "destination_url must not contain a fragment");
-  return url.toString();
+/** Validates an event type header name (generic endpoints). */
+function checkEventTypeHeader(value: string | null | undefined): string | null {
+  const v = value?.trim() ?? "";
+  if (!v) return null;
+  if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$/.test(v)) throw new AppError("invalid_argument", "event_type_header is not a header name");
+  return v.toLowerCase();
 }
 
 /** Creates the endpoint service. */
 export function createEndpointService(deps: {
   store: EndpointStore;
+  destinations: DestinationService;
   box: SecretBox;
   clock: Clock;
   events: EdgeEvents;
   baseUrl: string;
 }) {
-  const { store, box, clock, events, baseUrl } = deps;
+  const { store, destinations, box, clock, events, baseUrl } = deps;
   // note: ingest looks its endpoint up on every request; keep records (and opened secrets)
   // in memory, dropped on every change made through this service.
   const cache = new Map<string, { record: EndpointRecord | undefined; secrets?: string[] }>();
@@ -94,17 +97,22 @@ export function createEndpointService(deps: {
     return box.seal(secret, id);
   };
 
-  const view = (e: EndpointRecord): EndpointView => ({
+  const view = (e: EndpointRecord): EndpointView => {
+    const list = destinations.ofEndpoint(e.id);
+    return {
     id: e.id,
     name: e.name,
     providerType: e.providerType,
-    destinationUrl: e.destinationUrl,
+    destinationUrl: list[0]?.url ?? "",
+    destinations: list,
+    eventTypeHeader: e.eventTypeHeader,
     muted: e.muted,
     hasSignatureSecret: e.sealedSecret !== null,
     ingestUrl: `${baseUrl}/h/${e.id}`,
     createdAt: e.createdAt,
     updatedAt: e.updatedAt,
-  });
+    };
+  };
 
   const mustGet = (id: string): EndpointRecord => {
     const found = isId("endpoint", id) ? store.get(id) : undefined;
@@ -122,12 +130,22 @@ export function createEndpointService(deps: {
         name: checkName(input.name ?? ""),
         providerType: checkProvider(input.providerType),
         sealedSecret: sealSecret(id, input.signatureSecret),
-        destinationUrl: checkDestinationUrl(input.destinationUrl ?? ""),
+        eventTypeHeader: checkEventTypeHeader(input.eventTypeHeader),
         muted: input.muted ?? false,
         createdAt: now,
         updatedAt: now,
       };
-      store.insert(record);
+      if (input.destinations?.length && input.destinationUrl) {
+        throw new AppError("invalid_argument", "give destination_url or destinations, not both");
+      }
+      const dests = destinations.prepare(
+        id,
+        input.destinations?.length ? input.destinations : input.destinationUrl ? [{ url: input.destinationUrl, hubId: input.hubId }] : [],
+      );
+      store.atomically(() => {
+        store.insert(record);
+        destinations.insertPrepared(dests);
+      });
       forget(id);
       events.emit("endpoint.changed", { endpointId: id });
       return view(record);
@@ -156,11 +174,12 @@ export function createEndpointService(deps: {
         name: patch.name !== undefined ? checkName(patch.name) : current.name,
         providerType: patch.providerType !== undefined ? checkProvider(patch.providerType) : current.providerType,
         sealedSecret: patch.signatureSecret !== undefined ? sealSecret(id, patch.signatureSecret) : current.sealedSecret,
-        destinationUrl:
-          patch.destinationUrl !== undefined ? checkDestinationUrl(patch.destinationUrl) : current.destinationUrl,
+        eventTypeHeader: patch.eventTypeHeader !== undefined ? checkEventTypeHeader(patch.eventTypeHeader) : current.eventTypeHeader,
         muted: patch.muted ?? current.muted,
         updatedAt: clock.now(),
       };
+      const first = destinations.ofEndpoint(id)[0];
+      if (patch.destinationUrl !== undefined && first) destinations.update(first.id, { url: patch.destinationUrl });
       store.update(next);
       forget(id);
       events.emit("endpoint.changed", { endpointId: id });
@@ -170,6 +189,7 @@ export function createEndpointService(deps: {
       mustGet(id);
       store.delete(id);
       forget(id);
+      destinations.forgetEndpoint(id);
       events.emit("endpoint.changed", { endpointId: id, deleted: true });
     },
     /** The endpoint's secrets in clear, for signature checks. */

@@ -10,7 +10,8 @@ export interface EndpointRecord {
   name: string;
   providerType: ProviderType;
   sealedSecret: string | null;
-  destinationUrl: string;
+  /** generic endpoints: the header that names the event type (null: the JSON body's `type`). */
+  eventTypeHeader: string | null;
   muted: boolean;
   createdAt: number;
   updatedAt: number;
@@ -21,7 +22,7 @@ interface Row {
   name: string;
   provider_type: ProviderType;
   signature_secret: string | null;
-  destination_url: string;
+  event_type_header: string | null;
   muted: number;
   created_at: number;
   updated_at: number;
@@ -32,7 +33,7 @@ const toRecord = (r: Row): EndpointRecord => ({
   name: r.name,
   providerType: r.provider_type,
   sealedSecret: r.signature_secret,
-  destinationUrl: r.destination_url,
+  eventTypeHeader: r.event_type_header,
   muted: r.muted === 1,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
@@ -43,14 +44,14 @@ export type EndpointStore = ReturnType<typeof createEndpointStore>;
 
 /** Prepares the endpoint statements. */
 export function createEndpointStore(db: Db) {
-  const insert = db.prepare<[string, string, string, string | null, string, number, number, number]>(
-    `INSERT INTO endpoint (id, name, provider_type, signature_secret, destination_url, muted, created_at, updated_at)
+  const insert = db.prepare<[string, string, string, string | null, string | null, number, number, number]>(
+    `INSERT INTO endpoint (id, name, provider_type, signature_secret, event_type_header, muted, created_at, updated_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const byId = db.prepare<[string], Row>(`SELECT * FROM endpoint WHERE id = ?`);
   const all = db.prepare<[], Row>(`SELECT * FROM endpoint ORDER BY created_at, id`);
-  const update = db.prepare<[string, string, string | null, string, number, number, string]>(
-    `UPDATE endpoint SET name = ?, provider_type = ?, signature_secret = ?, destination_url = ?, muted = ?, updated_at = ?
+  const update = db.prepare<[string, string, string | null, string | null, number, number, string]>(
+    `UPDATE endpoint SET name = ?, provider_type = ?, signature_secret = ?, event_type_header = ?, muted = ?, updated_at = ?
      WHERE id = ?`,
   );
   const remove = db.prepare<[string]>(`DELETE FROM endpoint WHERE id = ?`);
@@ -58,7 +59,7 @@ export function createEndpointStore(db: Db) {
 
   return {
     insert(e: EndpointRecord): void {
-      insert.run(e.id, e.name, e.providerType, e.sealedSecret, e.destinationUrl, e.muted ? 1 : 0, e.createdAt, e.updatedAt);
+      insert.run(e.id, e.name, e.providerType, e.sealedSecret, e.eventTypeHeader, e.muted ? 1 : 0, e.createdAt, e.updatedAt);
     },
     get(id: string): EndpointRecord | undefined {
       const row = byId.get(id);
@@ -68,12 +69,14 @@ export function createEndpointStore(db: Db) {
       return all.all().map(toRecord);
     },
     update(e: EndpointRecord): void {
-      update.run(e.name, e.providerType, e.sealedSecret, e.destinationUrl, e.muted ? 1 : 0, e.updatedAt, e.id);
+      update.run(e.name, e.providerType, e.sealedSecret, e.eventTypeHeader, e.muted ? 1 : 0, e.updatedAt, e.id);
     },
     /** Deletes the endpoint and (by cascade) its webhooks and attempts. */
     delete(id: string): boolean {
       return db.transaction(() => remove.run(id).changes > 0)();
     },
+    /** Runs `fn` in one transaction. */
+    atomically: db.transaction(<T>(fn: () => T): T => fn()) as <T>(fn: () => T) => T,
     webhookCount(id: string): number {
       return webhookCount.get(id)?.n ?? 0;
     },

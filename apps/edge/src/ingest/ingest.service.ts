@@ -3,6 +3,8 @@
  * store durably. An invalid signature is stored and marked, never rejected.
  */
 import type { Clock } from "../clock.js";
+import { eventTypeOf, lazyJson } from "../destination/destination.filter.js";
+import type { DestinationService } from "../destination/destination.service.js";
 import type { EndpointService } from "../endpoint/endpoint.service.js";
 import { AppError } from "../errors.js";
 import type { EdgeEvents } from "../events.js";
@@ -39,13 +41,14 @@ export function headerLookup(headers: readonly [string, string][]): (name: strin
 /** Creates the ingest service. */
 export function createIngestService(deps: {
   endpoints: EndpointService;
+  destinations: DestinationService;
   store: IngestStore;
   clock: Clock;
   events: EdgeEvents;
   log: Logger;
   deadLetterAfterMs: number;
 }) {
-  const { endpoints, store, clock, events, log, deadLetterAfterMs } = deps;
+  const { endpoints, destinations, store, clock, events, log, deadLetterAfterMs } = deps;
   return {
     /**
      * Stores a webhook and resolves with its id once it is on disk.
@@ -72,6 +75,9 @@ export function createIngestService(deps: {
         body: input.body,
         now: new Date(receivedAt),
       });
+      const json = lazyJson(input.body);
+      const eventType = eventTypeOf({ provider: endpoint.providerType, header, json, eventTypeHeader: endpoint.eventTypeHeader });
+      const routes = destinations.route(endpoint.id, eventType, json);
       const id = newId("webhook");
       let seq: number;
       try {
@@ -87,6 +93,8 @@ export function createIngestService(deps: {
           sourceIp: input.sourceIp,
           signatureValid: verdict.ok,
           signatureReason: verdict.ok ? null : verdict.reason,
+          eventType,
+          routes,
           deliverBy: receivedAt + deadLetterAfterMs,
           replayOf: null,
         });
@@ -97,7 +105,8 @@ export function createIngestService(deps: {
         log.error({ err, endpointId: endpoint.id }, "cannot store webhook; answering 503 so the provider retries");
         throw new AppError("unavailable", "webhook could not be stored; retry later", { cause: err });
       }
-      events.emit("webhook.received", { endpointId: endpoint.id, webhookId: id, seq, signatureValid: verdict.ok });
+      const destinationIds = routes.filter((r) => r.filteredBecause === null).map((r) => r.destinationId);
+      events.emit("webhook.received", { endpointId: endpoint.id, webhookId: id, seq, destinationIds, signatureValid: verdict.ok });
       return { webhookId: id, signatureValid: verdict.ok };
     },
   };

@@ -40,7 +40,10 @@ export interface NewWebhook {
   sourceIp: string | null;
   signatureValid: boolean;
   signatureReason: string | null;
-  /** Dead-letter deadline. */
+  eventType: string | null;
+  /** One delivery per destination it was routed to; filtered ones are recorded as such. */
+  routes: readonly { destinationId: string; filteredBecause: string | null }[];
+  /** Dead-letter deadline of its deliveries. */
   deliverBy: number;
   replayOf: string | null;
 }
@@ -63,20 +66,25 @@ export function createIngestStore(
      * Called right after a batch commits, before its fsync: the rows are visible
      * to the dispatcher, which may start delivering them while the disk syncs.
      */
-    onCommit?: (endpointIds: Set<string>) => void;
+    onCommit?: (destinationIds: Set<string>) => void;
   } = {},
 ) {
   const insertWebhook = db.prepare(
     `INSERT INTO webhook (id, endpoint_id, received_at, method, query, payload_size, content_type, source_ip,
-       signature_valid, signature_reason, next_attempt_at, deliver_by, replay_of)
+       signature_valid, signature_reason, event_type, status, settled_at, replay_of)
      VALUES (@id, @endpointId, @receivedAt, @method, @query, @payloadSize, @contentType, @sourceIp,
-       @signatureValid, @signatureReason, @receivedAt, @deliverBy, @replayOf)`,
+       @signatureValid, @signatureReason, @eventType, @status, @settledAt, @replayOf)`,
+  );
+  const insertDelivery = db.prepare<[number | bigint, string, string, number, number, number | null, string | null]>(
+    `INSERT INTO delivery (webhook_seq, destination_id, status, next_attempt_at, deliver_by, settled_at, error_message)
+     VALUES (?, ?, ?, ?, ?, ?, ?)`,
   );
   const insertBody = db.prepare<[number | bigint, string, Uint8Array]>(
     `INSERT INTO webhook_body (webhook_seq, headers, payload) VALUES (?, ?, ?)`,
   );
 
   const insertRow = (w: NewWebhook): number => {
+    const queued = w.routes.some((r) => r.filteredBecause === null);
     const { lastInsertRowid } = insertWebhook.run({
       id: w.id,
       endpointId: w.endpointId,
@@ -88,10 +96,16 @@ export function createIngestStore(
       sourceIp: w.sourceIp,
       signatureValid: w.signatureValid ? 1 : 0,
       signatureReason: w.signatureReason,
-      deliverBy: w.deliverBy,
+      eventType: w.eventType,
+      status: queued ? "pending" : "filtered",
+      settledAt: queued ? null : w.receivedAt,
       replayOf: w.replayOf,
     });
     insertBody.run(lastInsertRowid, JSON.stringify(w.headers), w.payload);
+    for (const r of w.routes) {
+      if (r.filteredBecause === null) insertDelivery.run(lastInsertRowid, r.destinationId, "pending", w.receivedAt, w.deliverBy, null, null);
+      else insertDelivery.run(lastInsertRowid, r.destinationId, "filtered", w.receivedAt, w.deliverBy, w.receivedAt, `filtered: ${r.filteredBecause}`);
+    }
     return Number(lastInsertRowid);
   };
   /** The same insert in its own savepoint, for the slow path. */
@@ -182,7 +196,9 @@ export function createIngestStore(
     }
     if (opts.onCommit) {
       const committed = new Set<string>();
-      batch.forEach((w, i) => outcomes[i]!.ok && committed.add(w.webhook.endpointId));
+      batch.forEach((w, i) => {
+        if (outcomes[i]!.ok) for (const r of w.webhook.routes) if (r.filteredBecause === null) committed.add(r.destinationId);
+      });
       try {
         if (committed.size > 0) opts.onCommit(committed);
       } catch {

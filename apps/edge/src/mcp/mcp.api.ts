@@ -41,10 +41,12 @@ export const REMOTE_TIMEOUT_MS = 30_000;
  * Returns a factory of in-process APIs: the AdminService implementation is
  * built once, each caller gets a client whose calls run as `principal`.
  */
-export function inProcessHooklyApi(core: Pick<Core, "endpoints" | "webhooks" | "relay" | "settings" | "events" | "log">) {
+export function inProcessHooklyApi(core: Pick<Core, "endpoints" | "webhooks" | "hubs" | "destinations" | "relay" | "settings" | "events" | "log">) {
   const impl = createAdminRpc({
     endpoints: core.endpoints,
     webhooks: core.webhooks,
+    hubs: core.hubs,
+    destinations: core.destinations,
     relay: core.relay,
     settings: core.settings,
     events: core.events,

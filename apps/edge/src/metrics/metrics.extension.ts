@@ -47,7 +47,7 @@ export function metricsExtension(): ExtensionFactory {
     const deliveries = registry.counter(
       "hookly_deliveries_total",
       "Delivery attempts settled by the hub's answer (delivered, failed for good, retry later) and webhooks dead-lettered.",
-      ["endpoint", "outcome"],
+      ["endpoint", "outcome", "hub"],
     );
     const latency = registry.histogram(
       "hookly_delivery_latency_seconds",
@@ -57,6 +57,10 @@ export function metricsExtension(): ExtensionFactory {
     );
     // note: both queue gauges read one snapshot, taken once per scrape (see routes below).
     let queues: QueueGauge[] = [];
+    let destinationQueues: ReturnType<typeof store.destinationQueues> = [];
+    registry.gauge("hookly_destination_queue_depth", "Pending deliveries per destination, with its hub.", () =>
+      destinationQueues.map((q) => ({ labels: { destination: q.destinationId, hub: q.hubId }, value: q.depth })),
+    );
     registry.gauge("hookly_queue_depth", "Pending webhooks per endpoint.", () =>
       queues.map((q) => ({ labels: { endpoint: q.endpointId }, value: q.depth })),
     );
@@ -67,14 +71,19 @@ export function metricsExtension(): ExtensionFactory {
         value: q.headReceivedAt === null ? 0 : Math.max(0, (now - q.headReceivedAt) / 1000),
       }));
     });
-    registry.gauge("hookly_deliveries_in_flight", "Webhooks sent to the hub and not yet answered.", () => [{ value: relay.hubStatus().inFlight }]);
-    registry.gauge("hookly_hub_connected", "1 while a hub stream is connected, else 0.", () => [{ value: relay.connected() ? 1 : 0 }]);
-    const reconnects = registry.counter("hookly_hub_reconnects_total", "Hub stream connections after the first one since the edge started.");
+    const hubIds = () => core.hubs.list().filter((h) => !h.revoked).map((h) => h.id);
+    registry.gauge("hookly_deliveries_in_flight", "Deliveries sent to a hub and not yet answered, per hub.", () =>
+      hubIds().map((hub) => ({ labels: { hub }, value: relay.hubLive(hub).inFlight })),
+    );
+    registry.gauge("hookly_hub_connected", "1 while the hub's stream is connected, else 0, per hub.", () =>
+      hubIds().map((hub) => ({ labels: { hub }, value: relay.isConnected(hub) ? 1 : 0 })),
+    );
+    const reconnects = registry.counter("hookly_hub_reconnects_total", "Hub stream connections after a hub's first one since the edge started.", ["hub"]);
     const batchSize = registry.histogram("hookly_ingest_batch_size", "Webhooks committed together in one ingest transaction.", BATCH_BUCKETS);
     const commitSeconds = registry.histogram("hookly_ingest_commit_seconds", "Duration of one ingest group commit, fsync included.", COMMIT_BUCKETS);
     registry.gauge("hookly_build_info", "The running edge's version.", () => [{ labels: { version: EDGE_VERSION }, value: 1 }]);
 
-    let connectedBefore = false;
+    const connectedBefore = new Set<string>();
     const unsubscribe = [
       events.on("webhook.received", (e) => {
         // note: replays carry no verdict; they were counted when they first arrived.
@@ -83,15 +92,15 @@ export function metricsExtension(): ExtensionFactory {
       }),
       events.on("webhook.updated", (e) => {
         if (!e.delivery) return;
-        deliveries.inc({ endpoint: e.endpointId, outcome: e.delivery.outcome });
+        deliveries.inc({ endpoint: e.endpointId, outcome: e.delivery.outcome, hub: e.hubId ?? "" });
         if (e.delivery.outcome === "delivered" && e.delivery.receivedAt !== undefined) {
           latency.observe(Math.max(0, (clock.now() - e.delivery.receivedAt) / 1000), { endpoint: e.endpointId });
         }
       }),
       events.on("hub.changed", (e) => {
         if (!e.connected) return;
-        if (connectedBefore) reconnects.inc();
-        connectedBefore = true;
+        if (connectedBefore.has(e.hubId)) reconnects.inc({ hub: e.hubId });
+        connectedBefore.add(e.hubId);
       }),
       events.on("ingest.batch", (e) => {
         batchSize.observe(e.size);
@@ -102,6 +111,7 @@ export function metricsExtension(): ExtensionFactory {
     return {
       routes: metricsRoutes(core.config.metrics, () => {
         queues = store.queues();
+        destinationQueues = store.destinationQueues();
         return registry.render();
       }),
       close() {

@@ -18,7 +18,7 @@ export type MetricsStore = ReturnType<typeof createMetricsStore>;
 
 /** Prepares the metrics statements. */
 export function createMetricsStore(db: Db) {
-  // note: both subqueries use the partial index webhook_queue (endpoint_id, seq) WHERE status = 'pending';
+  // note: both subqueries use the index webhook_by_endpoint_status (endpoint_id, status, seq);
   // the head is found by seq, so it costs one index step however long the queue is.
   const queues = db.prepare<[], QueueGauge>(
     `SELECT e.id AS endpointId,
@@ -28,7 +28,16 @@ export function createMetricsStore(db: Db) {
        FROM endpoint e
       ORDER BY e.id`,
   );
+  const destinationQueues = db.prepare<[], { destinationId: string; hubId: string; depth: number }>(
+    `SELECT x.id AS destinationId, x.hub_id AS hubId,
+            (SELECT count(*) FROM delivery d WHERE d.destination_id = x.id AND d.status = 'pending') AS depth
+       FROM destination x ORDER BY x.id`,
+  );
   return {
+    /** Every destination's queue, with its hub. */
+    destinationQueues(): { destinationId: string; hubId: string; depth: number }[] {
+      return destinationQueues.all();
+    },
     /** Every endpoint's queue, including empty ones (so a drained queue reads 0, not "no data"). */
     queues(): QueueGauge[] {
       return queues.all();

@@ -72,6 +72,22 @@ export function notifyExtension(opts: NotifyExtensionOptions = {}): ExtensionFac
       events: core.events,
       endpoints: core.endpoints,
       relay: core.relay,
+      hubs: () => {
+        const all = core.destinations.all();
+        return core.hubs
+          .list()
+          .filter((h) => !h.revoked)
+          .map((h) => {
+            const mine = all.filter((d) => d.hubId === h.id);
+            return {
+              id: h.id,
+              name: h.name,
+              bootstrap: h.bootstrap,
+              destinations: mine.length,
+              queued: mine.reduce((n, d) => n + core.destinations.get(d.id).queue.pending, 0),
+            };
+          });
+      },
       baseUrl: core.config.baseUrl,
       send: telegramSender(telegram),
       options: {

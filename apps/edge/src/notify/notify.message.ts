@@ -54,7 +54,7 @@ export function renderFailureGroup(g: FailureGroup, baseUrl: string): string {
   if (g.count === 1) {
     const title = first.status === "dead_letter" ? "Webhook dead-lettered" : "Webhook failed";
     return [
-      `${icon} <b>${title}</b> on <b>${e(first.endpointName)}</b>`,
+      `${icon} <b>${title}</b> on <b>${e(first.endpointName)}</b>${first.eventType ? ` (${e(first.eventType)})` : ""}${first.destinationId ? ` → <code>${e(first.destinationId)}</code>` : ""}`,
       `<code>${e(first.webhookId)}</code>: ${e(reason(first))}`,
       `<a href="${escapeHtml(webhookLink(baseUrl, first.webhookId))}">Open in Hookly</a>`,
     ].join("\n");
@@ -75,19 +75,20 @@ export function renderFailureGroup(g: FailureGroup, baseUrl: string): string {
 
 /** The hub has been down too long. */
 export function renderHubDown(a: HubDownAlert, now: number, baseUrl: string): string {
-  const hub = a.hubId ? ` <code>${e(a.hubId)}</code>` : "";
+  const hub = a.hubName ? ` <b>${e(a.hubName)}</b> (<code>${e(a.hubId)}</code>)` : a.hubId ? ` <code>${e(a.hubId)}</code>` : "";
+  const queued = a.queued === undefined ? "Webhooks" : a.queued === 1 ? "1 webhook waits for it; it is" : `${a.queued} webhooks wait for it; they are`;
   return [
-    `🔌 <b>Hub${hub} disconnected</b> for ${formatDuration(now - a.since)}`,
-    "Webhooks are stored and will be delivered when it reconnects.",
+    `🔌 <b>Hub</b>${hub} <b>disconnected</b> for ${formatDuration(now - a.since)}`,
+    a.queued === undefined ? "Webhooks are stored and will be delivered when it reconnects." : `${queued} stored and will be delivered when it reconnects.`,
     `<a href="${escapeHtml(`${baseUrl}/status`)}">Status</a>`,
   ].join("\n");
 }
 
 /** The hub is back after a down alert. */
 export function renderHubUp(a: HubUpAlert, now: number, baseUrl: string): string {
-  const hub = a.hubId ? ` <code>${e(a.hubId)}</code>` : "";
+  const hub = a.hubName ? ` <b>${e(a.hubName)}</b> (<code>${e(a.hubId)}</code>)` : a.hubId ? ` <code>${e(a.hubId)}</code>` : "";
   return [
-    `✅ <b>Hub${hub} connected again</b> after ${formatDuration(now - a.downSince)}`,
+    `✅ <b>Hub</b>${hub} <b>connected again</b> after ${formatDuration(now - a.downSince)}${a.queued ? `; delivering the ${a.queued} webhooks that waited` : ""}`,
     `<a href="${escapeHtml(`${baseUrl}/status`)}">Status</a>`,
   ].join("\n");
 }

@@ -30,6 +30,7 @@ import type { EndpointService } from "../endpoint/endpoint.service.js";
 import type { EdgeEvents } from "../events.js";
 import type { Logger } from "../logger.js";
 import type { FinalFailure, RelayService } from "../relay/relay.service.js";
+import { hubGroup } from "./notify.store.js";
 import { GROUP_SAMPLE_SIZE, renderFailureGroup, renderHubDown, renderHubUp } from "./notify.message.js";
 import { HUB_GROUP, type AlertRow, type AlertStore } from "./notify.store.js";
 
@@ -64,7 +65,12 @@ export function createNotifyService(deps: {
   log: Logger;
   events: EdgeEvents;
   endpoints: Pick<EndpointService, "find">;
-  relay: Pick<RelayService, "connected" | "hubStatus">;
+  relay: Pick<RelayService, "isConnected">;
+  /**
+   * The hubs alerts are about: the ones with destinations (a hub nothing is
+   * routed to is not missed), with their name and what waits for them.
+   */
+  hubs: () => { id: string; name: string; bootstrap: boolean; destinations: number; queued: number }[];
   baseUrl: string;
   send: AlertSend;
   options: NotifyOptions;
@@ -79,10 +85,19 @@ export function createNotifyService(deps: {
     ...deps.options,
   };
 
-  // Hub state. A "down" row without a later "back" row (maybe from before a restart) is still open.
-  const lastHub = store.lastHub();
-  let downAlerted = lastHub?.kind === "hub_down";
-  let downSince: number | null = lastHub?.kind === "hub_down" ? lastHub.since : null;
+  // Hub state, per hub. A "down" row without a later "back" row (maybe from before a restart) is still open.
+  const hubState = new Map<string, { downSince: number | null; alerted: boolean; group: string }>();
+  const stateOf = (hubId: string, bootstrap: boolean) => {
+    let st = hubState.get(hubId);
+    if (!st) {
+      const group = hubGroup(hubId, bootstrap);
+      const last = store.lastHub(group);
+      st = { downSince: last?.kind === "hub_down" ? last.since : null, alerted: last?.kind === "hub_down", group };
+      hubState.set(hubId, st);
+    }
+    return st;
+  };
+  const infoOf = (hubId: string) => deps.hubs().find((h) => h.id === hubId);
 
   // Sender state.
   let timer: NodeJS.Timeout | undefined;
@@ -94,33 +109,36 @@ export function createNotifyService(deps: {
   let retryAt = 0;
   let lastPurge = 0;
 
-  const hubId = (): string => relay.hubStatus().hubId;
-
-  const onHubChanged = (connected: boolean): void => {
+  const onHubChanged = (hubId: string, connected: boolean): void => {
+    const info = infoOf(hubId);
+    const st = stateOf(hubId, info?.bootstrap ?? false);
     const now = clock.now();
     if (!connected) {
-      downSince ??= now;
+      st.downSince ??= now;
       return;
     }
-    const since = downSince ?? now;
-    downSince = null;
-    if (downAlerted) {
-      downAlerted = false;
-      store.insert(HUB_GROUP, now, now, { kind: "hub_up", downSince: since, hubId: hubId() });
+    const since = st.downSince ?? now;
+    st.downSince = null;
+    if (st.alerted) {
+      st.alerted = false;
+      store.insert(st.group, now, now, { kind: "hub_up", downSince: since, hubId, hubName: info?.name ?? hubId, queued: info?.queued ?? 0 });
     }
   };
   const unsubscribe = events.on("hub.changed", (e) => {
     try {
-      onHubChanged(e.connected);
+      onHubChanged(e.hubId, e.connected);
     } catch (err) {
       log.error({ err }, "could not record a hub alert");
     }
   });
 
-  const checkHub = (now: number): void => {
-    if (downSince === null || downAlerted || now - downSince < o.hubDownAfterMs) return;
-    downAlerted = true;
-    store.insert(HUB_GROUP, now, now, { kind: "hub_down", since: downSince, hubId: hubId() });
+  const checkHubs = (now: number): void => {
+    for (const h of deps.hubs()) {
+      const st = stateOf(h.id, h.bootstrap);
+      if (st.downSince === null || st.alerted || now - st.downSince < o.hubDownAfterMs || h.destinations === 0) continue;
+      st.alerted = true;
+      store.insert(st.group, now, now, { kind: "hub_down", since: st.downSince, hubId: h.id, hubName: h.name, queued: h.queued });
+    }
   };
 
   /** The message for a due row, and how to mark it (and its group) sent. */
@@ -190,7 +208,7 @@ export function createNotifyService(deps: {
   /** One pass: hub check, purge, and (unless backing off) sending. */
   const pass = async (): Promise<void> => {
     const now = clock.now();
-    checkHub(now);
+    checkHubs(now);
     if (now - lastPurge > 3_600_000) {
       lastPurge = now;
       store.purgeSent(now - o.keepSentMs);
@@ -222,6 +240,8 @@ export function createNotifyService(deps: {
         endpointId: f.endpointId,
         endpointName: endpoints.find(f.endpointId)?.name ?? f.endpointId,
         webhookId: f.webhookId,
+        destinationId: f.destinationId,
+        eventType: f.eventType,
         status: f.status,
         statusCode: f.statusCode,
         error: f.error,
@@ -232,7 +252,10 @@ export function createNotifyService(deps: {
     start(): void {
       if (!stopped) return;
       stopped = false;
-      if (!relay.connected()) downSince ??= clock.now();
+      for (const h of deps.hubs()) {
+        const st = stateOf(h.id, h.bootstrap);
+        if (!relay.isConnected(h.id)) st.downSince ??= clock.now();
+      }
       timer = setInterval(onTimer, o.pollIntervalMs);
       timer.unref();
       onTimer();

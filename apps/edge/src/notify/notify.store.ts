@@ -11,6 +11,9 @@ export interface WebhookFailedAlert {
   /** The endpoint's name when the failure happened (it may be renamed or deleted later). */
   endpointName: string;
   webhookId: string;
+  /** Where it failed, and what kind of event it was (absent in rows from before destinations). */
+  destinationId?: string;
+  eventType?: string | null;
   status: "failed" | "dead_letter";
   /** The destination's HTTP status; 0 when none (dead letter, connection error). */
   statusCode: number;
@@ -23,8 +26,10 @@ export interface HubDownAlert {
   kind: "hub_down";
   /** When it disconnected (ms). */
   since: number;
-  /** The last hub seen, if any. */
+  /** The hub's id, and its name and what waited for it when the alert was made. */
   hubId: string;
+  hubName?: string;
+  queued?: number;
 }
 
 /** The hub is connected again after a down alert. */
@@ -33,6 +38,8 @@ export interface HubUpAlert {
   /** When it had disconnected (ms). */
   downSince: number;
   hubId: string;
+  hubName?: string;
+  queued?: number;
 }
 
 /** What an outbox row reports. */
@@ -72,6 +79,11 @@ const toRow = (r: Row): AlertRow =>
 /** Group key of the hub's rows. */
 export const HUB_GROUP = "hub";
 
+/** Group key of one hub's down/back alerts (the bootstrap hub keeps the key of the single-hub days). */
+export function hubGroup(hubId: string, bootstrap: boolean): string {
+  return bootstrap ? HUB_GROUP : `hub:${hubId}`;
+}
+
 /** Outbox persistence. */
 export type AlertStore = ReturnType<typeof createAlertStore>;
 
@@ -101,7 +113,7 @@ export function createAlertStore(db: Db) {
      WHERE group_key = ? AND sent_at IS NULL AND kind = 'webhook_failed' AND due_at <= ? AND id <= ?`,
   );
   const markSent = db.prepare<[number, number]>(`UPDATE alert SET sent_at = ? WHERE id = ? AND sent_at IS NULL`);
-  const lastHub = db.prepare<[], Row>(`SELECT * FROM alert WHERE group_key = '${HUB_GROUP}' ORDER BY id DESC LIMIT 1`);
+  const lastHub = db.prepare<[string], Row>(`SELECT * FROM alert WHERE group_key = ? ORDER BY id DESC LIMIT 1`);
   const purge = db.prepare<[number]>(`DELETE FROM alert WHERE sent_at IS NOT NULL AND sent_at < ?`);
   const unsentCount = db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM alert WHERE sent_at IS NULL`);
 
@@ -140,8 +152,8 @@ export function createAlertStore(db: Db) {
       markSent.run(sentAt, id);
     },
     /** The newest hub row: a "hub_down" one means a down alert awaits its "back" alert. */
-    lastHub(): (AlertRow & (HubDownAlert | HubUpAlert)) | undefined {
-      const r = lastHub.get();
+    lastHub(groupKey: string = HUB_GROUP): (AlertRow & (HubDownAlert | HubUpAlert)) | undefined {
+      const r = lastHub.get(groupKey);
       return r && (toRow(r) as AlertRow & (HubDownAlert | HubUpAlert));
     },
     /** Deletes rows sent before `before`; returns how many. */

@@ -1,22 +1,29 @@
 /**
- * SQL of the delivery queue: an endpoint's queue is its pending webhooks in
- * seq (arrival) order. Settling writes the attempt and the new status in one
- * transaction.
+ * SQL of the delivery queues: a destination's queue is its pending
+ * deliveries in seq order. Settling writes the attempt, the delivery's new
+ * status and the webhook's aggregate status in one transaction.
  */
 import type { Statement } from "better-sqlite3";
 import type { Db } from "../db/db.js";
 import type { WebhookBody, WebhookRecord } from "../webhook/webhook.store.js";
 
-/** A pending webhook as the dispatcher needs it (no body): the columns of QUEUED_COLUMNS. */
-export type QueuedWebhook = Pick<
-  WebhookRecord,
-  "seq" | "id" | "endpointId" | "receivedAt" | "method" | "query" | "payloadSize" | "signatureValid" | "attempts" | "nextAttemptAt" | "deliverBy"
->;
+/** A pending delivery as the dispatcher needs it (no body). */
+export interface QueuedDelivery
+  extends Pick<WebhookRecord, "id" | "endpointId" | "receivedAt" | "method" | "query" | "payloadSize" | "signatureValid" | "eventType"> {
+  /** Delivery seq: the destination's queue order. */
+  seq: number;
+  webhookSeq: number;
+  destinationId: string;
+  attempts: number;
+  nextAttemptAt: number;
+  deliverBy: number;
+}
 
 /** One attempt to record. */
 export interface AttemptRecord {
   id: string;
   webhookSeq: number;
+  deliverySeq: number;
   number: number;
   startedAt: number;
   durationMs: number;
@@ -26,7 +33,7 @@ export interface AttemptRecord {
   responseExcerpt: string | null;
 }
 
-/** How a webhook leaves or stays in the queue after an attempt. */
+/** How a delivery leaves or stays in the queue after an attempt. */
 export type Settlement =
   | { status: "delivered"; at: number }
   | { status: "failed"; at: number; error: string }
@@ -34,6 +41,8 @@ export type Settlement =
 
 interface QueuedRow {
   seq: number;
+  webhook_seq: number;
+  destination_id: string;
   id: string;
   endpoint_id: string;
   received_at: number;
@@ -41,13 +50,16 @@ interface QueuedRow {
   query: string;
   payload_size: number;
   signature_valid: number;
+  event_type: string | null;
   attempts: number;
   next_attempt_at: number;
   deliver_by: number;
 }
 
-const toQueued = (r: QueuedRow): QueuedWebhook => ({
+const toQueued = (r: QueuedRow): QueuedDelivery => ({
   seq: r.seq,
+  webhookSeq: r.webhook_seq,
+  destinationId: r.destination_id,
   id: r.id,
   endpointId: r.endpoint_id,
   receivedAt: r.received_at,
@@ -55,12 +67,40 @@ const toQueued = (r: QueuedRow): QueuedWebhook => ({
   query: r.query,
   payloadSize: r.payload_size,
   signatureValid: r.signature_valid === 1,
+  eventType: r.event_type,
   attempts: r.attempts,
   nextAttemptAt: r.next_attempt_at,
   deliverBy: r.deliver_by,
 });
 
-const QUEUED_COLUMNS = `seq, id, endpoint_id, received_at, method, query, payload_size, signature_valid, attempts, next_attempt_at, deliver_by`;
+const QUEUED_COLUMNS = `d.seq, d.webhook_seq, d.destination_id, w.id, w.endpoint_id, w.received_at, w.method, w.query, w.payload_size,
+  w.signature_valid, w.event_type, d.attempts, d.next_attempt_at, d.deliver_by`;
+
+/**
+ * The webhook's status from its deliveries: pending while any is; filtered
+ * when none was queued; delivered when every queued one was; failed or
+ * dead_letter when none was; partial otherwise.
+ */
+const AGGREGATE_SQL = `UPDATE webhook SET (status, attempts, last_attempt_at, delivered_at, settled_at, error_message) = (
+    SELECT
+      CASE
+        WHEN count(*) = 0 OR count(*) = total(status = 'filtered') THEN 'filtered'
+        WHEN total(status = 'pending') > 0 THEN 'pending'
+        WHEN total(status = 'delivered') = count(*) - total(status = 'filtered') THEN 'delivered'
+        WHEN total(status = 'delivered') > 0 THEN 'partial'
+        WHEN total(status = 'failed') > 0 THEN 'failed'
+        ELSE 'dead_letter'
+      END,
+      CAST(total(attempts) AS INTEGER),
+      max(last_attempt_at),
+      CASE WHEN total(status = 'delivered') = count(*) - total(status = 'filtered') AND count(*) > total(status = 'filtered')
+        THEN max(delivered_at) END,
+      CASE WHEN total(status = 'pending') = 0 THEN coalesce(max(settled_at), webhook.received_at) END,
+      CASE WHEN total(status = 'delivered') = count(*) - total(status = 'filtered') THEN NULL
+        ELSE (SELECT e.error_message FROM delivery e WHERE e.webhook_seq = webhook.seq AND e.error_message IS NOT NULL
+              AND e.status != 'delivered' ORDER BY coalesce(e.last_attempt_at, 0) DESC LIMIT 1) END
+    FROM delivery WHERE webhook_seq = webhook.seq)
+  WHERE seq = ?`;
 
 /** Queue persistence. */
 export type QueueStore = ReturnType<typeof createQueueStore>;
@@ -75,7 +115,8 @@ export function createQueueStore(db: Db) {
     let stmt = pendingAfterByLimit.get(limit);
     if (!stmt) {
       stmt = db.prepare<[string, number], QueuedRow>(
-        `SELECT ${QUEUED_COLUMNS} FROM webhook WHERE endpoint_id = ? AND status = 'pending' AND seq > ? ORDER BY seq LIMIT ${limit}`,
+        `SELECT ${QUEUED_COLUMNS} FROM delivery d JOIN webhook w ON w.seq = d.webhook_seq
+         WHERE d.destination_id = ? AND d.status = 'pending' AND d.seq > ? ORDER BY d.seq LIMIT ${limit}`,
       );
       pendingAfterByLimit.set(limit, stmt);
     }
@@ -84,86 +125,109 @@ export function createQueueStore(db: Db) {
   const body = db.prepare<[number], { headers: string; payload: Buffer }>(
     `SELECT headers, payload FROM webhook_body WHERE webhook_seq = ?`,
   );
-  const endpointsWithPending = db.prepare<[], { endpoint_id: string }>(
-    // note: one index probe per endpoint instead of a scan over every pending webhook.
-    `SELECT e.id AS endpoint_id FROM endpoint e
-     WHERE EXISTS (SELECT 1 FROM webhook w WHERE w.endpoint_id = e.id AND w.status = 'pending')`,
+  const destinationsWithPending = db.prepare<[], { id: string }>(
+    // note: one index probe per destination instead of a scan over every pending delivery.
+    `SELECT x.id FROM destination x
+     WHERE EXISTS (SELECT 1 FROM delivery d WHERE d.destination_id = x.id AND d.status = 'pending')`,
   );
   const insertAttempt = db.prepare(
-    `INSERT INTO attempt (id, webhook_seq, number, started_at, duration_ms, status_code, outcome, error, response_excerpt)
-     VALUES (@id, @webhookSeq, @number, @startedAt, @durationMs, @statusCode, @outcome, @error, @responseExcerpt)`,
+    `INSERT INTO attempt (id, webhook_seq, delivery_seq, number, started_at, duration_ms, status_code, outcome, error, response_excerpt)
+     VALUES (@id, @webhookSeq, @deliverySeq, @number, @startedAt, @durationMs, @statusCode, @outcome, @error, @responseExcerpt)`,
   );
   const delivered = db.prepare<[number, number, number, number, number]>(
-    `UPDATE webhook SET status = 'delivered', attempts = ?, last_attempt_at = ?, delivered_at = ?, settled_at = ?, error_message = NULL
+    `UPDATE delivery SET status = 'delivered', attempts = ?, last_attempt_at = ?, delivered_at = ?, settled_at = ?, error_message = NULL
      WHERE seq = ? AND status = 'pending'`,
   );
   const failed = db.prepare<[number, number, number, string, number]>(
-    `UPDATE webhook SET status = 'failed', attempts = ?, last_attempt_at = ?, settled_at = ?, error_message = ?
+    `UPDATE delivery SET status = 'failed', attempts = ?, last_attempt_at = ?, settled_at = ?, error_message = ?
      WHERE seq = ? AND status = 'pending'`,
   );
   const retry = db.prepare<[number, number, number, string, number]>(
-    `UPDATE webhook SET attempts = ?, last_attempt_at = ?, next_attempt_at = ?, error_message = ?
+    `UPDATE delivery SET attempts = ?, last_attempt_at = ?, next_attempt_at = ?, error_message = ?
      WHERE seq = ? AND status = 'pending'`,
   );
-  const dueForDeadLetter = db.prepare<[number], { seq: number; id: string; endpoint_id: string }>(
-    `SELECT seq, id, endpoint_id FROM webhook WHERE status = 'pending' AND deliver_by <= ? ORDER BY seq LIMIT 1000`,
+  const aggregate = db.prepare<[number]>(AGGREGATE_SQL);
+  const dueForDeadLetter = db.prepare<[number], { seq: number; webhook_seq: number; id: string; endpoint_id: string; destination_id: string }>(
+    `SELECT d.seq, d.webhook_seq, w.id, w.endpoint_id, d.destination_id FROM delivery d JOIN webhook w ON w.seq = d.webhook_seq
+     WHERE d.status = 'pending' AND d.deliver_by <= ? ORDER BY d.seq LIMIT 1000`,
   );
   const deadLetter = db.prepare<[number, number]>(
-    `UPDATE webhook SET status = 'dead_letter', settled_at = ?,
+    `UPDATE delivery SET status = 'dead_letter', settled_at = ?,
        error_message = coalesce(error_message || ' — ', '') || 'not delivered before the dead-letter deadline'
      WHERE seq = ? AND status = 'pending'`,
   );
+  const webhookOf = db.prepare<[number], { webhook_seq: number }>(`SELECT webhook_seq FROM delivery WHERE seq = ?`);
   const purgeBatch = db.prepare<[number]>(
     `DELETE FROM webhook WHERE seq IN (
-       SELECT seq FROM webhook WHERE status IN ('delivered', 'dead_letter') AND settled_at < ? LIMIT 500)`,
+       SELECT seq FROM webhook WHERE status IN ('delivered', 'dead_letter', 'filtered') AND settled_at < ? LIMIT 500)`,
+  );
+  const retryNow = db.prepare<[number, string, number]>(
+    `UPDATE delivery SET next_attempt_at = ? WHERE destination_id = ? AND status = 'pending' AND next_attempt_at > ?`,
   );
   const noncePurge = db.prepare<[number]>(`DELETE FROM hub_nonce WHERE expires_at < ?`);
 
+  const recompute = (webhookSeq: number) => aggregate.run(webhookSeq);
+
   return {
-    /** Up to `limit` pending webhooks of an endpoint after `afterSeq`, in order. */
-    pendingAfter(endpointId: string, afterSeq: number, limit: number): QueuedWebhook[] {
-      return pendingAfter(limit).all(endpointId, afterSeq).map(toQueued);
+    /** Up to `limit` pending deliveries of a destination after `afterSeq`, in order. */
+    pendingAfter(destinationId: string, afterSeq: number, limit: number): QueuedDelivery[] {
+      return pendingAfter(limit).all(destinationId, afterSeq).map(toQueued);
     },
     /** Headers and payload of a webhook. */
-    body(seq: number): WebhookBody | undefined {
-      const row = body.get(seq);
+    body(webhookSeq: number): WebhookBody | undefined {
+      const row = body.get(webhookSeq);
       return row && { headers: JSON.parse(row.headers) as [string, string][], payload: row.payload };
     },
-    endpointsWithPending(): string[] {
-      return endpointsWithPending.all().map((r) => r.endpoint_id);
+    destinationsWithPending(): string[] {
+      return destinationsWithPending.all().map((r) => r.id);
     },
     /**
-     * Records an attempt and applies its settlement. Returns false when the
-     * webhook was no longer pending (deleted, dead-lettered meanwhile): the
-     * attempt is then recorded only if the webhook still exists.
+     * Records an attempt, applies its settlement to the delivery and updates
+     * the webhook's status. Returns false when the delivery was no longer
+     * pending (deleted, dead-lettered meanwhile): the attempt is then recorded
+     * only if the delivery still exists.
      */
     settle: db.transaction((attempt: AttemptRecord, s: Settlement): boolean => {
       let changed: number;
       if (s.status === "delivered") {
-        changed = delivered.run(attempt.number, attempt.startedAt, s.at, s.at, attempt.webhookSeq).changes;
+        changed = delivered.run(attempt.number, attempt.startedAt, s.at, s.at, attempt.deliverySeq).changes;
       } else if (s.status === "failed") {
-        changed = failed.run(attempt.number, attempt.startedAt, s.at, s.error, attempt.webhookSeq).changes;
+        changed = failed.run(attempt.number, attempt.startedAt, s.at, s.error, attempt.deliverySeq).changes;
       } else {
-        changed = retry.run(attempt.number, attempt.startedAt, s.nextAttemptAt, s.error, attempt.webhookSeq).changes;
+        changed = retry.run(attempt.number, attempt.startedAt, s.nextAttemptAt, s.error, attempt.deliverySeq).changes;
       }
       try {
         insertAttempt.run(attempt);
       } catch (err) {
         if (!(err instanceof Error && /FOREIGN KEY/.test(err.message))) throw err;
       }
+      if (changed > 0) recompute(attempt.webhookSeq);
       return changed > 0;
     }),
     /** Runs `fn` in one transaction (nested store calls become savepoints). */
     batch: db.transaction((fn: () => void): void => fn()),
-    /** Pending webhooks whose dead-letter deadline has passed. */
-    dueForDeadLetter(now: number): { seq: number; id: string; endpointId: string }[] {
-      return dueForDeadLetter.all(now).map((r) => ({ seq: r.seq, id: r.id, endpointId: r.endpoint_id }));
+    /** Pending deliveries whose dead-letter deadline has passed. */
+    dueForDeadLetter(now: number): { seq: number; webhookSeq: number; id: string; endpointId: string; destinationId: string }[] {
+      return dueForDeadLetter
+        .all(now)
+        .map((r) => ({ seq: r.seq, webhookSeq: r.webhook_seq, id: r.id, endpointId: r.endpoint_id, destinationId: r.destination_id }));
     },
-    /** Moves one pending webhook to dead_letter. */
-    deadLetter(seq: number, now: number): boolean {
-      return deadLetter.run(now, seq).changes > 0;
+    /** Moves one pending delivery to dead_letter. */
+    deadLetter: db.transaction((seq: number, now: number): boolean => {
+      if (deadLetter.run(now, seq).changes === 0) return false;
+      const w = webhookOf.get(seq);
+      if (w) recompute(w.webhook_seq);
+      return true;
+    }),
+    /** Recomputes webhooks' statuses from their deliveries. */
+    recompute: db.transaction((webhookSeqs: readonly number[]): void => {
+      for (const seq of webhookSeqs) recompute(seq);
+    }),
+    /** Makes a destination's waiting retries due at `now` (its hub came back, say). */
+    retryNow(destinationId: string, now: number): number {
+      return retryNow.run(now, destinationId, now).changes;
     },
-    /** Deletes settled (delivered, dead-lettered) webhooks older than `before`; returns how many. */
+    /** Deletes settled (delivered, dead-lettered, filtered) webhooks older than `before`; returns how many. */
     purge(before: number): number {
       let total = 0;
       for (;;) {
@@ -178,16 +242,5 @@ export function createQueueStore(db: Db) {
   };
 }
 
-/**
- * Exponential backoff: initial · 2^(attempts−1), capped. A Retry-After given
- * by the destination wins (capped at one day).
- */
-export function retryDelayMs(
-  attempts: number,
-  opts: { initialMs: number; maxMs: number },
-  retryAfterSeconds = 0,
-): number {
-  if (retryAfterSeconds > 0) return Math.min(retryAfterSeconds * 1000, 86_400_000);
-  const exp = Math.min(Math.max(attempts - 1, 0), 40);
-  return Math.min(opts.initialMs * 2 ** exp, opts.maxMs);
-}
+/** Re-exported: the backoff lives with the lane logic. */
+export { retryDelayMs } from "../relay/lane.js";

@@ -4,7 +4,7 @@
  * silent for HUB_DEAD_AFTER_MS.
  */
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, createContextKey, type ServiceImpl } from "@connectrpc/connect";
 import {
   type DeliveryStart,
   DeliveryChunkSchema,
@@ -16,10 +16,11 @@ import {
   type StreamResponse,
   StreamService,
 } from "@hookly/proto/gen/stream_pb";
-import { EnvelopeOpener, EnvelopeSealer, deriveSessionKey, verifyStreamOpen } from "@hookly/proto/stream-auth";
+import { EnvelopeOpener, EnvelopeSealer, OPEN_HEADERS, deriveSessionKey, verifyStreamOpen } from "@hookly/proto/stream-auth";
 import { randomBytes } from "node:crypto";
 import type { Clock } from "../clock.js";
 import type { Db } from "../db/db.js";
+import type { HubService } from "../hub/hub.service.js";
 import { newId } from "../ids.js";
 import type { Logger } from "../logger.js";
 import type { HubLink, RelayService } from "./relay.service.js";
@@ -27,9 +28,20 @@ import type { HubLink, RelayService } from "./relay.service.js";
 /** Largest body slice per stream message. Small so big bodies interleave with other endpoints' deliveries. */
 export const CHUNK_BYTES = 256 * 1024;
 
+/** Where a request came from, set by the server adapter (remote address, transport). */
+export interface Peer {
+  remoteAddress: string;
+  transport: string;
+}
+
+/** Connect context key under which the stream finds its peer. */
+export const peerKey = createContextKey<Peer>({ remoteAddress: "", transport: "" }, { description: "request peer" });
+
+/** How often a connected hub's last-seen time is written to the registry (ms). */
+export const LAST_SEEN_WRITE_MS = 15_000;
+
 /** Stream settings. */
 export interface StreamOptions {
-  hubSecrets: readonly string[];
   heartbeatMs: number;
   deadAfterMs: number;
   edgeVersion: string;
@@ -117,19 +129,37 @@ class Outbox {
 /** The StreamService implementation. */
 export function createStreamService(deps: {
   relay: RelayService;
+  hubs: HubService;
   clock: Clock;
   log: Logger;
   claimNonce: (nonce: string, expiresAt: number) => boolean;
   options: StreamOptions;
 }): Partial<ServiceImpl<typeof StreamService>> {
-  const { relay, clock, log, options } = deps;
+  const { relay, hubs, clock, log, options } = deps;
   return {
     async *stream(requests: AsyncIterable<StreamRequest>, ctx): AsyncIterable<StreamResponse> {
       const header = (name: string) => ctx.requestHeader.get(name);
-      const open = verifyStreamOpen(options.hubSecrets, header, clock.now(), deps.claimNonce);
+      const peer = ctx.values.get(peerKey);
+      let registryId = "";
+      const open = verifyStreamOpen(
+        (claimed) => {
+          const who = hubs.identify(claimed);
+          if (who.ok) registryId = who.hubId;
+          return who;
+        },
+        header,
+        clock.now(),
+        deps.claimNonce,
+      );
       if (!open.ok) {
-        log.warn({ reason: open.reason, hubId: header("hookly-hub-id") ?? "", peer: ctx.requestHeader.get("x-forwarded-for") ?? "" }, "hub stream refused");
+        log.warn({ reason: open.reason, hubId: header(OPEN_HEADERS.hubId) ?? "", peer: peer.remoteAddress }, "hub stream refused");
         throw new ConnectError(`hub authentication failed: ${open.reason}`, Code.Unauthenticated);
+      }
+      const instanceId = (header(OPEN_HEADERS.instance) ?? "").slice(0, 64);
+      const admission = relay.admit(registryId, instanceId);
+      if (!admission.ok) {
+        log.warn({ hubId: registryId, reportedId: open.hubId, peer: peer.remoteAddress, reason: admission.reason }, "hub stream refused");
+        throw new ConnectError(admission.reason, Code.AlreadyExists);
       }
       const streamId = newId("stream");
       const edgeNonce = randomBytes(16);
@@ -138,14 +168,18 @@ export function createStreamService(deps: {
       const opener = new EnvelopeOpener(key, "hub-to-edge", streamId);
       const outbox = new Outbox();
       const abort = new AbortController();
-      const slog = log.child({ hubId: open.hubId, streamId });
+      const slog = log.child({ hubId: registryId, streamId });
 
       const link: HubLink = {
         id: streamId,
-        hubId: open.hubId,
-        hubVersion: header("hookly-hub-version") ?? "",
+        hubId: registryId,
+        instanceId,
+        hubVersion: (header("hookly-hub-version") ?? "").slice(0, 64),
         connectedAt: clock.now(),
+        remoteAddress: peer.remoteAddress,
+        transport: peer.transport,
         lastSeenAt: clock.now(),
+        lastArrivalMs: Date.now(),
         sendDelivery(start, body) {
           outbox.pushTransfer({ start, body, offset: 0 });
         },
@@ -164,21 +198,25 @@ export function createStreamService(deps: {
         }),
       );
 
-      let lastArrival = Date.now();
+      let lastSeenWritten = clock.now();
       const heartbeat = setInterval(() => {
         // note: real time, not the injected clock: liveness is about the socket, not the queue.
-        if (Date.now() - lastArrival > options.deadAfterMs) {
-          slog.warn({ silentMs: Date.now() - lastArrival }, "hub stream silent; closing it as dead");
+        if (Date.now() - link.lastArrivalMs > options.deadAfterMs) {
+          slog.warn({ silentMs: Date.now() - link.lastArrivalMs }, "hub stream silent; closing it as dead");
           abort.abort(new ConnectError("hub stopped answering", Code.DeadlineExceeded));
           return;
         }
         outbox.pushControl(create(EdgeFrameSchema, { kind: { case: "heartbeat", value: { sentAtMs: BigInt(Date.now()) } } }));
+        if (link.lastSeenAt - lastSeenWritten >= LAST_SEEN_WRITE_MS) {
+          lastSeenWritten = link.lastSeenAt;
+          hubs.noteSeen(registryId, link.lastSeenAt);
+        }
       }, options.heartbeatMs);
 
       const reader = (async () => {
         for await (const req of requests) {
           const frame = fromBinary(HubFrameSchema, opener.open(req));
-          lastArrival = Date.now();
+          link.lastArrivalMs = Date.now();
           link.lastSeenAt = clock.now();
           if (frame.kind.case === "result") relay.result(link, frame.kind.value);
         }
@@ -197,7 +235,14 @@ export function createStreamService(deps: {
       abort.signal.addEventListener("abort", onAbort);
       ctx.signal.addEventListener("abort", () => abort.abort(ctx.signal.reason));
 
-      slog.info({ hubVersion: link.hubVersion }, "hub connected");
+      slog.info({ hubVersion: link.hubVersion, reportedId: open.hubId, peer: peer.remoteAddress }, "hub connected");
+      hubs.noteConnected(registryId, {
+        at: link.connectedAt,
+        version: link.hubVersion,
+        transport: link.transport,
+        remoteAddress: link.remoteAddress,
+        reportedId: open.hubId.slice(0, 128),
+      });
       relay.attach(link);
       try {
         for await (const frame of outbox.frames()) {
@@ -207,6 +252,7 @@ export function createStreamService(deps: {
       } finally {
         clearInterval(heartbeat);
         relay.detach(link);
+        hubs.noteDisconnected(registryId, clock.now(), link.lastSeenAt);
         slog.info({ reason: abort.signal.reason instanceof Error ? abort.signal.reason.message : "stream ended" }, "hub disconnected");
       }
       const reason = abort.signal.reason;

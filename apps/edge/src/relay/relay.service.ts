@@ -1,72 +1,118 @@
 /**
- * The dispatcher: owns every endpoint's queue on the edge and feeds the hub.
+ * The dispatcher: owns every destination's queue on the edge and feeds the
+ * hubs. It is the I/O shell of the lane state machine (lane.ts): it reads
+ * pending deliveries, sends what the machine decides on the stream of the
+ * destination's hub, records results and keeps the timers.
  *
- * Per endpoint ("lane"), webhooks go to the hub strictly in seq order, with up
- * to DISPATCH_WINDOW of them in flight (ordered pipelining) so the round trip
- * to the home network does not cap an endpoint's rate. The hub forwards one
- * lane's deliveries one after another. When an attempt fails transiently, the
- * lane's epoch is bumped: everything behind the failed webhook that is still
- * in flight becomes void (the hub answers SKIPPED without trying it) and the
- * lane restarts from the failed webhook when its retry is due. So webhook k+1
- * is never forwarded before k is delivered, failed or dead-lettered.
+ * Each destination is a lane of its own, sent only on the stream of its own
+ * hub: a destination that is down, failing or whose hub is offline never
+ * delays another destination of the same webhook. Any number of hubs are
+ * connected at once, one authenticated stream each; a hub's newer stream
+ * replaces only its own older one.
  *
  * Nothing here must survive a restart: the queue state is in SQLite; a hub
- * reconnect or an edge restart starts every lane again from its head, and the
- * hub sees again only what was in flight (at least once, same webhook id).
+ * reconnect or an edge restart starts its lanes again from their heads, and
+ * the hub sees again only what was in flight (at least once, same webhook id).
  */
 import { create } from "@bufbuild/protobuf";
-import { type DeliveryResult, DeliveryOutcome, DeliveryStartSchema, type DeliveryStart } from "@hookly/proto/gen/stream_pb";
+import { type DeliveryResult, DeliveryOutcome, DeliveryStartSchema } from "@hookly/proto/gen/stream_pb";
 import { judgeOutcome } from "@hookly/proto/outcome";
 import type { Clock } from "../clock.js";
+import type { DestinationService } from "../destination/destination.service.js";
+import type { DestinationRecord } from "../destination/destination.store.js";
 import type { EndpointService } from "../endpoint/endpoint.service.js";
 import type { EdgeEvents } from "../events.js";
 import { newId } from "../ids.js";
 import type { Logger } from "../logger.js";
-import { retryDelayMs, type QueueStore, type QueuedWebhook, type Settlement } from "../queue/queue.store.js";
+import type { QueueStore, QueuedDelivery, Settlement } from "../queue/queue.store.js";
+import {
+  type Flight,
+  type LaneLimits,
+  type LaneState,
+  markDispatched,
+  markPassed,
+  newLane,
+  onResult,
+  planRefill,
+  refillRequest,
+  resetLane,
+} from "./lane.js";
 
 /** The edge's view of one connected hub stream. */
 export interface HubLink {
   /** Stream id. */
   readonly id: string;
+  /** Registry id (`hub_…`). */
   readonly hubId: string;
+  /** Random per hub process: tells a re-dial of the same process from a second process with the same credential. */
+  readonly instanceId: string;
   readonly hubVersion: string;
   readonly connectedAt: number;
-  /** Last time anything arrived from the hub. */
+  readonly remoteAddress: string;
+  readonly transport: string;
+  /** Last time anything arrived from the hub (edge clock). */
   lastSeenAt: number;
+  /** Same, in real time (liveness is about the socket, not the queue). */
+  lastArrivalMs: number;
   /** Queues a delivery (and its body, chunked by the link) for sending. */
-  sendDelivery(start: DeliveryStart, body: Buffer): void;
+  sendDelivery(start: ReturnType<typeof create<typeof DeliveryStartSchema>>, body: Buffer): void;
   /** Ends the stream. */
   close(reason: string): void;
 }
 
-/** A webhook that finally failed (for alerts). */
+/** A delivery that finally failed (for alerts). */
 export interface FinalFailure {
   webhookId: string;
   endpointId: string;
+  destinationId: string;
+  hubId: string;
+  eventType: string | null;
   status: "failed" | "dead_letter";
   attempts: number;
   statusCode: number;
   error: string;
 }
 
-interface InFlight {
-  deliveryId: string;
+/** A destination whose hub refuses its URL: its queue waits until the hub's allowlist is fixed. */
+export interface HeldDestination {
+  destinationId: string;
+  endpointId: string;
+  hubId: string;
+  url: string;
+  error: string;
+}
+
+/** Live state of one hub, for status. */
+export interface HubLiveStatus {
+  hubId: string;
+  connected: boolean;
+  /** When the current connection (or disconnection) began; 0 if never seen since start. */
+  since: number;
+  lastSeenAt: number;
+  version: string;
+  inFlight: number;
+  streamId: string;
+  remoteAddress: string;
+  transport: string;
+}
+
+/** One dispatch the edge waits on. */
+interface Entry {
   lane: Lane;
-  epoch: number;
-  webhook: QueuedWebhook;
-  attempt: number;
-  bytes: number;
+  flight: Flight;
+  delivery: QueuedDelivery;
+  hubId: string;
 }
 
 interface Lane {
-  endpointId: string;
-  epoch: number;
-  /** Highest seq dispatched in this epoch; the next dispatch starts after it. */
-  cursor: number;
-  inflight: Map<string, InFlight>;
-  inflightBytes: number;
+  destinationId: string;
+  hubId: string;
+  state: LaneState;
+  entries: Map<string, Entry>;
   timer: NodeJS.Timeout | undefined;
   timerAt: number;
+  /** Set while the hub refuses this destination's URL. */
+  held: { since: number; error: string } | undefined;
 }
 
 /** Dispatcher settings. */
@@ -92,7 +138,7 @@ const OUTCOME_NAMES: Record<number, string> = {
   [DeliveryOutcome.INVALID]: "invalid",
 };
 
-/** Joins the endpoint's destination URL and the webhook's original query string. */
+/** Joins the destination URL and the webhook's original query string. */
 export function destinationWithQuery(destination: string, query: string): string {
   if (!query) return destination;
   const url = new URL(destination);
@@ -104,37 +150,52 @@ export function destinationWithQuery(destination: string, query: string): string
 export function createRelayService(deps: {
   store: QueueStore;
   endpoints: EndpointService;
+  destinations: DestinationService;
   clock: Clock;
   events: EdgeEvents;
   log: Logger;
   options: RelayOptions;
   onFinalFailure?: (f: FinalFailure) => void;
+  onHeld?: (h: HeldDestination) => void;
+  /** How long a hub's stream counts as alive without a message (for telling a second process from a re-dial). */
+  hubDeadAfterMs?: number;
 }) {
-  const { store, endpoints, clock, events, log, options } = deps;
-  let link: HubLink | undefined;
-  let lastChangeAt = clock.now();
-  let lastHub: { hubId: string; hubVersion: string } | undefined;
+  const { store, endpoints, destinations, clock, events, log, options } = deps;
+  const limits: LaneLimits = { window: options.dispatchWindow, windowBytes: options.dispatchWindowBytes };
+  const backoff = { initialMs: options.backoffInitialMs, maxMs: options.backoffMaxMs };
+  const links = new Map<string, HubLink>();
+  /** Per hub: when it last connected or disconnected, and what it last said (kept after a disconnect). */
+  const lastKnown = new Map<string, { since: number; lastSeenAt: number; version: string }>();
   const lanes = new Map<string, Lane>();
-  const deliveries = new Map<string, InFlight>();
+  const deliveries = new Map<string, Entry>();
   let sweepTimer: NodeJS.Timeout | undefined;
   let stopped = false;
 
-  const laneOf = (endpointId: string): Lane => {
-    let lane = lanes.get(endpointId);
+  const laneOf = (d: DestinationRecord): Lane => {
+    let lane = lanes.get(d.id);
     if (!lane) {
-      lane = { endpointId, epoch: 1, cursor: 0, inflight: new Map(), inflightBytes: 0, timer: undefined, timerAt: 0 };
-      lanes.set(endpointId, lane);
+      lane = { destinationId: d.id, hubId: d.hubId, state: newLane(), entries: new Map(), timer: undefined, timerAt: 0, held: undefined };
+      lanes.set(d.id, lane);
     }
     return lane;
   };
 
-  /** Voids everything in flight on a lane and restarts it from its head. */
-  const resetLane = (lane: Lane): void => {
-    for (const f of lane.inflight.values()) deliveries.delete(f.deliveryId);
-    lane.inflight.clear();
-    lane.inflightBytes = 0;
-    lane.epoch += 1;
-    lane.cursor = 0;
+  /** Voids everything in flight on a lane: it restarts from its head. */
+  const voidLane = (lane: Lane): void => {
+    resetLane(lane.state);
+    forgetEntries(lane);
+  };
+  const forgetEntries = (lane: Lane): void => {
+    for (const id of lane.entries.keys()) deliveries.delete(id);
+    lane.entries.clear();
+  };
+
+  const dropLane = (destinationId: string): void => {
+    const lane = lanes.get(destinationId);
+    if (!lane) return;
+    voidLane(lane);
+    if (lane.timer) clearTimeout(lane.timer);
+    lanes.delete(destinationId);
   };
 
   const wakeAt = (lane: Lane, at: number): void => {
@@ -146,23 +207,28 @@ export function createRelayService(deps: {
     const delay = Math.min(Math.max(at - clock.now(), 0), 60_000);
     lane.timer = setTimeout(() => {
       lane.timer = undefined;
-      pump(lane.endpointId);
+      pump(lane.destinationId);
     }, delay);
     lane.timer.unref();
   };
 
-  const deadLetter = (w: { seq: number; id: string; endpointId: string }, attempts: number): void => {
+  const deadLetter = (w: { seq: number; id: string; endpointId: string; destinationId: string; eventType: string | null }, attempts: number, hubId: string): void => {
     if (!store.deadLetter(w.seq, clock.now())) return;
-    log.warn({ webhookId: w.id, endpointId: w.endpointId }, "webhook dead-lettered");
+    log.warn({ webhookId: w.id, endpointId: w.endpointId, destinationId: w.destinationId }, "delivery dead-lettered");
     events.emit("webhook.updated", {
       endpointId: w.endpointId,
       webhookId: w.id,
       status: "dead_letter",
+      destinationId: w.destinationId,
+      hubId,
       delivery: { outcome: "dead_letter" },
     });
     deps.onFinalFailure?.({
       webhookId: w.id,
       endpointId: w.endpointId,
+      destinationId: w.destinationId,
+      hubId,
+      eventType: w.eventType,
       status: "dead_letter",
       attempts,
       statusCode: 0,
@@ -170,77 +236,82 @@ export function createRelayService(deps: {
     });
   };
 
-  const dispatch = (lane: Lane, w: QueuedWebhook, destinationUrl: string, signatureValid: boolean): boolean => {
-    const body = store.body(w.seq);
-    if (!body || !link) return false;
+  const dispatch = (lane: Lane, q: QueuedDelivery, dest: DestinationRecord, link: HubLink): boolean => {
+    const body = store.body(q.webhookSeq);
+    if (!body) return false;
     const deliveryId = newId("delivery");
+    const flight = markDispatched(lane.state, q, deliveryId);
     const start = create(DeliveryStartSchema, {
       deliveryId,
-      webhookId: w.id,
-      endpointId: w.endpointId,
-      epoch: BigInt(lane.epoch),
-      attempt: w.attempts + 1,
-      method: w.method,
-      url: destinationWithQuery(destinationUrl, w.query),
+      webhookId: q.id,
+      endpointId: q.endpointId,
+      destinationId: dest.id,
+      epoch: BigInt(flight.epoch),
+      attempt: flight.attempt,
+      method: q.method,
+      url: destinationWithQuery(dest.url, q.query),
       headers: body.headers.map(([name, value]) => ({ name, value })),
       bodySize: BigInt(body.payload.length),
-      signatureValid,
+      signatureValid: q.signatureValid,
+      eventType: q.eventType ?? "",
     });
-    const f: InFlight = { deliveryId, lane, epoch: lane.epoch, webhook: w, attempt: w.attempts + 1, bytes: w.payloadSize };
-    lane.inflight.set(deliveryId, f);
-    lane.inflightBytes += f.bytes;
-    lane.cursor = w.seq;
-    deliveries.set(deliveryId, f);
+    const entry: Entry = { lane, flight, delivery: q, hubId: link.hubId };
+    lane.entries.set(deliveryId, entry);
+    deliveries.set(deliveryId, entry);
     link.sendDelivery(start, body.payload);
     return true;
   };
 
-  /** Sends whatever the lane may send now. */
-  const pump = (endpointId: string): void => {
-    if (!link || stopped) return;
-    const lane = laneOf(endpointId);
-    // note: refill once an eighth of the window has drained, in one query, instead of one
-    // query per result; the hub keeps seven eighths queued, so a long round trip does not starve it.
-    if (lane.inflight.size > options.dispatchWindow - Math.max(1, Math.floor(options.dispatchWindow / 8))) return;
-    const endpoint = endpoints.find(endpointId);
-    if (!endpoint) {
-      lanes.delete(endpointId);
+  /** Sends whatever the destination's lane may send now. */
+  const pump = (destinationId: string): void => {
+    if (stopped) return;
+    const dest = destinations.find(destinationId);
+    if (!dest) {
+      dropLane(destinationId);
       return;
     }
-    if (endpoint.muted) return;
+    const link = links.get(dest.hubId);
+    if (!link || !dest.enabled || dest.muted) return;
+    const endpoint = endpoints.find(dest.endpointId);
+    if (!endpoint || endpoint.muted) return;
+    const lane = laneOf(dest);
     const now = clock.now();
-    while (lane.inflight.size < options.dispatchWindow && (lane.inflight.size === 0 || lane.inflightBytes < options.dispatchWindowBytes)) {
-      const room = options.dispatchWindow - lane.inflight.size;
-      const batch = store.pendingAfter(endpointId, lane.cursor, room);
-      if (batch.length === 0) return;
-      for (const w of batch) {
-        if (w.deliverBy <= now) {
-          deadLetter(w, w.attempts);
-          lane.cursor = w.seq;
-          continue;
-        }
-        if (w.nextAttemptAt > now) {
-          // note: only the head can be waiting for a retry; nothing behind it may overtake.
-          wakeAt(lane, Math.min(w.nextAttemptAt, w.deliverBy));
+    for (;;) {
+      const req = refillRequest(lane.state, limits);
+      if (!req) return;
+      const batch = store.pendingAfter(destinationId, req.after, req.limit);
+      const plan = planRefill(lane.state, limits, batch, now);
+      for (const step of plan.steps) {
+        if (step.kind === "dead_letter") {
+          deadLetter(step.item, step.item.attempts, dest.hubId);
+          markPassed(lane.state, step.item.seq);
+        } else if (!dispatch(lane, step.item, dest, link)) {
           return;
         }
-        if (lane.inflight.size > 0 && lane.inflightBytes + w.payloadSize > options.dispatchWindowBytes) return;
-        if (!dispatch(lane, w, endpoint.destinationUrl, w.signatureValid)) return;
-        if (lane.inflight.size >= options.dispatchWindow) return;
       }
+      if (plan.wakeAt !== undefined) {
+        wakeAt(lane, plan.wakeAt);
+        return;
+      }
+      if (!plan.more) return;
     }
   };
 
   const pumpAll = (): void => {
-    for (const id of store.endpointsWithPending()) pump(id);
+    for (const id of store.destinationsWithPending()) pump(id);
   };
 
-  /** Moves every overdue pending webhook that is not in flight to dead_letter. */
+  const pumpHub = (hubId: string): void => {
+    const pending = new Set(store.destinationsWithPending());
+    for (const d of destinations.ofHub(hubId)) if (pending.has(d.id)) pump(d.id);
+  };
+
+  /** Moves every overdue pending delivery that is not in flight to dead_letter. */
   const sweep = (): void => {
     const now = clock.now();
-    const inflightSeqs = new Set([...deliveries.values()].map((f) => f.webhook.seq));
+    const inflight = new Set([...deliveries.values()].map((e) => e.delivery.seq));
     for (const w of store.dueForDeadLetter(now)) {
-      if (!inflightSeqs.has(w.seq)) deadLetter(w, 0);
+      if (!inflight.has(w.seq)) deadLetter({ ...w, eventType: null }, 0, destinations.find(w.destinationId)?.hubId ?? "");
     }
     if (options.retentionMs > 0) {
       const purged = store.purge(now - options.retentionMs);
@@ -249,37 +320,38 @@ export function createRelayService(deps: {
     store.purgeNonces(now);
   };
 
-  const settle = (f: InFlight, r: DeliveryResult, toPump: Set<string>): void => {
+  const settle = (entry: Entry, r: DeliveryResult, toPump: Set<string>): void => {
+    const { lane, delivery: q } = entry;
+    const now = clock.now();
+    deliveries.delete(r.deliveryId);
+    lane.entries.delete(r.deliveryId);
     const verdict = judgeOutcome(r.outcome, r.statusCode);
-    const lane = f.lane;
-    lane.inflight.delete(f.deliveryId);
-    lane.inflightBytes -= f.bytes;
-    deliveries.delete(f.deliveryId);
-    if (verdict === "skipped") {
-      // note: the hub refused to overtake a webhook whose failure we have not seen; restart the lane.
-      resetLane(lane);
-      wakeAt(lane, clock.now() + 100);
+    const decision = onResult(lane.state, r.deliveryId, verdict, { now, retryAfterSeconds: r.retryAfterSeconds, backoff });
+    if (decision.kind === "stale") return;
+    if (decision.kind === "restart") {
+      // note: the hub refused to overtake a failure we have not seen; everything in flight is void.
+      forgetEntries(lane);
+      wakeAt(lane, decision.wakeAt);
       return;
     }
-    const now = clock.now();
     const error =
       r.outcome === DeliveryOutcome.RESPONSE
         ? r.statusCode >= 200 && r.statusCode < 300
           ? ""
           : `HTTP ${r.statusCode}`
         : r.error || OUTCOME_NAMES[r.outcome] || "unknown outcome";
-    let settlement: Settlement;
-    if (verdict === "delivered") settlement = { status: "delivered", at: now };
-    else if (verdict === "failed") settlement = { status: "failed", at: now, error };
-    else {
-      const delay = retryDelayMs(f.attempt, { initialMs: options.backoffInitialMs, maxMs: options.backoffMaxMs }, r.retryAfterSeconds);
-      settlement = { status: "retry", at: now, nextAttemptAt: Math.min(now + delay, f.webhook.deliverBy), error };
-    }
+    const settlement: Settlement =
+      decision.kind === "retry"
+        ? { status: "retry", at: now, nextAttemptAt: decision.nextAttemptAt, error }
+        : decision.status === "delivered"
+          ? { status: "delivered", at: now }
+          : { status: "failed", at: now, error };
     store.settle(
       {
         id: newId("attempt"),
-        webhookSeq: f.webhook.seq,
-        number: f.attempt,
+        webhookSeq: q.webhookSeq,
+        deliverySeq: q.seq,
+        number: decision.flight.attempt,
         startedAt: Number(r.startedAtMs) || now,
         durationMs: r.durationMs,
         statusCode: r.statusCode,
@@ -289,33 +361,46 @@ export function createRelayService(deps: {
       },
       settlement,
     );
+    const ids = { endpointId: q.endpointId, destinationId: lane.destinationId, hubId: entry.hubId };
     events.emit("webhook.updated", {
-      endpointId: lane.endpointId,
-      webhookId: f.webhook.id,
+      ...ids,
+      webhookId: q.id,
       status: settlement.status === "retry" ? "pending" : settlement.status,
-      delivery: { outcome: settlement.status, receivedAt: f.webhook.receivedAt },
+      delivery: { outcome: settlement.status, receivedAt: q.receivedAt },
     });
-    if (settlement.status === "retry") {
-      log.info(
-        { webhookId: f.webhook.id, endpointId: lane.endpointId, attempt: f.attempt, error, retryAt: new Date(settlement.nextAttemptAt).toISOString() },
-        "delivery failed transiently; will retry",
-      );
-      resetLane(lane);
-      wakeAt(lane, settlement.nextAttemptAt);
+    if (decision.kind === "retry") {
+      forgetEntries(lane);
+      const retryAt = new Date(decision.nextAttemptAt).toISOString();
+      if (decision.held) {
+        if (!lane.held) {
+          const dest = destinations.find(lane.destinationId);
+          log.warn({ ...ids, webhookId: q.id, error, url: dest?.url }, "the hub refuses this destination; its queue waits until the hub's allowlist allows it");
+          deps.onHeld?.({ ...ids, url: dest?.url ?? "", error });
+        }
+        lane.held = { since: lane.held?.since ?? now, error };
+      } else {
+        log.info({ ...ids, webhookId: q.id, attempt: decision.flight.attempt, error, retryAt }, "delivery failed transiently; will retry");
+      }
+      wakeAt(lane, decision.nextAttemptAt);
       return;
     }
+    if (lane.held) {
+      log.info(ids, "the hub accepts this destination again");
+      lane.held = undefined;
+    }
     if (settlement.status === "failed") {
-      log.warn({ webhookId: f.webhook.id, endpointId: lane.endpointId, attempt: f.attempt, error }, "delivery failed permanently");
+      log.warn({ ...ids, webhookId: q.id, attempt: decision.flight.attempt, error }, "delivery failed permanently");
       deps.onFinalFailure?.({
-        webhookId: f.webhook.id,
-        endpointId: lane.endpointId,
+        ...ids,
+        webhookId: q.id,
+        eventType: q.eventType,
         status: "failed",
-        attempts: f.attempt,
+        attempts: decision.flight.attempt,
         statusCode: r.statusCode,
         error,
       });
     }
-    toPump.add(lane.endpointId);
+    toPump.add(lane.destinationId);
   };
 
   // Results that arrive in one event-loop turn are settled in one transaction, then
@@ -330,38 +415,69 @@ export function createRelayService(deps: {
     const toPump = new Set<string>();
     store.batch(() => {
       for (const { from, r } of batch) {
-        if (from !== link) continue;
-        const f = deliveries.get(r.deliveryId);
-        // note: checked here, not on arrival: an earlier result of the batch may have reset the lane.
-        if (!f || f.epoch !== f.lane.epoch || f.webhook.id !== r.webhookId) continue;
-        settle(f, r, toPump);
+        if (links.get(from.hubId) !== from) continue;
+        const entry = deliveries.get(r.deliveryId);
+        // note: a hub can only answer for what was sent to it, and only for the webhook it was sent.
+        if (!entry || entry.hubId !== from.hubId || entry.delivery.id !== r.webhookId) continue;
+        settle(entry, r, toPump);
       }
     });
     for (const id of toPump) pump(id);
   };
 
+  /** Lanes whose destination is on this hub. */
+  const lanesOfHub = (hubId: string): Lane[] => [...lanes.values()].filter((l) => l.hubId === hubId);
+
   const unsubscribers = [
     events.on("webhook.committed", (e) => {
-      for (const id of e.endpointIds) pump(id);
+      for (const id of e.destinationIds) pump(id);
     }),
-    // note: usually already dispatched on "webhook.committed"; the cursor says so without a query.
     events.on("webhook.received", (e) => {
-      const lane = lanes.get(e.endpointId);
-      if (!lane || lane.cursor < e.seq) pump(e.endpointId);
+      for (const id of e.destinationIds) pump(id);
     }),
     events.on("endpoint.changed", (e) => {
       if (e.deleted) {
-        const lane = lanes.get(e.endpointId);
-        if (lane) {
-          resetLane(lane);
-          if (lane.timer) clearTimeout(lane.timer);
-          lanes.delete(e.endpointId);
-        }
+        for (const lane of [...lanes.values()]) if (!destinations.find(lane.destinationId)) dropLane(lane.destinationId);
         return;
       }
-      pump(e.endpointId);
+      for (const d of destinations.ofEndpoint(e.endpointId)) pump(d.id);
+    }),
+    events.on("destination.changed", (e) => {
+      const lane = lanes.get(e.destinationId);
+      const dest = destinations.find(e.destinationId);
+      if (e.deleted || !dest) {
+        dropLane(e.destinationId);
+        return;
+      }
+      if (lane && lane.hubId !== dest.hubId) {
+        // note: moved to another hub: what the old hub has in flight is void, its results are ignored.
+        voidLane(lane);
+        lane.hubId = dest.hubId;
+      }
+      pump(e.destinationId);
+    }),
+    events.on("hub.registry", (e) => {
+      if (e.revoked) links.get(e.hubId)?.close("hub revoked");
     }),
   ];
+
+  const liveStatus = (hubId: string): HubLiveStatus => {
+    const link = links.get(hubId);
+    const known = lastKnown.get(hubId);
+    let inFlight = 0;
+    for (const e of deliveries.values()) if (e.hubId === hubId) inFlight++;
+    return {
+      hubId,
+      connected: link !== undefined,
+      since: link?.connectedAt ?? known?.since ?? 0,
+      lastSeenAt: link?.lastSeenAt ?? known?.lastSeenAt ?? 0,
+      version: link?.hubVersion ?? known?.version ?? "",
+      inFlight,
+      streamId: link?.id ?? "",
+      remoteAddress: link?.remoteAddress ?? "",
+      transport: link?.transport ?? "",
+    };
+  };
 
   return {
     /** Starts the sweep timer and a first pass. */
@@ -378,7 +494,7 @@ export function createRelayService(deps: {
       }, options.sweepIntervalMs ?? 30_000);
       sweepTimer.unref();
     },
-    /** Stops timers and forgets the hub (the stream itself is closed by its owner). */
+    /** Stops timers and forgets the hubs (the streams themselves are closed by their owners). */
     stop(): void {
       settleArrived();
       stopped = true;
@@ -391,54 +507,94 @@ export function createRelayService(deps: {
       sweep();
       pumpAll();
     },
-    /** A hub stream is authenticated: it replaces any previous one. */
-    attach(next: HubLink): void {
-      const previous = link;
-      link = undefined;
-      if (previous) previous.close("replaced by a newer hub connection");
-      for (const lane of lanes.values()) resetLane(lane);
-      link = next;
-      lastHub = { hubId: next.hubId, hubVersion: next.hubVersion };
-      lastChangeAt = clock.now();
-      events.emit("hub.changed", { connected: true });
-      pumpAll();
+    /**
+     * Whether a new stream of `hubId` may take over. A re-dial of the same hub
+     * process (same instance id), or any open while the current stream has gone
+     * silent, replaces it; a second process with the same credential is refused
+     * while the first is alive, so two processes never displace each other.
+     */
+    admit(hubId: string, instanceId: string): { ok: true } | { ok: false; reason: string } {
+      const current = links.get(hubId);
+      if (!current || !instanceId || !current.instanceId || current.instanceId === instanceId) return { ok: true };
+      const silentMs = Date.now() - current.lastArrivalMs;
+      if (silentMs > (deps.hubDeadAfterMs ?? 30_000)) return { ok: true };
+      return {
+        ok: false,
+        reason: `hub ${hubId} is already connected from another process (${current.remoteAddress || "unknown address"}); two processes must not share one hub credential`,
+      };
     },
-    /** A hub stream ended; whatever it had in flight is sent again to the next one. */
+    /** A hub stream is authenticated: it replaces only that hub's previous stream. */
+    attach(next: HubLink): void {
+      const previous = links.get(next.hubId);
+      if (previous) {
+        links.delete(next.hubId);
+        previous.close("replaced by a newer connection of this hub");
+      }
+      const now = clock.now();
+      for (const lane of lanesOfHub(next.hubId)) {
+        voidLane(lane);
+        // note: a destination the hub refused is retried at once: the hub may have come back with a fixed allowlist.
+        if (lane.held) store.retryNow(lane.destinationId, now);
+      }
+      links.set(next.hubId, next);
+      lastKnown.set(next.hubId, { since: next.connectedAt, lastSeenAt: next.lastSeenAt, version: next.hubVersion });
+      events.emit("hub.changed", { hubId: next.hubId, connected: true });
+      pumpHub(next.hubId);
+    },
+    /** A hub stream ended; whatever it had in flight is sent again on its next stream. */
     detach(gone: HubLink): void {
-      if (link !== gone) return;
+      if (links.get(gone.hubId) !== gone) return;
       settleArrived(); // results that already arrived on this link still count
-      link = undefined;
-      lastChangeAt = clock.now();
-      for (const lane of lanes.values()) resetLane(lane);
-      events.emit("hub.changed", { connected: false });
+      links.delete(gone.hubId);
+      lastKnown.set(gone.hubId, { since: clock.now(), lastSeenAt: gone.lastSeenAt, version: gone.hubVersion });
+      for (const lane of lanesOfHub(gone.hubId)) voidLane(lane);
+      events.emit("hub.changed", { hubId: gone.hubId, connected: false });
     },
     /** A result arrived on `from`. Unknown or stale deliveries are ignored. */
     result(from: HubLink, r: DeliveryResult): void {
-      if (from !== link) return;
+      if (links.get(from.hubId) !== from) return;
       arrived.push({ from, r });
       if (!settling) {
         settling = true;
         setImmediate(settleArrived);
       }
     },
-    /** Connection state for the status API. */
+    /** Live state of one hub. */
+    hubLive: liveStatus,
+    /** Every hub connected now or seen since this edge started. */
+    hubsLive(): HubLiveStatus[] {
+      return [...new Set([...links.keys(), ...lastKnown.keys()])].map(liveStatus);
+    },
+    /** Summary for the single-hub status fields: any hub connected, the first one's details. */
     hubStatus() {
+      const first = [...links.values()][0];
+      const s = first ? liveStatus(first.hubId) : [...lastKnown.keys()].map(liveStatus)[0];
       return {
-        connected: link !== undefined,
-        since: link?.connectedAt ?? lastChangeAt,
-        hubId: link?.hubId ?? lastHub?.hubId ?? "",
-        hubVersion: link?.hubVersion ?? lastHub?.hubVersion ?? "",
-        lastSeenAt: link?.lastSeenAt ?? 0,
+        connected: links.size > 0,
+        since: s?.since ?? 0,
+        hubId: s?.hubId ?? "",
+        hubVersion: s?.version ?? "",
+        lastSeenAt: s?.lastSeenAt ?? 0,
         inFlight: deliveries.size,
       };
     },
-    /** Whether a hub is connected. */
-    connected(): boolean {
-      return link !== undefined;
+    /** Destinations whose hub refuses their URL, with since when and why. */
+    heldDestinations(): Map<string, { since: number; error: string }> {
+      const out = new Map<string, { since: number; error: string }>();
+      for (const l of lanes.values()) if (l.held) out.set(l.destinationId, l.held);
+      return out;
     },
-    /** Ends the hub stream (at shutdown); the hub re-dials and gets again whatever was in flight. */
+    /** Whether any hub is connected. */
+    connected(): boolean {
+      return links.size > 0;
+    },
+    /** Whether this hub is connected. */
+    isConnected(hubId: string): boolean {
+      return links.has(hubId);
+    },
+    /** Ends every hub stream (at shutdown); the hubs re-dial and get again whatever was in flight. */
     disconnect(reason: string): void {
-      link?.close(reason);
+      for (const link of [...links.values()]) link.close(reason);
     },
   };
 }

@@ -9,6 +9,8 @@
  */
 import type { Clock } from "../clock.js";
 import type { Db } from "../db/db.js";
+import { lazyJson } from "../destination/destination.filter.js";
+import type { DestinationService } from "../destination/destination.service.js";
 import type { EndpointService } from "../endpoint/endpoint.service.js";
 import { AppError } from "../errors.js";
 import type { EdgeEvents } from "../events.js";
@@ -18,6 +20,7 @@ import {
   createWebhookStore,
   WEBHOOK_STATUSES,
   type AttemptRow,
+  type DeliveryRecord,
   type EndpointQueueStats,
   type StatusCounts,
   type WebhookRecord,
@@ -25,7 +28,7 @@ import {
 } from "./webhook.store.js";
 
 /** Store types that are part of this service's API. */
-export type { EndpointQueueStats, StatusCounts, WebhookStatusName } from "./webhook.store.js";
+export type { DeliveryRecord, EndpointQueueStats, StatusCounts, WebhookStatusName } from "./webhook.store.js";
 
 /** Page size when none is asked for. */
 export const DEFAULT_PAGE_SIZE = 50;
@@ -36,36 +39,19 @@ export const COUNTS_WINDOW_MS = 24 * 3_600_000;
 /** Webhooks a bulk replay loads and commits at a time (bounds memory with large payloads). */
 const REPLAY_CHUNK = 100;
 
-/** A webhook as the API shows it (no body). */
-export interface WebhookView {
-  id: string;
-  endpointId: string;
-  receivedAt: number;
-  method: string;
-  /** Without the leading "?". */
-  query: string;
-  payloadSize: number;
-  contentType: string | null;
-  sourceIp: string | null;
-  signatureValid: boolean;
-  signatureReason: string | null;
-  status: WebhookStatusName;
-  attempts: number;
-  lastAttemptAt: number | null;
-  deliveredAt: number | null;
-  /** When the next attempt is due; null unless pending. */
-  nextAttemptAt: number | null;
-  /** When a pending webhook becomes a dead letter; null unless pending. */
-  deliverBy: number | null;
-  errorMessage: string | null;
-  replayOf: string | null;
-}
+/**
+ * A webhook as the API shows it (no body): the stored record without its
+ * internal position. nextAttemptAt and deliverBy are null unless pending.
+ */
+export type WebhookView = Omit<WebhookRecord, "seq" | "settledAt">;
 
 /** A webhook with its headers and payload. */
 export interface WebhookDetail extends WebhookView {
   /** [name, value] pairs in arrival order, original case. */
   headers: [string, string][];
   payload: Uint8Array;
+  /** One per destination it was routed to (filtered ones included). */
+  deliveries: DeliveryRecord[];
 }
 
 /** One delivery attempt. */
@@ -78,6 +64,8 @@ export interface WebhookFilter {
   /** An `ep_…` id; unknown → not_found. */
   endpointId?: string | undefined;
   status?: string | undefined;
+  /** Exact event type. */
+  eventType?: string | undefined;
   verified?: boolean | undefined;
   /** received_at ≥ since (ms since the epoch). */
   since?: number | undefined;
@@ -116,26 +104,10 @@ export function decodePageToken(token: string): number {
 
 const isStatus = (s: string): s is WebhookStatusName => (WEBHOOK_STATUSES as readonly string[]).includes(s);
 
-const toView = (r: WebhookRecord): WebhookView => ({
-  id: r.id,
-  endpointId: r.endpointId,
-  receivedAt: r.receivedAt,
-  method: r.method,
-  query: r.query,
-  payloadSize: r.payloadSize,
-  contentType: r.contentType,
-  sourceIp: r.sourceIp,
-  signatureValid: r.signatureValid,
-  signatureReason: r.signatureReason,
-  status: r.status,
-  attempts: r.attempts,
-  lastAttemptAt: r.lastAttemptAt,
-  deliveredAt: r.deliveredAt,
-  nextAttemptAt: r.status === "pending" ? r.nextAttemptAt : null,
-  deliverBy: r.status === "pending" ? r.deliverBy : null,
-  errorMessage: r.errorMessage,
-  replayOf: r.replayOf,
-});
+const toView = (r: WebhookRecord): WebhookView => {
+  const { seq: _seq, settledAt: _settledAt, ...view } = r;
+  return view;
+};
 
 const checkTime = (name: string, value: number | undefined): number | undefined => {
   if (value === undefined) return undefined;
@@ -156,11 +128,12 @@ export function createWebhookService(deps: {
   clock: Clock;
   events: EdgeEvents;
   endpoints: EndpointService;
+  destinations: DestinationService;
   ingestStore: IngestStore;
   /** Dead-letter deadline of a replay, from its (new) arrival. */
   deadLetterAfterMs: number;
 }) {
-  const { clock, events, endpoints, ingestStore, deadLetterAfterMs } = deps;
+  const { clock, events, endpoints, destinations, ingestStore, deadLetterAfterMs } = deps;
   const store = createWebhookStore(deps.db);
 
   const mustGet = (id: string) => {
@@ -170,9 +143,14 @@ export function createWebhookService(deps: {
   };
 
   /** Stores a copy of the original at the tail of its endpoint's queue; resolves once on disk. */
-  const replayOne = async (original: WebhookRecord & { headers: [string, string][]; payload: Uint8Array }) => {
+  const replayOne = async (original: WebhookRecord & { headers: [string, string][]; payload: Uint8Array }, to?: readonly string[]) => {
     const now = clock.now();
     const id = newId("webhook");
+    // note: to named destinations: exactly there, whatever their filters say (the operator asked); to all:
+    // the endpoint's destinations and filters as they are now.
+    const routes = to
+      ? to.map((destinationId) => ({ destinationId, filteredBecause: null }))
+      : destinations.route(original.endpointId, original.eventType, lazyJson(original.payload));
     let seq: number;
     try {
       seq = await ingestStore.insert({
@@ -187,6 +165,8 @@ export function createWebhookService(deps: {
         sourceIp: original.sourceIp,
         signatureValid: original.signatureValid,
         signatureReason: original.signatureReason,
+        eventType: original.eventType,
+        routes,
         deliverBy: now + deadLetterAfterMs,
         replayOf: original.id,
       });
@@ -196,7 +176,8 @@ export function createWebhookService(deps: {
       }
       throw err;
     }
-    events.emit("webhook.received", { endpointId: original.endpointId, webhookId: id, seq });
+    const destinationIds = routes.filter((r) => r.filteredBecause === null).map((r) => r.destinationId);
+    events.emit("webhook.received", { endpointId: original.endpointId, webhookId: id, seq, destinationIds });
     return id;
   };
 
@@ -230,7 +211,8 @@ export function createWebhookService(deps: {
         throw new AppError("invalid_argument", "since must be before until");
       }
       const beforeSeq = filter.pageToken ? decodePageToken(filter.pageToken) : undefined;
-      const rows = store.list({ endpointId, status, verified: filter.verified, since, until, beforeSeq, limit: limit + 1 });
+      const eventType = filter.eventType?.trim() || undefined;
+      const rows = store.list({ endpointId, status, eventType, verified: filter.verified, since, until, beforeSeq, limit: limit + 1 });
       const page = rows.slice(0, limit);
       return {
         webhooks: page.map(toView),
@@ -241,7 +223,7 @@ export function createWebhookService(deps: {
     get(id: string): { webhook: WebhookDetail; attempts: AttemptView[] } {
       const found = mustGet(id);
       return {
-        webhook: { ...toView(found), headers: found.headers, payload: found.payload },
+        webhook: { ...toView(found), headers: found.headers, payload: found.payload, deliveries: store.deliveries(found.seq) },
         attempts: store.attempts(found.seq).map((a) => ({ ...a, webhookId: found.id })),
       };
     },
@@ -250,13 +232,23 @@ export function createWebhookService(deps: {
      * method, query, headers, payload and signature result, received now,
      * `replayOf` = the original. Resolves with it once it is on disk.
      */
-    async replay(id: string): Promise<WebhookView> {
-      const newIdValue = await replayOne(mustGet(id));
+    async replay(id: string, opts: { destinationId?: string | undefined } = {}): Promise<WebhookView> {
+      const original = mustGet(id);
+      let destinationId: string | undefined;
+      if (opts.destinationId) {
+        const d = destinations.get(opts.destinationId);
+        if (d.endpointId !== original.endpointId) {
+          throw new AppError("invalid_argument", `destination ${d.id} is not a destination of endpoint ${original.endpointId}`);
+        }
+        destinationId = d.id;
+      }
+      const newIdValue = await replayOne(original, destinationId ? [destinationId] : undefined);
       return toView(mustGet(newIdValue));
     },
     /**
-     * Replays every failed and dead-lettered webhook of an endpoint, in
-     * arrival order, and resolves with how many. The set is taken when the
+     * Replays every failed, dead-lettered and partly delivered webhook of an
+     * endpoint, in arrival order, to the destinations that did not get it,
+     * and resolves with how many. The set is taken when the
      * call starts (the copies are pending, so they are never replayed twice).
      */
     async replayEndpoint(endpointId: string): Promise<number> {
@@ -270,7 +262,15 @@ export function createWebhookService(deps: {
           .filter((w) => w !== undefined);
         // note: the inserts of one chunk join the same group commit and keep their order (seq follows
         // insert order), so the copies queue in the originals' arrival order.
-        const results = await Promise.allSettled(chunk.map((w) => replayOne(w)));
+        const results = await Promise.allSettled(
+          chunk.map((w) => {
+            const missed = store
+              .deliveries(w.seq)
+              .filter((d) => d.status === "failed" || d.status === "dead_letter")
+              .map((d) => d.destinationId);
+            return replayOne(w, missed);
+          }),
+        );
         const failure = results.find((r) => r.status === "rejected");
         replayed += results.filter((r) => r.status === "fulfilled").length;
         if (failure) throw failure.reason;

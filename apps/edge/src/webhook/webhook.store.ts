@@ -10,11 +10,36 @@
  */
 import type { Db } from "../db/db.js";
 
-/** Where a webhook stands, as stored in `webhook.status`. */
-export type WebhookStatusName = "pending" | "delivered" | "failed" | "dead_letter";
+/**
+ * Where a webhook stands, as stored in `webhook.status`: the aggregate of its
+ * deliveries (partial: some delivered, some failed or dead-lettered; filtered:
+ * no destination took it).
+ */
+export type WebhookStatusName = "pending" | "delivered" | "failed" | "dead_letter" | "partial" | "filtered";
 
 /** Every status, in the order the API lists them. */
-export const WEBHOOK_STATUSES: readonly WebhookStatusName[] = ["pending", "delivered", "failed", "dead_letter"];
+export const WEBHOOK_STATUSES: readonly WebhookStatusName[] = ["pending", "delivered", "failed", "dead_letter", "partial", "filtered"];
+
+/** Where one delivery (a webhook at one destination) stands. */
+export type DeliveryStatusName = "pending" | "delivered" | "failed" | "dead_letter" | "filtered";
+
+/** One webhook's delivery to one destination. */
+export interface DeliveryRecord {
+  seq: number;
+  destinationId: string;
+  hubId: string;
+  url: string;
+  destinationName: string;
+  status: DeliveryStatusName;
+  attempts: number;
+  lastAttemptAt: number | null;
+  /** Meaningful while pending only. */
+  nextAttemptAt: number;
+  deliverBy: number;
+  deliveredAt: number | null;
+  settledAt: number | null;
+  errorMessage: string | null;
+}
 
 /** A webhook row without its body. */
 export interface WebhookRecord {
@@ -30,12 +55,16 @@ export interface WebhookRecord {
   sourceIp: string | null;
   signatureValid: boolean;
   signatureReason: string | null;
+  /** Stripe type, GitHub event(.action), Telegram update kind, generic type; null when none. */
+  eventType: string | null;
   status: WebhookStatusName;
+  /** Over all deliveries. */
   attempts: number;
   lastAttemptAt: number | null;
-  /** Meaningful while pending only. */
-  nextAttemptAt: number;
-  deliverBy: number;
+  /** Earliest next attempt of its pending deliveries; null when none is pending. */
+  nextAttemptAt: number | null;
+  /** Earliest dead-letter deadline of its pending deliveries; null when none is pending. */
+  deliverBy: number | null;
   deliveredAt: number | null;
   settledAt: number | null;
   errorMessage: string | null;
@@ -52,6 +81,8 @@ export interface WebhookBody {
 /** A delivery attempt as stored. */
 export interface AttemptRow {
   id: string;
+  /** The destination it was made for (null for attempts older than destinations, none here after migration 006). */
+  destinationId: string | null;
   number: number;
   startedAt: number;
   durationMs: number;
@@ -64,6 +95,7 @@ export interface AttemptRow {
 /** A list query; every filter is optional. */
 export interface WebhookListQuery {
   endpointId?: string | undefined;
+  eventType?: string | undefined;
   status?: WebhookStatusName | undefined;
   verified?: boolean | undefined;
   /** received_at ≥ since (ms). */
@@ -106,11 +138,12 @@ interface WebhookRow {
   source_ip: string | null;
   signature_valid: number;
   signature_reason: string | null;
+  event_type: string | null;
   status: WebhookStatusName;
   attempts: number;
   last_attempt_at: number | null;
-  next_attempt_at: number;
-  deliver_by: number;
+  next_attempt_at: number | null;
+  deliver_by: number | null;
   delivered_at: number | null;
   settled_at: number | null;
   error_message: string | null;
@@ -122,9 +155,12 @@ interface BodyColumns {
   payload: Buffer | null;
 }
 
-const COLUMNS = `seq, id, endpoint_id, received_at, method, query, payload_size, content_type, source_ip, signature_valid,
-  signature_reason, status, attempts, last_attempt_at, next_attempt_at, deliver_by, delivered_at, settled_at,
-  error_message, replay_of`;
+// note: retry timing lives on the deliveries; a pending webhook shows its earliest (two probes of delivery_by_webhook).
+const columns = (t: string) => `${t}.seq AS seq, id, endpoint_id, received_at, method, query, payload_size, content_type, source_ip, signature_valid,
+  signature_reason, event_type, status, attempts, last_attempt_at,
+  CASE WHEN ${t}.status = 'pending' THEN (SELECT min(d.next_attempt_at) FROM delivery d WHERE d.webhook_seq = ${t}.seq AND d.status = 'pending') END AS next_attempt_at,
+  CASE WHEN ${t}.status = 'pending' THEN (SELECT min(d.deliver_by) FROM delivery d WHERE d.webhook_seq = ${t}.seq AND d.status = 'pending') END AS deliver_by,
+  delivered_at, settled_at, error_message, replay_of`;
 
 const toRecord = (r: WebhookRow): WebhookRecord => ({
   seq: r.seq,
@@ -138,6 +174,7 @@ const toRecord = (r: WebhookRow): WebhookRecord => ({
   sourceIp: r.source_ip,
   signatureValid: r.signature_valid === 1,
   signatureReason: r.signature_reason,
+  eventType: r.event_type,
   status: r.status,
   attempts: r.attempts,
   lastAttemptAt: r.last_attempt_at,
@@ -157,6 +194,7 @@ const toBody = (r: BodyColumns): WebhookBody => ({
 /** Bound parameters of every list statement. */
 interface ListParams {
   endpointId: string | null;
+  eventType: string | null;
   status: string | null;
   verified: number | null;
   since: number;
@@ -179,12 +217,13 @@ function listSql(plan: ListPlan, byEndpoint: boolean, byStatus: boolean): string
     byEndpoint ? "endpoint_id = @endpointId" : "",
     byStatus ? "status = @status" : "",
     "(@verified IS NULL OR signature_valid = @verified)",
+    "(@eventType IS NULL OR event_type = @eventType)",
     // note: the unary + keeps the by_seq plan off the received_at index (it must walk seq order and stop
     // after a page); the by_received plan must use it, and INDEXED BY makes prepare fail if it cannot.
     plan === "by_seq" ? "+received_at >= @since AND +received_at < @until" : "received_at >= @since AND received_at < @until",
   ].filter(Boolean);
   const from = plan === "by_seq" ? "webhook" : "webhook INDEXED BY webhook_by_received_status";
-  return `SELECT ${COLUMNS} FROM ${from} WHERE ${where.join(" AND ")} ORDER BY seq DESC LIMIT @limit`;
+  return `SELECT ${columns("webhook")} FROM ${from} WHERE ${where.join(" AND ")} ORDER BY seq DESC LIMIT @limit`;
 }
 
 /** Webhook read model. */
@@ -217,17 +256,18 @@ export function createWebhookStore(db: Db) {
   );
 
   const byId = db.prepare<[string], WebhookRow & BodyColumns>(
-    `SELECT ${COLUMNS.replace(/\bseq\b/, "w.seq")}, b.headers, b.payload
+    `SELECT ${columns("w")}, b.headers, b.payload
      FROM webhook w LEFT JOIN webhook_body b ON b.webhook_seq = w.seq WHERE w.id = ?`,
   );
   const bySeq = db.prepare<[number], WebhookRow & BodyColumns>(
-    `SELECT ${COLUMNS.replace(/\bseq\b/, "w.seq")}, b.headers, b.payload
+    `SELECT ${columns("w")}, b.headers, b.payload
      FROM webhook w LEFT JOIN webhook_body b ON b.webhook_seq = w.seq WHERE w.seq = ?`,
   );
   const attempts = db.prepare<
     [number],
     {
       id: string;
+      destination_id: string | null;
       number: number;
       started_at: number;
       duration_ms: number;
@@ -237,12 +277,34 @@ export function createWebhookStore(db: Db) {
       response_excerpt: string | null;
     }
   >(
-    `SELECT id, number, started_at, duration_ms, status_code, outcome, error, response_excerpt
-     FROM attempt WHERE webhook_seq = ? ORDER BY number, started_at`,
+    `SELECT a.id, d.destination_id, a.number, a.started_at, a.duration_ms, a.status_code, a.outcome, a.error, a.response_excerpt
+     FROM attempt a LEFT JOIN delivery d ON d.seq = a.delivery_seq WHERE a.webhook_seq = ? ORDER BY a.started_at, a.number`,
+  );
+  const deliveries = db.prepare<
+    [number],
+    {
+      seq: number;
+      destination_id: string;
+      hub_id: string;
+      url: string;
+      name: string;
+      status: DeliveryStatusName;
+      attempts: number;
+      last_attempt_at: number | null;
+      next_attempt_at: number;
+      deliver_by: number;
+      delivered_at: number | null;
+      settled_at: number | null;
+      error_message: string | null;
+    }
+  >(
+    `SELECT d.seq, d.destination_id, x.hub_id, x.url, x.name, d.status, d.attempts, d.last_attempt_at, d.next_attempt_at, d.deliver_by,
+       d.delivered_at, d.settled_at, d.error_message
+     FROM delivery d JOIN destination x ON x.id = d.destination_id WHERE d.webhook_seq = ? ORDER BY x.position, d.seq`,
   );
   const replayable = db.prepare<[string], { seq: number }>(
     `SELECT seq FROM webhook INDEXED BY webhook_by_endpoint_status
-     WHERE endpoint_id = ? AND status IN ('failed', 'dead_letter') ORDER BY seq`,
+     WHERE endpoint_id = ? AND status IN ('failed', 'dead_letter', 'partial') ORDER BY seq`,
   );
   // note: the oldest pending webhook is the head of the queue (lowest seq), found by index in O(log n);
   // received_at follows seq except across a wall-clock step backwards.
@@ -301,6 +363,7 @@ export function createWebhookStore(db: Db) {
 
   const paramsOf = (q: WebhookListQuery, before: number): ListParams => ({
     endpointId: q.endpointId ?? null,
+    eventType: q.eventType ?? null,
     status: q.status ?? null,
     verified: q.verified === undefined ? null : q.verified ? 1 : 0,
     since: q.since ?? Number.MIN_SAFE_INTEGER,
@@ -342,6 +405,7 @@ export function createWebhookStore(db: Db) {
     attempts(seq: number): AttemptRow[] {
       return attempts.all(seq).map((r) => ({
         id: r.id,
+        destinationId: r.destination_id,
         number: r.number,
         startedAt: r.started_at,
         durationMs: r.duration_ms,
@@ -351,7 +415,25 @@ export function createWebhookStore(db: Db) {
         responseExcerpt: r.response_excerpt,
       }));
     },
-    /** seqs of an endpoint's failed and dead-lettered webhooks, in arrival order. */
+    /** A webhook's deliveries, in the order of its endpoint's destinations. */
+    deliveries(seq: number): DeliveryRecord[] {
+      return deliveries.all(seq).map((r) => ({
+        seq: r.seq,
+        destinationId: r.destination_id,
+        hubId: r.hub_id,
+        url: r.url,
+        destinationName: r.name,
+        status: r.status,
+        attempts: r.attempts,
+        lastAttemptAt: r.last_attempt_at,
+        nextAttemptAt: r.next_attempt_at,
+        deliverBy: r.deliver_by,
+        deliveredAt: r.delivered_at,
+        settledAt: r.settled_at,
+        errorMessage: r.error_message,
+      }));
+    },
+    /** seqs of an endpoint's failed, partial and dead-lettered webhooks, in arrival order. */
     replayableSeqs(endpointId: string): number[] {
       return replayable.all(endpointId).map((r) => r.seq);
     },

@@ -14,6 +14,10 @@ export interface ForwardRequest {
   webhookId: string;
   /** `ep_…`, sent as `X-Hookly-Endpoint`. */
   endpointId: string;
+  /** `dst_…`, sent as `X-Hookly-Destination` when set. */
+  destinationId?: string;
+  /** The webhook's event type, sent as `X-Hookly-Event-Type` when set. */
+  eventType?: string;
   /** 1-based attempt number, sent as `X-Hookly-Attempt`. */
   attempt: number;
   /** The method the provider used, usually POST. */
@@ -217,6 +221,9 @@ function outgoingHeaders(req: ForwardRequest, url: URL, userAgent: string): stri
     "X-Hookly-Endpoint", req.endpointId,
     "X-Hookly-Verified", req.signatureValid ? "true" : "false",
   );
+  if (req.destinationId) raw.push("X-Hookly-Destination", req.destinationId);
+  // note: an event type is provider-chosen text: only a safe header value is forwarded.
+  if (req.eventType && /^[\x21-\x7e]{1,200}$/.test(req.eventType)) raw.push("X-Hookly-Event-Type", req.eventType);
   return raw;
 }
 

@@ -12,7 +12,432 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file hookly/v1/admin.proto.
  */
 export const file_hookly_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("ChVob29rbHkvdjEvYWRtaW4ucHJvdG8SCWhvb2tseS52MSLaAgoIRW5kcG9pbnQSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIuCg1wcm92aWRlcl90eXBlGAMgASgOMhcuaG9va2x5LnYxLlByb3ZpZGVyVHlwZRIXCg9kZXN0aW5hdGlvbl91cmwYBCABKAkSDQoFbXV0ZWQYBSABKAgSHAoUaGFzX3NpZ25hdHVyZV9zZWNyZXQYBiABKAgSEgoKaW5nZXN0X3VybBgHIAEoCRIuCgpjcmVhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtxdWV1ZV9kZXB0aBgKIAEoBBI1ChFsYXN0X2RlbGl2ZXJlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAilwEKFUNyZWF0ZUVuZHBvaW50UmVxdWVzdBIMCgRuYW1lGAEgASgJEi4KDXByb3ZpZGVyX3R5cGUYAiABKA4yFy5ob29rbHkudjEuUHJvdmlkZXJUeXBlEhgKEHNpZ25hdHVyZV9zZWNyZXQYAyABKAkSFwoPZGVzdGluYXRpb25fdXJsGAQgASgJEg0KBW11dGVkGAUgASgIIj8KFkNyZWF0ZUVuZHBvaW50UmVzcG9uc2USJQoIZW5kcG9pbnQYASABKAsyEy5ob29rbHkudjEuRW5kcG9pbnQiIAoSR2V0RW5kcG9pbnRSZXF1ZXN0EgoKAmlkGAEgASgJIjwKE0dldEVuZHBvaW50UmVzcG9uc2USJQoIZW5kcG9pbnQYASABKAsyEy5ob29rbHkudjEuRW5kcG9pbnQiFgoUTGlzdEVuZHBvaW50c1JlcXVlc3QiPwoVTGlzdEVuZHBvaW50c1Jlc3BvbnNlEiYKCWVuZHBvaW50cxgBIAMoCzITLmhvb2tseS52MS5FbmRwb2ludCKKAgoVVXBkYXRlRW5kcG9pbnRSZXF1ZXN0EgoKAmlkGAEgASgJEhEKBG5hbWUYAiABKAlIAIgBARIzCg1wcm92aWRlcl90eXBlGAMgASgOMhcuaG9va2x5LnYxLlByb3ZpZGVyVHlwZUgBiAEBEh0KEHNpZ25hdHVyZV9zZWNyZXQYBCABKAlIAogBARIcCg9kZXN0aW5hdGlvbl91cmwYBSABKAlIA4gBARISCgVtdXRlZBgGIAEoCEgEiAEBQgcKBV9uYW1lQhAKDl9wcm92aWRlcl90eXBlQhMKEV9zaWduYXR1cmVfc2VjcmV0QhIKEF9kZXN0aW5hdGlvbl91cmxCCAoGX211dGVkIj8KFlVwZGF0ZUVuZHBvaW50UmVzcG9uc2USJQoIZW5kcG9pbnQYASABKAsyEy5ob29rbHkudjEuRW5kcG9pbnQiIwoVRGVsZXRlRW5kcG9pbnRSZXF1ZXN0EgoKAmlkGAEgASgJIhgKFkRlbGV0ZUVuZHBvaW50UmVzcG9uc2UiKQoKSHR0cEhlYWRlchIMCgRuYW1lGAEgASgJEg0KBXZhbHVlGAIgASgJIqcECgdXZWJob29rEgoKAmlkGAEgASgJEhMKC2VuZHBvaW50X2lkGAIgASgJEi8KC3JlY2VpdmVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZtZXRob2QYBCABKAkSDQoFcXVlcnkYBSABKAkSJgoHaGVhZGVycxgGIAMoCzIVLmhvb2tseS52MS5IdHRwSGVhZGVyEg8KB3BheWxvYWQYByABKAwSFAoMcGF5bG9hZF9zaXplGAggASgEEhQKDGNvbnRlbnRfdHlwZRgJIAEoCRIRCglzb3VyY2VfaXAYCiABKAkSFwoPc2lnbmF0dXJlX3ZhbGlkGAsgASgIEhgKEHNpZ25hdHVyZV9yZWFzb24YDCABKAkSKAoGc3RhdHVzGA0gASgOMhguaG9va2x5LnYxLldlYmhvb2tTdGF0dXMSEAoIYXR0ZW1wdHMYDiABKA0SMwoPbGFzdF9hdHRlbXB0X2F0GA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxkZWxpdmVyZWRfYXQYECABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjMKD25leHRfYXR0ZW1wdF9hdBgRIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFQoNZXJyb3JfbWVzc2FnZRgSIAEoCRIRCglyZXBsYXlfb2YYEyABKAkizQEKB0F0dGVtcHQSCgoCaWQYASABKAkSEgoKd2ViaG9va19pZBgCIAEoCRIOCgZudW1iZXIYAyABKA0SLgoKc3RhcnRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLZHVyYXRpb25fbXMYBSABKA0SEwoLc3RhdHVzX2NvZGUYBiABKA0SDwoHb3V0Y29tZRgHIAEoCRINCgVlcnJvchgIIAEoCRIYChByZXNwb25zZV9leGNlcnB0GAkgASgJIvEBChNMaXN0V2ViaG9va3NSZXF1ZXN0EhMKC2VuZHBvaW50X2lkGAEgASgJEigKBnN0YXR1cxgCIAEoDjIYLmhvb2tseS52MS5XZWJob29rU3RhdHVzEhUKCHZlcmlmaWVkGAMgASgISACIAQESKQoFc2luY2UYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEikKBXVudGlsGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBINCgVsaW1pdBgGIAEoDRISCgpwYWdlX3Rva2VuGAcgASgJQgsKCV92ZXJpZmllZCJVChRMaXN0V2ViaG9va3NSZXNwb25zZRIkCgh3ZWJob29rcxgBIAMoCzISLmhvb2tseS52MS5XZWJob29rEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIfChFHZXRXZWJob29rUmVxdWVzdBIKCgJpZBgBIAEoCSJfChJHZXRXZWJob29rUmVzcG9uc2USIwoHd2ViaG9vaxgBIAEoCzISLmhvb2tseS52MS5XZWJob29rEiQKCGF0dGVtcHRzGAIgAygLMhIuaG9va2x5LnYxLkF0dGVtcHQiIgoUUmVwbGF5V2ViaG9va1JlcXVlc3QSCgoCaWQYASABKAkiPAoVUmVwbGF5V2ViaG9va1Jlc3BvbnNlEiMKB3dlYmhvb2sYASABKAsyEi5ob29rbHkudjEuV2ViaG9vayIsChVSZXBsYXlFbmRwb2ludFJlcXVlc3QSEwoLZW5kcG9pbnRfaWQYASABKAkiKgoWUmVwbGF5RW5kcG9pbnRSZXNwb25zZRIQCghyZXBsYXllZBgBIAEoDSKzAQoJSHViU3RhdHVzEhEKCWNvbm5lY3RlZBgBIAEoCBIpCgVzaW5jZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGaHViX2lkGAMgASgJEhMKC2h1Yl92ZXJzaW9uGAQgASgJEjAKDGxhc3Rfc2Vlbl9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJaW5fZmxpZ2h0GAYgASgEIocBCg1FbmRwb2ludFF1ZXVlEhMKC2VuZHBvaW50X2lkGAEgASgJEgwKBG5hbWUYAiABKAkSDQoFZGVwdGgYAyABKAQSNQoRb2xkZXN0X3BlbmRpbmdfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBW11dGVkGAUgASgIImkKDFN0YXR1c0NvdW50cxIQCghyZWNlaXZlZBgBIAEoBBIRCglkZWxpdmVyZWQYAiABKAQSDgoGZmFpbGVkGAMgASgEEhMKC2RlYWRfbGV0dGVyGAQgASgEEg8KB3BlbmRpbmcYBSABKAQiEgoQR2V0U3RhdHVzUmVxdWVzdCLYAQoRR2V0U3RhdHVzUmVzcG9uc2USIQoDaHViGAEgASgLMhQuaG9va2x5LnYxLkh1YlN0YXR1cxIoCgZxdWV1ZXMYAiADKAsyGC5ob29rbHkudjEuRW5kcG9pbnRRdWV1ZRIpCghsYXN0XzI0aBgDIAEoCzIXLmhvb2tseS52MS5TdGF0dXNDb3VudHMSNQoRb2xkZXN0X3BlbmRpbmdfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDGVkZ2VfdmVyc2lvbhgFIAEoCSIUChJXYXRjaEV2ZW50c1JlcXVlc3QiTAoTV2F0Y2hFdmVudHNSZXNwb25zZRIMCgR0eXBlGAEgASgJEhMKC2VuZHBvaW50X2lkGAIgASgJEhIKCndlYmhvb2tfaWQYAyABKAkiFAoSR2V0U2V0dGluZ3NSZXF1ZXN0IvYBChNHZXRTZXR0aW5nc1Jlc3BvbnNlEhAKCGJhc2VfdXJsGAEgASgJEhYKDnJldGVudGlvbl9kYXlzGAIgASgNEh8KF2RlYWRfbGV0dGVyX2FmdGVyX2hvdXJzGAMgASgNEhoKEmJhY2tvZmZfaW5pdGlhbF9tcxgEIAEoDRIWCg5iYWNrb2ZmX21heF9tcxgFIAEoDRIZChFtYXhfcGF5bG9hZF9ieXRlcxgGIAEoBBIWCg5naXRodWJfc2lnbl9pbhgHIAEoCBIXCg90ZWxlZ3JhbV9hbGVydHMYCCABKAgSFAoMZWRnZV92ZXJzaW9uGAkgASgJIpoBCghBcGlUb2tlbhIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEi4KCmNyZWF0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGxhc3RfdXNlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKY3JlYXRlZF9ieRgFIAEoCSIlChVDcmVhdGVBcGlUb2tlblJlcXVlc3QSDAoEbmFtZRgBIAEoCSJMChZDcmVhdGVBcGlUb2tlblJlc3BvbnNlEiIKBXRva2VuGAEgASgLMhMuaG9va2x5LnYxLkFwaVRva2VuEg4KBnNlY3JldBgCIAEoCSIWChRMaXN0QXBpVG9rZW5zUmVxdWVzdCI8ChVMaXN0QXBpVG9rZW5zUmVzcG9uc2USIwoGdG9rZW5zGAEgAygLMhMuaG9va2x5LnYxLkFwaVRva2VuIiMKFVJldm9rZUFwaVRva2VuUmVxdWVzdBIKCgJpZBgBIAEoCSIYChZSZXZva2VBcGlUb2tlblJlc3BvbnNlIg8KDVdob0FtSVJlcXVlc3QiRgoOV2hvQW1JUmVzcG9uc2USEQoJcHJpbmNpcGFsGAEgASgJEg0KBWxvZ2luGAIgASgJEhIKCmF2YXRhcl91cmwYAyABKAkqmAEKDFByb3ZpZGVyVHlwZRIdChlQUk9WSURFUl9UWVBFX1VOU1BFQ0lGSUVEEAASGQoVUFJPVklERVJfVFlQRV9HRU5FUklDEAESGAoUUFJPVklERVJfVFlQRV9TVFJJUEUQAhIYChRQUk9WSURFUl9UWVBFX0dJVEhVQhADEhoKFlBST1ZJREVSX1RZUEVfVEVMRUdSQU0QBCqkAQoNV2ViaG9va1N0YXR1cxIeChpXRUJIT09LX1NUQVRVU19VTlNQRUNJRklFRBAAEhoKFldFQkhPT0tfU1RBVFVTX1BFTkRJTkcQARIcChhXRUJIT09LX1NUQVRVU19ERUxJVkVSRUQQAhIZChVXRUJIT09LX1NUQVRVU19GQUlMRUQQAxIeChpXRUJIT09LX1NUQVRVU19ERUFEX0xFVFRFUhAEMqMKCgxBZG1pblNlcnZpY2USVQoOQ3JlYXRlRW5kcG9pbnQSIC5ob29rbHkudjEuQ3JlYXRlRW5kcG9pbnRSZXF1ZXN0GiEuaG9va2x5LnYxLkNyZWF0ZUVuZHBvaW50UmVzcG9uc2USTAoLR2V0RW5kcG9pbnQSHS5ob29rbHkudjEuR2V0RW5kcG9pbnRSZXF1ZXN0Gh4uaG9va2x5LnYxLkdldEVuZHBvaW50UmVzcG9uc2USUgoNTGlzdEVuZHBvaW50cxIfLmhvb2tseS52MS5MaXN0RW5kcG9pbnRzUmVxdWVzdBogLmhvb2tseS52MS5MaXN0RW5kcG9pbnRzUmVzcG9uc2USVQoOVXBkYXRlRW5kcG9pbnQSIC5ob29rbHkudjEuVXBkYXRlRW5kcG9pbnRSZXF1ZXN0GiEuaG9va2x5LnYxLlVwZGF0ZUVuZHBvaW50UmVzcG9uc2USVQoORGVsZXRlRW5kcG9pbnQSIC5ob29rbHkudjEuRGVsZXRlRW5kcG9pbnRSZXF1ZXN0GiEuaG9va2x5LnYxLkRlbGV0ZUVuZHBvaW50UmVzcG9uc2USTwoMTGlzdFdlYmhvb2tzEh4uaG9va2x5LnYxLkxpc3RXZWJob29rc1JlcXVlc3QaHy5ob29rbHkudjEuTGlzdFdlYmhvb2tzUmVzcG9uc2USSQoKR2V0V2ViaG9vaxIcLmhvb2tseS52MS5HZXRXZWJob29rUmVxdWVzdBodLmhvb2tseS52MS5HZXRXZWJob29rUmVzcG9uc2USUgoNUmVwbGF5V2ViaG9vaxIfLmhvb2tseS52MS5SZXBsYXlXZWJob29rUmVxdWVzdBogLmhvb2tseS52MS5SZXBsYXlXZWJob29rUmVzcG9uc2USVQoOUmVwbGF5RW5kcG9pbnQSIC5ob29rbHkudjEuUmVwbGF5RW5kcG9pbnRSZXF1ZXN0GiEuaG9va2x5LnYxLlJlcGxheUVuZHBvaW50UmVzcG9uc2USRgoJR2V0U3RhdHVzEhsuaG9va2x5LnYxLkdldFN0YXR1c1JlcXVlc3QaHC5ob29rbHkudjEuR2V0U3RhdHVzUmVzcG9uc2USTgoLV2F0Y2hFdmVudHMSHS5ob29rbHkudjEuV2F0Y2hFdmVudHNSZXF1ZXN0Gh4uaG9va2x5LnYxLldhdGNoRXZlbnRzUmVzcG9uc2UwARJMCgtHZXRTZXR0aW5ncxIdLmhvb2tseS52MS5HZXRTZXR0aW5nc1JlcXVlc3QaHi5ob29rbHkudjEuR2V0U2V0dGluZ3NSZXNwb25zZRJVCg5DcmVhdGVBcGlUb2tlbhIgLmhvb2tseS52MS5DcmVhdGVBcGlUb2tlblJlcXVlc3QaIS5ob29rbHkudjEuQ3JlYXRlQXBpVG9rZW5SZXNwb25zZRJSCg1MaXN0QXBpVG9rZW5zEh8uaG9va2x5LnYxLkxpc3RBcGlUb2tlbnNSZXF1ZXN0GiAuaG9va2x5LnYxLkxpc3RBcGlUb2tlbnNSZXNwb25zZRJVCg5SZXZva2VBcGlUb2tlbhIgLmhvb2tseS52MS5SZXZva2VBcGlUb2tlblJlcXVlc3QaIS5ob29rbHkudjEuUmV2b2tlQXBpVG9rZW5SZXNwb25zZRI9CgZXaG9BbUkSGC5ob29rbHkudjEuV2hvQW1JUmVxdWVzdBoZLmhvb2tseS52MS5XaG9BbUlSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("ChVob29rbHkvdjEvYWRtaW4ucHJvdG8SCWhvb2tseS52MSJQChFEZXN0aW5hdGlvbkZpbHRlchITCgtldmVudF90eXBlcxgBIAMoCRIRCglqc29uX3BhdGgYAiABKAkSEwoLZXF1YWxzX2pzb24YAyABKAkirAMKC0Rlc3RpbmF0aW9uEgoKAmlkGAEgASgJEhMKC2VuZHBvaW50X2lkGAIgASgJEg4KBmh1Yl9pZBgDIAEoCRILCgN1cmwYBCABKAkSDAoEbmFtZRgFIAEoCRIPCgdlbmFibGVkGAYgASgIEg0KBW11dGVkGAcgASgIEiwKBmZpbHRlchgIIAEoCzIcLmhvb2tseS52MS5EZXN0aW5hdGlvbkZpbHRlchITCgtxdWV1ZV9kZXB0aBgJIAEoBBI1ChFvbGRlc3RfcGVuZGluZ19hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNQoRbGFzdF9kZWxpdmVyZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBGhlbGQYDCABKAgSEgoKaGVsZF9lcnJvchgNIAEoCRIuCgpjcmVhdGVkX2F0GA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKMAQoQRGVzdGluYXRpb25JbnB1dBIOCgZodWJfaWQYASABKAkSCwoDdXJsGAIgASgJEgwKBG5hbWUYAyABKAkSEAoIZGlzYWJsZWQYBCABKAgSDQoFbXV0ZWQYBSABKAgSLAoGZmlsdGVyGAYgASgLMhwuaG9va2x5LnYxLkRlc3RpbmF0aW9uRmlsdGVyIskCCghEZWxpdmVyeRIWCg5kZXN0aW5hdGlvbl9pZBgBIAEoCRIOCgZodWJfaWQYAiABKAkSCwoDdXJsGAMgASgJEhgKEGRlc3RpbmF0aW9uX25hbWUYBCABKAkSKQoGc3RhdHVzGAUgASgOMhkuaG9va2x5LnYxLkRlbGl2ZXJ5U3RhdHVzEhAKCGF0dGVtcHRzGAYgASgNEjMKD2xhc3RfYXR0ZW1wdF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMwoPbmV4dF9hdHRlbXB0X2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxkZWxpdmVyZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDWVycm9yX21lc3NhZ2UYCiABKAki/gQKA0h1YhIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhEKCWJvb3RzdHJhcBgDIAEoCBIPCgdyZXZva2VkGAQgASgIEhEKCWNvbm5lY3RlZBgFIAEoCBIpCgVzaW5jZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNQoRbGFzdF9jb25uZWN0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGxhc3Rfc2Vlbl9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHdmVyc2lvbhgJIAEoCRIRCgl0cmFuc3BvcnQYCiABKAkSFgoOcmVtb3RlX2FkZHJlc3MYCyABKAkSEQoJaW5fZmxpZ2h0GAwgASgEEhMKC3F1ZXVlX2RlcHRoGA0gASgEEhQKDGRlc3RpbmF0aW9ucxgOIAEoDRIhChlwcmV2aW91c19jcmVkZW50aWFsX3ZhbGlkGA8gASgIEhYKDmhhc19jcmVkZW50aWFsGBAgASgIEi4KCmNyZWF0ZWRfYXQYESABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnJldm9rZWRfYXQYEiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnJvdGF0ZWRfYXQYEyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC3JlcG9ydGVkX2lkGBQgASgJEjgKFGxhc3RfZGlzY29ubmVjdGVkX2F0GBUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJaCg1IdWJDcmVkZW50aWFsEhsKA2h1YhgBIAEoCzIOLmhvb2tseS52MS5IdWISDgoGc2VjcmV0GAIgASgJEgsKA2VudhgDIAEoCRIPCgdjb21wb3NlGAQgASgJIqMDCghFbmRwb2ludBIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEi4KDXByb3ZpZGVyX3R5cGUYAyABKA4yFy5ob29rbHkudjEuUHJvdmlkZXJUeXBlEhcKD2Rlc3RpbmF0aW9uX3VybBgEIAEoCRINCgVtdXRlZBgFIAEoCBIcChRoYXNfc2lnbmF0dXJlX3NlY3JldBgGIAEoCBISCgppbmdlc3RfdXJsGAcgASgJEi4KCmNyZWF0ZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC3F1ZXVlX2RlcHRoGAogASgEEjUKEWxhc3RfZGVsaXZlcmVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCgxkZXN0aW5hdGlvbnMYDCADKAsyFi5ob29rbHkudjEuRGVzdGluYXRpb24SGQoRZXZlbnRfdHlwZV9oZWFkZXIYDSABKAki9QEKFUNyZWF0ZUVuZHBvaW50UmVxdWVzdBIMCgRuYW1lGAEgASgJEi4KDXByb3ZpZGVyX3R5cGUYAiABKA4yFy5ob29rbHkudjEuUHJvdmlkZXJUeXBlEhgKEHNpZ25hdHVyZV9zZWNyZXQYAyABKAkSFwoPZGVzdGluYXRpb25fdXJsGAQgASgJEg0KBW11dGVkGAUgASgIEg4KBmh1Yl9pZBgGIAEoCRIxCgxkZXN0aW5hdGlvbnMYByADKAsyGy5ob29rbHkudjEuRGVzdGluYXRpb25JbnB1dBIZChFldmVudF90eXBlX2hlYWRlchgIIAEoCSI/ChZDcmVhdGVFbmRwb2ludFJlc3BvbnNlEiUKCGVuZHBvaW50GAEgASgLMhMuaG9va2x5LnYxLkVuZHBvaW50IiAKEkdldEVuZHBvaW50UmVxdWVzdBIKCgJpZBgBIAEoCSI8ChNHZXRFbmRwb2ludFJlc3BvbnNlEiUKCGVuZHBvaW50GAEgASgLMhMuaG9va2x5LnYxLkVuZHBvaW50IhYKFExpc3RFbmRwb2ludHNSZXF1ZXN0Ij8KFUxpc3RFbmRwb2ludHNSZXNwb25zZRImCgllbmRwb2ludHMYASADKAsyEy5ob29rbHkudjEuRW5kcG9pbnQiwAIKFVVwZGF0ZUVuZHBvaW50UmVxdWVzdBIKCgJpZBgBIAEoCRIRCgRuYW1lGAIgASgJSACIAQESMwoNcHJvdmlkZXJfdHlwZRgDIAEoDjIXLmhvb2tseS52MS5Qcm92aWRlclR5cGVIAYgBARIdChBzaWduYXR1cmVfc2VjcmV0GAQgASgJSAKIAQESHAoPZGVzdGluYXRpb25fdXJsGAUgASgJSAOIAQESEgoFbXV0ZWQYBiABKAhIBIgBARIeChFldmVudF90eXBlX2hlYWRlchgHIAEoCUgFiAEBQgcKBV9uYW1lQhAKDl9wcm92aWRlcl90eXBlQhMKEV9zaWduYXR1cmVfc2VjcmV0QhIKEF9kZXN0aW5hdGlvbl91cmxCCAoGX211dGVkQhQKEl9ldmVudF90eXBlX2hlYWRlciI/ChZVcGRhdGVFbmRwb2ludFJlc3BvbnNlEiUKCGVuZHBvaW50GAEgASgLMhMuaG9va2x5LnYxLkVuZHBvaW50IiMKFURlbGV0ZUVuZHBvaW50UmVxdWVzdBIKCgJpZBgBIAEoCSIYChZEZWxldGVFbmRwb2ludFJlc3BvbnNlIikKCkh0dHBIZWFkZXISDAoEbmFtZRgBIAEoCRINCgV2YWx1ZRgCIAEoCSLkBAoHV2ViaG9vaxIKCgJpZBgBIAEoCRITCgtlbmRwb2ludF9pZBgCIAEoCRIvCgtyZWNlaXZlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGbWV0aG9kGAQgASgJEg0KBXF1ZXJ5GAUgASgJEiYKB2hlYWRlcnMYBiADKAsyFS5ob29rbHkudjEuSHR0cEhlYWRlchIPCgdwYXlsb2FkGAcgASgMEhQKDHBheWxvYWRfc2l6ZRgIIAEoBBIUCgxjb250ZW50X3R5cGUYCSABKAkSEQoJc291cmNlX2lwGAogASgJEhcKD3NpZ25hdHVyZV92YWxpZBgLIAEoCBIYChBzaWduYXR1cmVfcmVhc29uGAwgASgJEigKBnN0YXR1cxgNIAEoDjIYLmhvb2tseS52MS5XZWJob29rU3RhdHVzEhAKCGF0dGVtcHRzGA4gASgNEjMKD2xhc3RfYXR0ZW1wdF9hdBgPIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMZGVsaXZlcmVkX2F0GBAgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIzCg9uZXh0X2F0dGVtcHRfYXQYESABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDWVycm9yX21lc3NhZ2UYEiABKAkSEQoJcmVwbGF5X29mGBMgASgJEhIKCmV2ZW50X3R5cGUYFCABKAkSJwoKZGVsaXZlcmllcxgVIAMoCzITLmhvb2tseS52MS5EZWxpdmVyeSLlAQoHQXR0ZW1wdBIKCgJpZBgBIAEoCRISCgp3ZWJob29rX2lkGAIgASgJEg4KBm51bWJlchgDIAEoDRIuCgpzdGFydGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtkdXJhdGlvbl9tcxgFIAEoDRITCgtzdGF0dXNfY29kZRgGIAEoDRIPCgdvdXRjb21lGAcgASgJEg0KBWVycm9yGAggASgJEhgKEHJlc3BvbnNlX2V4Y2VycHQYCSABKAkSFgoOZGVzdGluYXRpb25faWQYCiABKAkihQIKE0xpc3RXZWJob29rc1JlcXVlc3QSEwoLZW5kcG9pbnRfaWQYASABKAkSKAoGc3RhdHVzGAIgASgOMhguaG9va2x5LnYxLldlYmhvb2tTdGF0dXMSFQoIdmVyaWZpZWQYAyABKAhIAIgBARIpCgVzaW5jZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKQoFdW50aWwYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBWxpbWl0GAYgASgNEhIKCnBhZ2VfdG9rZW4YByABKAkSEgoKZXZlbnRfdHlwZRgIIAEoCUILCglfdmVyaWZpZWQiVQoUTGlzdFdlYmhvb2tzUmVzcG9uc2USJAoId2ViaG9va3MYASADKAsyEi5ob29rbHkudjEuV2ViaG9vaxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiHwoRR2V0V2ViaG9va1JlcXVlc3QSCgoCaWQYASABKAkiXwoSR2V0V2ViaG9va1Jlc3BvbnNlEiMKB3dlYmhvb2sYASABKAsyEi5ob29rbHkudjEuV2ViaG9vaxIkCghhdHRlbXB0cxgCIAMoCzISLmhvb2tseS52MS5BdHRlbXB0IjoKFFJlcGxheVdlYmhvb2tSZXF1ZXN0EgoKAmlkGAEgASgJEhYKDmRlc3RpbmF0aW9uX2lkGAIgASgJIjwKFVJlcGxheVdlYmhvb2tSZXNwb25zZRIjCgd3ZWJob29rGAEgASgLMhIuaG9va2x5LnYxLldlYmhvb2siLAoVUmVwbGF5RW5kcG9pbnRSZXF1ZXN0EhMKC2VuZHBvaW50X2lkGAEgASgJIioKFlJlcGxheUVuZHBvaW50UmVzcG9uc2USEAoIcmVwbGF5ZWQYASABKA0iswEKCUh1YlN0YXR1cxIRCgljb25uZWN0ZWQYASABKAgSKQoFc2luY2UYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBmh1Yl9pZBgDIAEoCRITCgtodWJfdmVyc2lvbhgEIAEoCRIwCgxsYXN0X3NlZW5fYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCWluX2ZsaWdodBgGIAEoBCKHAQoNRW5kcG9pbnRRdWV1ZRITCgtlbmRwb2ludF9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEg0KBWRlcHRoGAMgASgEEjUKEW9sZGVzdF9wZW5kaW5nX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBINCgVtdXRlZBgFIAEoCCJpCgxTdGF0dXNDb3VudHMSEAoIcmVjZWl2ZWQYASABKAQSEQoJZGVsaXZlcmVkGAIgASgEEg4KBmZhaWxlZBgDIAEoBBITCgtkZWFkX2xldHRlchgEIAEoBBIPCgdwZW5kaW5nGAUgASgEIhIKEEdldFN0YXR1c1JlcXVlc3Qi9gEKEUdldFN0YXR1c1Jlc3BvbnNlEiEKA2h1YhgBIAEoCzIULmhvb2tseS52MS5IdWJTdGF0dXMSKAoGcXVldWVzGAIgAygLMhguaG9va2x5LnYxLkVuZHBvaW50UXVldWUSKQoIbGFzdF8yNGgYAyABKAsyFy5ob29rbHkudjEuU3RhdHVzQ291bnRzEjUKEW9sZGVzdF9wZW5kaW5nX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIUCgxlZGdlX3ZlcnNpb24YBSABKAkSHAoEaHVicxgGIAMoCzIOLmhvb2tseS52MS5IdWIiFAoSV2F0Y2hFdmVudHNSZXF1ZXN0IkwKE1dhdGNoRXZlbnRzUmVzcG9uc2USDAoEdHlwZRgBIAEoCRITCgtlbmRwb2ludF9pZBgCIAEoCRISCgp3ZWJob29rX2lkGAMgASgJIhQKEkdldFNldHRpbmdzUmVxdWVzdCL2AQoTR2V0U2V0dGluZ3NSZXNwb25zZRIQCghiYXNlX3VybBgBIAEoCRIWCg5yZXRlbnRpb25fZGF5cxgCIAEoDRIfChdkZWFkX2xldHRlcl9hZnRlcl9ob3VycxgDIAEoDRIaChJiYWNrb2ZmX2luaXRpYWxfbXMYBCABKA0SFgoOYmFja29mZl9tYXhfbXMYBSABKA0SGQoRbWF4X3BheWxvYWRfYnl0ZXMYBiABKAQSFgoOZ2l0aHViX3NpZ25faW4YByABKAgSFwoPdGVsZWdyYW1fYWxlcnRzGAggASgIEhQKDGVkZ2VfdmVyc2lvbhgJIAEoCSKaAQoIQXBpVG9rZW4SCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIuCgpjcmVhdGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxsYXN0X3VzZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmNyZWF0ZWRfYnkYBSABKAkiJQoVQ3JlYXRlQXBpVG9rZW5SZXF1ZXN0EgwKBG5hbWUYASABKAkiTAoWQ3JlYXRlQXBpVG9rZW5SZXNwb25zZRIiCgV0b2tlbhgBIAEoCzITLmhvb2tseS52MS5BcGlUb2tlbhIOCgZzZWNyZXQYAiABKAkiFgoUTGlzdEFwaVRva2Vuc1JlcXVlc3QiPAoVTGlzdEFwaVRva2Vuc1Jlc3BvbnNlEiMKBnRva2VucxgBIAMoCzITLmhvb2tseS52MS5BcGlUb2tlbiIjChVSZXZva2VBcGlUb2tlblJlcXVlc3QSCgoCaWQYASABKAkiGAoWUmV2b2tlQXBpVG9rZW5SZXNwb25zZSIPCg1XaG9BbUlSZXF1ZXN0IkYKDldob0FtSVJlc3BvbnNlEhEKCXByaW5jaXBhbBgBIAEoCRINCgVsb2dpbhgCIAEoCRISCgphdmF0YXJfdXJsGAMgASgJIhEKD0xpc3RIdWJzUmVxdWVzdCIwChBMaXN0SHVic1Jlc3BvbnNlEhwKBGh1YnMYASADKAsyDi5ob29rbHkudjEuSHViIiAKEENyZWF0ZUh1YlJlcXVlc3QSDAoEbmFtZRgBIAEoCSJBChFDcmVhdGVIdWJSZXNwb25zZRIsCgpjcmVkZW50aWFsGAEgASgLMhguaG9va2x5LnYxLkh1YkNyZWRlbnRpYWwiLAoQVXBkYXRlSHViUmVxdWVzdBIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJIjAKEVVwZGF0ZUh1YlJlc3BvbnNlEhsKA2h1YhgBIAEoCzIOLmhvb2tseS52MS5IdWIiHgoQUmV2b2tlSHViUmVxdWVzdBIKCgJpZBgBIAEoCSIwChFSZXZva2VIdWJSZXNwb25zZRIbCgNodWIYASABKAsyDi5ob29rbHkudjEuSHViIigKGlJvdGF0ZUh1YkNyZWRlbnRpYWxSZXF1ZXN0EgoKAmlkGAEgASgJIksKG1JvdGF0ZUh1YkNyZWRlbnRpYWxSZXNwb25zZRIsCgpjcmVkZW50aWFsGAEgASgLMhguaG9va2x5LnYxLkh1YkNyZWRlbnRpYWwiKAoaUmV0aXJlSHViQ3JlZGVudGlhbFJlcXVlc3QSCgoCaWQYASABKAkiOgobUmV0aXJlSHViQ3JlZGVudGlhbFJlc3BvbnNlEhsKA2h1YhgBIAEoCzIOLmhvb2tseS52MS5IdWIiYQoYQ3JlYXRlRGVzdGluYXRpb25SZXF1ZXN0EhMKC2VuZHBvaW50X2lkGAEgASgJEjAKC2Rlc3RpbmF0aW9uGAIgASgLMhsuaG9va2x5LnYxLkRlc3RpbmF0aW9uSW5wdXQiSAoZQ3JlYXRlRGVzdGluYXRpb25SZXNwb25zZRIrCgtkZXN0aW5hdGlvbhgBIAEoCzIWLmhvb2tseS52MS5EZXN0aW5hdGlvbiLqAQoYVXBkYXRlRGVzdGluYXRpb25SZXF1ZXN0EgoKAmlkGAEgASgJEhMKBmh1Yl9pZBgCIAEoCUgAiAEBEhAKA3VybBgDIAEoCUgBiAEBEhEKBG5hbWUYBCABKAlIAogBARIUCgdlbmFibGVkGAUgASgISAOIAQESEgoFbXV0ZWQYBiABKAhIBIgBARIsCgZmaWx0ZXIYByABKAsyHC5ob29rbHkudjEuRGVzdGluYXRpb25GaWx0ZXJCCQoHX2h1Yl9pZEIGCgRfdXJsQgcKBV9uYW1lQgoKCF9lbmFibGVkQggKBl9tdXRlZCJIChlVcGRhdGVEZXN0aW5hdGlvblJlc3BvbnNlEisKC2Rlc3RpbmF0aW9uGAEgASgLMhYuaG9va2x5LnYxLkRlc3RpbmF0aW9uIiYKGERlbGV0ZURlc3RpbmF0aW9uUmVxdWVzdBIKCgJpZBgBIAEoCSIbChlEZWxldGVEZXN0aW5hdGlvblJlc3BvbnNlKpgBCgxQcm92aWRlclR5cGUSHQoZUFJPVklERVJfVFlQRV9VTlNQRUNJRklFRBAAEhkKFVBST1ZJREVSX1RZUEVfR0VORVJJQxABEhgKFFBST1ZJREVSX1RZUEVfU1RSSVBFEAISGAoUUFJPVklERVJfVFlQRV9HSVRIVUIQAxIaChZQUk9WSURFUl9UWVBFX1RFTEVHUkFNEAQq3QEKDVdlYmhvb2tTdGF0dXMSHgoaV0VCSE9PS19TVEFUVVNfVU5TUEVDSUZJRUQQABIaChZXRUJIT09LX1NUQVRVU19QRU5ESU5HEAESHAoYV0VCSE9PS19TVEFUVVNfREVMSVZFUkVEEAISGQoVV0VCSE9PS19TVEFUVVNfRkFJTEVEEAMSHgoaV0VCSE9PS19TVEFUVVNfREVBRF9MRVRURVIQBBIaChZXRUJIT09LX1NUQVRVU19QQVJUSUFMEAUSGwoXV0VCSE9PS19TVEFUVVNfRklMVEVSRUQQBirIAQoORGVsaXZlcnlTdGF0dXMSHwobREVMSVZFUllfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGwoXREVMSVZFUllfU1RBVFVTX1BFTkRJTkcQARIdChlERUxJVkVSWV9TVEFUVVNfREVMSVZFUkVEEAISGgoWREVMSVZFUllfU1RBVFVTX0ZBSUxFRBADEh8KG0RFTElWRVJZX1NUQVRVU19ERUFEX0xFVFRFUhAEEhwKGERFTElWRVJZX1NUQVRVU19GSUxURVJFRBAFMqwQCgxBZG1pblNlcnZpY2USVQoOQ3JlYXRlRW5kcG9pbnQSIC5ob29rbHkudjEuQ3JlYXRlRW5kcG9pbnRSZXF1ZXN0GiEuaG9va2x5LnYxLkNyZWF0ZUVuZHBvaW50UmVzcG9uc2USTAoLR2V0RW5kcG9pbnQSHS5ob29rbHkudjEuR2V0RW5kcG9pbnRSZXF1ZXN0Gh4uaG9va2x5LnYxLkdldEVuZHBvaW50UmVzcG9uc2USUgoNTGlzdEVuZHBvaW50cxIfLmhvb2tseS52MS5MaXN0RW5kcG9pbnRzUmVxdWVzdBogLmhvb2tseS52MS5MaXN0RW5kcG9pbnRzUmVzcG9uc2USVQoOVXBkYXRlRW5kcG9pbnQSIC5ob29rbHkudjEuVXBkYXRlRW5kcG9pbnRSZXF1ZXN0GiEuaG9va2x5LnYxLlVwZGF0ZUVuZHBvaW50UmVzcG9uc2USVQoORGVsZXRlRW5kcG9pbnQSIC5ob29rbHkudjEuRGVsZXRlRW5kcG9pbnRSZXF1ZXN0GiEuaG9va2x5LnYxLkRlbGV0ZUVuZHBvaW50UmVzcG9uc2USTwoMTGlzdFdlYmhvb2tzEh4uaG9va2x5LnYxLkxpc3RXZWJob29rc1JlcXVlc3QaHy5ob29rbHkudjEuTGlzdFdlYmhvb2tzUmVzcG9uc2USSQoKR2V0V2ViaG9vaxIcLmhvb2tseS52MS5HZXRXZWJob29rUmVxdWVzdBodLmhvb2tseS52MS5HZXRXZWJob29rUmVzcG9uc2USUgoNUmVwbGF5V2ViaG9vaxIfLmhvb2tseS52MS5SZXBsYXlXZWJob29rUmVxdWVzdBogLmhvb2tseS52MS5SZXBsYXlXZWJob29rUmVzcG9uc2USVQoOUmVwbGF5RW5kcG9pbnQSIC5ob29rbHkudjEuUmVwbGF5RW5kcG9pbnRSZXF1ZXN0GiEuaG9va2x5LnYxLlJlcGxheUVuZHBvaW50UmVzcG9uc2USRgoJR2V0U3RhdHVzEhsuaG9va2x5LnYxLkdldFN0YXR1c1JlcXVlc3QaHC5ob29rbHkudjEuR2V0U3RhdHVzUmVzcG9uc2USTgoLV2F0Y2hFdmVudHMSHS5ob29rbHkudjEuV2F0Y2hFdmVudHNSZXF1ZXN0Gh4uaG9va2x5LnYxLldhdGNoRXZlbnRzUmVzcG9uc2UwARJMCgtHZXRTZXR0aW5ncxIdLmhvb2tseS52MS5HZXRTZXR0aW5nc1JlcXVlc3QaHi5ob29rbHkudjEuR2V0U2V0dGluZ3NSZXNwb25zZRJVCg5DcmVhdGVBcGlUb2tlbhIgLmhvb2tseS52MS5DcmVhdGVBcGlUb2tlblJlcXVlc3QaIS5ob29rbHkudjEuQ3JlYXRlQXBpVG9rZW5SZXNwb25zZRJSCg1MaXN0QXBpVG9rZW5zEh8uaG9va2x5LnYxLkxpc3RBcGlUb2tlbnNSZXF1ZXN0GiAuaG9va2x5LnYxLkxpc3RBcGlUb2tlbnNSZXNwb25zZRJVCg5SZXZva2VBcGlUb2tlbhIgLmhvb2tseS52MS5SZXZva2VBcGlUb2tlblJlcXVlc3QaIS5ob29rbHkudjEuUmV2b2tlQXBpVG9rZW5SZXNwb25zZRI9CgZXaG9BbUkSGC5ob29rbHkudjEuV2hvQW1JUmVxdWVzdBoZLmhvb2tseS52MS5XaG9BbUlSZXNwb25zZRJDCghMaXN0SHVicxIaLmhvb2tseS52MS5MaXN0SHVic1JlcXVlc3QaGy5ob29rbHkudjEuTGlzdEh1YnNSZXNwb25zZRJGCglDcmVhdGVIdWISGy5ob29rbHkudjEuQ3JlYXRlSHViUmVxdWVzdBocLmhvb2tseS52MS5DcmVhdGVIdWJSZXNwb25zZRJGCglVcGRhdGVIdWISGy5ob29rbHkudjEuVXBkYXRlSHViUmVxdWVzdBocLmhvb2tseS52MS5VcGRhdGVIdWJSZXNwb25zZRJGCglSZXZva2VIdWISGy5ob29rbHkudjEuUmV2b2tlSHViUmVxdWVzdBocLmhvb2tseS52MS5SZXZva2VIdWJSZXNwb25zZRJkChNSb3RhdGVIdWJDcmVkZW50aWFsEiUuaG9va2x5LnYxLlJvdGF0ZUh1YkNyZWRlbnRpYWxSZXF1ZXN0GiYuaG9va2x5LnYxLlJvdGF0ZUh1YkNyZWRlbnRpYWxSZXNwb25zZRJkChNSZXRpcmVIdWJDcmVkZW50aWFsEiUuaG9va2x5LnYxLlJldGlyZUh1YkNyZWRlbnRpYWxSZXF1ZXN0GiYuaG9va2x5LnYxLlJldGlyZUh1YkNyZWRlbnRpYWxSZXNwb25zZRJeChFDcmVhdGVEZXN0aW5hdGlvbhIjLmhvb2tseS52MS5DcmVhdGVEZXN0aW5hdGlvblJlcXVlc3QaJC5ob29rbHkudjEuQ3JlYXRlRGVzdGluYXRpb25SZXNwb25zZRJeChFVcGRhdGVEZXN0aW5hdGlvbhIjLmhvb2tseS52MS5VcGRhdGVEZXN0aW5hdGlvblJlcXVlc3QaJC5ob29rbHkudjEuVXBkYXRlRGVzdGluYXRpb25SZXNwb25zZRJeChFEZWxldGVEZXN0aW5hdGlvbhIjLmhvb2tseS52MS5EZWxldGVEZXN0aW5hdGlvblJlcXVlc3QaJC5ob29rbHkudjEuRGVsZXRlRGVzdGluYXRpb25SZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+
+/**
+ * DestinationFilter selects what a destination receives; empty: everything.
+ *
+ * @generated from message hookly.v1.DestinationFilter
+ */
+export type DestinationFilter = Message<"hookly.v1.DestinationFilter"> & {
+  /**
+   * Event types to keep: exact (push), a dotted prefix (issues keeps issues.opened) or prefix* (invoice.*).
+   *
+   * @generated from field: repeated string event_types = 1;
+   */
+  eventTypes: string[];
+
+  /**
+   * Optionally a JSON path into the body ($.data.object.livemode) ...
+   *
+   * @generated from field: string json_path = 2;
+   */
+  jsonPath: string;
+
+  /**
+   * ... whose value must equal this JSON scalar ("\"paid\"", true, 3, null).
+   *
+   * @generated from field: string equals_json = 3;
+   */
+  equalsJson: string;
+};
+
+/**
+ * Describes the message hookly.v1.DestinationFilter.
+ * Use `create(DestinationFilterSchema)` to create a new message.
+ */
+export const DestinationFilterSchema: GenMessage<DestinationFilter> = /*@__PURE__*/
+  messageDesc(file_hookly_v1_admin, 0);
+
+/**
+ * Destination is where an endpoint's webhooks go: one URL on one hub, its own ordered queue.
+ *
+ * @generated from message hookly.v1.Destination
+ */
+export type Destination = Message<"hookly.v1.Destination"> & {
+  /**
+   * dst_… id.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string endpoint_id = 2;
+   */
+  endpointId: string;
+
+  /**
+   * hub_… id of the hub that forwards to it.
+   *
+   * @generated from field: string hub_id = 3;
+   */
+  hubId: string;
+
+  /**
+   * @generated from field: string url = 4;
+   */
+  url: string;
+
+  /**
+   * @generated from field: string name = 5;
+   */
+  name: string;
+
+  /**
+   * Disabled: new webhooks are not routed to it; what is queued waits.
+   *
+   * @generated from field: bool enabled = 6;
+   */
+  enabled: boolean;
+
+  /**
+   * Muted: its queue fills, nothing is sent.
+   *
+   * @generated from field: bool muted = 7;
+   */
+  muted: boolean;
+
+  /**
+   * @generated from field: hookly.v1.DestinationFilter filter = 8;
+   */
+  filter?: DestinationFilter | undefined;
+
+  /**
+   * @generated from field: uint64 queue_depth = 9;
+   */
+  queueDepth: bigint;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp oldest_pending_at = 10;
+   */
+  oldestPendingAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp last_delivered_at = 11;
+   */
+  lastDeliveredAt?: Timestamp | undefined;
+
+  /**
+   * The hub refuses its URL (HUB_ALLOWED_DESTINATIONS): the queue waits for the hub's configuration.
+   *
+   * @generated from field: bool held = 12;
+   */
+  held: boolean;
+
+  /**
+   * @generated from field: string held_error = 13;
+   */
+  heldError: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 14;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp updated_at = 15;
+   */
+  updatedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message hookly.v1.Destination.
+ * Use `create(DestinationSchema)` to create a new message.
+ */
+export const DestinationSchema: GenMessage<Destination> = /*@__PURE__*/
+  messageDesc(file_hookly_v1_admin, 1);
+
+/**
+ * DestinationInput is a destination to create with an endpoint.
+ *
+ * @generated from message hookly.v1.DestinationInput
+ */
+export type DestinationInput = Message<"hookly.v1.DestinationInput"> & {
+  /**
+   * Default: the bootstrap hub, or the only hub.
+   *
+   * @generated from field: string hub_id = 1;
+   */
+  hubId: string;
+
+  /**
+   * @generated from field: string url = 2;
+   */
+  url: string;
+
+  /**
+   * @generated from field: string name = 3;
+   */
+  name: string;
+
+  /**
+   * @generated from field: bool disabled = 4;
+   */
+  disabled: boolean;
+
+  /**
+   * @generated from field: bool muted = 5;
+   */
+  muted: boolean;
+
+  /**
+   * @generated from field: hookly.v1.DestinationFilter filter = 6;
+   */
+  filter?: DestinationFilter | undefined;
+};
+
+/**
+ * Describes the message hookly.v1.DestinationInput.
+ * Use `create(DestinationInputSchema)` to create a new message.
+ */
+export const DestinationInputSchema: GenMessage<DestinationInput> = /*@__PURE__*/
+  messageDesc(file_hookly_v1_admin, 2);
+
+/**
+ * Delivery is one webhook at one destination.
+ *
+ * @generated from message hookly.v1.Delivery
+ */
+export type Delivery = Message<"hookly.v1.Delivery"> & {
+  /**
+   * @generated from field: string destination_id = 1;
+   */
+  destinationId: string;
+
+  /**
+   * @generated from field: string hub_id = 2;
+   */
+  hubId: string;
+
+  /**
+   * @generated from field: string url = 3;
+   */
+  url: string;
+
+  /**
+   * @generated from field: string destination_name = 4;
+   */
+  destinationName: string;
+
+  /**
+   * @generated from field: hookly.v1.DeliveryStatus status = 5;
+   */
+  status: DeliveryStatus;
+
+  /**
+   * @generated from field: uint32 attempts = 6;
+   */
+  attempts: number;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp last_attempt_at = 7;
+   */
+  lastAttemptAt?: Timestamp | undefined;
+
+  /**
+   * When the next attempt is due, while pending.
+   *
+   * @generated from field: google.protobuf.Timestamp next_attempt_at = 8;
+   */
+  nextAttemptAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp delivered_at = 9;
+   */
+  deliveredAt?: Timestamp | undefined;
+
+  /**
+   * Last error, or why the filter dropped it.
+   *
+   * @generated from field: string error_message = 10;
+   */
+  errorMessage: string;
+};
+
+/**
+ * Describes the message hookly.v1.Delivery.
+ * Use `create(DeliverySchema)` to create a new message.
+ */
+export const DeliverySchema: GenMessage<Delivery> = /*@__PURE__*/
+  messageDesc(file_hookly_v1_admin, 3);
+
+/**
+ * Hub is one home-side relay, with its own credential.
+ *
+ * @generated from message hookly.v1.Hub
+ */
+export type Hub = Message<"hookly.v1.Hub"> & {
+  /**
+   * hub_… id (HUB_ID on the home side).
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * The hub whose credential is the edge's HOME_HUB_SECRET.
+   *
+   * @generated from field: bool bootstrap = 3;
+   */
+  bootstrap: boolean;
+
+  /**
+   * @generated from field: bool revoked = 4;
+   */
+  revoked: boolean;
+
+  /**
+   * @generated from field: bool connected = 5;
+   */
+  connected: boolean;
+
+  /**
+   * When the current connection (or disconnection) began.
+   *
+   * @generated from field: google.protobuf.Timestamp since = 6;
+   */
+  since?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp last_connected_at = 7;
+   */
+  lastConnectedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp last_seen_at = 8;
+   */
+  lastSeenAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: string version = 9;
+   */
+  version: string;
+
+  /**
+   * h2c, or h2c via proxy.
+   *
+   * @generated from field: string transport = 10;
+   */
+  transport: string;
+
+  /**
+   * @generated from field: string remote_address = 11;
+   */
+  remoteAddress: string;
+
+  /**
+   * Deliveries sent and not yet answered.
+   *
+   * @generated from field: uint64 in_flight = 12;
+   */
+  inFlight: bigint;
+
+  /**
+   * Pending deliveries of its destinations.
+   *
+   * @generated from field: uint64 queue_depth = 13;
+   */
+  queueDepth: bigint;
+
+  /**
+   * @generated from field: uint32 destinations = 14;
+   */
+  destinations: number;
+
+  /**
+   * A rotation is under way: the previous credential is still accepted.
+   *
+   * @generated from field: bool previous_credential_valid = 15;
+   */
+  previousCredentialValid: boolean;
+
+  /**
+   * Whether it has a credential to dial with (the bootstrap hub needs HOME_HUB_SECRET).
+   *
+   * @generated from field: bool has_credential = 16;
+   */
+  hasCredential: boolean;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 17;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp revoked_at = 18;
+   */
+  revokedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp rotated_at = 19;
+   */
+  rotatedAt?: Timestamp | undefined;
+
+  /**
+   * HUB_ID the hub sent (a name, for the bootstrap hub).
+   *
+   * @generated from field: string reported_id = 20;
+   */
+  reportedId: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp last_disconnected_at = 21;
+   */
+  lastDisconnectedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message hookly.v1.Hub.
+ * Use `create(HubSchema)` to create a new message.
+ */
+export const HubSchema: GenMessage<Hub> = /*@__PURE__*/
+  messageDesc(file_hookly_v1_admin, 4);
+
+/**
+ * HubCredential is shown once: the secret and what to paste on the home side.
+ *
+ * @generated from message hookly.v1.HubCredential
+ */
+export type HubCredential = Message<"hookly.v1.HubCredential"> & {
+  /**
+   * @generated from field: hookly.v1.Hub hub = 1;
+   */
+  hub?: Hub | undefined;
+
+  /**
+   * HUB_SECRET.
+   *
+   * @generated from field: string secret = 2;
+   */
+  secret: string;
+
+  /**
+   * A .env block for the hub.
+   *
+   * @generated from field: string env = 3;
+   */
+  env: string;
+
+  /**
+   * A docker compose service for the hub.
+   *
+   * @generated from field: string compose = 4;
+   */
+  compose: string;
+};
+
+/**
+ * Describes the message hookly.v1.HubCredential.
+ * Use `create(HubCredentialSchema)` to create a new message.
+ */
+export const HubCredentialSchema: GenMessage<HubCredential> = /*@__PURE__*/
+  messageDesc(file_hookly_v1_admin, 5);
 
 /**
  * Endpoint is one ingest URL and where its webhooks go.
@@ -88,6 +513,20 @@ export type Endpoint = Message<"hookly.v1.Endpoint"> & {
    * @generated from field: google.protobuf.Timestamp last_delivered_at = 11;
    */
   lastDeliveredAt?: Timestamp | undefined;
+
+  /**
+   * Where its webhooks go, in order; destination_url is the first one's URL.
+   *
+   * @generated from field: repeated hookly.v1.Destination destinations = 12;
+   */
+  destinations: Destination[];
+
+  /**
+   * generic endpoints: the header naming the event type (empty: the JSON body's "type").
+   *
+   * @generated from field: string event_type_header = 13;
+   */
+  eventTypeHeader: string;
 };
 
 /**
@@ -95,7 +534,7 @@ export type Endpoint = Message<"hookly.v1.Endpoint"> & {
  * Use `create(EndpointSchema)` to create a new message.
  */
 export const EndpointSchema: GenMessage<Endpoint> = /*@__PURE__*/
-  messageDesc(file_hookly_v1_admin, 0);
+  messageDesc(file_hookly_v1_admin, 6);
 
 /**
  * @generated from message hookly.v1.CreateEndpointRequest
@@ -119,6 +558,8 @@ export type CreateEndpointRequest = Message<"hookly.v1.CreateEndpointRequest"> &
   signatureSecret: string;
 
   /**
+   * One destination at this URL (on hub_id); or give destinations.
+   *
    * @generated from field: string destination_url = 4;
    */
   destinationUrl: string;
@@ -127,6 +568,23 @@ export type CreateEndpointRequest = Message<"hookly.v1.CreateEndpointRequest"> &
    * @generated from field: bool muted = 5;
    */
   muted: boolean;
+
+  /**
+   * Hub of destination_url's destination; default: the bootstrap hub, or the only hub.
+   *
+   * @generated from field: string hub_id = 6;
+   */
+  hubId: string;
+
+  /**
+   * @generated from field: repeated hookly.v1.DestinationInput destinations = 7;
+   */
+  destinations: DestinationInput[];
+
+  /**
+   * @generated from field: string event_type_header = 8;
+   */
+  eventTypeHeader: string;
 };
 
 /**
@@ -134,7 +592,7 @@ export type CreateEndpointRequest = Message<"hookly.v1.CreateEndpointRequest"> &
  * Use `create(CreateEndpointRequestSchema)` to create a new message.
  */
 export const CreateEndpointRequestSchema: GenMessage<CreateEndpointRequest> = /*@__PURE__*/
-  messageDesc(file_hookly_v1_admin, 1);
+  messageDesc(file_hookly_v1_admin, 7);
 
 /**
  * @generated from message hookly.v1.CreateEndpointResponse
@@ -151,7 +609,7 @@ export type CreateEndpointResponse = Message<"hookly.v1.CreateEndpointResponse">
  * Use `create(CreateEndpointResponseSchema)` to create a new message.
  */
 export const CreateEndpointResponseSchema: GenMessage<CreateEndpointResponse> = /*@__PURE__*/
-  messageDesc(file_hookly_v1_admin, 2);
+  messageDesc(file_hookly_v1_admin, 8);
 
 /**
  * @generated from message hookly.v1.GetEndpointRequest
@@ -168,7 +626,7 @@ export type GetEndpointRequest = Message<"hookly.v1.GetEndpointRequest"> & {
  * Use `create(GetEndpointRequestSchema)` to create a new message.
  */
 export const GetEndpointRequestSchema: GenMessage<GetEndpointRequest> = /*@__PURE__*/
-  messageDesc(file_hookly_v1_admin, 3);
+  messageDesc(file_hookly_v1_admin, 9);
 
 /**
  * @generated from message hookly.v1.GetEndpointResponse
@@ -185,7 +643,7 @@ export type GetEndpointResponse = Message<"hookly.v1.GetEndpointResponse"> & {
  * Use `create(GetEndpointResponseSchema)` to create a new message.
  */
 export const GetEndpointResponseSchema: GenMessage<GetEndpointResponse> = /*@__PURE__*/
-  messageDesc(file_hookly_v1_admin, 4);
+  messageDesc(file_hookly_v1_admin, 10);
 
 /**
  * @generated from message hookly.v1.ListEndpointsRequest
@@ -198,7 +656,7 @@ export type ListEndpointsRequest = Message<"hookly.v1.ListEndpointsRequest"> & {
  * Use `create(ListEndpointsRequestSchema)` to create a new message.
  */
 export const ListEndpointsRequestSchema: GenMessage<ListEndpointsRequest> = /*@__PURE__*/
-  messageDesc(file_hookly_v1_admin, 5);
+  messageDesc(file_hookly_v1_admin, 11);
 
 /**
  * @generated from message hookly.v1.ListEndpointsResponse
@@ -215,7 +673,7 @@ export type ListEndpointsResponse = Message<"hookly.v1.ListEndpointsResponse"> &
  * Use `create(ListEndpointsResponseSchema)` to create a new message.
  */
 export const ListEndpointsResponseSchema: GenMessage<ListEndpointsResponse> = /*@__PURE__*/
-  messageDesc(file_hookly_v1_admin, 6);
+  messageDesc(file_hookly_v1_admin, 12);
 
 /**
  * @generated from message hookly.v1.UpdateEndpointRequest
@@ -244,6 +702,8 @@ export type UpdateEndpointRequest = Message<"hookly.v1.UpdateEndpointRequest"> &
   signatureSecret?: string | undefined;
 
   /**
+   * Changes the first destination's URL.
+   *
    * @generated from field: optional string destination_url = 5;
    */
   destinationUrl?: string | undefined;
@@ -252,6 +712,11 @@ export type UpdateEndpointRequest = Message<"hookly.v1.UpdateEndpointRequest"> &
    * @generated from field: optional bool muted = 6;
    */
   muted?: boolean | undefined;
+
+  /**
+   * @generated from field: optional string event_type_header = 7;
+   */
+  eventTypeHeader?: string | undefined;
 };
 
 /**
@@ -259,7 +724,7 @@ export type UpdateEndpointRequest = Message<"hookly.v1.UpdateEndpointRequest"> &
  * Use `create(UpdateEndpointRequestSchema)` to create a new message.
  */
 export const UpdateEndpointRequestSchema: GenMessage<UpdateEndpointRequest> = /*@__PURE__*/
-  messageDesc(file_hookly_v1_admin, 7);
+  messageDesc(file_hookly_v1_admin, 13);
 
 /**
  * @generated from message hookly.v1.UpdateEndpointResponse
@@ -276,7 +741,7 @@ export type UpdateEndpointResponse = Message<"hookly.v1.UpdateEndpointResponse">
  * Use `create(UpdateEndpointResponseSchema)` to create a new message.
  */
 export const UpdateEndpointResponseSchema: GenMessage<UpdateEndpointResponse> = /*@__PURE__*/
-  messageDesc(file_hookly_v1_admin, 8);
+  messageDesc(file_hookly_v1_admin, 14);
 
 /**
  * @generated from message hookly.v1.DeleteEndpointRequest
@@ -293,7 +758,7 @@ export type DeleteEndpointRequest = Message<"hookly.v1.DeleteEndpointRequest"> &
  * Use `create(DeleteEndpointRequestSchema)` to create a new message.
  */
 export const DeleteEndpointRequestSchema: GenMessage<DeleteEndpointRequest> = /*@__PURE__*/
-  messageDesc(file_hookly_v1_admin, 9);
+  messageDesc(file_hookly_v1_admin, 15);
 
 /**
  * @generated from message hookly.v1.DeleteEndpointResponse
@@ -306,7 +771,7 @@ export type DeleteEndpointResponse = Message<"hookly.v1.DeleteEndpointResponse">
  * Use `create(DeleteEndpointResponseSchema)` to create a new message.
  */
 export const DeleteEndpointResponseSchema: GenMessage<DeleteEndpointResponse> = /*@__PURE__*/
-  messageDesc(file_hookly_v1_admin, 10);
+  messageDesc(file_hookly_v1_admin, 16);
 
 /**
  * Header is one HTTP header line as received.
@@ -330,7 +795,7 @@ export type HttpHeader = Message<"hookly.v1.HttpHeader"> & {
  * Use `create(HttpHeaderSchema)` to create a new message.
  */
 export const HttpHeaderSchema: GenMessage<HttpHeader> = /*@__PURE__*/
-  messageDesc(file_hookly_v1_admin, 11);
+  messageDesc(file_hookly_v1_admin, 17);
 
 /**
  * Webhook is one request received on an ingest URL.
@@ -442,6 +907,20 @@ export type Webhook = Message<"hookly.v1.Webhook"> & {
    * @generated from field: string replay_of = 19;
    */
   replayOf: string;
+
+  /**
+   * Stripe type, GitHub event(.action), Telegram update kind, generic type.
+   *
+   * @generated from field: string event_type = 20;
+   */
+  eventType: string;
+
+  /**
+   * One per destination; only filled by GetWebhook.
+   *
+   * @generated from field: repeated hookly.v1.Delivery deliveries = 21;
+   */
+  deliveries: Delivery[];
 };
 
 /**
@@ -449,7 +928,7 @@ export type Webhook = Message<"hookly.v1.Webhook"> & {
  * Use `create(WebhookSchema)` to create a new message.
  */
 export const WebhookSchema: GenMessage<Webhook> = /*@__PURE__*/
-  messageDesc(file_hookly_v1_admin, 12);
+  messageDesc(file_hookly_v1_admin, 18);
 
 /**
  * Attempt is one try of the hub to deliver a webhook.
@@ -507,6 +986,13 @@ export type Attempt = Message<"hookly.v1.Attempt"> & {
    * @generated from field: string response_excerpt = 9;
    */
   responseExcerpt: string;
+
+  /**
+   * The destination it was made for.
+   *
+   * @generated from field: string destination_id = 10;
+   */
+  destinationId: string;
 };
 
 /**
@@ -514,7 +1000,7 @@ export type Attempt = Message<"hookly.v1.Attempt"> & {
  * Use `create(AttemptSchema)` to create a new message.
  */
 export const AttemptSchema: GenMessage<Attempt> = /*@__PURE__*/
-  messageDesc(file_hookly_v1_admin, 13);
+  messageDesc(file_hookly_v1_admin, 19);
 
 /**
  * @generated from message hookly.v1.ListWebhooksRequest
@@ -558,6 +1044,13 @@ export type ListWebhooksRequest = Message<"hookly.v1.ListWebhooksRequest"> & {
    * @generated from field: string page_token = 7;
    */
   pageToken: string;
+
+  /**
+   * Exact event type.
+   *
+   * @generated from field: string event_type = 8;
+   */
+  eventType: string;
 };
 
 /**
@@ -565,7 +1058,7 @@ export type ListWebhooksRequest = Message<"hookly.v1.ListWebhooksRequest"> & {
  * Use `create(ListWebhooksRequestSchema)` to create a new message.
  */
 export const ListWebhooksRequestSchema: GenMessage<ListWebhooksRequest> = /*@__PURE__*/
-  messageDesc(file_hookly_v1_admin, 14);
+  messageDesc(file_hookly_v1_admin, 20);
 
 /**
  * @generated from message hookly.v1.ListWebhooksResponse
@@ -589,7 +1082,7 @@ export type ListWebhooksResponse = Message<"hookly.v1.ListWebhooksResponse"> & {
  * Use `create(ListWebhooksResponseSchema)` to create a new message.
  */
 export const ListWebhooksResponseSchema: GenMessage<ListWebhooksResponse> = /*@__PURE__*/
-  messageDesc(file_hookly_v1_admin, 15);
+  messageDesc(file_hookly_v1_admin, 21);
 
 /**
  * @generated from message hookly.v1.GetWebhookRequest
@@ -606,7 +1099,7 @@ export type GetWebhookRequest = Message<"hookly.v1.GetWebhookRequest"> & {
  * Use `create(GetWebhookRequestSchema)` to create a new message.
  */
 export const GetWebhookRequestSchema: GenMessage<GetWebhookRequest> = /*@__PURE__*/
-  messageDesc(file_hookly_v1_admin, 16);
+  messageDesc(file_hookly_v1_admin, 22);
 
 /**
  * @generated from message hookly.v1.GetWebhookResponse
@@ -628,7 +1121,7 @@ export type GetWebhookResponse = Message<"hookly.v1.GetWebhookResponse"> & {
  * Use `create(GetWebhookResponseSchema)` to create a new message.
  */
 export const GetWebhookResponseSchema: GenMessage<GetWebhookResponse> = /*@__PURE__*/
-  messageDesc(file_hookly_v1_admin, 17);
+  messageDesc(file_hookly_v1_admin, 23);
 
 /**
  * @generated from message hookly.v1.ReplayWebhookRequest
@@ -638,6 +1131,13 @@ export type ReplayWebhookRequest = Message<"hookly.v1.ReplayWebhookRequest"> & {
    * @generated from field: string id = 1;
    */
   id: string;
+
+  /**
+   * Only to this destination (whatever its filter says); empty: to every destination whose filter takes it.
+   *
+   * @generated from field: string destination_id = 2;
+   */
+  destinationId: string;
 };
 
 /**
@@ -645,7 +1145,7 @@ export type ReplayWebhookRequest = Message<"hookly.v1.ReplayWebhookRequest"> & {
  * Use `create(ReplayWebhookRequestSchema)` to create a new message.
  */
 export const ReplayWebhookRequestSchema: GenMessage<ReplayWebhookRequest> = /*@__PURE__*/
-  messageDesc(file_hookly_v1_admin, 18);
+  messageDesc(file_hookly_v1_admin, 24);
 
 /**
  * @generated from message hookly.v1.ReplayWebhookResponse
@@ -664,7 +1164,7 @@ export type ReplayWebhookResponse = Message<"hookly.v1.ReplayWebhookResponse"> &
  * Use `create(ReplayWebhookResponseSchema)` to create a new message.
  */
 export const ReplayWebhookResponseSchema: GenMessage<ReplayWebhookResponse> = /*@__PURE__*/
-  messageDesc(file_hookly_v1_admin, 19);
+  messageDesc(file_hookly_v1_admin, 25);
 
 /**
  * @generated from message hookly.v1.ReplayEndpointRequest
@@ -681,7 +1181,7 @@ export type ReplayEndpointRequest = Message<"hookly.v1.ReplayEndpointRequest"> &
  * Use `create(ReplayEndpointRequestSchema)` to create a new message.
  */
 export const ReplayEndpointRequestSchema: GenMessage<ReplayEndpointRequest> = /*@__PURE__*/
-  messageDesc(file_hookly_v1_admin, 20);
+  messageDesc(file_hookly_v1_admin, 26);
 
 /**
  * @generated from message hookly.v1.ReplayEndpointResponse
@@ -698,7 +1198,7 @@ export type ReplayEndpointResponse = Message<"hookly.v1.ReplayEndpointResponse">
  * Use `create(ReplayEndpointResponseSchema)` to create a new message.
  */
 export const ReplayEndpointResponseSchema: GenMessage<ReplayEndpointResponse> = /*@__PURE__*/
-  messageDesc(file_hookly_v1_admin, 21);
+  messageDesc(file_hookly_v1_admin, 27);
 
 /**
  * @generated from message hookly.v1.HubStatus
@@ -742,7 +1242,7 @@ export type HubStatus = Message<"hookly.v1.HubStatus"> & {
  * Use `create(HubStatusSchema)` to create a new message.
  */
 export const HubStatusSchema: GenMessage<HubStatus> = /*@__PURE__*/
-  messageDesc(file_hookly_v1_admin, 22);
+  messageDesc(file_hookly_v1_admin, 28);
 
 /**
  * @generated from message hookly.v1.EndpointQueue
@@ -779,7 +1279,7 @@ export type EndpointQueue = Message<"hookly.v1.EndpointQueue"> & {
  * Use `create(EndpointQueueSchema)` to create a new message.
  */
 export const EndpointQueueSchema: GenMessage<EndpointQueue> = /*@__PURE__*/
-  messageDesc(file_hookly_v1_admin, 23);
+  messageDesc(file_hookly_v1_admin, 29);
 
 /**
  * @generated from message hookly.v1.StatusCounts
@@ -816,7 +1316,7 @@ export type StatusCounts = Message<"hookly.v1.StatusCounts"> & {
  * Use `create(StatusCountsSchema)` to create a new message.
  */
 export const StatusCountsSchema: GenMessage<StatusCounts> = /*@__PURE__*/
-  messageDesc(file_hookly_v1_admin, 24);
+  messageDesc(file_hookly_v1_admin, 30);
 
 /**
  * @generated from message hookly.v1.GetStatusRequest
@@ -829,7 +1329,7 @@ export type GetStatusRequest = Message<"hookly.v1.GetStatusRequest"> & {
  * Use `create(GetStatusRequestSchema)` to create a new message.
  */
 export const GetStatusRequestSchema: GenMessage<GetStatusRequest> = /*@__PURE__*/
-  messageDesc(file_hookly_v1_admin, 25);
+  messageDesc(file_hookly_v1_admin, 31);
 
 /**
  * @generated from message hookly.v1.GetStatusResponse
@@ -861,6 +1361,13 @@ export type GetStatusResponse = Message<"hookly.v1.GetStatusResponse"> & {
    * @generated from field: string edge_version = 5;
    */
   edgeVersion: string;
+
+  /**
+   * Every hub; `hub` above summarises them (connected when any is).
+   *
+   * @generated from field: repeated hookly.v1.Hub hubs = 6;
+   */
+  hubs: Hub[];
 };
 
 /**
@@ -868,7 +1375,7 @@ export type GetStatusResponse = Message<"hookly.v1.GetStatusResponse"> & {
  * Use `create(GetStatusResponseSchema)` to create a new message.
  */
 export const GetStatusResponseSchema: GenMessage<GetStatusResponse> = /*@__PURE__*/
-  messageDesc(file_hookly_v1_admin, 26);
+  messageDesc(file_hookly_v1_admin, 32);
 
 /**
  * @generated from message hookly.v1.WatchEventsRequest
@@ -881,7 +1388,7 @@ export type WatchEventsRequest = Message<"hookly.v1.WatchEventsRequest"> & {
  * Use `create(WatchEventsRequestSchema)` to create a new message.
  */
 export const WatchEventsRequestSchema: GenMessage<WatchEventsRequest> = /*@__PURE__*/
-  messageDesc(file_hookly_v1_admin, 27);
+  messageDesc(file_hookly_v1_admin, 33);
 
 /**
  * @generated from message hookly.v1.WatchEventsResponse
@@ -910,7 +1417,7 @@ export type WatchEventsResponse = Message<"hookly.v1.WatchEventsResponse"> & {
  * Use `create(WatchEventsResponseSchema)` to create a new message.
  */
 export const WatchEventsResponseSchema: GenMessage<WatchEventsResponse> = /*@__PURE__*/
-  messageDesc(file_hookly_v1_admin, 28);
+  messageDesc(file_hookly_v1_admin, 34);
 
 /**
  * @generated from message hookly.v1.GetSettingsRequest
@@ -923,7 +1430,7 @@ export type GetSettingsRequest = Message<"hookly.v1.GetSettingsRequest"> & {
  * Use `create(GetSettingsRequestSchema)` to create a new message.
  */
 export const GetSettingsRequestSchema: GenMessage<GetSettingsRequest> = /*@__PURE__*/
-  messageDesc(file_hookly_v1_admin, 29);
+  messageDesc(file_hookly_v1_admin, 35);
 
 /**
  * @generated from message hookly.v1.GetSettingsResponse
@@ -980,7 +1487,7 @@ export type GetSettingsResponse = Message<"hookly.v1.GetSettingsResponse"> & {
  * Use `create(GetSettingsResponseSchema)` to create a new message.
  */
 export const GetSettingsResponseSchema: GenMessage<GetSettingsResponse> = /*@__PURE__*/
-  messageDesc(file_hookly_v1_admin, 30);
+  messageDesc(file_hookly_v1_admin, 36);
 
 /**
  * @generated from message hookly.v1.ApiToken
@@ -1019,7 +1526,7 @@ export type ApiToken = Message<"hookly.v1.ApiToken"> & {
  * Use `create(ApiTokenSchema)` to create a new message.
  */
 export const ApiTokenSchema: GenMessage<ApiToken> = /*@__PURE__*/
-  messageDesc(file_hookly_v1_admin, 31);
+  messageDesc(file_hookly_v1_admin, 37);
 
 /**
  * @generated from message hookly.v1.CreateApiTokenRequest
@@ -1036,7 +1543,7 @@ export type CreateApiTokenRequest = Message<"hookly.v1.CreateApiTokenRequest"> &
  * Use `create(CreateApiTokenRequestSchema)` to create a new message.
  */
 export const CreateApiTokenRequestSchema: GenMessage<CreateApiTokenRequest> = /*@__PURE__*/
-  messageDesc(file_hookly_v1_admin, 32);
+  messageDesc(file_hookly_v1_admin, 38);
 
 /**
  * @generated from message hookly.v1.CreateApiTokenResponse
@@ -1060,7 +1567,7 @@ export type CreateApiTokenResponse = Message<"hookly.v1.CreateApiTokenResponse">
  * Use `create(CreateApiTokenResponseSchema)` to create a new message.
  */
 export const CreateApiTokenResponseSchema: GenMessage<CreateApiTokenResponse> = /*@__PURE__*/
-  messageDesc(file_hookly_v1_admin, 33);
+  messageDesc(file_hookly_v1_admin, 39);
 
 /**
  * @generated from message hookly.v1.ListApiTokensRequest
@@ -1073,7 +1580,7 @@ export type ListApiTokensRequest = Message<"hookly.v1.ListApiTokensRequest"> & {
  * Use `create(ListApiTokensRequestSchema)` to create a new message.
  */
 export const ListApiTokensRequestSchema: GenMessage<ListApiTokensRequest> = /*@__PURE__*/
-  messageDesc(file_hookly_v1_admin, 34);
+  messageDesc(file_hookly_v1_admin, 40);
 
 /**
  * @generated from message hookly.v1.ListApiTokensResponse
@@ -1090,7 +1597,7 @@ export type ListApiTokensResponse = Message<"hookly.v1.ListApiTokensResponse"> &
  * Use `create(ListApiTokensResponseSchema)` to create a new message.
  */
 export const ListApiTokensResponseSchema: GenMessage<ListApiTokensResponse> = /*@__PURE__*/
-  messageDesc(file_hookly_v1_admin, 35);
+  messageDesc(file_hookly_v1_admin, 41);
 
 /**
  * @generated from message hookly.v1.RevokeApiTokenRequest
@@ -1107,7 +1614,7 @@ export type RevokeApiTokenRequest = Message<"hookly.v1.RevokeApiTokenRequest"> &
  * Use `create(RevokeApiTokenRequestSchema)` to create a new message.
  */
 export const RevokeApiTokenRequestSchema: GenMessage<RevokeApiTokenRequest> = /*@__PURE__*/
-  messageDesc(file_hookly_v1_admin, 36);
+  messageDesc(file_hookly_v1_admin, 42);
 
 /**
  * @generated from message hookly.v1.RevokeApiTokenResponse
@@ -1120,7 +1627,7 @@ export type RevokeApiTokenResponse = Message<"hookly.v1.RevokeApiTokenResponse">
  * Use `create(RevokeApiTokenResponseSchema)` to create a new message.
  */
 export const RevokeApiTokenResponseSchema: GenMessage<RevokeApiTokenResponse> = /*@__PURE__*/
-  messageDesc(file_hookly_v1_admin, 37);
+  messageDesc(file_hookly_v1_admin, 43);
 
 /**
  * @generated from message hookly.v1.WhoAmIRequest
@@ -1133,7 +1640,7 @@ export type WhoAmIRequest = Message<"hookly.v1.WhoAmIRequest"> & {
  * Use `create(WhoAmIRequestSchema)` to create a new message.
  */
 export const WhoAmIRequestSchema: GenMessage<WhoAmIRequest> = /*@__PURE__*/
-  messageDesc(file_hookly_v1_admin, 38);
+  messageDesc(file_hookly_v1_admin, 44);
 
 /**
  * @generated from message hookly.v1.WhoAmIResponse
@@ -1162,7 +1669,347 @@ export type WhoAmIResponse = Message<"hookly.v1.WhoAmIResponse"> & {
  * Use `create(WhoAmIResponseSchema)` to create a new message.
  */
 export const WhoAmIResponseSchema: GenMessage<WhoAmIResponse> = /*@__PURE__*/
-  messageDesc(file_hookly_v1_admin, 39);
+  messageDesc(file_hookly_v1_admin, 45);
+
+/**
+ * @generated from message hookly.v1.ListHubsRequest
+ */
+export type ListHubsRequest = Message<"hookly.v1.ListHubsRequest"> & {
+};
+
+/**
+ * Describes the message hookly.v1.ListHubsRequest.
+ * Use `create(ListHubsRequestSchema)` to create a new message.
+ */
+export const ListHubsRequestSchema: GenMessage<ListHubsRequest> = /*@__PURE__*/
+  messageDesc(file_hookly_v1_admin, 46);
+
+/**
+ * @generated from message hookly.v1.ListHubsResponse
+ */
+export type ListHubsResponse = Message<"hookly.v1.ListHubsResponse"> & {
+  /**
+   * @generated from field: repeated hookly.v1.Hub hubs = 1;
+   */
+  hubs: Hub[];
+};
+
+/**
+ * Describes the message hookly.v1.ListHubsResponse.
+ * Use `create(ListHubsResponseSchema)` to create a new message.
+ */
+export const ListHubsResponseSchema: GenMessage<ListHubsResponse> = /*@__PURE__*/
+  messageDesc(file_hookly_v1_admin, 47);
+
+/**
+ * @generated from message hookly.v1.CreateHubRequest
+ */
+export type CreateHubRequest = Message<"hookly.v1.CreateHubRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message hookly.v1.CreateHubRequest.
+ * Use `create(CreateHubRequestSchema)` to create a new message.
+ */
+export const CreateHubRequestSchema: GenMessage<CreateHubRequest> = /*@__PURE__*/
+  messageDesc(file_hookly_v1_admin, 48);
+
+/**
+ * @generated from message hookly.v1.CreateHubResponse
+ */
+export type CreateHubResponse = Message<"hookly.v1.CreateHubResponse"> & {
+  /**
+   * @generated from field: hookly.v1.HubCredential credential = 1;
+   */
+  credential?: HubCredential | undefined;
+};
+
+/**
+ * Describes the message hookly.v1.CreateHubResponse.
+ * Use `create(CreateHubResponseSchema)` to create a new message.
+ */
+export const CreateHubResponseSchema: GenMessage<CreateHubResponse> = /*@__PURE__*/
+  messageDesc(file_hookly_v1_admin, 49);
+
+/**
+ * @generated from message hookly.v1.UpdateHubRequest
+ */
+export type UpdateHubRequest = Message<"hookly.v1.UpdateHubRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message hookly.v1.UpdateHubRequest.
+ * Use `create(UpdateHubRequestSchema)` to create a new message.
+ */
+export const UpdateHubRequestSchema: GenMessage<UpdateHubRequest> = /*@__PURE__*/
+  messageDesc(file_hookly_v1_admin, 50);
+
+/**
+ * @generated from message hookly.v1.UpdateHubResponse
+ */
+export type UpdateHubResponse = Message<"hookly.v1.UpdateHubResponse"> & {
+  /**
+   * @generated from field: hookly.v1.Hub hub = 1;
+   */
+  hub?: Hub | undefined;
+};
+
+/**
+ * Describes the message hookly.v1.UpdateHubResponse.
+ * Use `create(UpdateHubResponseSchema)` to create a new message.
+ */
+export const UpdateHubResponseSchema: GenMessage<UpdateHubResponse> = /*@__PURE__*/
+  messageDesc(file_hookly_v1_admin, 51);
+
+/**
+ * @generated from message hookly.v1.RevokeHubRequest
+ */
+export type RevokeHubRequest = Message<"hookly.v1.RevokeHubRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message hookly.v1.RevokeHubRequest.
+ * Use `create(RevokeHubRequestSchema)` to create a new message.
+ */
+export const RevokeHubRequestSchema: GenMessage<RevokeHubRequest> = /*@__PURE__*/
+  messageDesc(file_hookly_v1_admin, 52);
+
+/**
+ * @generated from message hookly.v1.RevokeHubResponse
+ */
+export type RevokeHubResponse = Message<"hookly.v1.RevokeHubResponse"> & {
+  /**
+   * @generated from field: hookly.v1.Hub hub = 1;
+   */
+  hub?: Hub | undefined;
+};
+
+/**
+ * Describes the message hookly.v1.RevokeHubResponse.
+ * Use `create(RevokeHubResponseSchema)` to create a new message.
+ */
+export const RevokeHubResponseSchema: GenMessage<RevokeHubResponse> = /*@__PURE__*/
+  messageDesc(file_hookly_v1_admin, 53);
+
+/**
+ * @generated from message hookly.v1.RotateHubCredentialRequest
+ */
+export type RotateHubCredentialRequest = Message<"hookly.v1.RotateHubCredentialRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message hookly.v1.RotateHubCredentialRequest.
+ * Use `create(RotateHubCredentialRequestSchema)` to create a new message.
+ */
+export const RotateHubCredentialRequestSchema: GenMessage<RotateHubCredentialRequest> = /*@__PURE__*/
+  messageDesc(file_hookly_v1_admin, 54);
+
+/**
+ * @generated from message hookly.v1.RotateHubCredentialResponse
+ */
+export type RotateHubCredentialResponse = Message<"hookly.v1.RotateHubCredentialResponse"> & {
+  /**
+   * @generated from field: hookly.v1.HubCredential credential = 1;
+   */
+  credential?: HubCredential | undefined;
+};
+
+/**
+ * Describes the message hookly.v1.RotateHubCredentialResponse.
+ * Use `create(RotateHubCredentialResponseSchema)` to create a new message.
+ */
+export const RotateHubCredentialResponseSchema: GenMessage<RotateHubCredentialResponse> = /*@__PURE__*/
+  messageDesc(file_hookly_v1_admin, 55);
+
+/**
+ * @generated from message hookly.v1.RetireHubCredentialRequest
+ */
+export type RetireHubCredentialRequest = Message<"hookly.v1.RetireHubCredentialRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message hookly.v1.RetireHubCredentialRequest.
+ * Use `create(RetireHubCredentialRequestSchema)` to create a new message.
+ */
+export const RetireHubCredentialRequestSchema: GenMessage<RetireHubCredentialRequest> = /*@__PURE__*/
+  messageDesc(file_hookly_v1_admin, 56);
+
+/**
+ * @generated from message hookly.v1.RetireHubCredentialResponse
+ */
+export type RetireHubCredentialResponse = Message<"hookly.v1.RetireHubCredentialResponse"> & {
+  /**
+   * @generated from field: hookly.v1.Hub hub = 1;
+   */
+  hub?: Hub | undefined;
+};
+
+/**
+ * Describes the message hookly.v1.RetireHubCredentialResponse.
+ * Use `create(RetireHubCredentialResponseSchema)` to create a new message.
+ */
+export const RetireHubCredentialResponseSchema: GenMessage<RetireHubCredentialResponse> = /*@__PURE__*/
+  messageDesc(file_hookly_v1_admin, 57);
+
+/**
+ * @generated from message hookly.v1.CreateDestinationRequest
+ */
+export type CreateDestinationRequest = Message<"hookly.v1.CreateDestinationRequest"> & {
+  /**
+   * @generated from field: string endpoint_id = 1;
+   */
+  endpointId: string;
+
+  /**
+   * @generated from field: hookly.v1.DestinationInput destination = 2;
+   */
+  destination?: DestinationInput | undefined;
+};
+
+/**
+ * Describes the message hookly.v1.CreateDestinationRequest.
+ * Use `create(CreateDestinationRequestSchema)` to create a new message.
+ */
+export const CreateDestinationRequestSchema: GenMessage<CreateDestinationRequest> = /*@__PURE__*/
+  messageDesc(file_hookly_v1_admin, 58);
+
+/**
+ * @generated from message hookly.v1.CreateDestinationResponse
+ */
+export type CreateDestinationResponse = Message<"hookly.v1.CreateDestinationResponse"> & {
+  /**
+   * @generated from field: hookly.v1.Destination destination = 1;
+   */
+  destination?: Destination | undefined;
+};
+
+/**
+ * Describes the message hookly.v1.CreateDestinationResponse.
+ * Use `create(CreateDestinationResponseSchema)` to create a new message.
+ */
+export const CreateDestinationResponseSchema: GenMessage<CreateDestinationResponse> = /*@__PURE__*/
+  messageDesc(file_hookly_v1_admin, 59);
+
+/**
+ * @generated from message hookly.v1.UpdateDestinationRequest
+ */
+export type UpdateDestinationRequest = Message<"hookly.v1.UpdateDestinationRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: optional string hub_id = 2;
+   */
+  hubId?: string | undefined;
+
+  /**
+   * @generated from field: optional string url = 3;
+   */
+  url?: string | undefined;
+
+  /**
+   * @generated from field: optional string name = 4;
+   */
+  name?: string | undefined;
+
+  /**
+   * @generated from field: optional bool enabled = 5;
+   */
+  enabled?: boolean | undefined;
+
+  /**
+   * @generated from field: optional bool muted = 6;
+   */
+  muted?: boolean | undefined;
+
+  /**
+   * Replaces the filter when set; an empty filter keeps everything.
+   *
+   * @generated from field: hookly.v1.DestinationFilter filter = 7;
+   */
+  filter?: DestinationFilter | undefined;
+};
+
+/**
+ * Describes the message hookly.v1.UpdateDestinationRequest.
+ * Use `create(UpdateDestinationRequestSchema)` to create a new message.
+ */
+export const UpdateDestinationRequestSchema: GenMessage<UpdateDestinationRequest> = /*@__PURE__*/
+  messageDesc(file_hookly_v1_admin, 60);
+
+/**
+ * @generated from message hookly.v1.UpdateDestinationResponse
+ */
+export type UpdateDestinationResponse = Message<"hookly.v1.UpdateDestinationResponse"> & {
+  /**
+   * @generated from field: hookly.v1.Destination destination = 1;
+   */
+  destination?: Destination | undefined;
+};
+
+/**
+ * Describes the message hookly.v1.UpdateDestinationResponse.
+ * Use `create(UpdateDestinationResponseSchema)` to create a new message.
+ */
+export const UpdateDestinationResponseSchema: GenMessage<UpdateDestinationResponse> = /*@__PURE__*/
+  messageDesc(file_hookly_v1_admin, 61);
+
+/**
+ * @generated from message hookly.v1.DeleteDestinationRequest
+ */
+export type DeleteDestinationRequest = Message<"hookly.v1.DeleteDestinationRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message hookly.v1.DeleteDestinationRequest.
+ * Use `create(DeleteDestinationRequestSchema)` to create a new message.
+ */
+export const DeleteDestinationRequestSchema: GenMessage<DeleteDestinationRequest> = /*@__PURE__*/
+  messageDesc(file_hookly_v1_admin, 62);
+
+/**
+ * @generated from message hookly.v1.DeleteDestinationResponse
+ */
+export type DeleteDestinationResponse = Message<"hookly.v1.DeleteDestinationResponse"> & {
+};
+
+/**
+ * Describes the message hookly.v1.DeleteDestinationResponse.
+ * Use `create(DeleteDestinationResponseSchema)` to create a new message.
+ */
+export const DeleteDestinationResponseSchema: GenMessage<DeleteDestinationResponse> = /*@__PURE__*/
+  messageDesc(file_hookly_v1_admin, 63);
 
 /**
  * ProviderType selects how an endpoint's signatures are checked.
@@ -1248,6 +2095,20 @@ export enum WebhookStatus {
    * @generated from enum value: WEBHOOK_STATUS_DEAD_LETTER = 4;
    */
   DEAD_LETTER = 4,
+
+  /**
+   * Delivered to some destinations, failed or dead-lettered at others.
+   *
+   * @generated from enum value: WEBHOOK_STATUS_PARTIAL = 5;
+   */
+  PARTIAL = 5,
+
+  /**
+   * No destination took it (every filter dropped it, or none was enabled).
+   *
+   * @generated from enum value: WEBHOOK_STATUS_FILTERED = 6;
+   */
+  FILTERED = 6,
 }
 
 /**
@@ -1255,6 +2116,51 @@ export enum WebhookStatus {
  */
 export const WebhookStatusSchema: GenEnum<WebhookStatus> = /*@__PURE__*/
   enumDesc(file_hookly_v1_admin, 1);
+
+/**
+ * DeliveryStatus is where one webhook stands at one destination.
+ *
+ * @generated from enum hookly.v1.DeliveryStatus
+ */
+export enum DeliveryStatus {
+  /**
+   * @generated from enum value: DELIVERY_STATUS_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: DELIVERY_STATUS_PENDING = 1;
+   */
+  PENDING = 1,
+
+  /**
+   * @generated from enum value: DELIVERY_STATUS_DELIVERED = 2;
+   */
+  DELIVERED = 2,
+
+  /**
+   * @generated from enum value: DELIVERY_STATUS_FAILED = 3;
+   */
+  FAILED = 3,
+
+  /**
+   * @generated from enum value: DELIVERY_STATUS_DEAD_LETTER = 4;
+   */
+  DEAD_LETTER = 4,
+
+  /**
+   * The destination's filter dropped it; recorded, never sent.
+   *
+   * @generated from enum value: DELIVERY_STATUS_FILTERED = 5;
+   */
+  FILTERED = 5,
+}
+
+/**
+ * Describes the enum hookly.v1.DeliveryStatus.
+ */
+export const DeliveryStatusSchema: GenEnum<DeliveryStatus> = /*@__PURE__*/
+  enumDesc(file_hookly_v1_admin, 2);
 
 /**
  * AdminService is the one API of the edge: the UI (connect-web), the MCP
@@ -1422,6 +2328,96 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof WhoAmIRequestSchema;
     output: typeof WhoAmIResponseSchema;
+  },
+  /**
+   * ListHubs lists every hub with its connection state, bootstrap hub first.
+   *
+   * @generated from rpc hookly.v1.AdminService.ListHubs
+   */
+  listHubs: {
+    methodKind: "unary";
+    input: typeof ListHubsRequestSchema;
+    output: typeof ListHubsResponseSchema;
+  },
+  /**
+   * CreateHub registers a hub; its credential is returned once.
+   *
+   * @generated from rpc hookly.v1.AdminService.CreateHub
+   */
+  createHub: {
+    methodKind: "unary";
+    input: typeof CreateHubRequestSchema;
+    output: typeof CreateHubResponseSchema;
+  },
+  /**
+   * UpdateHub renames a hub.
+   *
+   * @generated from rpc hookly.v1.AdminService.UpdateHub
+   */
+  updateHub: {
+    methodKind: "unary";
+    input: typeof UpdateHubRequestSchema;
+    output: typeof UpdateHubResponseSchema;
+  },
+  /**
+   * RevokeHub closes the hub's stream at once and refuses its every later open.
+   *
+   * @generated from rpc hookly.v1.AdminService.RevokeHub
+   */
+  revokeHub: {
+    methodKind: "unary";
+    input: typeof RevokeHubRequestSchema;
+    output: typeof RevokeHubResponseSchema;
+  },
+  /**
+   * RotateHubCredential issues a new credential (returned once); the old one stays valid until retired.
+   *
+   * @generated from rpc hookly.v1.AdminService.RotateHubCredential
+   */
+  rotateHubCredential: {
+    methodKind: "unary";
+    input: typeof RotateHubCredentialRequestSchema;
+    output: typeof RotateHubCredentialResponseSchema;
+  },
+  /**
+   * RetireHubCredential stops accepting the credential before the last rotation.
+   *
+   * @generated from rpc hookly.v1.AdminService.RetireHubCredential
+   */
+  retireHubCredential: {
+    methodKind: "unary";
+    input: typeof RetireHubCredentialRequestSchema;
+    output: typeof RetireHubCredentialResponseSchema;
+  },
+  /**
+   * CreateDestination adds a destination (its own ordered queue) to an endpoint.
+   *
+   * @generated from rpc hookly.v1.AdminService.CreateDestination
+   */
+  createDestination: {
+    methodKind: "unary";
+    input: typeof CreateDestinationRequestSchema;
+    output: typeof CreateDestinationResponseSchema;
+  },
+  /**
+   * UpdateDestination changes the fields that are set.
+   *
+   * @generated from rpc hookly.v1.AdminService.UpdateDestination
+   */
+  updateDestination: {
+    methodKind: "unary";
+    input: typeof UpdateDestinationRequestSchema;
+    output: typeof UpdateDestinationResponseSchema;
+  },
+  /**
+   * DeleteDestination deletes a destination and its queue; an endpoint keeps at least one.
+   *
+   * @generated from rpc hookly.v1.AdminService.DeleteDestination
+   */
+  deleteDestination: {
+    methodKind: "unary";
+    input: typeof DeleteDestinationRequestSchema;
+    output: typeof DeleteDestinationResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_hookly_v1_admin, 0);

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file hookly/v1/stream.proto.
  */
 export const file_hookly_v1_stream: GenFile = /*@__PURE__*/
-  fileDesc("ChZob29rbHkvdjEvc3RyZWFtLnByb3RvEglob29rbHkudjEiOAoNU3RyZWFtUmVxdWVzdBILCgNzZXEYASABKAQSDQoFZnJhbWUYAiABKAwSCwoDbWFjGAMgASgMIjkKDlN0cmVhbVJlc3BvbnNlEgsKA3NlcRgBIAEoBBINCgVmcmFtZRgCIAEoDBILCgNtYWMYAyABKAwiagoISHViRnJhbWUSKQoJaGVhcnRiZWF0GAEgASgLMhQuaG9va2x5LnYxLkhlYXJ0YmVhdEgAEisKBnJlc3VsdBgCIAEoCzIZLmhvb2tseS52MS5EZWxpdmVyeVJlc3VsdEgAQgYKBGtpbmQivwEKCUVkZ2VGcmFtZRIpCgd3ZWxjb21lGAEgASgLMhYuaG9va2x5LnYxLkVkZ2VXZWxjb21lSAASKQoJaGVhcnRiZWF0GAIgASgLMhQuaG9va2x5LnYxLkhlYXJ0YmVhdEgAEikKBXN0YXJ0GAMgASgLMhguaG9va2x5LnYxLkRlbGl2ZXJ5U3RhcnRIABIpCgVjaHVuaxgEIAEoCzIYLmhvb2tseS52MS5EZWxpdmVyeUNodW5rSABCBgoEa2luZCJpCgtFZGdlV2VsY29tZRIRCglzdHJlYW1faWQYASABKAkSEgoKZWRnZV9ub25jZRgCIAEoDBIUCgxlZGdlX3ZlcnNpb24YAyABKAkSHQoVaGVhcnRiZWF0X2ludGVydmFsX21zGAQgASgNIh8KCUhlYXJ0YmVhdBISCgpzZW50X2F0X21zGAEgASgDIiUKBkhlYWRlchIMCgRuYW1lGAEgASgJEg0KBXZhbHVlGAIgASgJIvwBCg1EZWxpdmVyeVN0YXJ0EhMKC2RlbGl2ZXJ5X2lkGAEgASgJEhIKCndlYmhvb2tfaWQYAiABKAkSEwoLZW5kcG9pbnRfaWQYAyABKAkSDQoFZXBvY2gYBCABKAQSDwoHYXR0ZW1wdBgFIAEoDRIOCgZtZXRob2QYBiABKAkSCwoDdXJsGAcgASgJEiIKB2hlYWRlcnMYCCADKAsyES5ob29rbHkudjEuSGVhZGVyEhEKCWJvZHlfc2l6ZRgJIAEoBBIMCgRib2R5GAogASgMEhcKD3NpZ25hdHVyZV92YWxpZBgLIAEoCBISCgp0aW1lb3V0X21zGAwgASgNIkIKDURlbGl2ZXJ5Q2h1bmsSEwoLZGVsaXZlcnlfaWQYASABKAkSDgoGb2Zmc2V0GAIgASgEEgwKBGRhdGEYAyABKAwi7QEKDkRlbGl2ZXJ5UmVzdWx0EhMKC2RlbGl2ZXJ5X2lkGAEgASgJEhIKCndlYmhvb2tfaWQYAiABKAkSKwoHb3V0Y29tZRgDIAEoDjIaLmhvb2tseS52MS5EZWxpdmVyeU91dGNvbWUSEwoLc3RhdHVzX2NvZGUYBCABKA0SEwoLZHVyYXRpb25fbXMYBSABKA0SDQoFZXJyb3IYBiABKAkSGwoTcmV0cnlfYWZ0ZXJfc2Vjb25kcxgHIAEoDRIVCg1zdGFydGVkX2F0X21zGAggASgDEhgKEHJlc3BvbnNlX2V4Y2VycHQYCSABKAkqgQIKD0RlbGl2ZXJ5T3V0Y29tZRIgChxERUxJVkVSWV9PVVRDT01FX1VOU1BFQ0lGSUVEEAASHQoZREVMSVZFUllfT1VUQ09NRV9SRVNQT05TRRABEhwKGERFTElWRVJZX09VVENPTUVfVElNRU9VVBACEiUKIURFTElWRVJZX09VVENPTUVfQ09OTkVDVElPTl9FUlJPUhADEiwKKERFTElWRVJZX09VVENPTUVfREVTVElOQVRJT05fTk9UX0FMTE9XRUQQBBIcChhERUxJVkVSWV9PVVRDT01FX1NLSVBQRUQQBRIcChhERUxJVkVSWV9PVVRDT01FX0lOVkFMSUQQBjJSCg1TdHJlYW1TZXJ2aWNlEkEKBlN0cmVhbRIYLmhvb2tseS52MS5TdHJlYW1SZXF1ZXN0GhkuaG9va2x5LnYxLlN0cmVhbVJlc3BvbnNlKAEwAWIGcHJvdG8z");
+  fileDesc("ChZob29rbHkvdjEvc3RyZWFtLnByb3RvEglob29rbHkudjEiOAoNU3RyZWFtUmVxdWVzdBILCgNzZXEYASABKAQSDQoFZnJhbWUYAiABKAwSCwoDbWFjGAMgASgMIjkKDlN0cmVhbVJlc3BvbnNlEgsKA3NlcRgBIAEoBBINCgVmcmFtZRgCIAEoDBILCgNtYWMYAyABKAwiagoISHViRnJhbWUSKQoJaGVhcnRiZWF0GAEgASgLMhQuaG9va2x5LnYxLkhlYXJ0YmVhdEgAEisKBnJlc3VsdBgCIAEoCzIZLmhvb2tseS52MS5EZWxpdmVyeVJlc3VsdEgAQgYKBGtpbmQivwEKCUVkZ2VGcmFtZRIpCgd3ZWxjb21lGAEgASgLMhYuaG9va2x5LnYxLkVkZ2VXZWxjb21lSAASKQoJaGVhcnRiZWF0GAIgASgLMhQuaG9va2x5LnYxLkhlYXJ0YmVhdEgAEikKBXN0YXJ0GAMgASgLMhguaG9va2x5LnYxLkRlbGl2ZXJ5U3RhcnRIABIpCgVjaHVuaxgEIAEoCzIYLmhvb2tseS52MS5EZWxpdmVyeUNodW5rSABCBgoEa2luZCJpCgtFZGdlV2VsY29tZRIRCglzdHJlYW1faWQYASABKAkSEgoKZWRnZV9ub25jZRgCIAEoDBIUCgxlZGdlX3ZlcnNpb24YAyABKAkSHQoVaGVhcnRiZWF0X2ludGVydmFsX21zGAQgASgNIh8KCUhlYXJ0YmVhdBISCgpzZW50X2F0X21zGAEgASgDIiUKBkhlYWRlchIMCgRuYW1lGAEgASgJEg0KBXZhbHVlGAIgASgJIqgCCg1EZWxpdmVyeVN0YXJ0EhMKC2RlbGl2ZXJ5X2lkGAEgASgJEhIKCndlYmhvb2tfaWQYAiABKAkSEwoLZW5kcG9pbnRfaWQYAyABKAkSDQoFZXBvY2gYBCABKAQSDwoHYXR0ZW1wdBgFIAEoDRIOCgZtZXRob2QYBiABKAkSCwoDdXJsGAcgASgJEiIKB2hlYWRlcnMYCCADKAsyES5ob29rbHkudjEuSGVhZGVyEhEKCWJvZHlfc2l6ZRgJIAEoBBIMCgRib2R5GAogASgMEhcKD3NpZ25hdHVyZV92YWxpZBgLIAEoCBISCgp0aW1lb3V0X21zGAwgASgNEhYKDmRlc3RpbmF0aW9uX2lkGA0gASgJEhIKCmV2ZW50X3R5cGUYDiABKAkiQgoNRGVsaXZlcnlDaHVuaxITCgtkZWxpdmVyeV9pZBgBIAEoCRIOCgZvZmZzZXQYAiABKAQSDAoEZGF0YRgDIAEoDCLtAQoORGVsaXZlcnlSZXN1bHQSEwoLZGVsaXZlcnlfaWQYASABKAkSEgoKd2ViaG9va19pZBgCIAEoCRIrCgdvdXRjb21lGAMgASgOMhouaG9va2x5LnYxLkRlbGl2ZXJ5T3V0Y29tZRITCgtzdGF0dXNfY29kZRgEIAEoDRITCgtkdXJhdGlvbl9tcxgFIAEoDRINCgVlcnJvchgGIAEoCRIbChNyZXRyeV9hZnRlcl9zZWNvbmRzGAcgASgNEhUKDXN0YXJ0ZWRfYXRfbXMYCCABKAMSGAoQcmVzcG9uc2VfZXhjZXJwdBgJIAEoCSqBAgoPRGVsaXZlcnlPdXRjb21lEiAKHERFTElWRVJZX09VVENPTUVfVU5TUEVDSUZJRUQQABIdChlERUxJVkVSWV9PVVRDT01FX1JFU1BPTlNFEAESHAoYREVMSVZFUllfT1VUQ09NRV9USU1FT1VUEAISJQohREVMSVZFUllfT1VUQ09NRV9DT05ORUNUSU9OX0VSUk9SEAMSLAooREVMSVZFUllfT1VUQ09NRV9ERVNUSU5BVElPTl9OT1RfQUxMT1dFRBAEEhwKGERFTElWRVJZX09VVENPTUVfU0tJUFBFRBAFEhwKGERFTElWRVJZX09VVENPTUVfSU5WQUxJRBAGMlIKDVN0cmVhbVNlcnZpY2USQQoGU3RyZWFtEhguaG9va2x5LnYxLlN0cmVhbVJlcXVlc3QaGS5ob29rbHkudjEuU3RyZWFtUmVzcG9uc2UoATABYgZwcm90bzM");
 
 /**
  * StreamRequest is one sealed hub→edge message; frame is a serialized HubFrame.
@@ -266,17 +266,16 @@ export type DeliveryStart = Message<"hookly.v1.DeliveryStart"> & {
   webhookId: string;
 
   /**
-   * Endpoint whose queue this belongs to; the hub forwards one endpoint's
-   * deliveries strictly one after another.
+   * Endpoint the webhook arrived on; sent as X-Hookly-Endpoint.
    *
    * @generated from field: string endpoint_id = 3;
    */
   endpointId: string;
 
   /**
-   * Endpoint dispatch epoch: after a transient failure the hub refuses
-   * (answers SKIPPED to) every later delivery of the same endpoint and epoch,
-   * so the queue cannot overtake the failed webhook.
+   * Lane dispatch epoch: after a transient failure the hub refuses (answers
+   * SKIPPED to) every later delivery of the same lane and epoch, so the queue
+   * cannot overtake the failed webhook.
    *
    * @generated from field: uint64 epoch = 4;
    */
@@ -337,6 +336,23 @@ export type DeliveryStart = Message<"hookly.v1.DeliveryStart"> & {
    * @generated from field: uint32 timeout_ms = 12;
    */
   timeoutMs: number;
+
+  /**
+   * Destination whose queue this belongs to: the hub's lane. The hub forwards
+   * one destination's deliveries strictly one after another. Empty from edges
+   * before 0.2, which had one queue per endpoint (the hub then uses endpoint_id).
+   *
+   * @generated from field: string destination_id = 13;
+   */
+  destinationId: string;
+
+  /**
+   * The webhook's event type (Stripe type, GitHub event.action, …), empty when
+   * none; sent as X-Hookly-Event-Type.
+   *
+   * @generated from field: string event_type = 14;
+   */
+  eventType: string;
 };
 
 /**
@@ -483,14 +499,15 @@ export enum DeliveryOutcome {
   CONNECTION_ERROR = 3,
 
   /**
-   * The hub's HUB_ALLOWED_DESTINATIONS does not allow this URL. Permanent.
+   * The hub's HUB_ALLOWED_DESTINATIONS does not allow this URL. The edge holds
+   * the destination's queue (a configuration problem, not the webhook's fault).
    *
    * @generated from enum value: DELIVERY_OUTCOME_DESTINATION_NOT_ALLOWED = 4;
    */
   DESTINATION_NOT_ALLOWED = 4,
 
   /**
-   * Not attempted: an earlier delivery of the same endpoint and epoch failed
+   * Not attempted: an earlier delivery of the same lane and epoch failed
    * transiently. Not an attempt; the edge re-sends it later.
    *
    * @generated from enum value: DELIVERY_OUTCOME_SKIPPED = 5;
