@@ -52,20 +52,38 @@ describe("delivery contract edges", () => {
     await expect(admin.getWebhook({ id })).rejects.toThrow(/not found/);
   });
 
-  it("fails a webhook permanently when the hub's HUB_ALLOWED_DESTINATIONS refuses it, and moves on", async () => {
+  it("holds a destination the hub's HUB_ALLOWED_DESTINATIONS refuses (no webhook fails) and delivers it in order once the hub allows it", async () => {
     const edge = await scope.edge();
     const target = await scope.receiver();
-    const refused = await createEndpoint(edge.url, "http://printer.home.lan:631/");
-    const allowed = await createEndpoint(edge.url, target.url);
+    const other = await scope.receiver();
+    const port = new URL(target.url).port;
+    // note: the hub's patterns match the URL's host as written: "localhost" is not "127.0.0.1".
+    const refused = await createEndpoint(edge.url, `http://localhost:${port}/held`);
+    const allowed = await createEndpoint(edge.url, other.url);
     const hub = await scope.hub(edge.url, { HUB_ALLOWED_DESTINATIONS: "127.0.0.1" });
-    const id = await postWebhook(refused.ingestUrl, "{}");
+    const ids: string[] = [];
+    for (let n = 0; n < 3; n++) ids.push(await postWebhook(refused.ingestUrl, JSON.stringify({ n })));
     await postWebhook(allowed.ingestUrl, "{}");
-    await target.waitFor(1);
+    await other.waitFor(1);
     const admin = adminClient(edge.url);
-    const got = await waitUntil(async () => {
+    const held = await waitUntil(async () => {
+      const { endpoint } = await admin.getEndpoint({ id: refused.id });
+      return endpoint?.destinations[0]?.held ? endpoint : undefined;
+    }, 5_000, "destination held");
+    expect(held.destinations[0]!.heldError).toContain("HUB_ALLOWED_DESTINATIONS");
+    const head = await admin.getWebhook({ id: ids[0]! });
+    expect(head.webhook?.status).toBe(WebhookStatus.PENDING);
+    expect(head.attempts[0]?.outcome).toBe("destination_not_allowed");
+    for (const id of ids.slice(1)) {
       const w = await admin.getWebhook({ id });
-      return w.webhook?.status === WebhookStatus.FAILED ? w : undefined;
-    }, 5_000, "refused webhook failed");
-    expect(got.attempts[0]?.outcome).toBe("destination_not_allowed");
+      expect(w.webhook?.status, "nothing behind the head is tried or failed").toBe(WebhookStatus.PENDING);
+      expect(w.attempts).toHaveLength(0);
+    }
+    // The operator fixes the allowlist and restarts the hub: the queue flows at once, in order.
+    await hub.stop();
+    await scope.hub(edge.url, { HUB_ALLOWED_DESTINATIONS: "127.0.0.1,localhost" });
+    const got = await target.waitFor(3, { timeoutMs: 10_000 });
+    expect(got.map((r) => (JSON.parse(r.body.toString()) as { n: number }).n)).toEqual([0, 1, 2]);
+    await waitUntil(async () => (await admin.getEndpoint({ id: refused.id })).endpoint?.destinations[0]?.held === false, 5_000, "held cleared");
   });
 });

@@ -25,6 +25,9 @@ async function createEndpoint(body: Record<string, unknown> = {}) {
 function settle(id: string, status: "failed" | "dead_letter" | "delivered"): void {
   const at = edge.clock.now();
   edge.app.db
+    .prepare(`UPDATE delivery SET status = ?, settled_at = ?, delivered_at = ? WHERE webhook_seq = (SELECT seq FROM webhook WHERE id = ?)`)
+    .run(status, at, status === "delivered" ? at : null, id);
+  edge.app.db
     .prepare(`UPDATE webhook SET status = ?, settled_at = ?, delivered_at = ? WHERE id = ?`)
     .run(status, at, status === "delivered" ? at : null, id);
 }
@@ -71,6 +74,24 @@ describe("endpoints", () => {
       name: "GitHub",
       provider_type: "github",
       destination_url: "http://10.0.0.9:8080/gh",
+      destinations: [
+        {
+          id: expect.stringMatching(/^dst_/),
+          endpoint_id: ep.id,
+          hub_id: "hub_bootstrap",
+          url: "http://10.0.0.9:8080/gh",
+          name: "",
+          enabled: true,
+          muted: false,
+          filter: null,
+          position: 0,
+          created_at: new Date(edge.clock.now()).toISOString(),
+          updated_at: new Date(edge.clock.now()).toISOString(),
+          queue: { destination_id: ep.destinations[0].id, pending: 0, oldest_pending_at: null, last_delivered_at: null },
+          held: null,
+        },
+      ],
+      event_type_header: null,
       muted: false,
       has_signature_secret: true,
       ingest_url: `${edge.app.config.baseUrl}/h/${ep.id}`,
@@ -117,7 +138,7 @@ describe("endpoints", () => {
     ["numeric name", { body: { ...valid, name: 5 } }, /^name must be a string$/],
     ["unknown provider", { body: { ...valid, provider_type: "paypal" } }, /^provider_type must be one of generic, stripe, github, telegram$/],
     ["upper-case provider", { body: { ...valid, provider_type: "STRIPE" } }, /provider_type must be one of/],
-    ["missing destination", { body: { name: "x", provider_type: "generic" } }, /^destination_url is required$/],
+    ["missing destination", { body: { name: "x", provider_type: "generic" } }, /^an endpoint needs at least one destination \(destination_url or destinations\)$/],
     ["relative destination", { body: { ...valid, destination_url: "/hooks" } }, /destination_url "\/hooks" is not an absolute URL/],
     ["ftp destination", { body: { ...valid, destination_url: "ftp://a/" } }, /destination_url must use http or https/],
     ["muted as a string", { body: { ...valid, muted: "yes" } }, /^muted must be true or false$/],
@@ -133,7 +154,7 @@ describe("endpoints", () => {
   });
 
   it.each<[string, unknown, RegExp]>([
-    ["an empty body", {}, /^body must set at least one of name, provider_type, signature_secret, destination_url, muted$/],
+    ["an empty body", {}, /^body must set at least one of name, provider_type, signature_secret, destination_url, event_type_header, muted$/],
     ["a bad provider", { provider_type: "gitlab" }, /^provider_type must be one of/],
     ["a bad url", { destination_url: "nope" }, /destination_url "nope" is not an absolute URL/],
     ["an unknown field", { enabled: true }, /^unknown field "enabled"$/],
@@ -172,7 +193,7 @@ describe("not found", () => {
 
 describe("webhooks", () => {
   it.each<[string, RegExp]>([
-    ["status=bogus", /^status must be one of pending, delivered, failed, dead_letter$/],
+    ["status=bogus", /^status must be one of pending, delivered, failed, dead_letter, partial, filtered$/],
     ["status=DELIVERED", /^status must be one of/],
     ["verified=maybe", /^verified must be true or false$/],
     ["since=yesterday", /^since must be an ISO-8601 time/],
@@ -275,6 +296,7 @@ describe("webhooks", () => {
         "source_ip",
         "signature_valid",
         "signature_reason",
+        "event_type",
         "status",
         "attempts",
         "last_attempt_at",
@@ -322,6 +344,7 @@ describe("webhooks", () => {
       {
         id: "att_a000000000000000000",
         webhook_id: textId,
+        destination_id: null,
         number: 1,
         started_at: new Date(edge.clock.now()).toISOString(),
         duration_ms: 42,
@@ -389,11 +412,12 @@ describe("status", () => {
       hub: {
         connected: false,
         since: expect.any(String),
-        hub_id: null,
+        hub_id: "hub_bootstrap",
         hub_version: null,
         last_seen_at: null,
         in_flight: 0,
       },
+      hubs: [expect.objectContaining({ id: "hub_bootstrap", bootstrap: true, connected: false, destinations: 2, queue_depth: 1 })],
       queues: expect.arrayContaining([
         { endpoint_id: ep.id, name: "q", depth: 1, oldest_pending_at: new Date(oldest).toISOString(), muted: false },
         { endpoint_id: empty.id, name: "muted", depth: 0, oldest_pending_at: null, muted: true },

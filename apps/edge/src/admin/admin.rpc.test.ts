@@ -44,6 +44,9 @@ const createGeneric = (name = "orders") =>
 /** Sets a webhook's status the way the dispatcher would. */
 function settle(id: string, status: "failed" | "dead_letter" | "delivered", at = edge.clock.now()): void {
   edge.app.db
+    .prepare(`UPDATE delivery SET status = ?, settled_at = ?, delivered_at = ? WHERE webhook_seq = (SELECT seq FROM webhook WHERE id = ?)`)
+    .run(status, at, status === "delivered" ? at : null, id);
+  edge.app.db
     .prepare(`UPDATE webhook SET status = ?, settled_at = ?, delivered_at = ? WHERE id = ?`)
     .run(status, at, status === "delivered" ? at : null, id);
 }
@@ -309,7 +312,9 @@ describe("replay", () => {
     expect(new TextDecoder().decode(copy.webhook!.payload)).toBe("first");
     expect(copy.webhook!.headers).toContainEqual(expect.objectContaining({ name: "X-Trace", value: "t1" }));
     expect((await edge.client.getWebhook({ id: original })).webhook!.status).toBe(WebhookStatus.DELIVERED);
-    const row = edge.app.db.prepare(`SELECT deliver_by FROM webhook WHERE id = ?`).get(webhook!.id) as { deliver_by: number };
+    const row = edge.app.db
+      .prepare(`SELECT d.deliver_by FROM delivery d JOIN webhook w ON w.seq = d.webhook_seq WHERE w.id = ?`)
+      .get(webhook!.id) as { deliver_by: number };
     expect(row.deliver_by).toBe(edge.clock.now() + edge.app.config.deadLetterAfterMs);
   });
 
@@ -382,7 +387,7 @@ describe("status and settings", () => {
 
 describe("WatchEvents", () => {
   const listenerCount = (events: EdgeEvents) =>
-    ["webhook.received", "webhook.updated", "endpoint.changed", "hub.changed"].reduce(
+    ["webhook.received", "webhook.updated", "endpoint.changed", "hub.changed", "hub.registry", "destination.changed"].reduce(
       (n, t) => n + (events as unknown as { emitter: { listenerCount(t: string): number } }).emitter.listenerCount(t),
       0,
     );
@@ -394,7 +399,7 @@ describe("WatchEvents", () => {
     const stream = edge.client.watchEvents({}, { signal: abort.signal })[Symbol.asyncIterator]();
     const first = await stream.next();
     expect(first.value?.type).toBe("heartbeat");
-    expect(listenerCount(edge.app.events)).toBe(baseline + 4);
+    expect(listenerCount(edge.app.events)).toBe(baseline + 6);
 
     const id = await edge.ingest(ep.id, "{}");
     const seen: WatchEventsResponse[] = [];
@@ -417,6 +422,8 @@ describe("WatchEvents", () => {
     const rpc = createAdminRpc({
       endpoints: undefined as never,
       webhooks: undefined as never,
+      hubs: undefined as never,
+      destinations: undefined as never,
       relay: undefined as never,
       settings: undefined as never,
       events,
@@ -426,10 +433,10 @@ describe("WatchEvents", () => {
     const ctx = { signal: abort.signal } as HandlerContext;
     const it = rpc.watchEvents!(create(WatchEventsRequestSchema), ctx)[Symbol.asyncIterator]();
     expect((await it.next()).value).toMatchObject({ type: "heartbeat" });
-    expect(listenerCount(events)).toBe(4);
+    expect(listenerCount(events)).toBe(6);
     events.emit("endpoint.changed", { endpointId: "ep_x" });
     events.emit("webhook.updated", { endpointId: "ep_x", webhookId: "wh_y", status: "delivered" });
-    events.emit("hub.changed", { connected: true });
+    events.emit("hub.changed", { hubId: "hub_bootstrap", connected: true });
     expect((await it.next()).value).toMatchObject({ type: "endpoint.changed", endpointId: "ep_x" });
     expect((await it.next()).value).toMatchObject({ type: "webhook.updated", webhookId: "wh_y" });
     expect((await it.next()).value).toMatchObject({ type: "hub.changed" });

@@ -17,7 +17,11 @@ function setup(opts: Parameters<typeof createIngestStore>[1] = {}) {
   dir = mkdtempSync(join(tmpdir(), "hookly-ingest-"));
   db = openDatabase(join(dir, "t.db"));
   db.prepare(
-    `INSERT INTO endpoint (id, name, provider_type, destination_url, created_at, updated_at) VALUES ('ep_aaaaaaaaaaaaaaaaaaaaa', 'e', 'generic', 'http://x/', 0, 0)`,
+    `INSERT INTO endpoint (id, name, provider_type, created_at, updated_at) VALUES ('ep_aaaaaaaaaaaaaaaaaaaaa', 'e', 'generic', 0, 0)`,
+  ).run();
+  db.prepare(
+    `INSERT INTO destination (id, endpoint_id, hub_id, url, position, created_at, updated_at)
+     VALUES ('dst_aaaaaaaaaaaaaaaaaaaaa', 'ep_aaaaaaaaaaaaaaaaaaaaa', 'hub_bootstrap', 'http://x/', 0, 0, 0)`,
   ).run();
   return createIngestStore(db, opts);
 }
@@ -34,6 +38,8 @@ const webhook = (endpointId = "ep_aaaaaaaaaaaaaaaaaaaaa", payload = Buffer.from(
   sourceIp: "127.0.0.1",
   signatureValid: false,
   signatureReason: "no secret",
+  eventType: null,
+  routes: endpointId === "ep_aaaaaaaaaaaaaaaaaaaaa" ? [{ destinationId: "dst_aaaaaaaaaaaaaaaaaaaaa", filteredBecause: null }] : [],
   deliverBy: 2,
   replayOf: null,
 });
@@ -57,7 +63,7 @@ describe("ingest store", () => {
     await store.close();
   });
 
-  it("reports the endpoints whose rows a commit made visible, leaving out a row that failed", async () => {
+  it("reports the destinations whose rows a commit made visible, leaving out a row that failed", async () => {
     const events: string[] = [];
     const store = setup({
       onCommit: (ids) => {
@@ -73,7 +79,7 @@ describe("ingest store", () => {
       ),
     );
     await Promise.all(inserts);
-    expect(events).toEqual(["commit ep_aaaaaaaaaaaaaaaaaaaaa rows=2", "resolved", "rejected", "resolved"]);
+    expect(events).toEqual(["commit dst_aaaaaaaaaaaaaaaaaaaaa rows=2", "resolved", "rejected", "resolved"]);
     await store.close();
   });
 

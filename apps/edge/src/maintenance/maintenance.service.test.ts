@@ -6,6 +6,7 @@ import { run } from "../cli.js";
 import { edgeEnvSchema } from "../config.js";
 import { createSecretBox } from "../crypto/secret-box.js";
 import { openDatabase, type Db } from "../db/db.js";
+import { createDestinationStore } from "../destination/destination.store.js";
 import { createEndpointStore } from "../endpoint/endpoint.store.js";
 import { newId } from "../ids.js";
 import { createIngestStore } from "../ingest/ingest.store.js";
@@ -40,10 +41,14 @@ function open(path: string): Db {
   return db;
 }
 
+/** The one destination seed() gives an endpoint. */
+const destinationFor = (endpointId: string) => `dst_${endpointId.slice(3)}`;
+
 /** Adds endpoints (secrets sealed with `key`) and `perEndpoint` webhooks each. */
 async function seed(db: Db, opts: { endpoints: number; perEndpoint: number; key?: string }): Promise<string[]> {
   const box = createSecretBox([opts.key ?? OLD_KEY]);
   const endpoints = createEndpointStore(db);
+  const destinationsStore = createDestinationStore(db);
   const ingest = createIngestStore(db);
   const ids: string[] = [];
   for (let i = 0; i < opts.endpoints; i++) {
@@ -54,8 +59,21 @@ async function seed(db: Db, opts: { endpoints: number; perEndpoint: number; key?
       name: `ep${i}`,
       providerType: "generic",
       sealedSecret: i === 0 ? null : box.seal(`secret-${i}`, id),
-      destinationUrl: "http://127.0.0.1:9/",
+      eventTypeHeader: null,
       muted: false,
+      createdAt: 1_000 + i,
+      updatedAt: 1_000 + i,
+    });
+    destinationsStore.insert({
+      id: destinationFor(id),
+      endpointId: id,
+      hubId: "hub_bootstrap",
+      url: "http://127.0.0.1:9/",
+      name: "",
+      enabled: true,
+      muted: false,
+      filter: null,
+      position: 0,
       createdAt: 1_000 + i,
       updatedAt: 1_000 + i,
     });
@@ -75,6 +93,8 @@ async function seed(db: Db, opts: { endpoints: number; perEndpoint: number; key?
           sourceIp: null,
           signatureValid: false,
           signatureReason: null,
+          eventType: null,
+          routes: [{ destinationId: destinationFor(endpointId), filteredBecause: null }],
           deliverBy: Date.now() + 86_400_000,
           replayOf: null,
         }),
@@ -122,6 +142,8 @@ describe("backupDatabase", () => {
           sourceIp: null,
           signatureValid: false,
           signatureReason: null,
+          eventType: null,
+          routes: [{ destinationId: destinationFor(endpointId), filteredBecause: null }],
           deliverBy: Date.now() + 1_000,
           replayOf: null,
         });

@@ -99,7 +99,8 @@ export function metricsExtension(): ExtensionFactory {
       }),
       events.on("hub.changed", (e) => {
         if (!e.connected) return;
-        if (connectedBefore.has(e.hubId)) reconnects.inc({ hub: e.hubId });
+        // note: a hub's series starts at 0 on its first connection, so "no reconnects" reads 0, not "no data".
+        reconnects.inc({ hub: e.hubId }, connectedBefore.has(e.hubId) ? 1 : 0);
         connectedBefore.add(e.hubId);
       }),
       events.on("ingest.batch", (e) => {

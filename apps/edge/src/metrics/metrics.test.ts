@@ -104,7 +104,7 @@ describe("GET /metrics", () => {
     const before = await scrape(e.url);
     expect(before.get(`hookly_queue_depth{endpoint="${ok.id}"}`)).toBe(0);
     expect(before.get(`hookly_queue_oldest_pending_seconds{endpoint="${ok.id}"}`)).toBe(0);
-    expect(before.get("hookly_hub_connected{}")).toBe(0);
+    expect(before.get(`hookly_hub_connected{hub="hub_bootstrap"}`)).toBe(0);
     expect(before.get('hookly_build_info{version="0.1.0"}')).toBe(1);
 
     for (let n = 0; n < 3; n++) {
@@ -135,26 +135,26 @@ describe("GET /metrics", () => {
     }, 15_000, "every queue drained");
 
     const after = await scrape(e.url);
-    expect(after.get("hookly_hub_connected{}")).toBe(1);
-    expect(after.get("hookly_deliveries_in_flight{}")).toBe(0);
-    expect(after.get(`hookly_deliveries_total{endpoint="${ok.id}",outcome="delivered"}`)).toBe(4);
-    expect(after.get(`hookly_deliveries_total{endpoint="${flaky.id}",outcome="retry"}`)).toBe(1);
-    expect(after.get(`hookly_deliveries_total{endpoint="${flaky.id}",outcome="delivered"}`)).toBe(2);
-    expect(after.get(`hookly_deliveries_total{endpoint="${gone.id}",outcome="failed"}`)).toBe(1);
-    expect(after.get(`hookly_deliveries_total{endpoint="${gone.id}",outcome="delivered"}`)).toBeUndefined();
+    expect(after.get(`hookly_hub_connected{hub="hub_bootstrap"}`)).toBe(1);
+    expect(after.get(`hookly_deliveries_in_flight{hub="hub_bootstrap"}`)).toBe(0);
+    expect(after.get(`hookly_deliveries_total{endpoint="${ok.id}",hub="hub_bootstrap",outcome="delivered"}`)).toBe(4);
+    expect(after.get(`hookly_deliveries_total{endpoint="${flaky.id}",hub="hub_bootstrap",outcome="retry"}`)).toBe(1);
+    expect(after.get(`hookly_deliveries_total{endpoint="${flaky.id}",hub="hub_bootstrap",outcome="delivered"}`)).toBe(2);
+    expect(after.get(`hookly_deliveries_total{endpoint="${gone.id}",hub="hub_bootstrap",outcome="failed"}`)).toBe(1);
+    expect(after.get(`hookly_deliveries_total{endpoint="${gone.id}",hub="hub_bootstrap",outcome="delivered"}`)).toBeUndefined();
     expect(after.get(`hookly_delivery_latency_seconds_count{endpoint="${ok.id}"}`)).toBe(4);
     expect(after.get(`hookly_delivery_latency_seconds_bucket{endpoint="${ok.id}",le="+Inf"}`)).toBe(4);
     expect(after.get(`hookly_delivery_latency_seconds_sum{endpoint="${ok.id}"}`)).toBeGreaterThan(0);
     expect(after.get(`hookly_delivery_latency_seconds_count{endpoint="${flaky.id}"}`)).toBe(2);
     expect(after.get(`hookly_queue_oldest_pending_seconds{endpoint="${ok.id}"}`)).toBe(0);
-    expect(after.get("hookly_hub_reconnects_total{}")).toBe(0);
+    expect(after.get(`hookly_hub_reconnects_total{hub="hub_bootstrap"}`)).toBe(0);
     expect(okTarget.requests).toHaveLength(4);
 
     await h.stop();
-    await waitUntil(async () => (await scrape(e.url)).get("hookly_hub_connected{}") === 0, 5_000, "hub gone");
+    await waitUntil(async () => (await scrape(e.url)).get(`hookly_hub_connected{hub="hub_bootstrap"}`) === 0, 5_000, "hub gone");
     await hub(e.url);
-    await waitUntil(async () => (await scrape(e.url)).get("hookly_hub_connected{}") === 1, 10_000, "hub back");
-    expect((await scrape(e.url)).get("hookly_hub_reconnects_total{}")).toBe(1);
+    await waitUntil(async () => (await scrape(e.url)).get(`hookly_hub_connected{hub="hub_bootstrap"}`) === 1, 10_000, "hub back");
+    expect((await scrape(e.url)).get(`hookly_hub_reconnects_total{hub="hub_bootstrap"}`)).toBe(1);
   });
 
   it("with METRICS_TOKEN: 401 without or with a wrong bearer token, 200 with it", async () => {

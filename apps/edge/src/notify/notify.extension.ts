@@ -81,8 +81,10 @@ export function notifyExtension(opts: NotifyExtensionOptions = {}): ExtensionFac
             const mine = all.filter((d) => d.hubId === h.id);
             return {
               id: h.id,
-              name: h.name,
+              // note: a bootstrap hub names itself by HUB_ID; show that too, it is what its operator knows.
+              name: h.bootstrap && h.reportedId && h.reportedId !== h.name ? `${h.name} (${h.reportedId})` : h.name,
               bootstrap: h.bootstrap,
+              everConnected: h.lastConnectedAt !== null,
               destinations: mine.length,
               queued: mine.reduce((n, d) => n + core.destinations.get(d.id).queue.pending, 0),
             };

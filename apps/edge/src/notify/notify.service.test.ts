@@ -34,10 +34,7 @@ function harness(opts: { db?: Db; connected?: boolean; send?: AlertSend; options
   const lines: { msg: string; [k: string]: unknown }[] = [];
   const log = pino({ level: "debug" }, { write: (s: string) => lines.push(JSON.parse(s)) });
   let connected = opts.connected ?? true;
-  const relay = {
-    connected: () => connected,
-    hubStatus: () => ({ connected, since: 0, hubId: "home", hubVersion: "1", lastSeenAt: 0, inFlight: 0 }),
-  } as Pick<RelayService, "connected" | "hubStatus">;
+  const relay = { isConnected: () => connected } as Pick<RelayService, "isConnected">;
   const service = createNotifyService({
     store: createAlertStore(db),
     clock,
@@ -45,6 +42,7 @@ function harness(opts: { db?: Db; connected?: boolean; send?: AlertSend; options
     events,
     endpoints: { find: (id: string) => (id === "ep_gone" ? undefined : ({ name: `name of ${id}` } as never)) },
     relay,
+    hubs: () => [{ id: "hub_bootstrap", name: "home", bootstrap: true, everConnected: true, destinations: 1, queued: 3 }],
     baseUrl: "https://hooks.example.test",
     send: opts.send ?? (async (html) => void sent.push(html)),
     options: { groupWindowMs: WINDOW, hubDownAfterMs: 300_000, pollIntervalMs: 60_000, retryInitialMs: 1, retryMaxMs: 1, ...opts.options },
@@ -54,7 +52,7 @@ function harness(opts: { db?: Db; connected?: boolean; send?: AlertSend; options
   open.push({ db, stop });
   const hub = (up: boolean) => {
     connected = up;
-    events.emit("hub.changed", { connected: up });
+    events.emit("hub.changed", { hubId: "hub_bootstrap", connected: up });
   };
   return { db, clock, service, sent, lines, hub, stop };
 }
@@ -62,6 +60,9 @@ function harness(opts: { db?: Db; connected?: boolean; send?: AlertSend; options
 const failure = (n: number, over: Partial<FinalFailure> = {}): FinalFailure => ({
   webhookId: `wh_${n}`,
   endpointId: "ep_a",
+  destinationId: "dst_a",
+  hubId: "hub_bootstrap",
+  eventType: null,
   status: "failed",
   attempts: 1,
   statusCode: 400,
@@ -153,7 +154,8 @@ describe("alerts service", () => {
     first.clock.t += 1_000;
     await first.service.tick();
     expect(first.sent).toHaveLength(1);
-    expect(first.sent[0]).toContain("Hub <code>home</code> disconnected</b> for 5 min");
+    expect(first.sent[0]).toContain("<b>Hub</b> <b>home</b> (<code>hub_bootstrap</code>) <b>disconnected</b> for 5 min");
+    expect(first.sent[0]).toContain("3 webhooks wait for it");
     await first.service.tick();
     expect(first.sent).toHaveLength(1);
     await first.stop();
@@ -167,7 +169,7 @@ describe("alerts service", () => {
     second.hub(true);
     await second.service.tick();
     expect(second.sent).toHaveLength(1);
-    expect(second.sent[0]).toContain("connected again</b> after 15 min");
+    expect(second.sent[0]).toContain("<b>connected again</b> after 15 min");
   });
 
   it("sends nothing for a hub that comes back before the threshold", async () => {

@@ -67,10 +67,10 @@ export function createNotifyService(deps: {
   endpoints: Pick<EndpointService, "find">;
   relay: Pick<RelayService, "isConnected">;
   /**
-   * The hubs alerts are about: the ones with destinations (a hub nothing is
-   * routed to is not missed), with their name and what waits for them.
+   * The hubs alerts are about, with their name and what waits for them; a
+   * hub that never connected and has no destinations is not missed.
    */
-  hubs: () => { id: string; name: string; bootstrap: boolean; destinations: number; queued: number }[];
+  hubs: () => { id: string; name: string; bootstrap: boolean; everConnected: boolean; destinations: number; queued: number }[];
   baseUrl: string;
   send: AlertSend;
   options: NotifyOptions;
@@ -135,7 +135,7 @@ export function createNotifyService(deps: {
   const checkHubs = (now: number): void => {
     for (const h of deps.hubs()) {
       const st = stateOf(h.id, h.bootstrap);
-      if (st.downSince === null || st.alerted || now - st.downSince < o.hubDownAfterMs || h.destinations === 0) continue;
+      if (st.downSince === null || st.alerted || now - st.downSince < o.hubDownAfterMs || (h.destinations === 0 && !h.everConnected)) continue;
       st.alerted = true;
       store.insert(st.group, now, now, { kind: "hub_down", since: st.downSince, hubId: h.id, hubName: h.name, queued: h.queued });
     }

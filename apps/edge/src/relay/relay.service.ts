@@ -86,7 +86,7 @@ export interface HeldDestination {
 export interface HubLiveStatus {
   hubId: string;
   connected: boolean;
-  /** When the current connection (or disconnection) began; 0 if never seen since start. */
+  /** When the current connection (or disconnection) began; the edge's start if never seen since. */
   since: number;
   lastSeenAt: number;
   version: string;
@@ -170,6 +170,8 @@ export function createRelayService(deps: {
   const deliveries = new Map<string, Entry>();
   let sweepTimer: NodeJS.Timeout | undefined;
   let stopped = false;
+  /** Until a hub connects, "disconnected since" is when this edge started. */
+  const startedAt = clock.now();
 
   const laneOf = (d: DestinationRecord): Lane => {
     let lane = lanes.get(d.id);
@@ -469,7 +471,7 @@ export function createRelayService(deps: {
     return {
       hubId,
       connected: link !== undefined,
-      since: link?.connectedAt ?? known?.since ?? 0,
+      since: link?.connectedAt ?? known?.since ?? startedAt,
       lastSeenAt: link?.lastSeenAt ?? known?.lastSeenAt ?? 0,
       version: link?.hubVersion ?? known?.version ?? "",
       inFlight,
@@ -571,7 +573,7 @@ export function createRelayService(deps: {
       const s = first ? liveStatus(first.hubId) : [...lastKnown.keys()].map(liveStatus)[0];
       return {
         connected: links.size > 0,
-        since: s?.since ?? 0,
+        since: s?.since ?? startedAt,
         hubId: s?.hubId ?? "",
         hubVersion: s?.version ?? "",
         lastSeenAt: s?.lastSeenAt ?? 0,

@@ -44,9 +44,14 @@ describe("ListWebhooks at 100,000 rows", () => {
     const step = Math.floor((30 * DAY) / ROWS);
     const insertWebhook = edge.app.db.prepare(
       `INSERT INTO webhook (id, endpoint_id, received_at, method, query, payload_size, content_type, source_ip,
-         signature_valid, signature_reason, status, attempts, next_attempt_at, deliver_by, delivered_at, settled_at)
-       VALUES (?, ?, ?, 'POST', '', 2, 'application/json', '203.0.113.9', ?, ?, ?, ?, ?, ?, ?, ?)`,
+         signature_valid, signature_reason, status, attempts, delivered_at, settled_at)
+       VALUES (?, ?, ?, 'POST', '', 2, 'application/json', '203.0.113.9', ?, ?, ?, ?, ?, ?)`,
     );
+    const insertDelivery = edge.app.db.prepare(
+      `INSERT INTO delivery (webhook_seq, destination_id, status, attempts, next_attempt_at, deliver_by, delivered_at, settled_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const destinationOf = new Map(endpointIds.map((id) => [id, edge.app.destinations.ofEndpoint(id)[0]!.id]));
     const insertBody = edge.app.db.prepare(`INSERT INTO webhook_body (webhook_seq, headers, payload) VALUES (?, '[]', ?)`);
     const payload = Buffer.from("{}");
     const t0 = performance.now();
@@ -65,12 +70,20 @@ describe("ListWebhooks at 100,000 rows", () => {
           verified ? null : "signature mismatch",
           status,
           status === "pending" ? 0 : 1,
+          status === "delivered" ? settled : null,
+          settled,
+        );
+        insertBody.run(lastInsertRowid, payload);
+        insertDelivery.run(
+          lastInsertRowid,
+          destinationOf.get(endpointIds[i % 4]!)!,
+          status,
+          status === "pending" ? 0 : 1,
           at,
           at + 7 * DAY,
           status === "delivered" ? settled : null,
           settled,
         );
-        insertBody.run(lastInsertRowid, payload);
       }
     })();
     edge.clock.ms = start + ROWS * step + 1000;
