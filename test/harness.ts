@@ -106,6 +106,23 @@ export function adminClient(baseUrl: string, token = TEST_SECRETS.ADMIN_TOKEN) {
   return createClient(AdminService, createConnectTransport({ baseUrl, httpVersion: "1.1", interceptors: [auth] }));
 }
 
+/** A hub registered on an edge: what its operator pastes into the hub's environment. */
+export interface HubCredentials {
+  hubId: string;
+  secret: string;
+}
+
+/** Registers a hub on the edge (CreateHub) and returns its credential. */
+export async function createHubCredentials(baseUrl: string, name: string): Promise<HubCredentials> {
+  const { credential } = await adminClient(baseUrl).createHub({ name });
+  return { hubId: credential!.hub!.id, secret: credential!.secret };
+}
+
+/** The environment of a hub that dials with its own credential (no HOME_HUB_SECRET). */
+export function registeredHubEnv(c: HubCredentials, extra: Record<string, string> = {}): Record<string, string> {
+  return { HUB_ID: c.hubId, HUB_SECRET: c.secret, HOME_HUB_SECRET: "", ...extra };
+}
+
 /** Creates an endpoint and returns its id and ingest URL. */
 export async function createEndpoint(
   baseUrl: string,
