@@ -8,18 +8,32 @@
  *     both the provider's wait for its 2xx and end to end (send → arrival)
  *  2. highest sustained durable ingest rate (1 KB bodies, 100 endpoints)
  *  3. one endpoint's ordered throughput, and with 50 ms RTT between hub and edge
+ *  4. fan-out: two hubs, every webhook to two destinations (one on each), against
+ *     one destination and a direct POST: latency, throughput, CPU per webhook
  *
- * `npm run bench -- latency` (or `ingest`, `ordered`) runs only those sections;
+ * `npm run bench -- latency` (or `ingest`, `ordered`, `fanout`) runs only those sections;
  * RATES=200,1000 and SECS=5 set the latency runs.
  * Prints a Markdown table (paste it into docs/benchmarks.md).
  */
+import { ProviderType } from "@hookly/proto/gen/admin_pb";
 import { execFile, fork, spawnSync } from "node:child_process";
 import { promisify } from "node:util";
 import { readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
 import { join } from "node:path";
-import { TEST_SECRETS, createEndpoint, freePort, spawnApp, tempDir, waitUntil, type Spawned } from "../test/harness.js";
+import {
+  TEST_SECRETS,
+  adminClient,
+  createEndpoint,
+  createHubCredentials,
+  freePort,
+  registeredHubEnv,
+  spawnApp,
+  tempDir,
+  waitUntil,
+  type Spawned,
+} from "../test/harness.js";
 
 const children: Spawned[] = [];
 const cleanup = async () => {
@@ -88,7 +102,7 @@ async function withCpu<T>(pids: (number | undefined)[], run: () => Promise<T>) {
 
 /** Sections to run: `npm run bench -- latency ingest ordered` (default: all). */
 const only = process.argv.slice(2);
-for (const s of only) if (!["latency", "ingest", "ordered"].includes(s)) throw new Error(`unknown bench section "${s}" (latency, ingest, ordered)`);
+for (const s of only) if (!["latency", "ingest", "ordered", "fanout"].includes(s)) throw new Error(`unknown bench section "${s}" (latency, ingest, ordered, fanout)`);
 const want = (section: string) => only.length === 0 || only.includes(section);
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
@@ -107,8 +121,11 @@ function post(url: string, body: string): Promise<number> {
 const pad = "x".repeat(1024 - 60);
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
-/** Sends `rate`/s for `seconds` (open loop) and returns end-to-end latencies (send → arrival at target). */
-async function latencyRun(label: string, urls: string[], target: Target, rate: number, seconds: number) {
+/**
+ * Sends `rate`/s for `seconds` (open loop) and returns end-to-end latencies (send → arrival at target).
+ * `arrivalsOf` names the arrivals a webhook must make (a fan-out's destinations); its latency is the last one's.
+ */
+async function latencyRun(label: string, urls: string[], target: Target, rate: number, seconds: number, arrivalsOf: (tag: string) => string[] = (t) => [t]) {
   const sent = new Map<string, number>();
   const total = rate * seconds;
   const start = performance.now();
@@ -130,8 +147,8 @@ async function latencyRun(label: string, urls: string[], target: Target, rate: n
     );
   }
   await Promise.all(inflight);
-  await waitUntil(() => [...sent.keys()].every((t) => target.arrivals.has(t)), 60_000, `${label}: all arrivals`);
-  const lat = [...sent].map(([t, at]) => target.arrivals.get(t)! - at).sort((a, b) => a - b);
+  await waitUntil(() => [...sent.keys()].every((t) => arrivalsOf(t).every((k) => target.arrivals.has(k))), 60_000, `${label}: all arrivals`);
+  const lat = [...sent].map(([t, at]) => Math.max(...arrivalsOf(t).map((k) => target.arrivals.get(k)!)) - at).sort((a, b) => a - b);
   acks.sort((a, b) => a - b);
   return { ack50: percentile(acks, 50), ack99: percentile(acks, 99), p50: percentile(lat, 50), p95: percentile(lat, 95), p99: percentile(lat, 99), errors, achieved: total / ((performance.now() - start) / 1000) };
 }
@@ -213,6 +230,7 @@ async function main() {
   if (want("latency")) await latencySection(base, edge, target, rows);
   if (want("ingest")) await ingestSection(base, target, dir);
   if (want("ordered")) await orderedSection(base, port, target);
+  if (want("fanout")) await fanoutSection(base, port, edge, target);
   await cleanup();
   await target.close();
   remove();
@@ -305,6 +323,86 @@ async function orderedSection(base: string, port: number, target: Target) {
     await hubProc.kill("SIGTERM");
   }
   for (const p of proxies) p.close();
+}
+
+/**
+ * Two hubs, each with its own credential; every webhook goes to two destinations, one on each hub.
+ * Compared in the same run with a direct POST and with one destination on one hub.
+ */
+async function fanoutSection(base: string, port: number, edge: Spawned, target: Target) {
+  const one = await createHubCredentials(base, "bench-one");
+  const two = await createHubCredentials(base, "bench-two");
+  const hubs = [one, two].map((c) => {
+    const h = spawnApp("hub", { ...hubEnv(port), ...registeredHubEnv(c), LOG_LEVEL: "warn" });
+    children.push(h);
+    return h;
+  });
+  await waitUntil(async () => (await adminClient(base).listHubs({})).hubs.filter((h) => h.connected).length >= 2, 20_000, "both bench hubs");
+  const admin = adminClient(base);
+  const single = await Promise.all(
+    Array.from({ length: 10 }, async (_, i) => {
+      const { endpoint } = await admin.createEndpoint({ name: `single-${i}`, providerType: ProviderType.GENERIC, destinations: [{ hubId: one.hubId, url: `${target.url}/fan/single` }] });
+      return `${base}/h/${endpoint!.id}`;
+    }),
+  );
+  const fan = await Promise.all(
+    Array.from({ length: 10 }, async (_, i) => {
+      const { endpoint } = await admin.createEndpoint({
+        name: `fan-${i}`,
+        providerType: ProviderType.GENERIC,
+        destinations: [
+          { hubId: one.hubId, url: `${target.url}/fan/a` },
+          { hubId: two.hubId, url: `${target.url}/fan/b` },
+        ],
+      });
+      return `${base}/h/${endpoint!.id}`;
+    }),
+  );
+  const singleArrival = (t: string) => [`${t}@/fan/single`];
+  const fanArrivals = (t: string) => [`${t}@/fan/a`, `${t}@/fan/b`];
+  await latencyRun("fan-warm-single", single, target, 200, 1, singleArrival);
+  await latencyRun("fan-warm", fan, target, 200, 1, fanArrivals);
+  const rate = Number(process.env.FANOUT_RATE ?? 200);
+  const secs = Number(process.env.SECS ?? 5);
+  const pids = [edge.child.pid, hubs[0]!.child.pid, hubs[1]!.child.pid, target.pid, process.pid];
+  const d = await withCpu(pids, () => latencyRun(`fan-direct-${rate}`, [`${target.url}/lat`], target, rate, secs));
+  const s1 = await withCpu(pids, () => latencyRun(`fan-single-${rate}`, single, target, rate, secs, singleArrival));
+  const s2 = await withCpu(pids, () => latencyRun(`fan-two-${rate}`, fan, target, rate, secs, fanArrivals));
+  const n = rate * secs;
+  const cpu = (c: { cpuMs: number[] }) => c.cpuMs.map((ms) => (ms / n).toFixed(2)).join(" · ");
+  console.log(`\n## Fan-out: two hubs, each webhook to two destinations (one per hub), ${rate}/s for ${secs} s, 1 KB\n`);
+  console.log("End to end = until the last destination has it. CPU: ms per webhook of edge · hub one · hub two · target · generator.\n");
+  console.log("| path | 2xx p50 | 2xx p99 | p50 | p99 | errors | CPU ms/webhook | edge CPU vs one destination |\n|---|---|---|---|---|---|---|---|");
+  const row = (label: string, r: typeof d, ratio: string) =>
+    console.log(`| ${label} | ${fmt(r.result.ack50)} | ${fmt(r.result.ack99)} | ${fmt(r.result.p50)} | ${fmt(r.result.p99)} | ${r.result.errors} | ${cpu(r)} | ${ratio} |`);
+  row("direct POST", d, "");
+  row("one destination, one hub", s1, "1.00");
+  row("two destinations, two hubs", s2, `${(s2.cpuMs[0]! / s1.cpuMs[0]!).toFixed(2)} (target ≤ 1.50)`);
+
+  // Throughput: a burst, timed from the first send until every destination has every webhook.
+  const B = Number(process.env.FANOUT_BURST ?? 3000);
+  console.log(`\n| burst of ${B} | webhooks/s fully delivered | deliveries/s |\n|---|---|---|`);
+  for (const [label, urls, arrivals] of [
+    ["one destination", single, singleArrival],
+    ["two destinations, two hubs", fan, fanArrivals],
+  ] as const) {
+    const start = now();
+    const tags: string[] = [];
+    for (let i = 0; i < B; i += 100) {
+      await Promise.all(
+        Array.from({ length: Math.min(100, B - i) }, (_, k) => {
+          const tag = `burst-${label}-${i + k}`;
+          tags.push(tag);
+          return post(urls[(i + k) % urls.length]!, `{"tag":"${tag}","pad":"${pad}"}`);
+        }),
+      );
+    }
+    await waitUntil(() => tags.every((t) => arrivals(t).every((k) => target.arrivals.has(k))), 180_000, `${label} burst`);
+    const last = Math.max(...tags.flatMap((t) => arrivals(t).map((k) => target.arrivals.get(k)!)));
+    const perSec = B / ((last - start) / 1000);
+    console.log(`| ${label} | ${perSec.toFixed(0)} | ${(perSec * arrivals("x").length).toFixed(0)} |`);
+  }
+  for (const h of hubs) await h.kill("SIGTERM");
 }
 
 main().then(

@@ -16,7 +16,9 @@ const server = http.createServer((req, res) => {
   req.on("end", () => {
     const at = now();
     const tag = /"tag":"([^"]+)"/.exec(Buffer.concat(chunks).toString())?.[1];
-    if (tag) pending.push([tag, at]);
+    // note: a fan-out's destinations (/fan/…) each get the same body; their arrivals are told apart by path.
+    const path = (req.url ?? "").split("?")[0]!;
+    if (tag) pending.push([path.startsWith("/fan/") ? `${tag}@${path}` : tag, at]);
     count++;
     res.writeHead(200).end("ok");
   });
