@@ -101,6 +101,7 @@ export function notifyExtension(opts: NotifyExtensionOptions = {}): ExtensionFac
     return {
       settings: { telegramAlerts: true },
       onFinalFailure: (f) => service.recordFailure(f),
+      onHeld: (h) => service.recordHeld(h),
       start: () => {
         service.start();
         log.info({ chatId: telegram.chatId }, "Telegram alerts on");

@@ -2,7 +2,7 @@
  * The text of Telegram alerts (parse_mode HTML). Every interpolated value goes
  * through `escapeHtml`; links are built from BASE_URL and ids only.
  */
-import type { FailureGroup, HubDownAlert, HubUpAlert, WebhookFailedAlert } from "./notify.store.js";
+import type { DestinationHeldAlert, FailureGroup, HubDownAlert, HubUpAlert, WebhookFailedAlert } from "./notify.store.js";
 
 /** Failures listed by id in a grouped message; the rest are counted. */
 export const GROUP_SAMPLE_SIZE = 5;
@@ -90,5 +90,14 @@ export function renderHubUp(a: HubUpAlert, now: number, baseUrl: string): string
   return [
     `✅ <b>Hub</b>${hub} <b>connected again</b> after ${formatDuration(now - a.downSince)}${a.queued ? `; delivering the ${a.queued} webhooks that waited` : ""}`,
     `<a href="${escapeHtml(`${baseUrl}/status`)}">Status</a>`,
+  ].join("\n");
+}
+
+/** A hub refuses a destination: a configuration problem, told once per hold. */
+export function renderDestinationHeld(a: DestinationHeldAlert, baseUrl: string): string {
+  return [
+    `⛔ <b>Destination held</b> on <b>${e(a.endpointName)}</b>: hub <code>${e(a.hubId)}</code> refuses ${e(a.url)}`,
+    `${e(a.error)}. Its webhooks wait (none is failed); allow the URL in the hub's HUB_ALLOWED_DESTINATIONS and restart the hub.`,
+    `<a href="${escapeHtml(`${baseUrl}/endpoints/${encodeURIComponent(a.endpointId)}`)}">Open the endpoint</a>`,
   ].join("\n");
 }

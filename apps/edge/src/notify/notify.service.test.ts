@@ -81,6 +81,13 @@ describe("alert messages", () => {
 });
 
 describe("alerts service", () => {
+  it("names the event type and the destination of a single failure", async () => {
+    const h = harness({ options: { groupWindowMs: 0 } });
+    h.service.recordFailure(failure(1, { eventType: "invoice.paid", destinationId: "dst_ci" }));
+    await h.service.tick();
+    expect(h.sent[0]).toContain("on <b>name of ep_a</b> (invoice.paid) → <code>dst_ci</code>");
+  });
+
   it("sends one message per endpoint per window, at the window's end", async () => {
     const h = harness();
     h.service.recordFailure(failure(1));
@@ -111,6 +118,22 @@ describe("alerts service", () => {
     expect(h.sent).toHaveLength(3);
     expect(h.sent[2]).toContain("wh_4");
     expect(h.sent[2]).not.toContain("wh_1");
+  });
+
+  it("says at once, naming the hub and URL, when a hub refuses a destination", async () => {
+    const h = harness();
+    h.service.recordHeld({
+      destinationId: "dst_a",
+      endpointId: "ep_a",
+      hubId: "hub_office",
+      url: "http://printer.lan:631/",
+      error: "printer.lan:631 is not in HUB_ALLOWED_DESTINATIONS",
+    });
+    await h.service.tick();
+    expect(h.sent).toHaveLength(1);
+    expect(h.sent[0]).toContain("<b>Destination held</b> on <b>name of ep_a</b>: hub <code>hub_office</code> refuses http://printer.lan:631/");
+    expect(h.sent[0]).toContain("none is failed");
+    expect(h.sent[0]).toContain('href="https://hooks.example.test/endpoints/ep_a"');
   });
 
   it("keeps the endpoint's name from the time of the failure, and copes with deleted endpoints", async () => {

@@ -29,10 +29,9 @@ import type { Clock } from "../clock.js";
 import type { EndpointService } from "../endpoint/endpoint.service.js";
 import type { EdgeEvents } from "../events.js";
 import type { Logger } from "../logger.js";
-import type { FinalFailure, RelayService } from "../relay/relay.service.js";
-import { hubGroup } from "./notify.store.js";
-import { GROUP_SAMPLE_SIZE, renderFailureGroup, renderHubDown, renderHubUp } from "./notify.message.js";
-import { HUB_GROUP, type AlertRow, type AlertStore } from "./notify.store.js";
+import type { FinalFailure, HeldDestination, RelayService } from "../relay/relay.service.js";
+import { GROUP_SAMPLE_SIZE, renderDestinationHeld, renderFailureGroup, renderHubDown, renderHubUp } from "./notify.message.js";
+import { HUB_GROUP, hubGroup, type AlertRow, type AlertStore } from "./notify.store.js";
 
 /** Sends one HTML message; rejects with an Error whose message is safe to log (no token). */
 export type AlertSend = (html: string, signal: AbortSignal) => Promise<void>;
@@ -148,7 +147,12 @@ export function createNotifyService(deps: {
       if (!group) return undefined;
       return { text: renderFailureGroup(group, baseUrl), markSent: () => store.markGroupSent(group, now, clock.now()) };
     }
-    const text = row.kind === "hub_down" ? renderHubDown(row, now, baseUrl) : renderHubUp(row, row.createdAt, baseUrl);
+    const text =
+      row.kind === "hub_down"
+        ? renderHubDown(row, now, baseUrl)
+        : row.kind === "destination_held"
+          ? renderDestinationHeld(row, baseUrl)
+          : renderHubUp(row, row.createdAt, baseUrl);
     return { text, markSent: () => store.markSent(row.id, clock.now()) };
   };
 
@@ -246,6 +250,19 @@ export function createNotifyService(deps: {
         statusCode: f.statusCode,
         error: f.error,
         attempts: f.attempts,
+      });
+    },
+    /** Writes "a hub refuses this destination" to the outbox (the dispatcher calls it once per hold). */
+    recordHeld(h: HeldDestination): void {
+      const now = clock.now();
+      store.insert(`held:${h.destinationId}`, now, now, {
+        kind: "destination_held",
+        destinationId: h.destinationId,
+        endpointId: h.endpointId,
+        endpointName: endpoints.find(h.endpointId)?.name ?? h.endpointId,
+        hubId: h.hubId,
+        url: h.url,
+        error: h.error,
       });
     },
     /** Starts the sender loop (and sends what was due before a restart). */

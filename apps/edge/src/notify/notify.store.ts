@@ -42,8 +42,19 @@ export interface HubUpAlert {
   queued?: number;
 }
 
+/** A hub refuses a destination's URL (HUB_ALLOWED_DESTINATIONS): its queue waits. */
+export interface DestinationHeldAlert {
+  kind: "destination_held";
+  destinationId: string;
+  endpointId: string;
+  endpointName: string;
+  hubId: string;
+  url: string;
+  error: string;
+}
+
 /** What an outbox row reports. */
-export type AlertData = WebhookFailedAlert | HubDownAlert | HubUpAlert;
+export type AlertData = WebhookFailedAlert | HubDownAlert | HubUpAlert | DestinationHeldAlert;
 
 /** An outbox row. */
 export type AlertRow = {
