@@ -9,8 +9,8 @@
  *   (`push`, `issues.opened`);
  * - telegram: the update's kind, the field beside `update_id`
  *   (`message`, `callback_query`, …);
- * - generic: the header the endpoint names (`event_type_header`), else the
- *   JSON body's `type` (Standard Webhooks puts it there).
+ * - generic: the header the endpoint names (`event_type_header`; only it, when
+ *   named), else the JSON body's `type` (Standard Webhooks puts it there).
  *
  * A filter keeps a webhook when its event type matches one of `eventTypes`
  * (exactly, as a dotted prefix — `issues` keeps `issues.opened` — or with a
@@ -119,7 +119,13 @@ export function parseJsonPath(path: string): PathStep[] {
     }
     if (m[1] !== undefined) steps.push(m[1]);
     else if (m[2] !== undefined) steps.push(Number(m[2]));
-    else steps.push(JSON.parse(`"${m[3]}"`) as string);
+    else {
+      try {
+        steps.push(JSON.parse(`"${m[3]}"`) as string);
+      } catch {
+        throw new AppError("invalid_argument", `json_path ${JSON.stringify(path)} has a quoted key that is not a valid JSON string`);
+      }
+    }
     rest = rest.slice(m[0].length);
     first = false;
   }

@@ -20,27 +20,13 @@ import type { HubConnectionInfo, HubRecord, HubStore } from "./hub.store.js";
 /** Id of the hub authenticated by HOME_HUB_SECRET (created by migration 006). */
 export const BOOTSTRAP_HUB_ID = "hub_bootstrap";
 
-/** A hub as the API shows it: never a credential. */
-export interface HubView {
-  id: string;
-  name: string;
-  bootstrap: boolean;
+/** A hub as the API shows it: its record without the (sealed) credentials, and what they allow. */
+export interface HubView extends Omit<HubRecord, "sealedSecret" | "sealedPreviousSecret"> {
   revoked: boolean;
-  createdAt: number;
-  updatedAt: number;
-  revokedAt: number | null;
-  rotatedAt: number | null;
   /** A rotation is under way: the previous credential is still accepted. */
   previousCredentialValid: boolean;
   /** Whether the hub has a credential it can dial with (the bootstrap hub needs HOME_HUB_SECRET). */
   hasCredential: boolean;
-  lastConnectedAt: number | null;
-  lastDisconnectedAt: number | null;
-  lastSeenAt: number | null;
-  version: string | null;
-  transport: string | null;
-  remoteAddress: string | null;
-  reportedId: string | null;
 }
 
 /** A credential, shown once, with what to paste on the home side. */
@@ -83,25 +69,13 @@ export function createHubService(deps: {
 }) {
   const { store, box, clock, events, log } = deps;
 
-  const view = (h: HubRecord): HubView => ({
-    id: h.id,
-    name: h.name,
-    bootstrap: h.bootstrap,
+  const view = ({ sealedSecret, sealedPreviousSecret, ...h }: HubRecord): HubView => ({
+    ...h,
     revoked: h.revokedAt !== null,
-    createdAt: h.createdAt,
-    updatedAt: h.updatedAt,
-    revokedAt: h.revokedAt,
-    rotatedAt: h.rotatedAt,
-    previousCredentialValid: h.sealedPreviousSecret !== null,
-    hasCredential: h.revokedAt === null && (h.bootstrap ? deps.bootstrapSecrets.length > 0 : h.sealedSecret !== null),
-    lastConnectedAt: h.lastConnectedAt,
-    lastDisconnectedAt: h.lastDisconnectedAt,
-    lastSeenAt: h.lastSeenAt,
-    version: h.version,
-    transport: h.transport,
-    remoteAddress: h.remoteAddress,
-    reportedId: h.reportedId,
+    previousCredentialValid: sealedPreviousSecret !== null,
+    hasCredential: h.revokedAt === null && (h.bootstrap ? deps.bootstrapSecrets.length > 0 : sealedSecret !== null),
   });
+
 
   const mustGet = (id: string): HubRecord => {
     const found = isId("hub", id) ? store.get(id) : undefined;
