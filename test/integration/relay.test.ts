@@ -32,7 +32,8 @@ describe("relay", () => {
   it("delivers three interleaved endpoints in order while one target answers 503 for a while", async () => {
     const e = await edge();
     const targets = [await receiver(), await receiver(), await receiver()];
-    const failUntil = Date.now() + 1_500;
+    // note: long enough that 45 sequential posts and their deliveries fit in it on a loaded 2-core machine.
+    const failUntil = Date.now() + 3_000;
     targets[0]!.respondWith(() => (Date.now() < failUntil ? 503 : 200));
     const eps = await Promise.all(targets.map((t, i) => createEndpoint(e.url, `${t.url}/hook`, { name: `ep${i}` })));
     await hub(e.url);

@@ -9,14 +9,19 @@
  */
 import { readFileSync } from "node:fs";
 import { parseEnv } from "node:util";
+import type { z } from "zod";
 import { createSecretBox } from "./crypto/secret-box.js";
 import { edgeEnvSchema } from "./config.js";
 import { createEndpointStore } from "./endpoint/endpoint.store.js";
+import { AppError } from "./errors.js";
+import { HUB_COMMANDS, runHubCommand, type HubCommand } from "./hub/hub.cli.js";
+import { createHubCredentialStore, type DatabaseSummary } from "./maintenance/maintenance.store.js";
 import {
   MaintenanceError,
   backupDatabase,
   generateSecrets,
   inspectDatabase,
+  latestSchemaVersion,
   openExisting,
   restoreDatabase,
   rotateEncryptionKey,
@@ -37,14 +42,32 @@ Commands:
                           DATABASE_PATH.before-restore-<time>. Start the edge afterwards;
                           webhooks pending in the backup are delivered again (at least
                           once: some may already have been delivered after the backup).
-  rotate-key [--dry-run]  Re-seal every endpoint secret with ENCRYPTION_KEY. Run it with
-                          the new key in ENCRYPTION_KEY and the old one in
-                          ENCRYPTION_KEY_PREVIOUS (the edge may keep running with both);
-                          then drop ENCRYPTION_KEY_PREVIOUS and restart the edge.
+  rotate-key [--dry-run]  Re-seal every endpoint secret and hub credential with
+                          ENCRYPTION_KEY. Run it with the new key in ENCRYPTION_KEY and the
+                          old one in ENCRYPTION_KEY_PREVIOUS (the edge may keep running with
+                          both); then drop ENCRYPTION_KEY_PREVIOUS and restart the edge.
+  hubs list               The hubs registered in DATABASE_PATH, the bootstrap hub (whose
+                          credential is HOME_HUB_SECRET) first.
+  hubs create <name>      Register a hub and print its credential, this once: a .env block and
+                          a docker compose service for the home side (EDGE_URL from BASE_URL).
+  hubs rename <id> <name> Rename a hub.
+  hubs revoke <id>        Revoke a hub for good: its credentials are forgotten and every later
+                          connection is refused. An edge that is running refuses the hub's
+                          next connection, but a stream the hub has open now stays until then;
+                          revoking in the UI or the API closes it at once.
+  hubs rotate <id>        Print a new credential for a hub, this once; the previous one stays
+                          valid until \`hubs retire\`, so the hub can be switched over.
+  hubs retire <id>        Stop accepting the credential from before the last rotation.
   help                    This text.
+
+The hubs commands work on DATABASE_PATH directly (the edge may keep running), with
+ENCRYPTION_KEY, ENCRYPTION_KEY_PREVIOUS, HOME_HUB_SECRET and BASE_URL as the edge has them.
 
 Options:
   --env-file FILE         Read variables from FILE first (already-set ones win).
+
+Exit codes: 0 done, 1 the operation failed (nothing half-done is left behind; for
+verify: the integrity check failed), 2 bad usage or configuration.
 `;
 
 /** Bad arguments or configuration: exit 2. */
@@ -80,16 +103,26 @@ function parseArgs(argv: string[]): Args & { envFile: string | undefined } {
   return { command: positionals.shift(), positionals, flags, envFile };
 }
 
+/** The edge's variables the commands read. */
+type CliVariable = "DATABASE_PATH" | "ENCRYPTION_KEY" | "ENCRYPTION_KEY_PREVIOUS" | "PORT" | "HOME_HUB_SECRET" | "BASE_URL";
+
 /** One variable, parsed by the edge's own schema (so defaults and rules match the edge); empty counts as unset. */
-function variable(env: NodeJS.ProcessEnv, key: "DATABASE_PATH" | "ENCRYPTION_KEY" | "ENCRYPTION_KEY_PREVIOUS" | "PORT"): string | number | undefined {
+function variable<K extends CliVariable>(env: NodeJS.ProcessEnv, key: K): z.output<(typeof edgeEnvSchema.shape)[K]> {
   const raw = env[key] === "" ? undefined : env[key];
   const parsed = edgeEnvSchema.shape[key].safeParse(raw);
   if (!parsed.success && raw === undefined) throw new UsageError(`${key}: is required`);
+  // note: the message names the variable and the rule, never the value (it may be a secret).
   if (!parsed.success) throw new UsageError(`${key}: ${parsed.error.issues.map((i) => i.message).join("; ")}`);
-  return parsed.data;
+  return parsed.data as z.output<(typeof edgeEnvSchema.shape)[K]>;
 }
 const text = (env: NodeJS.ProcessEnv, key: "DATABASE_PATH" | "ENCRYPTION_KEY" | "ENCRYPTION_KEY_PREVIOUS") =>
   variable(env, key) as string | undefined;
+
+/** ENCRYPTION_KEY, then ENCRYPTION_KEY_PREVIOUS when set: the keys the edge opens secrets with. */
+function encryptionKeys(env: NodeJS.ProcessEnv): string[] {
+  const previous = text(env, "ENCRYPTION_KEY_PREVIOUS");
+  return [text(env, "ENCRYPTION_KEY")!, ...(previous ? [previous] : [])];
+}
 
 function expectArgs(args: Args, allowedFlags: string[], count: number, what: string): void {
   const unknown = [...args.flags].filter((f) => !allowedFlags.includes(f));
@@ -98,6 +131,11 @@ function expectArgs(args: Args, allowedFlags: string[], count: number, what: str
 }
 
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+
+/** "schema version 6; 2 endpoints, 6 webhooks (6 pending); 3 destinations, 2 hubs" (no hubs before schema 6). */
+const contents = (r: DatabaseSummary) =>
+  `schema version ${r.schemaVersion}; ${r.endpoints} endpoints, ${r.webhooks} webhooks (${r.pending} pending)` +
+  (r.hubs === null ? "" : `; ${r.destinations} destinations, ${r.hubs} hubs`);
 
 /** Answers whether an edge answers /healthz on this machine's PORT. */
 async function edgeAnswers(port: number): Promise<boolean> {
@@ -148,14 +186,14 @@ export async function run(
         const r = await backupDatabase(source, args.positionals[0]!, { force: args.flags.has("--force") });
         io.out(
           `backup of ${source} written to ${r.file} (${mib(r.bytes)}, ${Date.now() - started} ms)\n` +
-            `integrity ok; schema version ${r.schemaVersion}; ${r.endpoints} endpoints, ${r.webhooks} webhooks (${r.pending} pending)\n`,
+            `integrity ok; ${contents(r)}\n`,
         );
         return 0;
       }
       case "verify": {
         expectArgs(args, [], 1, "one argument: the database or backup file");
         const r = inspectDatabase(args.positionals[0]!);
-        io.out(`integrity ${r.integrity}; schema version ${r.schemaVersion}; ${r.endpoints} endpoints, ${r.webhooks} webhooks (${r.pending} pending)\n`);
+        io.out(`integrity ${r.integrity}; ${contents(r)}\n`);
         return r.integrity === "ok" ? 0 : 1;
       }
       case "restore": {
@@ -167,7 +205,7 @@ export async function run(
         }
         const r = restoreDatabase(args.positionals[0]!, target, { force: args.flags.has("--force") });
         io.out(
-          `restored ${args.positionals[0]} to ${target}: schema version ${r.schemaVersion}; ${r.endpoints} endpoints, ${r.webhooks} webhooks (${r.pending} pending)\n` +
+          `restored ${args.positionals[0]} to ${target}: ${contents(r)}\n` +
             (r.previous ? `the database it replaced is kept as ${r.previous}\n` : "") +
             "start the edge now; it delivers the pending webhooks once the hub connects\n",
         );
@@ -175,20 +213,41 @@ export async function run(
       }
       case "rotate-key": {
         expectArgs(args, ["--dry-run"], 0, "no arguments");
-        const key = text(env, "ENCRYPTION_KEY")!;
-        const previous = text(env, "ENCRYPTION_KEY_PREVIOUS") || undefined;
-        const box = createSecretBox(previous ? [key, previous] : [key]);
-        const db = openExisting(text(env, "DATABASE_PATH")!);
+        const keys = encryptionKeys(env);
+        const box = createSecretBox(keys);
+        const db = openExisting(text(env, "DATABASE_PATH")!, { minSchemaVersion: latestSchemaVersion() });
         try {
           const dryRun = args.flags.has("--dry-run");
-          const r = rotateEncryptionKey({ db, store: createEndpointStore(db), box }, { dryRun });
+          const r = rotateEncryptionKey({ db, endpoints: createEndpointStore(db), hubs: createHubCredentialStore(db), box }, { dryRun });
+          const line = (c: typeof r.endpoints, what: string) =>
+            `${c.sealed} ${what}: ${c.resealed} ${dryRun ? "would be " : ""}re-sealed with ENCRYPTION_KEY, ${c.current} already were\n`;
           io.out(
-            `${r.sealed} endpoint secret(s): ${r.resealed} ${dryRun ? "would be " : ""}re-sealed with ENCRYPTION_KEY, ${r.current} already were\n` +
-              (dryRun || !previous ? "" : "every secret now opens with ENCRYPTION_KEY alone: remove ENCRYPTION_KEY_PREVIOUS and restart the edge\n"),
+            line(r.endpoints, "endpoint secret(s)") +
+              line(r.hubs, "hub credential(s)") +
+              (dryRun || keys.length < 2 ? "" : "every secret now opens with ENCRYPTION_KEY alone: remove ENCRYPTION_KEY_PREVIOUS and restart the edge\n"),
           );
         } finally {
           db.close();
         }
+        return 0;
+      }
+      case "hubs": {
+        const [sub, ...rest] = args.positionals;
+        const subcommands = Object.keys(HUB_COMMANDS).join(", ");
+        if (sub === undefined) throw new UsageError(`hubs needs a command: ${subcommands}`);
+        if (!Object.hasOwn(HUB_COMMANDS, sub)) throw new UsageError(`unknown command "hubs ${sub}" (hubs takes ${subcommands})`);
+        const wanted: readonly string[] = HUB_COMMANDS[sub as HubCommand];
+        const shape = wanted.map((a) => `<${a}>`).join(" ");
+        expectArgs({ ...args, command: `hubs ${sub}`, positionals: rest }, [], wanted.length, wanted.length ? `${shape} (quote a name with spaces)` : "no arguments");
+        const port = variable(env, "PORT");
+        const output = runHubCommand(sub as HubCommand, rest, {
+          databasePath: text(env, "DATABASE_PATH")!,
+          encryptionKeys: encryptionKeys(env),
+          bootstrapSecrets: variable(env, "HOME_HUB_SECRET"),
+          // note: the edge's own default (config.ts), so EDGE_URL in the credential is where this edge says it is.
+          baseUrl: (variable(env, "BASE_URL") ?? `http://localhost:${port}`).replace(/\/+$/, ""),
+        });
+        io.out(output);
         return 0;
       }
       default:
@@ -202,6 +261,11 @@ export async function run(
     if (e instanceof MaintenanceError) {
       io.err(`hookly: ${e.message}\n`);
       return 1;
+    }
+    if (e instanceof AppError) {
+      // note: what the hub service refused (no such hub, already revoked, a blank name); its messages are safe.
+      io.err(`hookly: ${e.message}\n`);
+      return e.code === "invalid_argument" ? 2 : 1;
     }
     io.err(`hookly: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     return 1;

@@ -1,15 +1,21 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { run } from "../cli.js";
+import { systemClock } from "../clock.js";
 import { edgeEnvSchema } from "../config.js";
 import { createSecretBox } from "../crypto/secret-box.js";
 import { openDatabase, type Db } from "../db/db.js";
 import { createDestinationStore } from "../destination/destination.store.js";
 import { createEndpointStore } from "../endpoint/endpoint.store.js";
+import { EdgeEvents } from "../events.js";
+import { createHubService } from "../hub/hub.service.js";
+import { createHubStore } from "../hub/hub.store.js";
 import { newId } from "../ids.js";
 import { createIngestStore } from "../ingest/ingest.store.js";
+import { createHubCredentialStore } from "./maintenance.store.js";
 import {
   MaintenanceError,
   assertNotInUse,
@@ -40,6 +46,21 @@ function open(path: string): Db {
   cleanups.push(() => db.open && db.close());
   return db;
 }
+
+/** A database made by release 0.1.0 (schema 5, before hubs). */
+const V010_DB = join(import.meta.dirname, "..", "..", "..", "..", "test", "fixtures", "v0.1.0.db");
+
+/** The hub service on `db`, sealing with the first of `keys`. */
+const hubServiceOn = (db: Db, keys: string[]) =>
+  createHubService({
+    store: createHubStore(db),
+    box: createSecretBox(keys),
+    clock: systemClock,
+    events: new EdgeEvents(),
+    log: pino({ level: "silent" }),
+    bootstrapSecrets: [],
+    baseUrl: "https://edge.example",
+  });
 
 /** The one destination seed() gives an endpoint. */
 const destinationFor = (endpointId: string) => `dst_${endpointId.slice(3)}`;
@@ -240,12 +261,14 @@ describe("rotateEncryptionKey", () => {
     const db = open(join(dir, "hookly.db"));
     const ids = await seed(db, { endpoints: 4, perEndpoint: 0 });
     const store = createEndpointStore(db);
+    const hubs = createHubCredentialStore(db);
     const box = createSecretBox([NEW_KEY, OLD_KEY]);
+    const none = { sealed: 0, resealed: 0, current: 0 };
 
-    expect(rotateEncryptionKey({ db, store, box }, { dryRun: true })).toEqual({ sealed: 3, resealed: 3, current: 0 });
+    expect(rotateEncryptionKey({ db, endpoints: store, hubs, box }, { dryRun: true })).toEqual({ endpoints: { sealed: 3, resealed: 3, current: 0 }, hubs: none });
     expect(store.list().filter((e) => e.sealedSecret && box.needsRotation(e.sealedSecret))).toHaveLength(3);
 
-    expect(rotateEncryptionKey({ db, store, box })).toEqual({ sealed: 3, resealed: 3, current: 0 });
+    expect(rotateEncryptionKey({ db, endpoints: store, hubs, box })).toEqual({ endpoints: { sealed: 3, resealed: 3, current: 0 }, hubs: none });
     const newOnly = createSecretBox([NEW_KEY]);
     for (const [i, id] of ids.entries()) {
       const e = store.get(id)!;
@@ -253,7 +276,46 @@ describe("rotateEncryptionKey", () => {
       if (i === 0) expect(e.sealedSecret).toBeNull();
       else expect(newOnly.open(e.sealedSecret!, id)).toBe(`secret-${i}`);
     }
-    expect(rotateEncryptionKey({ db, store, box })).toEqual({ sealed: 3, resealed: 0, current: 3 });
+    expect(rotateEncryptionKey({ db, endpoints: store, hubs, box })).toEqual({ endpoints: { sealed: 3, resealed: 0, current: 3 }, hubs: none });
+  });
+
+  it("re-seals hub credentials, current and previous, bound to the hub id; then the old key is not needed", async () => {
+    const dir = tempDir();
+    const db = open(join(dir, "hookly.db"));
+    await seed(db, { endpoints: 2, perEndpoint: 0 });
+    const old = hubServiceOn(db, [OLD_KEY]);
+    const rotating = old.create({ name: "rotating" });
+    const previousSecret = rotating.secret;
+    const currentSecret = old.rotate(rotating.hub.id).secret;
+    const plain = old.create({ name: "plain" });
+    const revoked = old.create({ name: "revoked" });
+    old.revoke(revoked.hub.id);
+    const before = createHubStore(db).get(rotating.hub.id)!;
+
+    const endpoints = createEndpointStore(db);
+    const hubs = createHubCredentialStore(db);
+    const box = createSecretBox([NEW_KEY, OLD_KEY]);
+    const all = { sealed: 3, resealed: 3, current: 0 };
+    expect(rotateEncryptionKey({ db, endpoints, hubs, box }, { dryRun: true })).toEqual({ endpoints: { sealed: 1, resealed: 1, current: 0 }, hubs: all });
+    expect(createHubStore(db).get(rotating.hub.id)).toEqual(before);
+
+    expect(rotateEncryptionKey({ db, endpoints, hubs, box })).toEqual({ endpoints: { sealed: 1, resealed: 1, current: 0 }, hubs: all });
+    const after = createHubStore(db).get(rotating.hub.id)!;
+    expect(after).toEqual({ ...before, sealedSecret: expect.any(String), sealedPreviousSecret: expect.any(String) });
+    const newOnly = createSecretBox([NEW_KEY]);
+    expect(newOnly.open(after.sealedSecret!, rotating.hub.id)).toBe(currentSecret);
+    expect(newOnly.open(after.sealedPreviousSecret!, rotating.hub.id)).toBe(previousSecret);
+    expect(() => newOnly.open(after.sealedSecret!, plain.hub.id)).toThrow(/cannot decrypt/);
+
+    // What the edge does at a stream open, with ENCRYPTION_KEY_PREVIOUS dropped.
+    const edge = hubServiceOn(db, [NEW_KEY]);
+    expect(edge.identify(rotating.hub.id)).toMatchObject({ ok: true, secrets: [currentSecret, previousSecret] });
+    expect(edge.identify(plain.hub.id)).toMatchObject({ ok: true, secrets: [plain.secret] });
+    expect(edge.identify(revoked.hub.id)).toMatchObject({ ok: false });
+    expect(rotateEncryptionKey({ db, endpoints, hubs, box: newOnly })).toEqual({
+      endpoints: { sealed: 1, resealed: 0, current: 1 },
+      hubs: { sealed: 3, resealed: 0, current: 3 },
+    });
   });
 
   it("changes nothing when a secret cannot be opened (previous key missing)", async () => {
@@ -262,8 +324,25 @@ describe("rotateEncryptionKey", () => {
     await seed(db, { endpoints: 3, perEndpoint: 0 });
     const store = createEndpointStore(db);
     const before = store.list().map((e) => e.sealedSecret);
-    expect(() => rotateEncryptionKey({ db, store, box: createSecretBox([NEW_KEY]) })).toThrow(/ENCRYPTION_KEY_PREVIOUS.*nothing was changed/);
+    const hubs = createHubCredentialStore(db);
+    expect(() => rotateEncryptionKey({ db, endpoints: store, hubs, box: createSecretBox([NEW_KEY]) })).toThrow(
+      /ENCRYPTION_KEY_PREVIOUS.*nothing was changed/,
+    );
     expect(store.list().map((e) => e.sealedSecret)).toEqual(before);
+  });
+
+  it("changes nothing, endpoints included, when a hub credential cannot be opened", async () => {
+    const dir = tempDir();
+    const db = open(join(dir, "hookly.db"));
+    await seed(db, { endpoints: 2, perEndpoint: 0 });
+    const { hub } = hubServiceOn(db, ["33".repeat(32)]).create({ name: "sealed with a lost key" });
+    const endpoints = createEndpointStore(db);
+    const hubs = createHubCredentialStore(db);
+    const before = { endpoints: endpoints.list(), hubs: hubs.list() };
+    expect(() => rotateEncryptionKey({ db, endpoints, hubs, box: createSecretBox([NEW_KEY, OLD_KEY]) })).toThrow(
+      new RegExp(`cannot open 1 sealed secret\\(s\\): ${hub.id} .*nothing was changed`),
+    );
+    expect({ endpoints: endpoints.list(), hubs: hubs.list() }).toEqual(before);
   });
 });
 
@@ -289,6 +368,12 @@ describe("cli", () => {
     [["backup", "x.db", "--fast"], 2, /unknown option --fast/],
     [["rotate-key"], 2, /ENCRYPTION_KEY: is required/],
     [["verify", "/nonexistent/hookly.db"], 1, /no database at/],
+    [["hubs"], 2, /hubs needs a command: list, create, rename, revoke, rotate, retire/],
+    [["hubs", "delete", "hub_x"], 2, /unknown command "hubs delete"/],
+    [["hubs", "create"], 2, /hubs create takes <name>/],
+    [["hubs", "rename", "hub_x"], 2, /hubs rename takes <id> <name>/],
+    [["hubs", "list", "--all"], 2, /unknown option --all for hubs list/],
+    [["hubs", "list"], 2, /ENCRYPTION_KEY: is required/],
   ] as const)("%j exits %i", async (argv, code, message) => {
     const c = capture();
     expect(await run([...argv], { DATABASE_PATH: "/nonexistent/hookly.db" }, c.io)).toBe(code);
@@ -314,5 +399,108 @@ describe("cli", () => {
     expect(c.err.join("")).toMatch(/pass --force/);
     expect(await run(["--env-file", envFile, "restore", backup, "--force"], {}, c.io)).toBe(0);
     expect(c.out.join("")).toMatch(/kept as .*before-restore-/);
+  });
+
+  /** An edge's environment for a fresh database with `seed`ed endpoints. */
+  async function edgeEnv(opts: { key?: string } = {}) {
+    const dir = tempDir();
+    const dbPath = join(dir, "hookly.db");
+    const db = open(dbPath);
+    await seed(db, { endpoints: 2, perEndpoint: 1 });
+    db.close();
+    return { DATABASE_PATH: dbPath, ENCRYPTION_KEY: opts.key ?? OLD_KEY, BASE_URL: "https://hooks.example.com/", HOME_HUB_SECRET: "h".repeat(32) };
+  }
+
+  it("hubs create prints the credential once, which the edge then accepts; list, rename, rotate and retire never print it", async () => {
+    const env = await edgeEnv();
+    const c = capture();
+    expect(await run(["hubs", "create", "garage pi"], env, c.io)).toBe(0);
+    const printed = c.out.join("");
+    const id = /HUB_ID=(hub_\S+)/.exec(printed)![1]!;
+    const secret = /HUB_SECRET=(\S+)/.exec(printed)![1]!;
+    expect(printed).toContain("shown this once");
+    expect(printed).toContain(`EDGE_URL=https://hooks.example.com\nHUB_ID=${id}\nHUB_SECRET=${secret}\n`);
+    expect(printed).toContain(`      HUB_SECRET: ${secret}\n`);
+    expect(printed.split(secret)).toHaveLength(3);
+    const db = open(env.DATABASE_PATH);
+    expect(hubServiceOn(db, [OLD_KEY]).identify(id)).toMatchObject({ ok: true, secrets: [secret] });
+
+    const later = capture();
+    expect(await run(["hubs", "rename", id, "shed pi"], env, later.io)).toBe(0);
+    expect(later.out.join("")).toBe(`hub ${id} renamed to "shed pi"\n`);
+    expect(await run(["hubs", "list"], env, later.io)).toBe(0);
+    const rows = later.out.at(-1)!.trim().split("\n");
+    expect(rows[0]).toMatch(/^ID\s+NAME\s+STATE\s+DESTINATIONS\s+LAST SEEN\s+VERSION$/);
+    expect(rows[1]).toMatch(/^hub_bootstrap\s+home\s+bootstrap \(HOME_HUB_SECRET\)\s+2\s+never\s+-$/);
+    expect(rows[2]).toMatch(new RegExp(`^${id}\\s+shed pi\\s+active\\s+0\\s+never\\s+-$`));
+
+    const rotation = capture();
+    expect(await run(["hubs", "rotate", id], env, rotation.io)).toBe(0);
+    const fresh = /HUB_SECRET=(\S+)/.exec(rotation.out.join(""))![1]!;
+    expect(fresh).not.toBe(secret);
+    expect(rotation.out.join("")).toContain(`stays valid until \`hookly hubs retire ${id}\``);
+    expect(hubServiceOn(db, [OLD_KEY]).identify(id)).toMatchObject({ ok: true, secrets: [fresh, secret] });
+    expect(await run(["hubs", "list"], env, later.io)).toBe(0);
+    expect(later.out.at(-1)).toMatch(/rotating/);
+    expect(await run(["hubs", "retire", id], env, later.io)).toBe(0);
+    expect(hubServiceOn(db, [OLD_KEY]).identify(id)).toMatchObject({ ok: true, secrets: [fresh] });
+    expect(later.out.join("") + later.err.join("")).not.toContain(secret);
+    expect(later.out.join("") + later.err.join("")).not.toContain(fresh);
+  });
+
+  it("hubs revoke refuses the hub from its next connection, and says when that is", async () => {
+    const env = await edgeEnv();
+    const c = capture();
+    expect(await run(["hubs", "create", "lost phone"], env, c.io)).toBe(0);
+    const id = /HUB_ID=(hub_\S+)/.exec(c.out.join(""))![1]!;
+    const revoke = capture();
+    expect(await run(["hubs", "revoke", id], env, revoke.io)).toBe(0);
+    expect(revoke.out.join("")).toMatch(/revoked.*\n.*next connection.*stays until then/);
+    const db = open(env.DATABASE_PATH);
+    expect(hubServiceOn(db, [OLD_KEY]).identify(id)).toEqual({ ok: false, reason: `hub ${id} is revoked` });
+    expect(await run(["hubs", "list"], env, revoke.io)).toBe(0);
+    expect(revoke.out.at(-1)).toMatch(new RegExp(`${id}\\s+lost phone\\s+revoked \\d{4}-`));
+  });
+
+  it.each([
+    [["hubs", "revoke", "hub_nope"], 1, /hub "hub_nope" not found/],
+    [["hubs", "rotate", "hub_bootstrap"], 1, /HOME_HUB_SECRET/],
+    [["hubs", "retire", "hub_bootstrap"], 1, /no previous credential to retire/],
+    [["hubs", "create", "  "], 2, /name is required/],
+  ] as const)("%j exits %i without printing a credential", async (argv, code, message) => {
+    const env = await edgeEnv();
+    const c = capture();
+    expect(await run([...argv], env, c.io)).toBe(code);
+    expect(c.err.join("")).toMatch(message);
+    expect(c.out.join("")).toBe("");
+  });
+
+  it("hubs refuse a database from before hubs, and verify reports hubs and destinations when there are", async () => {
+    const dir = tempDir();
+    const old = join(dir, "old.db");
+    copyFileSync(V010_DB, old);
+    const c = capture();
+    expect(await run(["hubs", "list"], { DATABASE_PATH: old, ENCRYPTION_KEY: OLD_KEY }, c.io)).toBe(1);
+    expect(c.err.join("")).toMatch(/schema version 5; this command needs 6: start the edge of this release once/);
+    expect(await run(["verify", old], {}, c.io)).toBe(0);
+    expect(c.out.at(-1)).toMatch(/^integrity ok; schema version 5; \d+ endpoints, \d+ webhooks \(\d+ pending\)\n$/);
+
+    const env = await edgeEnv();
+    expect(await run(["hubs", "create", "second"], env, c.io)).toBe(0);
+    expect(await run(["verify", env.DATABASE_PATH], {}, c.io)).toBe(0);
+    expect(c.out.at(-1)).toMatch(/; 2 endpoints, 2 webhooks \(2 pending\); 2 destinations, 2 hubs\n$/);
+  });
+
+  it("rotate-key re-seals hub credentials too", async () => {
+    const env = await edgeEnv({ key: OLD_KEY });
+    const c = capture();
+    expect(await run(["hubs", "create", "garage"], env, c.io)).toBe(0);
+    const id = /HUB_ID=(hub_\S+)/.exec(c.out.join(""))![1]!;
+    const secret = /HUB_SECRET=(\S+)/.exec(c.out.join(""))![1]!;
+    const rotated = capture();
+    expect(await run(["rotate-key"], { ...env, ENCRYPTION_KEY: NEW_KEY, ENCRYPTION_KEY_PREVIOUS: OLD_KEY }, rotated.io)).toBe(0);
+    expect(rotated.out.join("")).toMatch(/1 endpoint secret\(s\): 1 re-sealed.*\n1 hub credential\(s\): 1 re-sealed with ENCRYPTION_KEY, 0 already were\n/);
+    expect(rotated.out.join("")).not.toContain(secret);
+    expect(hubServiceOn(open(env.DATABASE_PATH), [NEW_KEY]).identify(id)).toMatchObject({ ok: true, secrets: [secret] });
   });
 });

@@ -1,7 +1,7 @@
 /**
  * Operations on the edge's database that run beside (or instead of) the edge:
  * fresh secrets, an online backup, a restore, and re-sealing endpoint secrets
- * after an ENCRYPTION_KEY rotation. The CLI (cli.ts) calls these; they throw
+ * and hub credentials after an ENCRYPTION_KEY rotation. The CLI (cli.ts) calls these; they throw
  * MaintenanceError with a message meant for the operator.
  */
 import Database from "better-sqlite3";
@@ -11,7 +11,7 @@ import { dirname, resolve } from "node:path";
 import type { SecretBox } from "../crypto/secret-box.js";
 import { readMigrations, type Db } from "../db/db.js";
 import type { EndpointStore } from "../endpoint/endpoint.store.js";
-import { createMaintenanceStore, type DatabaseSummary } from "./maintenance.store.js";
+import { createMaintenanceStore, type DatabaseSummary, type HubCredentialStore, type SealedHubCredentials } from "./maintenance.store.js";
 
 /** A failed maintenance operation; the message says what to do. */
 export class MaintenanceError extends Error {
@@ -45,9 +45,9 @@ export function latestSchemaVersion(): number {
 /**
  * Opens an existing Hookly database without migrating it (the running edge,
  * if any, owns migrations). Throws when the file is missing or not a Hookly
- * database.
+ * database, or (with `minSchemaVersion`) older than a command needs.
  */
-export function openExisting(path: string, opts: { readonly?: boolean } = {}): Db {
+export function openExisting(path: string, opts: { readonly?: boolean; minSchemaVersion?: number } = {}): Db {
   if (!existsSync(path)) throw new MaintenanceError(`no database at ${path} (check DATABASE_PATH)`);
   let db: Db;
   try {
@@ -67,6 +67,12 @@ export function openExisting(path: string, opts: { readonly?: boolean } = {}): D
   if (version < 1) {
     db.close();
     throw new MaintenanceError(`${path} is not a Hookly database (schema version 0)`);
+  }
+  if (opts.minSchemaVersion !== undefined && version < opts.minSchemaVersion) {
+    db.close();
+    throw new MaintenanceError(
+      `${path} has schema version ${version}; this command needs ${opts.minSchemaVersion}: start the edge of this release once, which migrates it`,
+    );
   }
   return db;
 }
@@ -203,9 +209,9 @@ export function assertNotInUse(path: string): void {
   }
 }
 
-/** What a key rotation did. */
-export interface RotationResult {
-  /** Endpoints with a signature secret. */
+/** How many sealed values of one kind a key rotation found. */
+export interface SealedCounts {
+  /** Sealed values found. */
   sealed: number;
   /** Re-sealed with the current ENCRYPTION_KEY (or, in a dry run, that would be). */
   resealed: number;
@@ -213,41 +219,73 @@ export interface RotationResult {
   current: number;
 }
 
+/** What a key rotation did. */
+export interface RotationResult {
+  /** Endpoint signature secrets (one per endpoint that has one). */
+  endpoints: SealedCounts;
+  /** Hub credentials: a hub's current one and, during a credential rotation, its previous one. */
+  hubs: SealedCounts;
+}
+
 /**
- * Re-seals every endpoint secret not sealed with the current key (`keys[0]`
- * of `box`) so ENCRYPTION_KEY_PREVIOUS can be dropped afterwards. All or
- * nothing: when any secret cannot be opened with the configured keys, nothing
- * is written and the error names the endpoints. Safe while the edge runs (it
- * reads with both keys); an endpoint edited meanwhile waits for the write lock.
+ * Re-seals every endpoint secret and hub credential not sealed with the
+ * current key (`keys[0]` of `box`) so ENCRYPTION_KEY_PREVIOUS can be dropped
+ * afterwards; each stays bound to its row's id (the associated data). All or
+ * nothing: when any value cannot be opened with the configured keys, nothing
+ * is written and the error names the endpoints and hubs. Safe while the edge
+ * runs (it reads with both keys); an endpoint or hub edited meanwhile waits
+ * for the write lock.
  */
-export function rotateEncryptionKey(deps: { db: Db; store: EndpointStore; box: SecretBox }, opts: { dryRun?: boolean } = {}): RotationResult {
-  const { db, store, box } = deps;
+export function rotateEncryptionKey(
+  deps: { db: Db; endpoints: EndpointStore; hubs: HubCredentialStore; box: SecretBox },
+  opts: { dryRun?: boolean } = {},
+): RotationResult {
+  const { db, endpoints, hubs, box } = deps;
   const run = db.transaction((): RotationResult => {
-    const result: RotationResult = { sealed: 0, resealed: 0, current: 0 };
     const failures: string[] = [];
-    const updates: Parameters<EndpointStore["update"]>[0][] = [];
-    for (const e of store.list()) {
-      if (e.sealedSecret === null) continue;
-      result.sealed++;
-      if (!box.needsRotation(e.sealedSecret)) {
-        result.current++;
-        continue;
+    /** Re-seals one value; undefined when it was current already or failed (counted and noted). */
+    const reseal = (counts: SealedCounts, sealed: string, aad: string, what: string): string | undefined => {
+      counts.sealed++;
+      if (!box.needsRotation(sealed)) {
+        counts.current++;
+        return undefined;
       }
       try {
-        updates.push({ ...e, sealedSecret: box.reseal(e.sealedSecret, e.id) });
+        const fresh = box.reseal(sealed, aad);
+        counts.resealed++;
+        return fresh;
       } catch (err) {
-        failures.push(`${e.id} (${(err as Error).message})`);
+        failures.push(`${what} (${(err as Error).message})`);
+        return undefined;
+      }
+    };
+
+    const result: RotationResult = { endpoints: { sealed: 0, resealed: 0, current: 0 }, hubs: { sealed: 0, resealed: 0, current: 0 } };
+    const endpointUpdates: Parameters<EndpointStore["update"]>[0][] = [];
+    for (const e of endpoints.list()) {
+      if (e.sealedSecret === null) continue;
+      const fresh = reseal(result.endpoints, e.sealedSecret, e.id, e.id);
+      if (fresh !== undefined) endpointUpdates.push({ ...e, sealedSecret: fresh });
+    }
+    const hubUpdates: SealedHubCredentials[] = [];
+    for (const h of hubs.list()) {
+      const secret = h.secret === null ? undefined : reseal(result.hubs, h.secret, h.id, h.id);
+      const previousSecret = h.previousSecret === null ? undefined : reseal(result.hubs, h.previousSecret, h.id, `${h.id} (previous credential)`);
+      if (secret !== undefined || previousSecret !== undefined) {
+        hubUpdates.push({ id: h.id, secret: secret ?? h.secret, previousSecret: previousSecret ?? h.previousSecret });
       }
     }
     if (failures.length > 0) {
       throw new MaintenanceError(
-        `cannot open the secrets of ${failures.length} endpoint(s): ${failures.join(", ")}. ` +
+        `cannot open ${failures.length} sealed secret(s): ${failures.join(", ")}. ` +
           "Set ENCRYPTION_KEY to the new key and ENCRYPTION_KEY_PREVIOUS to the key that sealed them; nothing was changed",
       );
     }
-    result.resealed = updates.length;
-    // note: updatedAt is kept: the endpoint did not change, only its encryption.
-    if (!opts.dryRun) for (const u of updates) store.update(u);
+    if (!opts.dryRun) {
+      // note: updatedAt (and a hub's rotated_at) are kept: nothing changed but the encryption.
+      for (const u of endpointUpdates) endpoints.update(u);
+      for (const u of hubUpdates) hubs.update(u);
+    }
     return result;
   });
   // note: immediate, so no other writer can slip in between reading a secret and writing it back.

@@ -32,6 +32,15 @@ export type HooklyApi = Pick<
   | "getWebhook"
   | "replayWebhook"
   | "getStatus"
+  | "listHubs"
+  | "createHub"
+  | "updateHub"
+  | "revokeHub"
+  | "rotateHubCredential"
+  | "retireHubCredential"
+  | "createDestination"
+  | "updateDestination"
+  | "deleteDestination"
 >;
 
 /** Default deadline of a remote call. */

@@ -1,7 +1,9 @@
 /**
  * The MCP tools through the SDK's own client over both transports: Streamable
  * HTTP at /mcp on a real edge, and the stdio command spawned as a child
- * process calling that edge. A real hub delivers to a recording receiver.
+ * process calling that edge. A real hub (the bootstrap hub) delivers to a
+ * recording receiver; the hub tests dial a second one with the credential
+ * hookly_create_hub returned.
  */
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
@@ -15,12 +17,13 @@ import {
   TEST_SECRETS,
   adminClient,
   postWebhook,
+  startHub,
   waitUntil,
   type TestEdge,
 } from "../../../../test/harness.js";
 import { authExtension } from "../auth/auth.extension.js";
 import { mcpExtension } from "./mcp.extension.js";
-import { TOOL_NAMES } from "./mcp.tools.js";
+import { SHOWN_ONCE, TOOL_NAMES } from "./mcp.tools.js";
 
 const TOKEN = TEST_SECRETS.ADMIN_TOKEN;
 const STDIO = join(ROOT, "apps", "edge", "src", "mcp", "stdio.ts");
@@ -69,6 +72,11 @@ async function call(client: Client, name: string, args: Record<string, unknown> 
   return { isError: r.isError === true, text, data: r.structuredContent as any };
 }
 
+/** One hub of hookly_list_hubs. */
+async function hubOf(client: Client, id: string) {
+  return (await call(client, "hookly_list_hubs")).data.hubs.find((h: { id: string }) => h.id === id);
+}
+
 const transports = [
   ["Streamable HTTP", httpClient],
   ["stdio", stdioClient],
@@ -84,8 +92,10 @@ describe.each(transports)("MCP over %s", (_name, connect) => {
     for (const t of tools) expect(t.description?.length ?? 0, t.name).toBeGreaterThan(40);
     const listTool = tools.find((t) => t.name === "hookly_list_webhooks")!;
     expect(Object.keys(listTool.inputSchema.properties ?? {}).sort()).toEqual(
-      ["endpoint_id", "limit", "page_token", "since", "status", "verified"].sort(),
+      ["endpoint_id", "event_type", "limit", "page_token", "since", "status", "verified"].sort(),
     );
+    const replayTool = tools.find((t) => t.name === "hookly_replay_webhook")!;
+    expect(Object.keys(replayTool.inputSchema.properties ?? {}).sort()).toEqual(["destination_id", "webhook_id"]);
 
     const created = await call(client, "hookly_create_endpoint", {
       name: "Home Assistant",
@@ -97,31 +107,43 @@ describe.each(transports)("MCP over %s", (_name, connect) => {
     const ep = created.data.endpoint;
     expect(ep).toMatchObject({ name: "Home Assistant", provider_type: "github", muted: false, has_signature_secret: true });
     expect(ep.id).toMatch(/^ep_/);
+    expect(ep.destinations).toEqual([
+      expect.objectContaining({ hub_id: "hub_bootstrap", url: `${target.url}/hook`, enabled: true, muted: false, filter: null, queue_depth: 0 }),
+    ]);
+    const destinationId = ep.destinations[0].id;
+    expect(destinationId).toMatch(/^dst_/);
 
     const listed = await call(client, "hookly_list_endpoints");
     expect(listed.data.endpoints.map((x: { id: string }) => x.id)).toEqual([ep.id]);
+    expect(listed.data.endpoints[0].destinations.map((d: { id: string }) => d.id)).toEqual([destinationId]);
 
     const body = JSON.stringify({ action: "opened", n: 1 });
-    const id = await postWebhook(`${e.url}/h/${ep.id}`, body, { "content-type": "application/json", "x-custom": "yes" });
+    const id = await postWebhook(`${e.url}/h/${ep.id}`, body, { "content-type": "application/json", "x-custom": "yes", "x-github-event": "issues" });
     await target.waitFor(1);
     await waitUntil(async () => (await call(client, "hookly_get_webhook", { webhook_id: id })).data.webhook.status === "delivered", 5_000, "delivered");
 
     const page = await call(client, "hookly_list_webhooks", { endpoint_id: ep.id, status: "delivered", since: "2000-01-01T00:00:00Z" });
     expect(page.data.webhooks).toHaveLength(1);
-    expect(page.data.webhooks[0]).toMatchObject({ id, endpoint_id: ep.id, status: "delivered", signature_valid: false, attempts: 1 });
+    expect(page.data.webhooks[0]).toMatchObject({ id, endpoint_id: ep.id, status: "delivered", signature_valid: false, attempts: 1, event_type: "issues.opened" });
     expect(page.data.next_page_token).toBeNull();
     expect((await call(client, "hookly_list_webhooks", { verified: true })).data.webhooks).toHaveLength(0);
 
     const got = await call(client, "hookly_get_webhook", { webhook_id: id });
     expect(got.data.webhook).toMatchObject({ id, payload_encoding: "utf8", payload: body, method: "POST" });
     expect(got.data.webhook.headers).toContainEqual({ name: "x-custom", value: "yes" });
+    expect(got.data.webhook.event_type).toBe("issues.opened");
+    expect(got.data.webhook.deliveries).toEqual([
+      expect.objectContaining({ destination_id: destinationId, hub_id: "hub_bootstrap", status: "delivered", attempts: 1, error_message: null }),
+    ]);
     expect(got.data.attempts).toHaveLength(1);
-    expect(got.data.attempts[0]).toMatchObject({ number: 1, status_code: 200, outcome: "response" });
+    expect(got.data.attempts[0]).toMatchObject({ number: 1, status_code: 200, outcome: "response", destination_id: destinationId });
 
     const binary = Buffer.from([0xff, 0xfe, 0x00, 0x80]);
     const binId = await postWebhook(`${e.url}/h/${ep.id}`, binary, { "content-type": "application/octet-stream" });
     const bin = await call(client, "hookly_get_webhook", { webhook_id: binId });
-    expect(bin.data.webhook).toMatchObject({ payload_encoding: "base64", payload: binary.toString("base64") });
+    expect(bin.data.webhook).toMatchObject({ payload_encoding: "base64", payload: binary.toString("base64"), event_type: null });
+    expect((await call(client, "hookly_list_webhooks", { event_type: "issues.opened" })).data.webhooks.map((w: { id: string }) => w.id)).toEqual([id]);
+    expect((await call(client, "hookly_list_webhooks", { event_type: "push" })).data.webhooks).toEqual([]);
 
     const replayed = await call(client, "hookly_replay_webhook", { webhook_id: id });
     expect(replayed.data.webhook).toMatchObject({ replay_of: id, endpoint_id: ep.id });
@@ -134,6 +156,9 @@ describe.each(transports)("MCP over %s", (_name, connect) => {
     await postWebhook(`${e.url}/h/${ep.id}`, "{}");
     const status = await call(client, "hookly_get_status");
     expect(status.data.hub.connected).toBe(true);
+    expect(status.data.hubs).toEqual([
+      expect.objectContaining({ id: "hub_bootstrap", bootstrap: true, connected: true, revoked: false, queue_depth: 1, destinations: 1 }),
+    ]);
     expect(status.data.queues).toContainEqual(expect.objectContaining({ endpoint_id: ep.id, muted: true, depth: 1 }));
     expect(status.data.last_24h.received).toBe(4);
     expect((await call(client, "hookly_unmute_endpoint", { endpoint_id: ep.id })).data.endpoint.muted).toBe(false);
@@ -173,8 +198,156 @@ describe.each(transports)("MCP over %s", (_name, connect) => {
     expect(badToken.isError).toBe(true);
     expect(badToken.text).toContain("page_token is not valid");
 
-    for (const r of [unknown, unknownWebhook, badUrl, badInput, badToken]) expect(r.text).not.toMatch(/\n\s+at /);
+    const unknownHub = await call(client, "hookly_revoke_hub", { hub_id: "hub_nope" });
+    expect(unknownHub.isError).toBe(true);
+    expect(unknownHub.text).toContain('hub "hub_nope" not found');
+    expect(unknownHub.text).toContain("hookly_list_hubs");
+
+    const bootstrap = await call(client, "hookly_rotate_hub_credential", { hub_id: "hub_bootstrap" });
+    expect(bootstrap.isError).toBe(true);
+    expect(bootstrap.text).toContain("HOME_HUB_SECRET");
+
+    const unknownDestination = await call(client, "hookly_update_destination", { destination_id: "dst_nope", muted: true });
+    expect(unknownDestination.isError).toBe(true);
+    expect(unknownDestination.text).toContain('destination "dst_nope" not found');
+    expect(unknownDestination.text).toContain("hookly_get_endpoint");
+
+    const ep = (await call(client, "hookly_create_endpoint", { name: "one", destination_url: `${target.url}/a` })).data.endpoint;
+    const lastOne = await call(client, "hookly_remove_destination", { destination_id: ep.destinations[0].id });
+    expect(lastOne.isError).toBe(true);
+    expect(lastOne.text).toContain("an endpoint keeps at least one destination");
+
+    const badFilter = await call(client, "hookly_add_destination", { endpoint_id: ep.id, url: `${target.url}/b`, filter: { equals: "paid" } });
+    expect(badFilter.isError).toBe(true);
+    expect(badFilter.text).toContain("filter equals needs a json_path");
+
+    const errors = [unknown, unknownWebhook, badUrl, badInput, badToken, unknownHub, bootstrap, unknownDestination, lastOne, badFilter];
+    for (const r of errors) expect(r.text).not.toMatch(/\n\s+at /);
     expect(target.requests).toHaveLength(0);
+  });
+
+  it("adds, filters, replays to, updates and removes destinations", async () => {
+    const { e, target } = await setup();
+    const client = await connect(e);
+    const ep = (await call(client, "hookly_create_endpoint", { name: "Stripe", destination_url: `${target.url}/all` })).data.endpoint;
+    const all = ep.destinations[0].id;
+
+    const added = await call(client, "hookly_add_destination", {
+      endpoint_id: ep.id,
+      url: `${target.url}/paid`,
+      hub_id: "hub_bootstrap",
+      name: "paid only",
+      filter: { event_types: ["invoice.paid"], json_path: "$.data.live", equals: true },
+    });
+    expect(added.isError).toBe(false);
+    const paid = added.data.destination;
+    expect(paid).toMatchObject({
+      hub_id: "hub_bootstrap",
+      url: `${target.url}/paid`,
+      name: "paid only",
+      enabled: true,
+      muted: false,
+      held: false,
+      filter: { event_types: ["invoice.paid"], json_path: "$.data.live", equals: true },
+    });
+    expect((await call(client, "hookly_get_endpoint", { endpoint_id: ep.id })).data.endpoint.destinations.map((d: { id: string }) => d.id)).toEqual([
+      all,
+      paid.id,
+    ]);
+
+    const created = await postWebhook(`${e.url}/h/${ep.id}`, JSON.stringify({ type: "invoice.created", data: { live: true } }));
+    const settled = await waitUntil(async () => {
+      const w = (await call(client, "hookly_get_webhook", { webhook_id: created })).data.webhook;
+      return w.status === "delivered" && w;
+    }, 5_000, "first webhook delivered");
+    expect(settled.event_type).toBe("invoice.created");
+    const byDestination = new Map(settled.deliveries.map((d: { destination_id: string }) => [d.destination_id, d]));
+    expect(byDestination.get(all)).toMatchObject({ status: "delivered", attempts: 1, error_message: null });
+    expect(byDestination.get(paid.id)).toMatchObject({ status: "filtered", attempts: 0, destination_name: "paid only" });
+    expect((byDestination.get(paid.id) as { error_message: string }).error_message).toBeTruthy();
+
+    const paidBody = JSON.stringify({ type: "invoice.paid", data: { live: true } });
+    const paidId = await postWebhook(`${e.url}/h/${ep.id}`, paidBody);
+    await target.waitFor(1, { filter: (r) => r.url === "/paid" });
+    const listed = await call(client, "hookly_list_webhooks", { event_type: "invoice.paid" });
+    expect(listed.data.webhooks.map((w: { id: string; event_type: string }) => [w.id, w.event_type])).toEqual([[paidId, "invoice.paid"]]);
+
+    // Only to the filtered destination, whatever its filter says.
+    const replayed = await call(client, "hookly_replay_webhook", { webhook_id: created, destination_id: paid.id });
+    expect(replayed.data.webhook).toMatchObject({ replay_of: created });
+    const toPaid = await target.waitFor(2, { filter: (r) => r.url === "/paid" });
+    expect(JSON.parse(toPaid[1]!.body.toString())).toMatchObject({ type: "invoice.created" });
+    const copy = (await call(client, "hookly_get_webhook", { webhook_id: replayed.data.webhook.id })).data.webhook;
+    expect(copy.deliveries.map((d: { destination_id: string }) => d.destination_id)).toEqual([paid.id]);
+
+    const updated = await call(client, "hookly_update_destination", { destination_id: paid.id, muted: true, filter: null, name: "everything, held" });
+    expect(updated.data.destination).toMatchObject({ id: paid.id, muted: true, filter: null, name: "everything, held", url: `${target.url}/paid` });
+    const refiltered = await call(client, "hookly_update_destination", { destination_id: paid.id, filter: { event_types: ["customer.*"] } });
+    expect(refiltered.data.destination).toMatchObject({ muted: true, filter: { event_types: ["customer.*"], json_path: null } });
+
+    expect((await call(client, "hookly_remove_destination", { destination_id: paid.id })).data).toEqual({ removed: paid.id });
+    expect((await call(client, "hookly_get_endpoint", { endpoint_id: ep.id })).data.endpoint.destinations.map((d: { id: string }) => d.id)).toEqual([all]);
+  });
+
+  it("creates a hub whose credential a hub dials with, then renames, rotates, retires and revokes it", async () => {
+    const { e } = await setup();
+    const client = await connect(e);
+
+    const created = await call(client, "hookly_create_hub", { name: "garage pi" });
+    expect(created.isError).toBe(false);
+    const { hub, secret, env, compose, note } = created.data;
+    expect(hub).toMatchObject({ name: "garage pi", bootstrap: false, revoked: false, connected: false, has_credential: true, previous_credential_valid: false });
+    expect(hub.id).toMatch(/^hub_/);
+    expect(secret.length).toBeGreaterThanOrEqual(32);
+    expect(env).toContain(`HUB_ID=${hub.id}\nHUB_SECRET=${secret}`);
+    expect(compose).toContain(`HUB_SECRET: ${secret}`);
+    expect(note).toBe(SHOWN_ONCE);
+    const listed = (await call(client, "hookly_list_hubs")).data.hubs;
+    expect(listed.map((h: { id: string }) => h.id)).toEqual(["hub_bootstrap", hub.id]);
+    expect(listed[0]).toMatchObject({ bootstrap: true, connected: true, revoked: false });
+    expect(JSON.stringify(listed)).not.toContain(secret);
+
+    // The credential works: a hub dials with it.
+    const first = await startHub(e.url, { HUB_ID: hub.id, HUB_SECRET: secret, HOME_HUB_SECRET: "" });
+    let firstStopped = false;
+    cleanups.unshift(() => (firstStopped ? Promise.resolve() : first.stop()));
+    await waitUntil(async () => (await hubOf(client, hub.id))?.connected, 10_000, "the new hub connected");
+
+    const renamed = await call(client, "hookly_rename_hub", { hub_id: hub.id, name: "shed pi" });
+    expect(renamed.data.hub).toMatchObject({ id: hub.id, name: "shed pi", connected: true });
+
+    const rotated = await call(client, "hookly_rotate_hub_credential", { hub_id: hub.id });
+    expect(rotated.isError).toBe(false);
+    expect(rotated.data.secret).not.toBe(secret);
+    expect(rotated.data.env).toContain(`HUB_SECRET=${rotated.data.secret}`);
+    expect(rotated.data.note).toBe(SHOWN_ONCE);
+    expect(rotated.data.hub).toMatchObject({ id: hub.id, previous_credential_valid: true, connected: true });
+    const again = await call(client, "hookly_rotate_hub_credential", { hub_id: hub.id });
+    expect(again.isError).toBe(true);
+    expect(again.text).toContain("retire the previous credential first");
+
+    // The new credential works too: the hub switches over.
+    await first.stop();
+    firstStopped = true;
+    await waitUntil(async () => (await hubOf(client, hub.id))?.connected === false, 10_000, "the first hub gone");
+    await scope.hub(e.url, { HUB_ID: hub.id, HUB_SECRET: rotated.data.secret, HOME_HUB_SECRET: "" });
+    await waitUntil(async () => (await hubOf(client, hub.id))?.connected, 10_000, "the hub connected with the new credential");
+
+    const retired = await call(client, "hookly_retire_hub_credential", { hub_id: hub.id });
+    expect(retired.data.hub).toMatchObject({ previous_credential_valid: false, connected: true });
+    const nothingToRetire = await call(client, "hookly_retire_hub_credential", { hub_id: hub.id });
+    expect(nothingToRetire.isError).toBe(true);
+    expect(nothingToRetire.text).toContain("no previous credential to retire");
+
+    const revoked = await call(client, "hookly_revoke_hub", { hub_id: hub.id });
+    expect(revoked.data.hub).toMatchObject({ id: hub.id, revoked: true, has_credential: false });
+    await waitUntil(async () => (await hubOf(client, hub.id))?.connected === false, 10_000, "the revoked hub's stream closed");
+    expect(await hubOf(client, hub.id)).toMatchObject({ revoked: true, connected: false });
+    const status = await call(client, "hookly_get_status");
+    expect(status.data.hubs).toContainEqual(expect.objectContaining({ id: hub.id, revoked: true, connected: false }));
+    const afterRevoke = await call(client, "hookly_rotate_hub_credential", { hub_id: hub.id });
+    expect(afterRevoke.isError).toBe(true);
+    expect(afterRevoke.text).toContain("is revoked");
   });
 });
 

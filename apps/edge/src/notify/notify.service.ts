@@ -31,7 +31,7 @@ import type { EdgeEvents } from "../events.js";
 import type { Logger } from "../logger.js";
 import type { FinalFailure, HeldDestination, RelayService } from "../relay/relay.service.js";
 import { GROUP_SAMPLE_SIZE, renderDestinationHeld, renderFailureGroup, renderHubDown, renderHubUp } from "./notify.message.js";
-import { HUB_GROUP, hubGroup, type AlertRow, type AlertStore } from "./notify.store.js";
+import { hubGroup, type AlertRow, type AlertStore } from "./notify.store.js";
 
 /** Sends one HTML message; rejects with an Error whose message is safe to log (no token). */
 export type AlertSend = (html: string, signal: AbortSignal) => Promise<void>;

@@ -563,10 +563,6 @@ export function createRelayService(deps: {
     },
     /** Live state of one hub. */
     hubLive: liveStatus,
-    /** Every hub connected now or seen since this edge started. */
-    hubsLive(): HubLiveStatus[] {
-      return [...new Set([...links.keys(), ...lastKnown.keys()])].map(liveStatus);
-    },
     /** Summary for the single-hub status fields: any hub connected, the first one's details. */
     hubStatus() {
       const first = [...links.values()][0];
