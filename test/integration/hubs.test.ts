@@ -291,6 +291,7 @@ describe("migration", () => {
       WebhookStatus.PENDING,
       WebhookStatus.PENDING,
     ]);
+    expect(before.webhooks.map((w) => w.eventType).reverse()).toEqual(["", "", "invoice.paid", "invoice.created", "", "customer.created"]);
     const retried = before.webhooks[2]!;
     const detail = await admin.getWebhook({ id: retried.id });
     expect(detail.attempts).toHaveLength(2);

@@ -114,6 +114,24 @@ FROM webhook w ORDER BY w.seq;
 DROP TABLE webhook;
 ALTER TABLE webhook_new RENAME TO webhook;
 
+-- Event types of the webhooks already stored, by the same rules as ingest
+-- (destination.filter.ts), for JSON bodies up to 1 MiB.
+UPDATE webhook SET event_type = (
+  SELECT substr(CASE e.provider_type
+      WHEN 'github' THEN (
+        SELECT json_extract(h.value, '$[1]') FROM json_each(b.headers) h
+        WHERE lower(json_extract(h.value, '$[0]')) = 'x-github-event' LIMIT 1
+      ) || coalesce('.' || CASE WHEN json_valid(CAST(b.payload AS TEXT)) AND json_type(CAST(b.payload AS TEXT), '$.action') = 'text'
+                                  THEN nullif(json_extract(CAST(b.payload AS TEXT), '$.action'), '') END, '')
+      WHEN 'telegram' THEN CASE WHEN json_valid(CAST(b.payload AS TEXT)) AND json_type(CAST(b.payload AS TEXT)) = 'object' THEN (
+        SELECT j.key FROM json_each(CAST(b.payload AS TEXT)) j WHERE j.key != 'update_id' AND j.type = 'object' LIMIT 1) END
+      ELSE CASE WHEN json_valid(CAST(b.payload AS TEXT)) AND json_type(CAST(b.payload AS TEXT), '$.type') = 'text'
+                THEN json_extract(CAST(b.payload AS TEXT), '$.type') END
+    END, 1, 200)
+  FROM webhook_body b JOIN endpoint e ON e.id = webhook.endpoint_id
+  WHERE b.webhook_seq = webhook.seq)
+WHERE payload_size <= 1048576;
+
 CREATE INDEX webhook_by_endpoint ON webhook (endpoint_id, seq);
 CREATE INDEX webhook_by_status ON webhook (status, seq);
 CREATE INDEX webhook_by_endpoint_status ON webhook (endpoint_id, status, seq);
