@@ -126,6 +126,15 @@ async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true, animations: "disabled" });
 }
 
+/** At phone width (390 px) nothing makes the page scroll sideways (tables scroll inside their card); saves `<name>-phone`. */
+async function expectFitsPhone(page: Page, name: string): Promise<void> {
+  const before = page.viewportSize();
+  await page.setViewportSize({ width: 390, height: 844 });
+  expect(await page.evaluate<number>("document.documentElement.scrollWidth")).toBeLessThanOrEqual(390);
+  await screenshot(page, `${name}-phone`);
+  if (before) await page.setViewportSize(before);
+}
+
 /** Signs in through the fake GitHub as `user` and returns once the browser is back on the edge. */
 async function signInWithGitHub(page: Page, user: Parameters<FakeGitHub["nextUser"]>[0]): Promise<void> {
   github.nextUser(user);
@@ -384,5 +393,136 @@ describe("admin UI", () => {
     await byTestId(page, "settings").waitFor();
     expect(trouble.dialogs).toEqual([]);
     expect(trouble.errors).toEqual([]);
+  });
+  it("registers a hub and shows its credential once, adds a filtered destination, and shows deliveries per destination", async () => {
+    const { page, trouble } = await openPage();
+    await signInWithGitHub(page, MEMBER);
+
+    // The Hubs page: the bootstrap hub is connected; its credential is HOME_HUB_SECRET, so it has no Rotate.
+    await byTestId(page, "nav-hubs").click();
+    await page.waitForURL("**/hubs");
+    const home = page.locator('[data-testid="hub-row"][data-bootstrap="true"]');
+    await waitForAttribute(home, "data-connected", "true");
+    await byTestId(home, "bootstrap-badge").waitFor();
+    await byTestId(home, "bootstrap-credential").waitFor();
+    expect(await byTestId(home, "rotate-hub").count()).toBe(0);
+
+    // A new hub: its credential is shown once, with the .env block and the compose service.
+    await byTestId(page, "new-hub").click();
+    const createDialog = byTestId(page, "new-hub-dialog");
+    await byTestId(createDialog, "new-hub-name").fill("garage");
+    await byTestId(createDialog, "create-hub").click();
+    const credentialDialog = byTestId(page, "hub-credential-dialog");
+    await credentialDialog.waitFor();
+    const env = await byTestId(credentialDialog, "hub-env").innerText();
+    expect(env).toContain("HUB_ID=hub_");
+    expect(env).toContain("HUB_SECRET=");
+    expect(env).toContain(`EDGE_URL=${edge.url}`);
+    const hubId = /HUB_ID=(hub_\S+)/.exec(env)![1]!;
+    const secret = /HUB_SECRET=(\S+)/.exec(env)![1]!;
+    expect(secret.length).toBeGreaterThan(20);
+    expect(await byTestId(credentialDialog, "hub-compose").innerText()).toContain(`HUB_SECRET: ${secret}`);
+    expect(await byTestId(credentialDialog, "credential-warning").innerText()).toMatch(/shown once/i);
+    await screenshot(page, "hub-credential");
+    await byTestId(credentialDialog, "credential-done").click();
+    await credentialDialog.waitFor({ state: "detached" });
+    expect(await page.content()).not.toContain(secret);
+    const garage = page.locator(`[data-testid="hub-row"][data-hub-id="${hubId}"]`);
+    await garage.waitFor();
+    expect(await byTestId(garage, "hub-name").innerText()).toBe("garage");
+    expect(await garage.getAttribute("data-connected")).toBe("false");
+    await expect.poll(() => byTestId(page, "hub-status").innerText(), { timeout: UI_MS }).toBe("1/2 hubs connected");
+
+    // Rotation: a new credential, once; the old one stays valid until retired.
+    await byTestId(garage, "rotate-hub").click();
+    await byTestId(byTestId(page, "rotate-hub-dialog"), "confirm").click();
+    await credentialDialog.waitFor();
+    await byTestId(credentialDialog, "rotation-help").waitFor();
+    const rotated = /HUB_SECRET=(\S+)/.exec(await byTestId(credentialDialog, "hub-env").innerText())![1]!;
+    expect(rotated).not.toBe(secret);
+    await byTestId(credentialDialog, "credential-done").click();
+    await credentialDialog.waitFor({ state: "detached" });
+    expect(await page.content()).not.toContain(rotated);
+    await byTestId(garage, "rotation-badge").waitFor();
+    await byTestId(garage, "retire-hub").click();
+    await byTestId(byTestId(page, "retire-hub-dialog"), "confirm").click();
+    await byTestId(garage, "rotation-badge").waitFor({ state: "detached" });
+    await byTestId(garage, "rotate-hub").waitFor();
+    await screenshot(page, "hubs");
+    await expectFitsPhone(page, "hubs");
+
+    // A second destination, on the connected hub, that only takes paid orders.
+    const { id: endpointId, ingestUrl } = await createEndpoint(edge.url, `${receiver.url}/fan-out/all`, { name: "fan-out" });
+    await page.goto(`/endpoints/${endpointId}`);
+    const destinations = byTestId(page, "destinations");
+    await expect.poll(() => byTestId(destinations, "destination-row").count(), { timeout: UI_MS }).toBe(1);
+    await byTestId(destinations, "add-destination").click();
+    const dialog = byTestId(page, "destination-dialog");
+    await dialog.waitFor();
+    await expect.poll(() => byTestId(dialog, "destination-hub").innerText(), { timeout: UI_MS }).toContain("home");
+    await byTestId(dialog, "destination-hub").click();
+    expect(await byTestId(page, "destination-hub-option").count()).toBe(2);
+    await byTestId(page, "destination-hub-option").filter({ hasText: "home" }).click();
+    await byTestId(dialog, "destination-url").fill(`${receiver.url}/fan-out/paid`);
+    await byTestId(dialog, "destination-name").fill("paid only");
+    await byTestId(dialog, "destination-event-types").fill("order.paid, invoice.*");
+    await screenshot(page, "destination-dialog");
+    await byTestId(dialog, "save-destination").click();
+    await dialog.waitFor({ state: "detached" });
+    await expect.poll(() => byTestId(destinations, "destination-row").count(), { timeout: UI_MS }).toBe(2);
+    const paidOnly = byTestId(destinations, "destination-row").filter({ hasText: "paid only" });
+    expect(await byTestId(paidOnly, "destination-filter").innerText()).toBe("event type order.paid, invoice.*");
+    expect(await byTestId(paidOnly, "destination-hub-name").innerText()).toContain("home");
+    expect(await byTestId(paidOnly, "destination-url").innerText()).toBe(`${receiver.url}/fan-out/paid`);
+    await screenshot(page, "endpoint-destinations");
+    await expectFitsPhone(page, "endpoint-destinations");
+
+    // A paid order goes to both destinations; a refund only to the first, and is filtered at the second.
+    const paid = JSON.stringify({ type: "order.paid", n: 1 });
+    const refund = JSON.stringify({ type: "order.refunded", n: 2 });
+    const paidId = await postWebhook(ingestUrl, paid);
+    const refundId = await postWebhook(ingestUrl, refund);
+    await receiver.waitFor(1, { filter: (r) => r.url === "/fan-out/paid" });
+    await page.goto(`/webhooks/${paidId}`);
+    expect(await byTestId(page, "webhook-event-type").innerText()).toBe("order.paid");
+    const deliveries = byTestId(page, "delivery-row");
+    await expect.poll(() => deliveries.count(), { timeout: UI_MS }).toBe(2);
+    const statuses = () => byTestId(page, "delivery-status").evaluateAll((els) => els.map((e) => e.getAttribute("data-status")).sort());
+    await expect.poll(statuses, { timeout: UI_MS }).toEqual(["delivered", "delivered"]);
+    const rows = await deliveries.allInnerTexts();
+    expect(rows.some((r) => r.includes("paid only") && r.includes("home"))).toBe(true);
+    expect(rows.some((r) => r.includes(`${receiver.url}/fan-out/all`) && !r.includes("paid only"))).toBe(true);
+    await expect.poll(() => byTestId(page, "attempt-group").count(), { timeout: UI_MS }).toBe(2);
+    expect(await byTestId(page, "replay").innerText()).toContain("Replay to all");
+    await screenshot(page, "webhook-deliveries");
+    await expectFitsPhone(page, "webhook-deliveries");
+
+    await page.goto(`/webhooks/${refundId}`);
+    await expect.poll(() => deliveries.count(), { timeout: UI_MS }).toBe(2);
+    await expect.poll(statuses, { timeout: UI_MS }).toEqual(["delivered", "filtered"]);
+    // "Replay here" sends it to that destination whatever its filter says.
+    const filtered = deliveries.filter({ has: page.locator('[data-testid="delivery-status"][data-status="filtered"]') });
+    expect(await filtered.innerText()).toContain("paid only");
+    const before = receiver.requests.filter((r) => r.url === "/fan-out/paid").length;
+    await byTestId(filtered, "replay-destination").click();
+    await byTestId(page, "replayed-link").waitFor();
+    expect(await byTestId(page, "replay-result").innerText()).toContain("paid only");
+    const arrived = await receiver.waitFor(before + 1, { filter: (r) => r.url === "/fan-out/paid" });
+    expect(arrived.at(-1)!.body.toString()).toBe(refund);
+
+    // The history shows each webhook's event type.
+    await page.goto(`/webhooks?endpoint=${endpointId}`);
+    await expect.poll(() => byTestId(page, "webhook-row").count(), { timeout: UI_MS }).toBe(3);
+    expect((await byTestId(page, "event-type").allInnerTexts()).map((t) => t.trim()).sort()).toEqual(["order.paid", "order.refunded", "order.refunded"]);
+
+    // The Status page lists both hubs.
+    await byTestId(page, "nav-status").click();
+    await page.waitForURL("**/status");
+    await expect.poll(() => byTestId(byTestId(page, "hubs"), "hub-row").count(), { timeout: UI_MS }).toBe(2);
+    await screenshot(page, "status-hubs");
+
+    expect(trouble.dialogs).toEqual([]);
+    expect(trouble.errors).toEqual([]);
+    expect(trouble.console.filter((m) => /Content Security Policy/i.test(m))).toEqual([]);
   });
 });

@@ -1,4 +1,4 @@
-import { ProviderType, WebhookStatus } from "@hookly/proto/gen/admin_pb";
+import { DeliveryStatus, ProviderType, WebhookStatus } from "@hookly/proto/gen/admin_pb";
 
 /** Provider types a person can pick, with what their signature secret looks like. */
 export const PROVIDERS: ReadonlyArray<{
@@ -54,13 +54,49 @@ export function providerLabel(type: ProviderType): string {
   }
 }
 
-/** Webhook states as they appear in filters and in the URL (`?status=dead_letter`). */
+/**
+ * Webhook states as they appear in filters and in the URL (`?status=dead_letter`). A webhook's
+ * state sums up its deliveries: `partial` when delivered to some destinations and failed or
+ * dead-lettered at others, `filtered` when no destination took it.
+ */
 export const STATUSES: ReadonlyArray<{ value: WebhookStatus; slug: string; label: string }> = [
   { value: WebhookStatus.PENDING, slug: "pending", label: "Pending" },
   { value: WebhookStatus.DELIVERED, slug: "delivered", label: "Delivered" },
+  { value: WebhookStatus.PARTIAL, slug: "partial", label: "Partial" },
   { value: WebhookStatus.FAILED, slug: "failed", label: "Failed" },
   { value: WebhookStatus.DEAD_LETTER, slug: "dead_letter", label: "Dead letter" },
+  { value: WebhookStatus.FILTERED, slug: "filtered", label: "Filtered" },
 ];
+
+/** Where one webhook stands at one destination, with the same slugs as the webhook states. */
+export const DELIVERY_STATUSES: ReadonlyArray<{ value: DeliveryStatus; slug: string; label: string }> = [
+  { value: DeliveryStatus.PENDING, slug: "pending", label: "Pending" },
+  { value: DeliveryStatus.DELIVERED, slug: "delivered", label: "Delivered" },
+  { value: DeliveryStatus.FAILED, slug: "failed", label: "Failed" },
+  { value: DeliveryStatus.DEAD_LETTER, slug: "dead_letter", label: "Dead letter" },
+  { value: DeliveryStatus.FILTERED, slug: "filtered", label: "Filtered" },
+];
+
+/** How a state's badge looks, by slug: green when delivered, amber while waiting or partial, red when failed. */
+export type StatusTone = "success" | "warning" | "destructive" | "secondary" | "outline";
+
+/** The badge tone of a webhook or delivery state slug. */
+export function statusTone(slug: string): StatusTone {
+  switch (slug) {
+    case "delivered":
+      return "success";
+    case "pending":
+    case "partial":
+      return "warning";
+    case "failed":
+    case "dead_letter":
+      return "destructive";
+    case "filtered":
+      return "secondary";
+    default:
+      return "outline";
+  }
+}
 
 /** Name of a webhook state for a person. */
 export function statusLabel(status: WebhookStatus): string {
@@ -70,6 +106,16 @@ export function statusLabel(status: WebhookStatus): string {
 /** The URL slug of a webhook state (`pending`, `dead_letter`, …). */
 export function statusSlug(status: WebhookStatus): string {
   return STATUSES.find((s) => s.value === status)?.slug ?? "unknown";
+}
+
+/** Name of a delivery state for a person. */
+export function deliveryStatusLabel(status: DeliveryStatus): string {
+  return DELIVERY_STATUSES.find((s) => s.value === status)?.label ?? "Unknown";
+}
+
+/** The slug of a delivery state (`pending`, `filtered`, …). */
+export function deliveryStatusSlug(status: DeliveryStatus): string {
+  return DELIVERY_STATUSES.find((s) => s.value === status)?.slug ?? "unknown";
 }
 
 /** What an attempt's outcome code means, for a person. */

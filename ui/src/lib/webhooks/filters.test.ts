@@ -43,4 +43,27 @@ describe("webhook filters in the URL", () => {
     expect(toLocalInput(iso)).toBe("2025-03-04T05:06");
     expect(fromLocalInput("")).toBe("");
   });
+
+  it("accepts the partial and filtered states and asks the edge for them", () => {
+    expect(filtersFromUrl(url("?status=partial")).status).toBe("partial");
+    expect(listRequest(filtersFromUrl(url("?status=partial"))).status).toBe(WebhookStatus.PARTIAL);
+    expect(listRequest(filtersFromUrl(url("?status=filtered"))).status).toBe(WebhookStatus.FILTERED);
+  });
+
+  it("round-trips an event type filter and sends it to the edge", () => {
+    const q = "?endpoint=ep_1&status=delivered&event=invoice.paid&page=abc";
+    const filters = filtersFromUrl(url(q));
+    expect(filters.eventType).toBe("invoice.paid");
+    expect(hasFilters(filters)).toBe(true);
+    expect(filtersToQuery(filters)).toBe(q);
+    expect(listRequest(filters).eventType).toBe("invoice.paid");
+  });
+
+  it("drops an event type the edge could never have stored, and sends none when unset", () => {
+    expect(filtersFromUrl(url("?event=two%20words")).eventType).toBeUndefined();
+    expect(filtersFromUrl(url(`?event=${"x".repeat(201)}`)).eventType).toBeUndefined();
+    expect(filtersFromUrl(url("?event=%20push%20")).eventType).toBe("push");
+    expect(listRequest(filtersFromUrl(url(""))).eventType).toBe("");
+    expect(filtersToQuery({ ...filtersFromUrl(url("")), eventType: "" })).toBe("");
+  });
 });

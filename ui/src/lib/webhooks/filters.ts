@@ -8,31 +8,45 @@ export const PAGE_SIZE = 50;
 
 /**
  * The history's filters as kept in the URL query, so a filtered view can be bookmarked, shared
- * and survives a reload: `?endpoint=ep_…&status=failed&verified=false&since=…&until=…&page=…`.
+ * and survives a reload: `?endpoint=ep_…&status=failed&verified=false&event=invoice.paid&since=…&until=…&page=…`.
  * `since`/`until` are ISO instants; `page` is the edge's opaque page token.
  */
 export interface WebhookFilters {
   endpoint: string;
   status: string;
   verified: "" | "true" | "false";
+  /** Exact event type (`invoice.paid`, `push`); absent or empty: any. */
+  eventType?: string;
   since: string;
   until: string;
   page: string;
 }
+
+/** Longest event type the edge keeps; a longer filter could match nothing. */
+const EVENT_TYPE_MAX = 200;
 
 /** Reads the filters from a URL, dropping values that make no sense. */
 export function filtersFromUrl(url: URL): WebhookFilters {
   const q = url.searchParams;
   const status = q.get("status") ?? "";
   const verified = q.get("verified") ?? "";
+  const eventType = validEventType(q.get("event"));
   return {
     endpoint: q.get("endpoint") ?? "",
     status: STATUSES.some((s) => s.slug === status) ? status : "",
     verified: verified === "true" || verified === "false" ? verified : "",
+    // note: left out when empty, so a URL without it reads as exactly the filters it names.
+    ...(eventType ? { eventType } : {}),
     since: validInstant(q.get("since")),
     until: validInstant(q.get("until")),
     page: q.get("page") ?? "",
   };
+}
+
+/** An event type as the edge stores them: one word, trimmed, at most 200 characters. */
+function validEventType(value: string | null): string {
+  const t = (value ?? "").trim();
+  return t && t.length <= EVENT_TYPE_MAX && !/\s/.test(t) ? t : "";
 }
 
 function validInstant(value: string | null): string {
@@ -42,7 +56,11 @@ function validInstant(value: string | null): string {
 /** The query string for a set of filters (empty ones left out). */
 export function filtersToQuery(filters: WebhookFilters): string {
   const q = new URLSearchParams();
-  for (const key of ["endpoint", "status", "verified", "since", "until", "page"] as const) {
+  for (const key of ["endpoint", "status", "verified"] as const) {
+    if (filters[key]) q.set(key, filters[key]);
+  }
+  if (filters.eventType) q.set("event", filters.eventType);
+  for (const key of ["since", "until", "page"] as const) {
     if (filters[key]) q.set(key, filters[key]);
   }
   const s = q.toString();
@@ -51,7 +69,7 @@ export function filtersToQuery(filters: WebhookFilters): string {
 
 /** Whether anything narrows the list (the page token does not count). */
 export function hasFilters(filters: WebhookFilters): boolean {
-  return Boolean(filters.endpoint || filters.status || filters.verified || filters.since || filters.until);
+  return Boolean(filters.endpoint || filters.status || filters.verified || filters.eventType || filters.since || filters.until);
 }
 
 /** The ListWebhooks request for these filters: always one server page, never everything. */
@@ -60,6 +78,7 @@ export function listRequest(filters: WebhookFilters): MessageInitShape<typeof Li
     endpointId: filters.endpoint,
     status: STATUSES.find((s) => s.slug === filters.status)?.value ?? WebhookStatus.UNSPECIFIED,
     verified: filters.verified === "" ? undefined : filters.verified === "true",
+    eventType: filters.eventType ?? "",
     since: filters.since ? timestampFromDate(new Date(filters.since)) : undefined,
     until: filters.until ? timestampFromDate(new Date(filters.until)) : undefined,
     limit: PAGE_SIZE,
