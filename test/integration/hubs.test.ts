@@ -207,7 +207,10 @@ describe("fan-out", () => {
     await ok.waitFor(N, { timeoutMs: 5_000 });
     expect(Date.now(), "the healthy destination got everything while the other still failed").toBeLessThan(failUntil);
     expect(ok.requests.map(nOf)).toEqual(Array.from({ length: N }, (_, i) => i));
-    const mid = await adminClient(e.url).getWebhook({ id: ids[0]! });
+    const mid = await waitUntil(async () => {
+      const w = await adminClient(e.url).getWebhook({ id: ids[0]! });
+      return w.webhook?.deliveries[1]?.status === DeliveryStatus.DELIVERED ? w : undefined;
+    }, 5_000, "the healthy destination's result recorded");
     expect(mid.webhook?.status).toBe(WebhookStatus.PENDING);
     expect(mid.webhook?.deliveries.map((d) => d.status)).toEqual([DeliveryStatus.PENDING, DeliveryStatus.DELIVERED]);
 
@@ -254,7 +257,11 @@ describe("fan-out", () => {
     await ci.waitFor(1);
     expect(ci.requests.map((r) => r.headers["x-github-event"])).toEqual(["push"]);
     expect(all.requests.map((r) => r.headers["x-hookly-event-type"])).toEqual(["push", "issues.opened"]);
-    const got = await adminClient(e.url).getWebhook({ id: issue });
+    // note: the target may have answered before the edge recorded the result.
+    const got = await waitUntil(async () => {
+      const w = await adminClient(e.url).getWebhook({ id: issue });
+      return w.webhook?.status === WebhookStatus.DELIVERED ? w : undefined;
+    }, 5_000, "issues webhook delivered to the notifier");
     expect(got.webhook?.eventType).toBe("issues.opened");
     expect(got.webhook?.deliveries.map((d) => [d.destinationName, d.status])).toEqual([
       ["ci", DeliveryStatus.FILTERED],
