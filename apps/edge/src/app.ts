@@ -45,7 +45,7 @@ import { createStaticHandler } from "./server/static.js";
 import { createWebhookService, type WebhookService } from "./webhook/webhook.service.js";
 
 /** The edge's version, reported to hubs and in the status API. */
-export const EDGE_VERSION = "0.1.0";
+export const EDGE_VERSION = "0.2.0";
 
 /** What a feature module (auth, MCP, alerts, metrics) can plug into the edge. */
 export interface Extension {

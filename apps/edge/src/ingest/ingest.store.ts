@@ -71,9 +71,9 @@ export function createIngestStore(
 ) {
   const insertWebhook = db.prepare(
     `INSERT INTO webhook (id, endpoint_id, received_at, method, query, payload_size, content_type, source_ip,
-       signature_valid, signature_reason, event_type, status, settled_at, replay_of)
+       signature_valid, signature_reason, event_type, delivery_count, status, settled_at, replay_of)
      VALUES (@id, @endpointId, @receivedAt, @method, @query, @payloadSize, @contentType, @sourceIp,
-       @signatureValid, @signatureReason, @eventType, @status, @settledAt, @replayOf)`,
+       @signatureValid, @signatureReason, @eventType, @deliveryCount, @status, @settledAt, @replayOf)`,
   );
   const insertDelivery = db.prepare<[number | bigint, string, string, number, number, number | null, string | null]>(
     `INSERT INTO delivery (webhook_seq, destination_id, status, next_attempt_at, deliver_by, settled_at, error_message)
@@ -97,6 +97,7 @@ export function createIngestStore(
       signatureValid: w.signatureValid ? 1 : 0,
       signatureReason: w.signatureReason,
       eventType: w.eventType,
+      deliveryCount: w.routes.length,
       status: queued ? "pending" : "filtered",
       settledAt: queued ? null : w.receivedAt,
       replayOf: w.replayOf,

@@ -105,7 +105,7 @@ describe("GET /metrics", () => {
     expect(before.get(`hookly_queue_depth{endpoint="${ok.id}"}`)).toBe(0);
     expect(before.get(`hookly_queue_oldest_pending_seconds{endpoint="${ok.id}"}`)).toBe(0);
     expect(before.get(`hookly_hub_connected{hub="hub_bootstrap"}`)).toBe(0);
-    expect(before.get('hookly_build_info{version="0.1.0"}')).toBe(1);
+    expect(before.get('hookly_build_info{version="0.2.0"}')).toBe(1);
 
     for (let n = 0; n < 3; n++) {
       const body = JSON.stringify({ n });

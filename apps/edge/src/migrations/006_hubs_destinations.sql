@@ -73,6 +73,7 @@ CREATE TABLE webhook_new (
   signature_valid  INTEGER NOT NULL,
   signature_reason TEXT,
   event_type       TEXT,
+  delivery_count   INTEGER NOT NULL DEFAULT 1,   -- its delivery rows: with one, settling sets the status directly
   status           TEXT NOT NULL DEFAULT 'pending'
                    CHECK (status IN ('pending', 'delivered', 'failed', 'dead_letter', 'partial', 'filtered')),
   attempts         INTEGER NOT NULL DEFAULT 0,   -- over all deliveries

@@ -119,6 +119,19 @@ describe("webhook status from its deliveries", () => {
     expect(status(some.seq).status).toBe("delivered");
   });
 
+  it.each<[string, Settlement]>([
+    ["delivered", { status: "delivered", at: 200 }],
+    ["failed", { status: "failed", at: 200, error: "HTTP 410" }],
+    ["retry", { status: "retry", at: 200, nextAttemptAt: 900, error: "HTTP 503" }],
+  ])("sets a one-delivery webhook's status directly, exactly as the aggregate would (%s)", async (_name, settlement) => {
+    const { ingest, queue } = setup();
+    const w = await webhook(ingest, [{ destinationId: D1, filteredBecause: null }]);
+    settleHead(queue, D1, settlement);
+    const direct = db.prepare(`SELECT * FROM webhook WHERE seq = ?`).get(w.seq);
+    queue.recompute([w.seq]);
+    expect(db.prepare(`SELECT * FROM webhook WHERE seq = ?`).get(w.seq)).toEqual(direct);
+  });
+
   it("queues each destination in arrival order, independently", async () => {
     const { ingest, queue } = setup();
     const ws = [];

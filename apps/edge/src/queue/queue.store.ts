@@ -81,8 +81,9 @@ const QUEUED_COLUMNS = `d.seq, d.webhook_seq, d.destination_id, w.id, w.endpoint
  * when none was queued; delivered when every queued one was; failed or
  * dead_letter when none was; partial otherwise.
  */
-const AGGREGATE_SQL = `UPDATE webhook SET (status, attempts, last_attempt_at, delivered_at, settled_at, error_message) = (
+const AGGREGATE_SQL = `UPDATE webhook SET (delivery_count, status, attempts, last_attempt_at, delivered_at, settled_at, error_message) = (
     SELECT
+      count(*),
       CASE
         WHEN count(*) = 0 OR count(*) = total(status = 'filtered') THEN 'filtered'
         WHEN total(status = 'pending') > 0 THEN 'pending'
@@ -147,6 +148,18 @@ export function createQueueStore(db: Db) {
      WHERE seq = ? AND status = 'pending'`,
   );
   const aggregate = db.prepare<[number]>(AGGREGATE_SQL);
+  // note: most webhooks have one delivery; theirs is the webhook's status, set without the aggregate's subqueries.
+  const singleDelivered = db.prepare<[number, number, number, number, number]>(
+    `UPDATE webhook SET status = 'delivered', attempts = ?, last_attempt_at = ?, delivered_at = ?, settled_at = ?, error_message = NULL
+     WHERE seq = ? AND delivery_count = 1`,
+  );
+  const singleFailed = db.prepare<[number, number, number, string, number]>(
+    `UPDATE webhook SET status = 'failed', attempts = ?, last_attempt_at = ?, settled_at = ?, error_message = ?
+     WHERE seq = ? AND delivery_count = 1`,
+  );
+  const singleRetry = db.prepare<[number, number, string, number]>(
+    `UPDATE webhook SET attempts = ?, last_attempt_at = ?, error_message = ? WHERE seq = ? AND delivery_count = 1`,
+  );
   const dueForDeadLetter = db.prepare<[number], { seq: number; webhook_seq: number; id: string; endpoint_id: string; destination_id: string }>(
     `SELECT d.seq, d.webhook_seq, w.id, w.endpoint_id, d.destination_id FROM delivery d JOIN webhook w ON w.seq = d.webhook_seq
      WHERE d.status = 'pending' AND d.deliver_by <= ? ORDER BY d.seq LIMIT 1000`,
@@ -201,8 +214,16 @@ export function createQueueStore(db: Db) {
       } catch (err) {
         if (!(err instanceof Error && /FOREIGN KEY/.test(err.message))) throw err;
       }
-      if (changed > 0) recompute(attempt.webhookSeq);
-      return changed > 0;
+      if (changed === 0) return false;
+      const w = attempt.webhookSeq;
+      const direct =
+        s.status === "delivered"
+          ? singleDelivered.run(attempt.number, attempt.startedAt, s.at, s.at, w)
+          : s.status === "failed"
+            ? singleFailed.run(attempt.number, attempt.startedAt, s.at, s.error, w)
+            : singleRetry.run(attempt.number, attempt.startedAt, s.error, w);
+      if (direct.changes === 0) recompute(w);
+      return true;
     }),
     /** Runs `fn` in one transaction (nested store calls become savepoints). */
     batch: db.transaction((fn: () => void): void => fn()),
