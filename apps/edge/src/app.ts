@@ -319,6 +319,16 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
         try {
           db.prepare("SELECT count(*) FROM endpoint").get();
           const version = db.pragma("user_version", { simple: true });
+          const fault = relay.storageFault();
+          if (fault) {
+            sendJson(res, 503, {
+              status: "unavailable",
+              reason: `storage refuses delivery results (${fault.code}) since ${new Date(fault.since).toISOString()}`,
+              schemaVersion: version,
+              hubConnected: relay.connected(),
+            });
+            return;
+          }
           sendJson(res, 200, { status: "ready", schemaVersion: version, hubConnected: relay.connected() });
         } catch (err) {
           log.error({ err }, "readiness check failed");

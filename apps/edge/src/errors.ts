@@ -37,3 +37,14 @@ export const HTTP_STATUS: Record<AppErrorCode, number> = {
   unavailable: 503,
   failed_precondition: 409,
 };
+
+/**
+ * The SQLite result code of a storage failure (disk full, I/O error, busy past
+ * the timeout, read-only, locked, cannot open), or undefined for any other
+ * error. Branches on the error's code, never its message.
+ */
+export function storageErrorCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== "string") return undefined;
+  return /^SQLITE_(FULL|IOERR|BUSY|READONLY|LOCKED|CANTOPEN|PROTOCOL|NOLFS)/.test(code) ? code : undefined;
+}

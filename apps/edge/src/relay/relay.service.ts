@@ -21,6 +21,7 @@ import type { Clock } from "../clock.js";
 import type { DestinationService } from "../destination/destination.service.js";
 import type { DestinationRecord } from "../destination/destination.store.js";
 import type { EndpointService } from "../endpoint/endpoint.service.js";
+import { storageErrorCode } from "../errors.js";
 import type { EdgeEvents } from "../events.js";
 import { newId } from "../ids.js";
 import type { Logger } from "../logger.js";
@@ -138,6 +139,11 @@ const OUTCOME_NAMES: Record<number, string> = {
   [DeliveryOutcome.INVALID]: "invalid",
 };
 
+/** First wait before dispatch tries again after the database refused delivery results (ms); doubles per failure. */
+export const STORAGE_RETRY_INITIAL_MS = 1_000;
+/** Longest wait between such tries (ms). */
+export const STORAGE_RETRY_MAX_MS = 30_000;
+
 /** Joins the destination URL and the webhook's original query string. */
 export function destinationWithQuery(destination: string, query: string): string {
   if (!query) return destination;
@@ -172,6 +178,13 @@ export function createRelayService(deps: {
   let stopped = false;
   /** Until a hub connects, "disconnected since" is when this edge started. */
   const startedAt = clock.now();
+  /**
+   * Set while the database refuses to record delivery results (disk full, I/O
+   * error…): dispatch waits until `retryAt`, then tries again; the first
+   * result recorded ends it. Real time: it is about the disk, not the queue.
+   */
+  let storageFault: { since: number; code: string; retryAt: number; backoffMs: number } | undefined;
+  let resumeTimer: NodeJS.Timeout | undefined;
 
   const laneOf = (d: DestinationRecord): Lane => {
     let lane = lanes.get(d.id);
@@ -209,7 +222,7 @@ export function createRelayService(deps: {
     const delay = Math.min(Math.max(at - clock.now(), 0), 60_000);
     lane.timer = setTimeout(() => {
       lane.timer = undefined;
-      pump(lane.destinationId);
+      safely("retry timer", () => pump(lane.destinationId));
     }, delay);
     lane.timer.unref();
   };
@@ -264,9 +277,48 @@ export function createRelayService(deps: {
     return true;
   };
 
+  /**
+   * A write (or read) of the dispatcher failed. Nothing is lost: what was in
+   * flight stays pending in the database and is sent again (same webhook id)
+   * once results can be recorded. Logged once per outage; anything that is
+   * not a storage error is logged as unexpected, and the edge keeps running.
+   */
+  const onStoreError = (err: unknown, what: string): void => {
+    const code = storageErrorCode(err);
+    if (!code) {
+      log.error({ err, what }, "dispatcher step failed; the queue sweep will pick the work up again");
+      return;
+    }
+    const now = Date.now();
+    const backoffMs = storageFault ? Math.min(storageFault.backoffMs * 2, STORAGE_RETRY_MAX_MS) : STORAGE_RETRY_INITIAL_MS;
+    if (!storageFault) {
+      log.error({ code, what, err: err instanceof Error ? err.message : String(err) }, "storage refuses delivery results; dispatch paused, what was in flight will be delivered again");
+      storageFault = { since: now, code, retryAt: now + backoffMs, backoffMs };
+    } else {
+      storageFault = { ...storageFault, code, retryAt: now + backoffMs, backoffMs };
+    }
+    for (const lane of lanes.values()) voidLane(lane);
+    if (resumeTimer) clearTimeout(resumeTimer);
+    resumeTimer = setTimeout(() => {
+      resumeTimer = undefined;
+      safely("resume after a storage fault", pumpAll);
+    }, backoffMs);
+    resumeTimer.unref();
+  };
+
+  /** Runs a dispatcher step from a timer or an event: its errors never escape (they would end the process). */
+  const safely = (what: string, step: () => void): void => {
+    try {
+      step();
+    } catch (err) {
+      onStoreError(err, what);
+    }
+  };
+
   /** Sends whatever the destination's lane may send now. */
   const pump = (destinationId: string): void => {
     if (stopped) return;
+    if (storageFault && Date.now() < storageFault.retryAt) return;
     const dest = destinations.find(destinationId);
     if (!dest) {
       dropLane(destinationId);
@@ -415,16 +467,27 @@ export function createRelayService(deps: {
     arrived = [];
     if (batch.length === 0) return;
     const toPump = new Set<string>();
-    store.batch(() => {
-      for (const { from, r } of batch) {
-        if (links.get(from.hubId) !== from) continue;
-        const entry = deliveries.get(r.deliveryId);
-        // note: a hub can only answer for what was sent to it, and only for the webhook it was sent.
-        if (!entry || entry.hubId !== from.hubId || entry.delivery.id !== r.webhookId) continue;
-        settle(entry, r, toPump);
-      }
-    });
-    for (const id of toPump) pump(id);
+    try {
+      store.batch(() => {
+        for (const { from, r } of batch) {
+          if (links.get(from.hubId) !== from) continue;
+          const entry = deliveries.get(r.deliveryId);
+          // note: a hub can only answer for what was sent to it, and only for the webhook it was sent.
+          if (!entry || entry.hubId !== from.hubId || entry.delivery.id !== r.webhookId) continue;
+          settle(entry, r, toPump);
+        }
+      });
+    } catch (err) {
+      // note: the transaction rolled back but the lanes moved on in memory: onStoreError voids them all,
+      // so they restart from what the database says is pending.
+      onStoreError(err, "recording delivery results");
+      return;
+    }
+    if (storageFault && toPump.size > 0) {
+      log.info({ code: storageFault.code, pausedMs: Date.now() - storageFault.since }, "storage records delivery results again; dispatch resumed");
+      storageFault = undefined;
+    }
+    for (const id of toPump) safely("dispatch", () => pump(id));
   };
 
   /** Lanes whose destination is on this hub. */
@@ -432,17 +495,17 @@ export function createRelayService(deps: {
 
   const unsubscribers = [
     events.on("webhook.committed", (e) => {
-      for (const id of e.destinationIds) pump(id);
+      for (const id of e.destinationIds) safely("dispatch", () => pump(id));
     }),
     events.on("webhook.received", (e) => {
-      for (const id of e.destinationIds) pump(id);
+      for (const id of e.destinationIds) safely("dispatch", () => pump(id));
     }),
     events.on("endpoint.changed", (e) => {
       if (e.deleted) {
         for (const lane of [...lanes.values()]) if (!destinations.find(lane.destinationId)) dropLane(lane.destinationId);
         return;
       }
-      for (const d of destinations.ofEndpoint(e.endpointId)) pump(d.id);
+      for (const d of destinations.ofEndpoint(e.endpointId)) safely("dispatch", () => pump(d.id));
     }),
     events.on("destination.changed", (e) => {
       const lane = lanes.get(e.destinationId);
@@ -456,7 +519,7 @@ export function createRelayService(deps: {
         voidLane(lane);
         lane.hubId = dest.hubId;
       }
-      pump(e.destinationId);
+      safely("dispatch", () => pump(e.destinationId));
     }),
     events.on("hub.registry", (e) => {
       if (e.revoked) links.get(e.hubId)?.close("hub revoked");
@@ -485,14 +548,10 @@ export function createRelayService(deps: {
     /** Starts the sweep timer and a first pass. */
     start(): void {
       stopped = false;
-      sweep();
+      safely("queue sweep", sweep);
       sweepTimer = setInterval(() => {
-        try {
-          sweep();
-          pumpAll();
-        } catch (err) {
-          log.error({ err }, "queue sweep failed");
-        }
+        safely("queue sweep", sweep);
+        safely("dispatch", pumpAll);
       }, options.sweepIntervalMs ?? 30_000);
       sweepTimer.unref();
     },
@@ -501,6 +560,7 @@ export function createRelayService(deps: {
       settleArrived();
       stopped = true;
       if (sweepTimer) clearInterval(sweepTimer);
+      if (resumeTimer) clearTimeout(resumeTimer);
       for (const lane of lanes.values()) if (lane.timer) clearTimeout(lane.timer);
       for (const u of unsubscribers) u();
     },
@@ -536,12 +596,12 @@ export function createRelayService(deps: {
       for (const lane of lanesOfHub(next.hubId)) {
         voidLane(lane);
         // note: a destination the hub refused is retried at once: the hub may have come back with a fixed allowlist.
-        if (lane.held) store.retryNow(lane.destinationId, now);
+        if (lane.held) safely("retrying a held destination", () => store.retryNow(lane.destinationId, now));
       }
       links.set(next.hubId, next);
       lastKnown.set(next.hubId, { since: next.connectedAt, lastSeenAt: next.lastSeenAt, version: next.hubVersion });
       events.emit("hub.changed", { hubId: next.hubId, connected: true });
-      pumpHub(next.hubId);
+      safely("dispatch", () => pumpHub(next.hubId));
     },
     /** A hub stream ended; whatever it had in flight is sent again on its next stream. */
     detach(gone: HubLink): void {
@@ -581,6 +641,10 @@ export function createRelayService(deps: {
       const out = new Map<string, { since: number; error: string }>();
       for (const l of lanes.values()) if (l.held) out.set(l.destinationId, l.held);
       return out;
+    },
+    /** Since when and why delivery results cannot be recorded, if they cannot (for readiness and status). */
+    storageFault(): { since: number; code: string } | undefined {
+      return storageFault && { since: storageFault.since, code: storageFault.code };
     },
     /** Whether any hub is connected. */
     connected(): boolean {

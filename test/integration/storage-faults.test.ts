@@ -1,0 +1,51 @@
+/**
+ * Storage faults on the delivery path (issue #15, first step): when the
+ * database refuses to record delivery results, the edge keeps running,
+ * pauses dispatch, says so on /readyz, and delivers everything again — in
+ * order, with the same webhook ids — once writes work again.
+ *
+ * The fault is injected with `PRAGMA query_only` on the edge's own
+ * connection: every write then fails with SQLITE_READONLY, the way a full or
+ * read-only disk fails them, while reads keep working.
+ */
+import { WebhookStatus } from "@hookly/proto/gen/admin_pb";
+import { describe, expect, it } from "vitest";
+import { useCleanups } from "../cleanup.js";
+import { adminClient, createEndpoint, firstArrivals, postWebhook, waitUntil } from "../harness.js";
+
+const { receiver, edge, hub } = useCleanups();
+
+describe("storage faults", () => {
+  it("keeps running when delivery results cannot be written, and delivers everything in order once they can", async () => {
+    const e = await edge();
+    const t = await receiver();
+    const ep = await createEndpoint(e.url, t.url);
+    const h = await hub(e.url);
+    await waitUntil(() => h.state().connected, 10_000, "hub connected");
+    // The LAN service answers slowly, so the disk can "fill up" while the first delivery is under way.
+    t.respondWith(() => ({ status: 200, delayMs: 300 }));
+    const ids: string[] = [];
+    for (let n = 0; n < 5; n++) ids.push(await postWebhook(ep.ingestUrl, JSON.stringify({ n })));
+    await waitUntil(() => t.requests.length >= 0 && e.app.relay.hubStatus().inFlight > 0, 5_000, "deliveries under way");
+    e.app.db.pragma("query_only = ON");
+    // The hub forwards, the edge cannot record the results: it pauses instead of dying.
+    await waitUntil(() => e.app.relay.storageFault(), 10_000, "the fault noticed");
+    const ready = await fetch(`${e.url}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(((await ready.json()) as { reason: string }).reason).toMatch(/SQLITE_READONLY/);
+    // Reads still work: the webhooks are still pending.
+    const during = await adminClient(e.url).listWebhooks({ endpointId: ep.id });
+    expect(during.webhooks.every((w) => w.status === WebhookStatus.PENDING)).toBe(true);
+    // Ingest refuses with 503 (the provider retries) rather than losing anything.
+    expect((await fetch(ep.ingestUrl, { method: "POST", body: "{}" })).status).toBe(503);
+
+    e.app.db.pragma("query_only = OFF");
+    await waitUntil(async () => {
+      const page = await adminClient(e.url).listWebhooks({ endpointId: ep.id });
+      return page.webhooks.length === 5 && page.webhooks.every((w) => w.status === WebhookStatus.DELIVERED);
+    }, 15_000, "everything delivered after the fault");
+    expect(firstArrivals(t.requests)).toEqual(ids);
+    expect(e.app.relay.storageFault()).toBeUndefined();
+    expect((await fetch(`${e.url}/readyz`)).status).toBe(200);
+  });
+});
