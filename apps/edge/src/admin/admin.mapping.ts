@@ -85,11 +85,10 @@ export function destinationSnapshot(d: DestinationView, relay: HubStatusSource):
 
 /** Every hub (bootstrap first) with its live state and queue depth. */
 export function hubSnapshots(deps: { hubs: HubService; destinations: DestinationService; relay: HubStatusSource }): HubSnapshot[] {
-  const all = deps.destinations.all();
+  const perHub = deps.destinations.perHub();
   return deps.hubs.list().map((h) => {
     const live = deps.relay.hubLive(h.id);
-    const mine = all.filter((d) => d.hubId === h.id);
-    const queueDepth = mine.reduce((n, d) => n + deps.destinations.get(d.id).queue.pending, 0);
+    const mine = perHub.get(h.id);
     return {
       ...h,
       connected: live.connected,
@@ -98,8 +97,8 @@ export function hubSnapshots(deps: { hubs: HubService; destinations: Destination
       lastSeenAt: Math.max(live.lastSeenAt, h.lastSeenAt ?? 0) || null,
       version: live.version || h.version,
       inFlight: live.inFlight,
-      queueDepth,
-      destinations: mine.length,
+      queueDepth: mine?.pending ?? 0,
+      destinations: mine?.destinations ?? 0,
     };
   });
 }

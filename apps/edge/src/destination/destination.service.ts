@@ -171,6 +171,10 @@ export function createDestinationService(deps: {
     all(): DestinationRecord[] {
       return store.all();
     },
+    /** Per hub: its destinations and the deliveries waiting in their queues (one query). */
+    perHub(): Map<string, { destinations: number; pending: number }> {
+      return store.perHub();
+    },
     update(id: string, patch: DestinationPatch): DestinationView {
       const current = mustGet(id);
       const next: DestinationRecord = {

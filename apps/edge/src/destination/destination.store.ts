@@ -103,6 +103,13 @@ export function createDestinationStore(db: Db) {
        (SELECT delivered_at FROM delivery WHERE destination_id = @d AND status = 'delivered' ORDER BY seq DESC LIMIT 1) AS last_delivered`,
   );
 
+  const perHub = db.prepare<[], { hub_id: string; destinations: number; pending: number }>(
+    // note: one pass over the pending part of delivery_by_destination, instead of a queue query per destination.
+    `SELECT x.hub_id, count(DISTINCT x.id) AS destinations, count(d.seq) AS pending
+     FROM destination x LEFT JOIN delivery d ON d.destination_id = x.id AND d.status = 'pending'
+     GROUP BY x.hub_id`,
+  );
+
   return {
     insert(d: DestinationRecord): void {
       insert.run(toParams(d));
@@ -132,6 +139,10 @@ export function createDestinationStore(db: Db) {
       const seqs = touchedWebhooks.all(id).map((r) => r.webhook_seq);
       remove.run(id);
       return seqs;
+    },
+    /** Per hub: how many destinations it has and how many deliveries wait in their queues. */
+    perHub(): Map<string, { destinations: number; pending: number }> {
+      return new Map(perHub.all().map((r) => [r.hub_id, { destinations: r.destinations, pending: r.pending }]));
     },
     queueStats(id: string): DestinationQueueStats {
       const r = queueStats.get({ d: id });

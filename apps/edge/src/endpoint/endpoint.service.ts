@@ -13,9 +13,6 @@ import type { DestinationInput, DestinationService } from "../destination/destin
 import type { DestinationRecord } from "../destination/destination.store.js";
 import type { EndpointRecord, EndpointStore } from "./endpoint.store.js";
 
-/** Re-exported for callers that validated URLs here before destinations existed. */
-export { checkDestinationUrl } from "../destination/destination.service.js";
-
 /** Provider types an endpoint may have. */
 export const PROVIDER_TYPES: readonly ProviderType[] = ["generic", "stripe", "github", "telegram"];
 

@@ -73,20 +73,20 @@ export function notifyExtension(opts: NotifyExtensionOptions = {}): ExtensionFac
       endpoints: core.endpoints,
       relay: core.relay,
       hubs: () => {
-        const all = core.destinations.all();
+        const perHub = core.destinations.perHub();
         return core.hubs
           .list()
           .filter((h) => !h.revoked)
           .map((h) => {
-            const mine = all.filter((d) => d.hubId === h.id);
+            const mine = perHub.get(h.id);
             return {
               id: h.id,
               // note: a bootstrap hub names itself by HUB_ID; show that too, it is what its operator knows.
               name: h.bootstrap && h.reportedId && h.reportedId !== h.name ? `${h.name} (${h.reportedId})` : h.name,
               bootstrap: h.bootstrap,
               everConnected: h.lastConnectedAt !== null,
-              destinations: mine.length,
-              queued: mine.reduce((n, d) => n + core.destinations.get(d.id).queue.pending, 0),
+              destinations: mine?.destinations ?? 0,
+              queued: mine?.pending ?? 0,
             };
           });
       },

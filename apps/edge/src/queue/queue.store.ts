@@ -262,6 +262,3 @@ export function createQueueStore(db: Db) {
     },
   };
 }
-
-/** Re-exported: the backoff lives with the lane logic. */
-export { retryDelayMs } from "../relay/lane.js";
