@@ -244,7 +244,7 @@ export function adminRoutes(deps: {
   settings: AdminSettings;
 }): Route[] {
   const { endpoints, webhooks, hubs, destinations, relay, settings } = deps;
-  const snapshotsOf = (e: EndpointView) => e.destinations.map((d) => destinationSnapshot(destinations.get(d.id), relay));
+  const snapshotsOf = (e: EndpointView) => e.destinations.map((d) => destinationSnapshot(destinations.view(d), relay));
   const withQueue = (e: EndpointView) => endpointJson(e, webhooks.queueStats(e.id)[0], snapshotsOf(e));
   const hubJson = (id: string) => restJson(hubSnapshots({ hubs, destinations, relay }).find((h) => h.id === id) ?? hubs.get(id));
   const credentialJson = (c: ReturnType<HubService["create"]>) => ({ ...c, hub: hubJson(c.hub.id) });

@@ -264,7 +264,7 @@ export function createAdminRpc(deps: {
     }
   };
 
-  const destinationsOf = (e: EndpointView) => e.destinations.map((d) => destinationMessage(destinationSnapshot(destinations.get(d.id), relay)));
+  const destinationsOf = (e: EndpointView) => e.destinations.map((d) => destinationMessage(destinationSnapshot(destinations.view(d), relay)));
   const endpointWithQueue = (e: EndpointView) => endpointMessage(e, webhooks.queueStats(e.id)[0], destinationsOf(e));
   const hubById = (id: string): HubSnapshot => {
     const h = hubSnapshots({ hubs, destinations, relay }).find((x) => x.id === id);

@@ -494,10 +494,9 @@ export function createRelayService(deps: {
   const lanesOfHub = (hubId: string): Lane[] => [...lanes.values()].filter((l) => l.hubId === hubId);
 
   const unsubscribers = [
+    // note: every insert (ingest and replay) commits through the ingest store, so "webhook.committed"
+    // covers them all; should that listener ever fail, the sweep picks the webhooks up.
     events.on("webhook.committed", (e) => {
-      for (const id of e.destinationIds) safely("dispatch", () => pump(id));
-    }),
-    events.on("webhook.received", (e) => {
       for (const id of e.destinationIds) safely("dispatch", () => pump(id));
     }),
     events.on("endpoint.changed", (e) => {
