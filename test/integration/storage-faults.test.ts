@@ -48,4 +48,23 @@ describe("storage faults", () => {
     expect(e.app.relay.storageFault()).toBeUndefined();
     expect((await fetch(`${e.url}/readyz`)).status).toBe(200);
   });
+
+  it("ends the pause on the first result written, a retry as much as a delivery", async () => {
+    const e = await edge();
+    const t = await receiver();
+    t.respondWith(() => ({ status: 503, delayMs: 200 }));
+    const ep = await createEndpoint(e.url, t.url);
+    const h = await hub(e.url);
+    await waitUntil(() => h.state().connected, 10_000, "hub connected");
+    const id = await postWebhook(ep.ingestUrl, JSON.stringify({ n: 0 }));
+    await waitUntil(() => e.app.relay.hubStatus().inFlight > 0, 5_000, "delivery under way");
+    e.app.db.pragma("query_only = ON");
+    await waitUntil(() => e.app.relay.storageFault(), 10_000, "the fault noticed");
+    e.app.db.pragma("query_only = OFF");
+    await waitUntil(() => e.app.relay.storageFault() === undefined, 15_000, "the pause ended by a recorded retry");
+    expect((await fetch(`${e.url}/readyz`)).status).toBe(200);
+    const got = await adminClient(e.url).getWebhook({ id });
+    expect(got.webhook?.status).toBe(WebhookStatus.PENDING);
+    expect(got.attempts.length).toBeGreaterThan(0);
+  });
 });

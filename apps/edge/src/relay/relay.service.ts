@@ -374,19 +374,20 @@ export function createRelayService(deps: {
     store.purgeNonces(now);
   };
 
-  const settle = (entry: Entry, r: DeliveryResult, toPump: Set<string>): void => {
+  /** Applies one result; true when it wrote an attempt (false for a stale or skipped one). */
+  const settle = (entry: Entry, r: DeliveryResult, toPump: Set<string>): boolean => {
     const { lane, delivery: q } = entry;
     const now = clock.now();
     deliveries.delete(r.deliveryId);
     lane.entries.delete(r.deliveryId);
     const verdict = judgeOutcome(r.outcome, r.statusCode);
     const decision = onResult(lane.state, r.deliveryId, verdict, { now, retryAfterSeconds: r.retryAfterSeconds, backoff });
-    if (decision.kind === "stale") return;
+    if (decision.kind === "stale") return false;
     if (decision.kind === "restart") {
       // note: the hub refused to overtake a failure we have not seen; everything in flight is void.
       forgetEntries(lane);
       wakeAt(lane, decision.wakeAt);
-      return;
+      return false;
     }
     const error =
       r.outcome === DeliveryOutcome.RESPONSE
@@ -436,7 +437,7 @@ export function createRelayService(deps: {
         log.info({ ...ids, webhookId: q.id, attempt: decision.flight.attempt, error, retryAt }, "delivery failed transiently; will retry");
       }
       wakeAt(lane, decision.nextAttemptAt);
-      return;
+      return true;
     }
     if (lane.held) {
       log.info(ids, "the hub accepts this destination again");
@@ -455,6 +456,7 @@ export function createRelayService(deps: {
       });
     }
     toPump.add(lane.destinationId);
+    return true;
   };
 
   // Results that arrive in one event-loop turn are settled in one transaction, then
@@ -467,6 +469,7 @@ export function createRelayService(deps: {
     arrived = [];
     if (batch.length === 0) return;
     const toPump = new Set<string>();
+    let recorded = 0;
     try {
       store.batch(() => {
         for (const { from, r } of batch) {
@@ -474,7 +477,7 @@ export function createRelayService(deps: {
           const entry = deliveries.get(r.deliveryId);
           // note: a hub can only answer for what was sent to it, and only for the webhook it was sent.
           if (!entry || entry.hubId !== from.hubId || entry.delivery.id !== r.webhookId) continue;
-          settle(entry, r, toPump);
+          if (settle(entry, r, toPump)) recorded++;
         }
       });
     } catch (err) {
@@ -483,7 +486,8 @@ export function createRelayService(deps: {
       onStoreError(err, "recording delivery results");
       return;
     }
-    if (storageFault && toPump.size > 0) {
+    // note: any result written ends the pause, a retry as much as a delivery.
+    if (storageFault && recorded > 0) {
       log.info({ code: storageFault.code, pausedMs: Date.now() - storageFault.since }, "storage records delivery results again; dispatch resumed");
       storageFault = undefined;
     }
