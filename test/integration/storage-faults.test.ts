@@ -29,7 +29,7 @@ describe("storage faults", () => {
     await waitUntil(() => t.requests.length >= 0 && e.app.relay.hubStatus().inFlight > 0, 5_000, "deliveries under way");
     e.app.db.pragma("query_only = ON");
     // The hub forwards, the edge cannot record the results: it pauses instead of dying.
-    await waitUntil(() => e.app.relay.storageFault(), 10_000, "the fault noticed");
+    await waitUntil(() => e.app.storage.status().deliveryPaused, 10_000, "the fault noticed");
     const ready = await fetch(`${e.url}/readyz`);
     expect(ready.status).toBe(503);
     expect(((await ready.json()) as { reason: string }).reason).toMatch(/SQLITE_READONLY/);
@@ -45,7 +45,7 @@ describe("storage faults", () => {
       return page.webhooks.length === 5 && page.webhooks.every((w) => w.status === WebhookStatus.DELIVERED);
     }, 15_000, "everything delivered after the fault");
     expect(firstArrivals(t.requests)).toEqual(ids);
-    expect(e.app.relay.storageFault()).toBeUndefined();
+    expect(e.app.storage.status().healthy).toBe(true);
     expect((await fetch(`${e.url}/readyz`)).status).toBe(200);
   });
 
@@ -59,9 +59,9 @@ describe("storage faults", () => {
     const id = await postWebhook(ep.ingestUrl, JSON.stringify({ n: 0 }));
     await waitUntil(() => e.app.relay.hubStatus().inFlight > 0, 5_000, "delivery under way");
     e.app.db.pragma("query_only = ON");
-    await waitUntil(() => e.app.relay.storageFault(), 10_000, "the fault noticed");
+    await waitUntil(() => e.app.storage.status().deliveryPaused, 10_000, "the fault noticed");
     e.app.db.pragma("query_only = OFF");
-    await waitUntil(() => e.app.relay.storageFault() === undefined, 15_000, "the pause ended by a recorded retry");
+    await waitUntil(() => !e.app.storage.status().deliveryPaused, 15_000, "the pause ended by a recorded retry");
     expect((await fetch(`${e.url}/readyz`)).status).toBe(200);
     const got = await adminClient(e.url).getWebhook({ id });
     expect(got.webhook?.status).toBe(WebhookStatus.PENDING);

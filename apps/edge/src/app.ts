@@ -11,6 +11,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createAdminRpc } from "./admin/admin.rpc.js";
 import { adminRoutes } from "./admin/admin.http.js";
+import { restJson } from "./admin/admin.mapping.js";
 import {
   adminTokenAuthenticator,
   composeAuthenticators,
@@ -42,6 +43,8 @@ import { createRelayService, type FinalFailure, type HeldDestination, type Relay
 import { Router, sendError, sendJson, type NodeRequest, type NodeResponse, type Route } from "./server/http.js";
 import { createDualServer, type DualServer } from "./server/listener.js";
 import { createStaticHandler } from "./server/static.js";
+import { createStorageService, type StorageService } from "./storage/storage.service.js";
+import { createStorageStore } from "./storage/storage.store.js";
 import { createWebhookService, type WebhookService } from "./webhook/webhook.service.js";
 
 /** The edge's version, reported to hubs and in the status API. */
@@ -80,6 +83,8 @@ export interface Core {
   hubs: HubService;
   webhooks: WebhookService;
   relay: RelayService;
+  /** Storage health: report storage errors of a write path here; read whether writes are refused. */
+  storage: StorageService;
   /** The non-secret settings GetSettings reports (extensions' `settings` are merged in once all are built). */
   settings: Settings;
   /**
@@ -143,12 +148,18 @@ const DEFAULT_UI_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..",
 export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
   const clock = deps.clock ?? systemClock;
   const log = deps.log ?? createLogger(config.logLevel, "edge");
-  const db: Db = openDatabase(config.databasePath);
-  const checkpointer = startCheckpointer(db, {
-    onError: (err) => log.warn({ err }, "background WAL checkpoints failing; SQLite's own checkpoint remains as a safety net"),
-    onRecover: () => log.info("background WAL checkpoints working again"),
-  });
+  const db: Db = openDatabase(config.databasePath, { busyTimeoutMs: config.databaseBusyTimeoutMs });
   const events = new EdgeEvents();
+  const storage = createStorageService({ store: createStorageStore(db), events, log, policy: { minFreeBytes: config.minFreeDiskBytes } });
+  const checkpointer = startCheckpointer(db, {
+    onError: (err) => {
+      if (!storage.failed("checkpoint", err)) log.warn({ err }, "background WAL checkpoints failing; SQLite's own checkpoint remains as a safety net");
+    },
+    onRecover: () => {
+      storage.succeeded("checkpoint");
+      log.info("background WAL checkpoints working again");
+    },
+  });
   const box = createSecretBox(config.encryptionKeys);
 
   const queueStore = createQueueStore(db);
@@ -160,6 +171,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
     log,
     bootstrapSecrets: config.hubSecrets,
     baseUrl: config.baseUrl,
+    storage,
   });
   const destinations = createDestinationService({
     store: createDestinationStore(db),
@@ -194,6 +206,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
     events,
     log,
     deadLetterAfterMs: config.deadLetterAfterMs,
+    storage,
   });
   const finalFailureListeners: ((f: FinalFailure) => void)[] = [];
   const heldListeners: ((h: HeldDestination) => void)[] = [];
@@ -202,6 +215,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
     endpoints,
     destinations,
     hubDeadAfterMs: config.hubDeadAfterMs,
+    storage,
     clock,
     events,
     log,
@@ -264,6 +278,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
     hubs,
     webhooks,
     relay,
+    storage,
     settings,
     // note: `authenticate` is composed below, once the extensions' authenticators exist.
     authenticate: (header) => authenticate(header),
@@ -319,17 +334,20 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
         try {
           db.prepare("SELECT count(*) FROM endpoint").get();
           const version = db.pragma("user_version", { simple: true });
-          const fault = relay.storageFault();
-          if (fault) {
+          const health = storage.status();
+          // note: not ready while a provider would get 503 or nothing can be delivered; a fault elsewhere
+          // (admin writes, the checkpointer) is reported but leaves the edge ready.
+          if (health.ingestRefused || health.deliveryPaused) {
             sendJson(res, 503, {
               status: "unavailable",
-              reason: `storage refuses delivery results (${fault.code}) since ${new Date(fault.since).toISOString()}`,
+              reason: health.summary,
               schemaVersion: version,
               hubConnected: relay.connected(),
+              storage: restJson(health),
             });
             return;
           }
-          sendJson(res, 200, { status: "ready", schemaVersion: version, hubConnected: relay.connected() });
+          sendJson(res, 200, { status: "ready", schemaVersion: version, hubConnected: relay.connected(), storage: restJson(health) });
         } catch (err) {
           log.error({ err }, "readiness check failed");
           sendJson(res, 503, { status: "unavailable" });
@@ -338,7 +356,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
     },
     ...extensions.flatMap((e) => e.routes ?? []),
   );
-  const apiRouter = new Router().add(...adminRoutes({ endpoints, webhooks, hubs, destinations, relay, settings }));
+  const apiRouter = new Router().add(...adminRoutes({ endpoints, webhooks, hubs, destinations, relay, settings, storage }));
   const serveUi = createStaticHandler(config.uiDir ?? DEFAULT_UI_DIR);
 
   const fallback = (req: NodeRequest, res: NodeResponse): void => {
@@ -370,6 +388,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
         if ((method === "GET" || method === "HEAD") && serveUi?.(req, res, url.pathname)) return;
         sendJson(res, 404, { error: { code: "not_found", message: `nothing at ${url.pathname}` } });
       } catch (err) {
+        storage.failed("admin", err);
         sendError(res, err, log, { path: url.pathname, method });
       }
     })();
@@ -384,7 +403,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
           hubs,
           clock,
           log,
-          claimNonce: createNonceStore(db),
+          claimNonce: createNonceStore(db, storage),
           options: {
             heartbeatMs: config.hubHeartbeatMs,
             deadAfterMs: config.hubDeadAfterMs,
@@ -394,7 +413,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
       );
       r.service(
         AdminService,
-        Object.assign(createAdminRpc({ endpoints, webhooks, hubs, destinations, relay, settings, events, log }), ...extensions.map((e) => e.adminRpc ?? {})),
+        Object.assign(createAdminRpc({ endpoints, webhooks, hubs, destinations, relay, settings, events, log, storage }), ...extensions.map((e) => e.adminRpc ?? {})),
       );
     },
     interceptors: [authInterceptor],
@@ -435,10 +454,12 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
     ingest,
     webhooks,
     relay,
+    storage,
     settings,
     server,
     /** Binds the port and starts the queue timers; resolves with the port. */
     async listen(port = config.port, host = config.host): Promise<number> {
+      storage.start();
       relay.start();
       const bound = await server.listen(port, host);
       for (const ext of extensions) await ext.start?.();
@@ -450,6 +471,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
       closing ??= (async () => {
         // 1. No new deliveries to the hub; no new connections; idle keep-alives and h2 sessions (GOAWAY) wind down.
         relay.stop();
+        storage.stop();
         const serverClosed = server.close(SHUTDOWN_DRAIN_MS + 2_000);
         // 2. In-flight requests finish (ingest commits, then answers 2xx); the hub's results for what it has
         //    already started are still recorded, so those are not delivered twice after a restart.

@@ -17,14 +17,20 @@ export type AppErrorCode =
 /** An error whose message may be shown to the caller. */
 export class AppError extends Error {
   override name = "AppError";
+  /** Seconds the caller should wait before trying again (sent as Retry-After with a 503). */
+  readonly retryAfterS: number | undefined;
   constructor(
     readonly code: AppErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryAfterS?: number },
   ) {
     super(message, options);
+    this.retryAfterS = options?.retryAfterS;
   }
 }
+
+/** Retry-After of a refusal caused by storage: the storage check runs every second, recovery takes a few. */
+export const STORAGE_RETRY_AFTER_S = 5;
 
 /** HTTP status of each code, for the REST routes. */
 export const HTTP_STATUS: Record<AppErrorCode, number> = {
@@ -47,4 +53,18 @@ export function storageErrorCode(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code !== "string") return undefined;
   return /^SQLITE_(FULL|IOERR|BUSY|READONLY|LOCKED|CANTOPEN|PROTOCOL|NOLFS)/.test(code) ? code : undefined;
+}
+
+/**
+ * The AppError a caller sees for a storage error (503 / Unavailable, with
+ * Retry-After), or undefined when `err` is not one. Reads keep working while
+ * writes are refused, so the message says so.
+ */
+export function storageAppError(err: unknown): AppError | undefined {
+  const code = storageErrorCode(err);
+  if (!code) return undefined;
+  return new AppError("unavailable", `the database cannot be written now (${code}); reads still work, retry once storage recovers`, {
+    cause: err,
+    retryAfterS: STORAGE_RETRY_AFTER_S,
+  });
 }

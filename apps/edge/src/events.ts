@@ -42,6 +42,11 @@ export interface EdgeEventMap {
   "hub.registry": { hubId: string; revoked?: boolean };
   /** A destination was created, changed or deleted. */
   "destination.changed": { endpointId: string; destinationId: string; deleted?: boolean };
+  /**
+   * Storage health changed: an outage started (`degraded`) or ended, or the
+   * probe found the disk writable again (`writable`: whatever waits on it may try now).
+   */
+  "storage.changed": { degraded: boolean; writable: boolean };
   /** Ingest committed a group of webhooks in one transaction (for metrics). */
   "ingest.batch": { size: number; ms: number };
 }

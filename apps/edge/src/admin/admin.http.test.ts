@@ -425,6 +425,7 @@ describe("status", () => {
       last_24h: { received: 2, delivered: 1, failed: 0, dead_letter: 0, pending: 1 },
       oldest_pending_at: new Date(oldest).toISOString(),
       edge_version: edge.app.settings.edgeVersion,
+      storage: expect.objectContaining({ healthy: true, delivery_paused: false, min_free_bytes: 64 * 1_048_576, faults: [] }),
     });
     const endpoint = await edge.api("GET", `/api/endpoints/${ep.id}`);
     expect(endpoint.body.endpoint.last_delivered_at).toBe(new Date(edge.clock.now()).toISOString());

@@ -31,6 +31,7 @@ import { z } from "zod";
 import { PROVIDER_TYPES, type EndpointService, type EndpointView } from "../endpoint/endpoint.service.js";
 import { AppError } from "../errors.js";
 import { readJson, sendJson, type NodeResponse, type Route } from "../server/http.js";
+import type { StorageService } from "../storage/storage.service.js";
 import type {
   AttemptView,
   EndpointQueueStats,
@@ -242,6 +243,7 @@ export function adminRoutes(deps: {
   destinations: DestinationService;
   relay: HubStatusSource;
   settings: AdminSettings;
+  storage: Pick<StorageService, "status">;
 }): Route[] {
   const { endpoints, webhooks, hubs, destinations, relay, settings } = deps;
   const snapshotsOf = (e: EndpointView) => e.destinations.map((d) => destinationSnapshot(destinations.view(d), relay));
@@ -357,7 +359,7 @@ export function adminRoutes(deps: {
       method: "GET",
       path: "/api/status",
       handler: (_req, res) => {
-        const s = statusSnapshot({ endpoints, webhooks, hubs, destinations, relay, settings });
+        const s = statusSnapshot({ endpoints, webhooks, hubs, destinations, relay, settings, storage: deps.storage });
         sendJson(res, 200, {
           hub: {
             connected: s.hub.connected,
@@ -384,6 +386,7 @@ export function adminRoutes(deps: {
           oldest_pending_at: iso(s.oldestPendingAt),
           edge_version: s.edgeVersion,
           hubs: restJson(s.hubs),
+          storage: restJson(s.storage),
         });
       },
     },

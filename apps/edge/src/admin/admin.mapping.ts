@@ -5,6 +5,7 @@
  */
 import { DeliveryStatus, ProviderType, WebhookStatus } from "@hookly/proto/gen/admin_pb";
 import type { Settings } from "../app.js";
+import type { StorageService, StorageStatus } from "../storage/storage.service.js";
 import type { DestinationFilter } from "../destination/destination.filter.js";
 import type { DestinationService, DestinationView } from "../destination/destination.service.js";
 import type { EndpointService } from "../endpoint/endpoint.service.js";
@@ -141,6 +142,8 @@ export interface StatusSnapshot {
   last24h: StatusCounts;
   oldestPendingAt: number | null;
   edgeVersion: string;
+  /** Whether the database takes writes, and the room left. */
+  storage: StorageStatus;
 }
 
 /** Collects the status page: hub link, every endpoint's queue, last-24 h counts. */
@@ -151,6 +154,7 @@ export function statusSnapshot(deps: {
   destinations: DestinationService;
   relay: HubStatusSource;
   settings: AdminSettings;
+  storage: Pick<StorageService, "status">;
 }): StatusSnapshot {
   const stats = new Map(deps.webhooks.queueStats().map((q) => [q.endpointId, q]));
   const hubs = hubSnapshots(deps);
@@ -170,6 +174,7 @@ export function statusSnapshot(deps: {
     last24h: deps.webhooks.counts(),
     oldestPendingAt: deps.webhooks.oldestPendingAt(),
     edgeVersion: deps.settings.edgeVersion,
+    storage: deps.storage.status(),
   };
 }
 

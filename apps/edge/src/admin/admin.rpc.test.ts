@@ -426,6 +426,7 @@ describe("WatchEvents", () => {
       destinations: undefined as never,
       relay: undefined as never,
       settings: undefined as never,
+      storage: undefined as never,
       events,
       watchHeartbeatMs: 20,
     });

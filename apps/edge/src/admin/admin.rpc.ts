@@ -15,6 +15,7 @@ import {
   EndpointSchema,
   HubCredentialSchema,
   HubSchema,
+  StorageHealthSchema,
   WatchEventsResponseSchema,
   WebhookSchema,
   type AdminService,
@@ -22,6 +23,7 @@ import {
   type DestinationInput as DestinationInputMessage,
   type Endpoint,
   type Hub,
+  type StorageHealth,
   type WatchEventsResponse,
   type Webhook,
 } from "@hookly/proto/gen/admin_pb";
@@ -29,7 +31,8 @@ import type { DestinationInput, DestinationService } from "../destination/destin
 import type { HubCredential, HubService } from "../hub/hub.service.js";
 import type { DeliveryRecord } from "../webhook/webhook.store.js";
 import type { EndpointService, EndpointView } from "../endpoint/endpoint.service.js";
-import { AppError, type AppErrorCode } from "../errors.js";
+import { AppError, storageAppError, type AppErrorCode } from "../errors.js";
+import type { StorageService, StorageStatus } from "../storage/storage.service.js";
 import type { EdgeEvents } from "../events.js";
 import type { Logger } from "../logger.js";
 import type { ProviderType as ProviderName } from "../verify/verify.service.js";
@@ -79,7 +82,8 @@ const CONNECT_CODE: Record<AppErrorCode, Code> = {
  * without its message.
  */
 export function toConnectError(err: unknown): unknown {
-  if (err instanceof AppError) return new ConnectError(err.message, CONNECT_CODE[err.code], undefined, undefined, err);
+  const known = err instanceof AppError ? err : storageAppError(err);
+  if (known) return new ConnectError(known.message, CONNECT_CODE[known.code], undefined, undefined, known);
   return err;
 }
 
@@ -109,6 +113,21 @@ export function destinationMessage(d: DestinationSnapshot): Destination {
     heldError: d.held?.error ?? "",
     createdAt: ts(d.createdAt),
     updatedAt: ts(d.updatedAt),
+  });
+}
+
+/** The storage health message. */
+export function storageMessage(h: StorageStatus): StorageHealth {
+  return create(StorageHealthSchema, {
+    healthy: h.healthy,
+    degradedSince: ts(h.degradedSince),
+    summary: h.summary ?? "",
+    ingestRefused: h.ingestRefused ?? "",
+    deliveryPaused: h.deliveryPaused,
+    freeBytes: h.freeBytes === undefined ? undefined : BigInt(h.freeBytes),
+    totalBytes: h.totalBytes === undefined ? undefined : BigInt(h.totalBytes),
+    minFreeBytes: BigInt(h.minFreeBytes),
+    faults: h.faults.map((f) => ({ area: f.area, code: f.code, since: ts(f.since) })),
   });
 }
 
@@ -248,6 +267,8 @@ export function createAdminRpc(deps: {
   log?: Logger;
   /** Heartbeat interval of WatchEvents (ms); default WATCH_HEARTBEAT_MS. */
   watchHeartbeatMs?: number;
+  /** Storage health: a write it refuses is reported here (the caller gets Unavailable); status shows it. */
+  storage: Pick<StorageService, "failed" | "status">;
 }): Partial<ServiceImpl<typeof AdminService>> {
   const { endpoints, webhooks, hubs, destinations, relay, settings, events, log } = deps;
   const heartbeatMs = deps.watchHeartbeatMs ?? WATCH_HEARTBEAT_MS;
@@ -257,7 +278,8 @@ export function createAdminRpc(deps: {
     try {
       return await body();
     } catch (err) {
-      if (!(err instanceof AppError) && !(err instanceof ConnectError)) {
+      if (deps.storage.failed("admin", err)) throw toConnectError(err);
+      if (!(err instanceof AppError) && !(err instanceof ConnectError) && !storageAppError(err)) {
         log?.error({ err, rpc: ctx.method.name }, "unexpected error in admin RPC");
       }
       throw toConnectError(err);
@@ -355,7 +377,7 @@ export function createAdminRpc(deps: {
 
     getStatus: (_req, ctx) =>
       guard(ctx, () => {
-        const s = statusSnapshot({ endpoints, webhooks, hubs, destinations, relay, settings });
+        const s = statusSnapshot({ endpoints, webhooks, hubs, destinations, relay, settings, storage: deps.storage });
         return {
           hub: {
             connected: s.hub.connected,
@@ -382,6 +404,7 @@ export function createAdminRpc(deps: {
           oldestPendingAt: ts(s.oldestPendingAt),
           edgeVersion: s.edgeVersion,
           hubs: s.hubs.map(hubMessage),
+          storage: storageMessage(s.storage),
         };
       }),
 

@@ -44,7 +44,7 @@ const tick = () => {
     const [r] = db.pragma("wal_checkpoint(PASSIVE)");
     parentPort.postMessage({ busy: r.busy, log: r.log, checkpointed: r.checkpointed, ms: performance.now() - started });
   } catch (err) {
-    parentPort.postMessage({ error: String(err && err.message || err) });
+    parentPort.postMessage({ error: String(err && err.message || err), code: err && typeof err.code === "string" ? err.code : undefined });
   }
   setTimeout(tick, workerData.intervalMs);
 };
@@ -97,9 +97,10 @@ export function startCheckpointer(
   );
   // note: a failing disk fails every checkpoint: report the first failure and the recovery, not each one.
   let failing = false;
-  worker.on("message", (m: CheckpointReport | { error: string }) => {
+  worker.on("message", (m: CheckpointReport | { error: string; code?: string }) => {
     if ("error" in m) {
-      if (!failing) opts.onError?.(new Error(`WAL checkpoint failed: ${m.error}`));
+      // note: the SQLite code travels with the error, so a full disk is told from any other failure.
+      if (!failing) opts.onError?.(Object.assign(new Error(`WAL checkpoint failed: ${m.error}`), { code: m.code }));
       failing = true;
       return;
     }

@@ -18,11 +18,17 @@ export type Db = Database.Database;
 
 const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "migrations");
 
-/** Opens (creating if needed) the database at `path` and migrates it. */
-export function openDatabase(path: string): Db {
+/** Default of DATABASE_BUSY_TIMEOUT_MS. */
+export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+
+/**
+ * Opens (creating if needed) the database at `path` and migrates it. A write
+ * waits up to `busyTimeoutMs` for a lock another process holds.
+ */
+export function openDatabase(path: string, opts: { busyTimeoutMs?: number } = {}): Db {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
-  db.pragma("busy_timeout = 5000");
+  db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS}`);
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = NORMAL");
   db.pragma("foreign_keys = ON");

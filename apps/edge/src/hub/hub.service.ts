@@ -15,6 +15,7 @@ import { AppError } from "../errors.js";
 import type { EdgeEvents } from "../events.js";
 import { isId, newId } from "../ids.js";
 import type { Logger } from "../logger.js";
+import type { StorageReporter } from "../storage/storage.service.js";
 import type { HubConnectionInfo, HubRecord, HubStore } from "./hub.store.js";
 
 /** Id of the hub authenticated by HOME_HUB_SECRET (created by migration 006). */
@@ -66,6 +67,8 @@ export function createHubService(deps: {
   bootstrapSecrets: readonly string[];
   /** The edge's public URL, for the hub's EDGE_URL. */
   baseUrl: string;
+  /** Where a storage error of the connection bookkeeping is reported (it then is not logged here). */
+  storage?: StorageReporter;
 }) {
   const { store, box, clock, events, log } = deps;
 
@@ -104,9 +107,10 @@ export function createHubService(deps: {
   const safely = (what: string, fn: () => void): void => {
     try {
       fn();
+      deps.storage?.succeeded("hubs");
     } catch (err) {
       // note: connection bookkeeping must never break a stream (a full disk, say).
-      log.warn({ err }, `could not record hub ${what}`);
+      if (!deps.storage?.failed("hubs", err)) log.warn({ err }, `could not record hub ${what}`);
     }
   };
 

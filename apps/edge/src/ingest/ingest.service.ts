@@ -6,10 +6,11 @@ import type { Clock } from "../clock.js";
 import { eventTypeOf, lazyJson } from "../destination/destination.filter.js";
 import type { DestinationService } from "../destination/destination.service.js";
 import type { EndpointService } from "../endpoint/endpoint.service.js";
-import { AppError } from "../errors.js";
+import { AppError, STORAGE_RETRY_AFTER_S } from "../errors.js";
 import type { EdgeEvents } from "../events.js";
 import { newId } from "../ids.js";
 import type { Logger } from "../logger.js";
+import type { StorageReporter } from "../storage/storage.service.js";
 import { verifySignature } from "../verify/verify.service.js";
 import type { IngestStore } from "./ingest.store.js";
 
@@ -47,17 +48,24 @@ export function createIngestService(deps: {
   events: EdgeEvents;
   log: Logger;
   deadLetterAfterMs: number;
+  /** Storage health: refuses ingest while the disk is low or refuses writes, and learns of failures. */
+  storage: StorageReporter & { ingestRefusal(): string | undefined };
 }) {
-  const { endpoints, destinations, store, clock, events, log, deadLetterAfterMs } = deps;
+  const { endpoints, destinations, store, clock, events, log, deadLetterAfterMs, storage } = deps;
   return {
     /**
      * Stores a webhook and resolves with its id once it is on disk.
-     * Throws AppError not_found for an unknown endpoint, unavailable when the
-     * database cannot write.
+     * Throws AppError not_found for an unknown endpoint, unavailable (with
+     * Retry-After) while storage refuses new webhooks or cannot write.
+     *
+     * note: while refused, nothing is tried: the storage service probes the
+     * disk and lifts the refusal within seconds of it taking writes again.
      */
     async accept(input: IncomingWebhook): Promise<{ webhookId: string; signatureValid: boolean }> {
       const endpoint = endpoints.find(input.endpointId);
       if (!endpoint) throw new AppError("not_found", "no endpoint with this id");
+      const refusal = storage.ingestRefusal();
+      if (refusal) throw new AppError("unavailable", `${refusal}; retry later`, { retryAfterS: STORAGE_RETRY_AFTER_S });
       const receivedAt = clock.now();
       const header = headerLookup(input.headers);
       let secrets: string[];
@@ -102,9 +110,11 @@ export function createIngestService(deps: {
         if (err instanceof Error && /FOREIGN KEY/.test(err.message)) {
           throw new AppError("not_found", "no endpoint with this id");
         }
-        log.error({ err, endpointId: endpoint.id }, "cannot store webhook; answering 503 so the provider retries");
-        throw new AppError("unavailable", "webhook could not be stored; retry later", { cause: err });
+        // note: a storage error is logged once per outage by the storage service, not per request.
+        if (!storage.failed("ingest", err)) log.error({ err, endpointId: endpoint.id }, "cannot store webhook; answering 503 so the provider retries");
+        throw new AppError("unavailable", "webhook could not be stored; retry later", { cause: err, retryAfterS: STORAGE_RETRY_AFTER_S });
       }
+      storage.succeeded("ingest");
       const destinationIds = routes.filter((r) => r.filteredBecause === null).map((r) => r.destinationId);
       events.emit("webhook.received", { endpointId: endpoint.id, webhookId: id, seq, destinationIds, signatureValid: verdict.ok });
       return { webhookId: id, signatureValid: verdict.ok };

@@ -50,7 +50,7 @@ export const REMOTE_TIMEOUT_MS = 30_000;
  * Returns a factory of in-process APIs: the AdminService implementation is
  * built once, each caller gets a client whose calls run as `principal`.
  */
-export function inProcessHooklyApi(core: Pick<Core, "endpoints" | "webhooks" | "hubs" | "destinations" | "relay" | "settings" | "events" | "log">) {
+export function inProcessHooklyApi(core: Pick<Core, "endpoints" | "webhooks" | "hubs" | "destinations" | "relay" | "storage" | "settings" | "events" | "log">) {
   const impl = createAdminRpc({
     endpoints: core.endpoints,
     webhooks: core.webhooks,
@@ -58,6 +58,7 @@ export function inProcessHooklyApi(core: Pick<Core, "endpoints" | "webhooks" | "
     destinations: core.destinations,
     relay: core.relay,
     settings: core.settings,
+    storage: core.storage,
     events: core.events,
     log: core.log,
   });

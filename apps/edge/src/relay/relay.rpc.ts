@@ -23,6 +23,7 @@ import type { Db } from "../db/db.js";
 import type { HubService } from "../hub/hub.service.js";
 import { newId } from "../ids.js";
 import type { Logger } from "../logger.js";
+import type { StorageReporter } from "../storage/storage.service.js";
 import type { HubLink, RelayService } from "./relay.service.js";
 
 /** Largest body slice per stream message. Small so big bodies interleave with other endpoints' deliveries. */
@@ -47,10 +48,52 @@ export interface StreamOptions {
   edgeVersion: string;
 }
 
-/** Remembers accepted open nonces in SQLite so a replay fails even after a restart. */
-export function createNonceStore(db: Db) {
+/** Nonces kept in memory while the database refuses writes, at most. */
+export const MEMORY_NONCES_MAX = 10_000;
+
+/**
+ * Remembers accepted open nonces in SQLite so a replay fails even after a
+ * restart. While storage refuses writes (a full disk), nonces are remembered
+ * in memory instead — checked against both, so a replay still fails — and
+ * written to the database with the next claim that succeeds: hubs can re-dial
+ * during an outage.
+ */
+export function createNonceStore(db: Db, storage?: StorageReporter) {
   const claim = db.prepare<[string, number]>(`INSERT OR IGNORE INTO hub_nonce (nonce, expires_at) VALUES (?, ?)`);
-  return (nonce: string, expiresAt: number): boolean => claim.run(nonce, expiresAt).changes === 1;
+  const known = db.prepare<[string], { n: number }>(`SELECT 1 AS n FROM hub_nonce WHERE nonce = ?`);
+  const memory = new Map<string, number>();
+  const claimInMemory = (nonce: string, expiresAt: number): boolean => {
+    if (memory.has(nonce) || known.get(nonce)) return false;
+    if (memory.size >= MEMORY_NONCES_MAX) {
+      const now = Date.now();
+      for (const [n, exp] of memory) if (exp < now) memory.delete(n);
+      // note: still full of live nonces: refuse rather than forget one (the hub retries with a fresh nonce later).
+      if (memory.size >= MEMORY_NONCES_MAX) return false;
+    }
+    memory.set(nonce, expiresAt);
+    return true;
+  };
+  return (nonce: string, expiresAt: number): boolean => {
+    if (memory.has(nonce)) return false;
+    let fresh: boolean;
+    try {
+      fresh = claim.run(nonce, expiresAt).changes === 1;
+    } catch (err) {
+      if (!storage?.failed("hubs", err)) throw err;
+      return claimInMemory(nonce, expiresAt);
+    }
+    storage?.succeeded("hubs");
+    try {
+      for (const [n, exp] of memory) {
+        claim.run(n, exp);
+        memory.delete(n);
+      }
+    } catch (err) {
+      // note: the rest stay in memory until the next claim that succeeds.
+      if (!storage?.failed("hubs", err)) throw err;
+    }
+    return fresh;
+  };
 }
 
 /** One body being sent, in chunks after the start frame. */

@@ -22,6 +22,7 @@ import type { DestinationService } from "../destination/destination.service.js";
 import type { DestinationRecord } from "../destination/destination.store.js";
 import type { EndpointService } from "../endpoint/endpoint.service.js";
 import { storageErrorCode } from "../errors.js";
+import type { StorageReporter } from "../storage/storage.service.js";
 import type { EdgeEvents } from "../events.js";
 import { newId } from "../ids.js";
 import type { Logger } from "../logger.js";
@@ -141,8 +142,8 @@ const OUTCOME_NAMES: Record<number, string> = {
 
 /** First wait before dispatch tries again after the database refused delivery results (ms); doubles per failure. */
 export const STORAGE_RETRY_INITIAL_MS = 1_000;
-/** Longest wait between such tries (ms). */
-export const STORAGE_RETRY_MAX_MS = 30_000;
+/** Longest wait between such tries (ms); the storage probe finding the disk writable again cuts it short. */
+export const STORAGE_RETRY_MAX_MS = 5_000;
 
 /** Joins the destination URL and the webhook's original query string. */
 export function destinationWithQuery(destination: string, query: string): string {
@@ -165,6 +166,8 @@ export function createRelayService(deps: {
   onHeld?: (h: HeldDestination) => void;
   /** How long a hub's stream counts as alive without a message (for telling a second process from a re-dial). */
   hubDeadAfterMs?: number;
+  /** Where storage errors of dispatch (and its recovery) are reported; it logs the outage once. */
+  storage: StorageReporter;
 }) {
   const { store, endpoints, destinations, clock, events, log, options } = deps;
   const limits: LaneLimits = { window: options.dispatchWindow, windowBytes: options.dispatchWindowBytes };
@@ -291,18 +294,26 @@ export function createRelayService(deps: {
     }
     const now = Date.now();
     const backoffMs = storageFault ? Math.min(storageFault.backoffMs * 2, STORAGE_RETRY_MAX_MS) : STORAGE_RETRY_INITIAL_MS;
-    if (!storageFault) {
-      log.error({ code, what, err: err instanceof Error ? err.message : String(err) }, "storage refuses delivery results; dispatch paused, what was in flight will be delivered again");
-      storageFault = { since: now, code, retryAt: now + backoffMs, backoffMs };
-    } else {
-      storageFault = { ...storageFault, code, retryAt: now + backoffMs, backoffMs };
-    }
+    if (!storageFault) log.debug({ code, what }, "dispatch paused: delivery results cannot be recorded; what was in flight will be delivered again");
+    storageFault = { since: storageFault?.since ?? now, code, retryAt: now + backoffMs, backoffMs };
+    deps.storage.failed("delivery", err);
     for (const lane of lanes.values()) voidLane(lane);
+    scheduleResume(backoffMs);
+  };
+  const scheduleResume = (delayMs: number): void => {
     if (resumeTimer) clearTimeout(resumeTimer);
     resumeTimer = setTimeout(() => {
       resumeTimer = undefined;
-      safely("resume after a storage fault", pumpAll);
-    }, backoffMs);
+      safely("resume after a storage fault", () => {
+        pumpAll();
+        // note: nothing was left to send (no hub, or nothing pending): no result waits to be recorded, so
+        // the pause ends here; the next result that cannot be written starts it again.
+        if (storageFault && deliveries.size === 0 && Date.now() >= storageFault.retryAt) {
+          storageFault = undefined;
+          deps.storage.succeeded("delivery");
+        }
+      });
+    }, delayMs);
     resumeTimer.unref();
   };
 
@@ -488,9 +499,10 @@ export function createRelayService(deps: {
     }
     // note: any result written ends the pause, a retry as much as a delivery.
     if (storageFault && recorded > 0) {
-      log.info({ code: storageFault.code, pausedMs: Date.now() - storageFault.since }, "storage records delivery results again; dispatch resumed");
+      log.debug({ code: storageFault.code, pausedMs: Date.now() - storageFault.since }, "delivery results recorded again; dispatch resumed");
       storageFault = undefined;
     }
+    if (recorded > 0) deps.storage.succeeded("delivery");
     for (const id of toPump) safely("dispatch", () => pump(id));
   };
 
@@ -502,6 +514,12 @@ export function createRelayService(deps: {
     // covers them all; should that listener ever fail, the sweep picks the webhooks up.
     events.on("webhook.committed", (e) => {
       for (const id of e.destinationIds) safely("dispatch", () => pump(id));
+    }),
+    // note: the storage probe found the disk writable: a paused dispatch tries again now, not at its backoff.
+    events.on("storage.changed", (e) => {
+      if (!e.writable || !storageFault) return;
+      storageFault = { ...storageFault, retryAt: 0 };
+      scheduleResume(0);
     }),
     events.on("endpoint.changed", (e) => {
       if (e.deleted) {
@@ -644,10 +662,6 @@ export function createRelayService(deps: {
       const out = new Map<string, { since: number; error: string }>();
       for (const l of lanes.values()) if (l.held) out.set(l.destinationId, l.held);
       return out;
-    },
-    /** Since when and why delivery results cannot be recorded, if they cannot (for readiness and status). */
-    storageFault(): { since: number; code: string } | undefined {
-      return storageFault && { since: storageFault.since, code: storageFault.code };
     },
     /** Whether any hub is connected. */
     connected(): boolean {

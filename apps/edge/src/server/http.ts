@@ -5,7 +5,7 @@
 import type http from "node:http";
 import type http2 from "node:http2";
 import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
-import { AppError, HTTP_STATUS } from "../errors.js";
+import { AppError, HTTP_STATUS, storageAppError } from "../errors.js";
 import type { Logger } from "../logger.js";
 
 /** A request on either protocol. */
@@ -29,16 +29,20 @@ export function sendJson(res: NodeResponse, status: number, body: unknown, heade
 }
 
 /**
- * Answers an error: AppError with its code and message, anything else logged
- * with context and answered as a bare 500.
+ * Answers an error: AppError with its code and message (and Retry-After when
+ * it has one), a storage error as 503 (the storage service logs the outage
+ * once, so it is not logged per request), anything else logged with context
+ * and answered as a bare 500.
  */
 export function sendError(res: NodeResponse, err: unknown, log: Logger, context: Record<string, unknown> = {}): void {
   if (res.headersSent) {
     res.destroy?.();
     return;
   }
-  if (err instanceof AppError) {
-    sendJson(res, HTTP_STATUS[err.code], { error: { code: err.code, message: err.message } });
+  const known = err instanceof AppError ? err : storageAppError(err);
+  if (known) {
+    const headers: Record<string, string> = known.retryAfterS === undefined ? {} : { "retry-after": String(known.retryAfterS) };
+    sendJson(res, HTTP_STATUS[known.code], { error: { code: known.code, message: known.message } }, headers);
     return;
   }
   log.error({ err, ...context }, "unexpected error");
