@@ -8,6 +8,8 @@
 import { SHUTDOWN_DRAIN_MS, createApp } from "./app.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { defaultExtensions } from "./extensions.js";
+import { createLogger } from "./logger.js";
+import { buildWhenStorageAllows } from "./storage/storage.startup.js";
 
 let config;
 try {
@@ -20,7 +22,13 @@ try {
   throw err;
 }
 
-const app = await createApp(config, { extensions: defaultExtensions(config) });
+const log = createLogger(config.logLevel, "edge");
+// note: a disk that refuses writes at start (a migration needs room) is waited for, not exited on.
+const app = await buildWhenStorageAllows(() => createApp(config, { log, extensions: defaultExtensions(config) }), {
+  port: config.port,
+  host: config.host,
+  log,
+});
 await app.listen();
 
 /** Longest a graceful shutdown may take. */

@@ -35,6 +35,7 @@ export function authExtension(opts: AuthExtensionOptions = {}): ExtensionFactory
       clock,
       sessionTtlMs: config.sessionTtlMs,
       adminToken: config.adminToken,
+      storage: core.storage,
       github: gh && {
         client:
           opts.github ??

@@ -9,6 +9,7 @@
 import { createContextKey } from "@connectrpc/connect";
 import { generateCodeVerifier } from "arctic";
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import type { StorageReporter } from "../storage/storage.service.js";
 import type { Clock } from "../clock.js";
 import { AppError } from "../errors.js";
 import { newId } from "../ids.js";
@@ -152,6 +153,12 @@ export interface AuthServiceDeps {
   adminToken: string | undefined;
   /** Absent when GitHub sign-in is off. */
   github?: GitHubAccess | undefined;
+  /**
+   * Where a storage error of the bookkeeping done while authenticating
+   * (last-used times, removing an expired session) is reported; that
+   * bookkeeping is skipped then, so signed-in reads keep working on a full disk.
+   */
+  storage?: StorageReporter;
 }
 
 /** Sign-in and token logic; see {@link createAuthService}. */
@@ -160,6 +167,16 @@ export type AuthService = ReturnType<typeof createAuthService>;
 /** Builds the auth service over its store. */
 export function createAuthService(deps: AuthServiceDeps) {
   const { store, clock, github } = deps;
+
+  /** Runs bookkeeping that may be skipped while storage refuses writes; other errors still throw. */
+  function bestEffort(write: () => void): void {
+    try {
+      write();
+      deps.storage?.succeeded("sessions");
+    } catch (err) {
+      if (!deps.storage?.failed("sessions", err)) throw err;
+    }
+  }
 
   function toInfo(row: ApiTokenRow): ApiTokenInfo {
     return {
@@ -179,7 +196,7 @@ export function createAuthService(deps: AuthServiceDeps) {
     const row = store.activeApiTokenByHash(sha256Hex(secret));
     if (!row) return undefined;
     const now = clock.now();
-    if (row.last_used_at === null || now - row.last_used_at >= TOKEN_TOUCH_INTERVAL_MS) store.touchApiToken(row.id, now);
+    if (row.last_used_at === null || now - row.last_used_at >= TOKEN_TOUCH_INTERVAL_MS) bestEffort(() => store.touchApiToken(row.id, now));
     return row;
   }
 
@@ -189,7 +206,7 @@ export function createAuthService(deps: AuthServiceDeps) {
     const row = store.session(id);
     if (!row) return undefined;
     if (row.expires_at <= clock.now()) {
-      store.deleteSession(id);
+      bestEffort(() => store.deleteSession(id));
       return undefined;
     }
     return {

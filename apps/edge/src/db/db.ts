@@ -32,7 +32,13 @@ export function openDatabase(path: string, opts: { busyTimeoutMs?: number } = {}
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = NORMAL");
   db.pragma("foreign_keys = ON");
-  migrate(db);
+  try {
+    migrate(db);
+  } catch (err) {
+    // note: start-up may try again (a full disk, see storage.startup.ts): leave no handle open.
+    db.close();
+    throw err;
+  }
   return db;
 }
 

@@ -16,6 +16,11 @@
  * | hookly_ingest_batch_size | histogram | (webhooks per group commit) |
  * | hookly_ingest_commit_seconds | histogram | (duration of a group commit, fsync included) |
  * | hookly_build_info | gauge | version |
+ * | hookly_storage_healthy | gauge | (1 while the database takes every write and free space is above MIN_FREE_DISK_MB) |
+ * | hookly_storage_free_bytes | gauge | (free space of the database's filesystem) |
+ * | hookly_storage_min_free_bytes | gauge | (MIN_FREE_DISK_MB in bytes: below it ingest answers 503) |
+ * | hookly_storage_fault | gauge | area, code (1 per write path the database refuses now) |
+ * | hookly_storage_outages_total | counter | (storage outages started since the edge started) |
  *
  * Counters and histograms live in memory and restart from zero with the edge;
  * gauges are read from SQLite at each scrape. Endpoint ids are the label
@@ -82,9 +87,26 @@ export function metricsExtension(): ExtensionFactory {
     const batchSize = registry.histogram("hookly_ingest_batch_size", "Webhooks committed together in one ingest transaction.", BATCH_BUCKETS);
     const commitSeconds = registry.histogram("hookly_ingest_commit_seconds", "Duration of one ingest group commit, fsync included.", COMMIT_BUCKETS);
     registry.gauge("hookly_build_info", "The running edge's version.", () => [{ labels: { version: EDGE_VERSION }, value: 1 }]);
+    registry.gauge("hookly_storage_healthy", "1 while the database takes every write and free space is above MIN_FREE_DISK_MB, else 0.", () => [
+      { labels: {}, value: core.storage.status().healthy ? 1 : 0 },
+    ]);
+    registry.gauge("hookly_storage_free_bytes", "Free space of the database's filesystem, in bytes.", () => {
+      const free = core.storage.status().freeBytes;
+      return free === undefined ? [] : [{ labels: {}, value: free }];
+    });
+    registry.gauge("hookly_storage_min_free_bytes", "MIN_FREE_DISK_MB in bytes: below it, ingest answers 503.", () => [
+      { labels: {}, value: core.storage.status().minFreeBytes },
+    ]);
+    registry.gauge("hookly_storage_fault", "1 per write path (area) the database refuses now, with the SQLite code.", () =>
+      core.storage.status().faults.map((f) => ({ labels: { area: f.area, code: f.code }, value: 1 })),
+    );
+    const outages = registry.counter("hookly_storage_outages_total", "Storage outages (degraded periods) started since the edge started.", []);
 
     const connectedBefore = new Set<string>();
     const unsubscribe = [
+      events.on("storage.changed", (e) => {
+        if (e.degraded && !e.writable) outages.inc({});
+      }),
       events.on("webhook.received", (e) => {
         // note: replays carry no verdict; they were counted when they first arrived.
         if (e.signatureValid === undefined) return;
