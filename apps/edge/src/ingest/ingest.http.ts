@@ -1,7 +1,8 @@
 /**
  * `POST /h/{endpoint-id}`: what providers call. Answers 202 with the webhook
  * id only once it is on disk; 404 for an unknown endpoint, 413 over
- * MAX_PAYLOAD_BYTES, 503 when the database cannot write (so the provider retries).
+ * MAX_PAYLOAD_BYTES, 503 with Retry-After while storage refuses new webhooks or
+ * the database cannot write (so the provider retries).
  */
 import type { Logger } from "../logger.js";
 import { readBody, rawHeaderPairs, sendError, sendJson, type Route } from "../server/http.js";
@@ -18,6 +19,14 @@ export interface IngestHttpOptions {
 export function ingestRoutes(ingest: IngestService, log: Logger, opts: IngestHttpOptions): Route[] {
   const handler: Route["handler"] = async (req, res, params, url) => {
     const endpointId = params.id!;
+    const refused = ingest.refusal();
+    if (refused) {
+      // note: storage cannot take it: answer before reading a body that would only be thrown away.
+      if (req.httpVersion !== "2.0") res.setHeader("connection", "close");
+      req.resume();
+      sendError(res, refused, log, { endpointId });
+      return;
+    }
     try {
       const body = await readBody(req, opts.maxPayloadBytes);
       const forwarded = opts.trustProxy ? String(req.headers["x-forwarded-for"] ?? "").split(",")[0]?.trim() : "";

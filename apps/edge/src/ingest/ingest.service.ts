@@ -52,7 +52,17 @@ export function createIngestService(deps: {
   storage: StorageReporter & { ingestRefusal(): string | undefined };
 }) {
   const { endpoints, destinations, store, clock, events, log, deadLetterAfterMs, storage } = deps;
+  /** The 503 for a webhook arriving now, while storage refuses new ones. */
+  const refusal = (): AppError | undefined => {
+    const why = storage.ingestRefusal();
+    return why === undefined ? undefined : new AppError("unavailable", `${why}; retry later`, { retryAfterS: STORAGE_RETRY_AFTER_S });
+  };
   return {
+    /**
+     * Why a webhook arriving now would be refused (503 with Retry-After), or
+     * undefined: the ingest route asks before reading a body it cannot store.
+     */
+    refusal,
     /**
      * Stores a webhook and resolves with its id once it is on disk.
      * Throws AppError not_found for an unknown endpoint, unavailable (with
@@ -64,8 +74,8 @@ export function createIngestService(deps: {
     async accept(input: IncomingWebhook): Promise<{ webhookId: string; signatureValid: boolean }> {
       const endpoint = endpoints.find(input.endpointId);
       if (!endpoint) throw new AppError("not_found", "no endpoint with this id");
-      const refusal = storage.ingestRefusal();
-      if (refusal) throw new AppError("unavailable", `${refusal}; retry later`, { retryAfterS: STORAGE_RETRY_AFTER_S });
+      const refused = refusal();
+      if (refused) throw refused;
       const receivedAt = clock.now();
       const header = headerLookup(input.headers);
       let secrets: string[];

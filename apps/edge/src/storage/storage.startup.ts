@@ -52,8 +52,8 @@ export async function buildWhenStorageAllows<T>(
       if (!waiting) {
         since = Date.now();
         reason = `the database cannot be opened or migrated: storage refuses writes (${code}); free space on its disk — the edge retries every ${Math.round(retryMs / 1000)} s`;
-        opts.log.error({ code, err: err instanceof Error ? err.message : String(err) }, `waiting for storage: ${reason}`);
         waiting = await listenWaiting(opts.port, opts.host, () => ({ reason, since }));
+        opts.log.error({ code, err: err instanceof Error ? err.message : String(err) }, `waiting for storage: ${reason}`);
       }
     }
     if (opts.signal?.aborted) {
