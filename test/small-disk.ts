@@ -24,8 +24,20 @@ export interface SmallDisk {
   remove(): void;
 }
 
-/** Whether this process may mount (root on Linux). */
-export const canMount = process.platform === "linux" && process.getuid?.() === 0;
+/** Whether this process can mount a tmpfs here (root on Linux, and allowed by the container): tried once. */
+export const canMount = ((): boolean => {
+  if (process.platform !== "linux" || process.getuid?.() !== 0) return false;
+  const dir = mkdtempSync(join(tmpdir(), "hookly-mount-check-"));
+  try {
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", dir], { stdio: "pipe" });
+    execFileSync("umount", [dir], { stdio: "pipe" });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+})();
 
 /** Mounts a tmpfs of `sizeMb`, or returns undefined when that is not possible here. */
 export function mountSmallDisk(sizeMb: number): SmallDisk | undefined {
