@@ -110,8 +110,9 @@ export function createStorageService(deps: {
       return;
     }
     apply({ type: "probed", at: Date.now() });
-    // note: the disk takes writes again: whatever waits on it (dispatch) may try now.
-    events.emit("storage.changed", { degraded: state.degradedSince !== undefined, writable: true });
+    // note: the disk takes writes again: whatever waits on it (dispatch) may try now. When the
+    // probe ended the outage, apply() has already said so (recovered, writable): not twice.
+    if (state.degradedSince !== undefined) events.emit("storage.changed", { degraded: true, writable: true });
   };
 
   return {
