@@ -68,6 +68,7 @@ export function createStorageService(deps: {
   let state = initialStorageState();
   let timer: NodeJS.Timeout | undefined;
   let spaceError = false;
+  let probeError = false;
 
   const apply = (e: StorageEvent): void => {
     const before = state;
@@ -105,10 +106,12 @@ export function createStorageService(deps: {
       store.probe(now);
     } catch (err) {
       const code = storageErrorCode(err);
-      if (code) return;
-      log.error({ err }, "storage probe failed unexpectedly");
+      // note: logged once per run of such failures, not every second.
+      if (!code && !probeError) log.error({ err }, "storage probe failed unexpectedly (logged again only after a probe succeeds)");
+      probeError ||= !code;
       return;
     }
+    probeError = false;
     apply({ type: "probed", at: Date.now() });
     // note: the disk takes writes again: whatever waits on it (dispatch) may try now. When the
     // probe ended the outage, apply() has already said so (recovered, writable): not twice.
