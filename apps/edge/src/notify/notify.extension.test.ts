@@ -255,6 +255,30 @@ describe("telegram alerts", () => {
     expect(tg.messages).toHaveLength(2);
   });
 
+  it("tells of a storage outage while the outbox cannot be written (sent directly), and of its end", async () => {
+    const tg = await telegram();
+    const { log, lines } = recordingLog();
+    const e = await edge(tg, { notify: { log } });
+    const target = await receiver(200);
+    const ep = await createEndpoint(e.url, `${target.url}/hook`);
+    e.app.db.pragma("query_only = ON"); // every write fails with SQLITE_READONLY, as on a full or read-only disk
+    expect((await fetch(ep.ingestUrl, { method: "POST", body: "{}" })).status).toBe(503);
+    const [down] = await tg.waitForMessages(1);
+    expect(down!.text).toContain("<b>Storage degraded</b>");
+    expect(down!.text).toContain("SQLITE_READONLY");
+    expect(down!.text).toContain("ingest refused since");
+    expect(down!.text).toContain(`href="${BASE_URL}/status"`);
+
+    e.app.db.pragma("query_only = OFF"); // the storage probe notices within a second
+    const [, up] = await tg.waitForMessages(2);
+    expect(up!.text).toContain("<b>Storage recovered</b>");
+    await sleep(150);
+    expect(tg.messages).toHaveLength(2);
+    // The first was sent without the database; the second went through the outbox.
+    expect(e.app.db.prepare(`SELECT kind, sent_at IS NOT NULL AS sent FROM alert`).all()).toEqual([{ kind: "storage_recovered", sent: 1 }]);
+    expect(lines.filter((l) => l.level >= 50)).toEqual([]);
+  });
+
   it("does nothing without TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID", async () => {
     const e = await scope.edge({ extensions: [notifyExtension(FAST)] });
     expect(e.app.settings.telegramAlerts).toBe(false);

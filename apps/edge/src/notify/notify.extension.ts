@@ -1,7 +1,9 @@
 /**
- * Telegram alerts as an edge extension: final failures and a hub that is down
- * (or back) go to TELEGRAM_CHAT_ID through the outbox of notify.service.ts.
- * Without TELEGRAM_BOT_TOKEN / TELEGRAM_CHAT_ID the extension does nothing.
+ * Telegram alerts as an edge extension: final failures, a hub that is down
+ * (or back), a held destination and a storage outage (and its end) go to
+ * TELEGRAM_CHAT_ID through the outbox of notify.service.ts, which reports the
+ * outbox's storage errors to `core.storage`. Without TELEGRAM_BOT_TOKEN /
+ * TELEGRAM_CHAT_ID the extension does nothing.
  *
  * Wiring (main.ts): `createApp(config, { extensions: [notifyExtension()] })`.
  */
@@ -72,6 +74,7 @@ export function notifyExtension(opts: NotifyExtensionOptions = {}): ExtensionFac
       events: core.events,
       endpoints: core.endpoints,
       relay: core.relay,
+      storage: core.storage,
       hubs: () => {
         const perHub = core.destinations.perHub();
         return core.hubs

@@ -2,7 +2,15 @@
  * The text of Telegram alerts (parse_mode HTML). Every interpolated value goes
  * through `escapeHtml`; links are built from BASE_URL and ids only.
  */
-import type { DestinationHeldAlert, FailureGroup, HubDownAlert, HubUpAlert, WebhookFailedAlert } from "./notify.store.js";
+import type {
+  DestinationHeldAlert,
+  FailureGroup,
+  HubDownAlert,
+  HubUpAlert,
+  StorageDegradedAlert,
+  StorageRecoveredAlert,
+  WebhookFailedAlert,
+} from "./notify.store.js";
 
 /** Failures listed by id in a grouped message; the rest are counted. */
 export const GROUP_SAMPLE_SIZE = 5;
@@ -100,4 +108,22 @@ export function renderDestinationHeld(a: DestinationHeldAlert, baseUrl: string):
     `${e(a.error)}. Its webhooks wait (none is failed); allow the URL in the hub's HUB_ALLOWED_DESTINATIONS and restart the hub.`,
     `<a href="${escapeHtml(`${baseUrl}/endpoints/${encodeURIComponent(a.endpointId)}`)}">Open the endpoint</a>`,
   ].join("\n");
+}
+
+const statusLink = (baseUrl: string): string => `<a href="${escapeHtml(`${baseUrl}/status`)}">Status</a>`;
+
+/** The database's storage refuses writes or runs out of room: the storage service's summary, once per outage. */
+export function renderStorageDegraded(a: StorageDegradedAlert, baseUrl: string): string {
+  const summary = a.summary ? `${a.summary.charAt(0).toUpperCase()}${a.summary.slice(1)}` : "Storage refuses writes";
+  return [`⚠️ <b>Storage degraded</b> since ${e(new Date(a.since).toISOString())}`, e(summary), statusLink(baseUrl)].join("\n");
+}
+
+/** The storage outage is over. */
+export function renderStorageRecovered(a: StorageRecoveredAlert, baseUrl: string): string {
+  return [`✅ <b>Storage recovered</b> after ${formatDuration(a.at - a.since)}; ingest, dispatch and alerts resume`, statusLink(baseUrl)].join("\n");
+}
+
+/** A line added to the next message when alerts had to be dropped (storage refused them and memory was full). */
+export function renderDropped(count: number): string {
+  return `⚠️ ${plural(count, "alert was", "alerts were")} dropped: storage refused to record them and too many waited in memory.`;
 }

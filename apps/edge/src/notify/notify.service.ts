@@ -15,23 +15,59 @@
  * - Hub: disconnected for HUB_DOWN_ALERT_AFTER_MS (an edge that starts without
  *   a hub counts as disconnected from its start) → a "down" row; on reconnect,
  *   only if a down row was written (even by a previous process) → a "back" row.
+ * - Storage (storage.service.ts, "storage.changed"): an outage's start → a
+ *   "storage degraded" row with the storage service's summary; its end → a
+ *   "storage recovered" row with the outage's length. One of each per outage,
+ *   even across a restart (a degraded row without a recovered one is still
+ *   open, as for hubs).
  * - Sending: one message at a time, each with a timeout; a failure backs off
  *   exponentially (`retryInitialMs` … `retryMaxMs`) and is logged once per
  *   outage, with another line when Telegram recovers. Rows are marked sent
  *   right after Telegram accepts.
+ * - When the outbox itself cannot be written (a storage error, reported to the
+ *   storage service as area "alerts"): storage alerts are kept in memory and
+ *   sent directly, before any outbox row, without touching the database; every
+ *   other alert is kept in memory (`memoryLimit`, oldest kept, the rest
+ *   counted and mentioned in the next message sent) and written to the outbox,
+ *   with its original times, as soon as writes work again ("storage.changed"
+ *   with writable, and every sender pass). A message Telegram accepted whose
+ *   rows cannot be marked sent is remembered and sending stops until the mark
+ *   is written, so it is not sent again on every pass. None of this throws out
+ *   of a listener or the timer.
  *
  * note: the outbox is at least once. If the process dies between Telegram's
- * answer and the UPDATE that marks the rows sent (microseconds), or a send
- * times out after Telegram did accept it, that message is sent again after the
- * restart / the backoff.
+ * answer and the UPDATE that marks the rows sent (microseconds, or for as long
+ * as storage refuses that UPDATE), or a send times out after Telegram did
+ * accept it, that message is sent again after the restart / the backoff.
+ * Alerts kept in memory while storage refused them are lost with the process.
  */
 import type { Clock } from "../clock.js";
 import type { EndpointService } from "../endpoint/endpoint.service.js";
 import type { EdgeEvents } from "../events.js";
 import type { Logger } from "../logger.js";
 import type { FinalFailure, HeldDestination, RelayService } from "../relay/relay.service.js";
-import { GROUP_SAMPLE_SIZE, renderDestinationHeld, renderFailureGroup, renderHubDown, renderHubUp } from "./notify.message.js";
-import { hubGroup, type AlertRow, type AlertStore } from "./notify.store.js";
+import type { StorageService } from "../storage/storage.service.js";
+import {
+  GROUP_SAMPLE_SIZE,
+  renderDestinationHeld,
+  renderDropped,
+  renderFailureGroup,
+  renderHubDown,
+  renderHubUp,
+  renderStorageDegraded,
+  renderStorageRecovered,
+} from "./notify.message.js";
+import {
+  STORAGE_GROUP,
+  hubGroup,
+  type AlertData,
+  type AlertRow,
+  type AlertStore,
+  type NewAlert,
+  type StorageDegradedAlert,
+  type StorageRecoveredAlert,
+  type WebhookFailedAlert,
+} from "./notify.store.js";
 
 /** Sends one HTML message; rejects with an Error whose message is safe to log (no token). */
 export type AlertSend = (html: string, signal: AbortSignal) => Promise<void>;
@@ -52,6 +88,8 @@ export interface NotifyOptions {
   retryMaxMs?: number;
   /** Sent rows are deleted this long after sending. Default 7 days. */
   keepSentMs?: number;
+  /** Alerts kept in memory while the outbox cannot be written; beyond this they are counted and dropped. Default 1000. */
+  memoryLimit?: number;
 }
 
 /** The alerts service. */
@@ -65,6 +103,8 @@ export function createNotifyService(deps: {
   events: EdgeEvents;
   endpoints: Pick<EndpointService, "find">;
   relay: Pick<RelayService, "isConnected">;
+  /** Where storage errors of the outbox are reported, and what a storage alert says. */
+  storage: Pick<StorageService, "failed" | "succeeded" | "status">;
   /**
    * The hubs alerts are about, with their name and what waits for them; a
    * hub that never connected and has no destinations is not missed.
@@ -74,14 +114,82 @@ export function createNotifyService(deps: {
   send: AlertSend;
   options: NotifyOptions;
 }) {
-  const { store, clock, log, events, endpoints, relay, baseUrl, send } = deps;
+  const { store, clock, log, events, endpoints, relay, storage, baseUrl, send } = deps;
   const o = {
     pollIntervalMs: 1000,
     sendTimeoutMs: 10_000,
     retryInitialMs: 1000,
     retryMaxMs: 300_000,
     keepSentMs: 7 * 86_400_000,
+    memoryLimit: 1000,
     ...deps.options,
+  };
+
+  // Alerts the outbox refused (a storage error): storage alerts go out directly, the others wait for writes to work.
+  const direct: (NewAlert & { data: StorageDegradedAlert | StorageRecoveredAlert })[] = [];
+  const unwritten: NewAlert[] = [];
+  let dropped = 0;
+  // A message Telegram accepted whose rows could not be marked sent: nothing else is sent before this mark is written.
+  let unmarked: (() => void) | undefined;
+
+  /** Runs a write to the outbox; false (and reported) when storage refused it. Other errors are thrown. */
+  const written = (write: () => void): boolean => {
+    try {
+      write();
+    } catch (err) {
+      if (storage.failed("alerts", err)) return false;
+      throw err;
+    }
+    storage.succeeded("alerts");
+    return true;
+  };
+  /** Keeps an alert the outbox refused, within memoryLimit. */
+  const keep = <A extends NewAlert>(queue: A[], a: A): void => {
+    if (direct.length + unwritten.length < o.memoryLimit) queue.push(a);
+    else dropped += 1;
+  };
+  /** Writes the alerts kept in memory to the outbox, in one transaction; true when none is left. */
+  const flush = (): boolean => {
+    if (unwritten.length === 0) return true;
+    // note: taken out of the queue first: reporting the write to the storage service may emit "storage.changed",
+    // whose listener flushes again.
+    const rows = unwritten.splice(0);
+    let ok: boolean;
+    try {
+      ok = written(() => store.insertAll(rows));
+    } catch (err) {
+      dropped += rows.length;
+      log.error({ err, alerts: rows.length }, "could not write the alerts kept in memory to the outbox; dropped them");
+      return true;
+    }
+    if (!ok) {
+      unwritten.unshift(...rows);
+      return false;
+    }
+    log.info({ alerts: rows.length }, "alerts kept in memory while storage refused them are in the outbox now");
+    return true;
+  };
+  /** Writes the pending "sent" mark; true when there is none left. */
+  const markPending = (): boolean => {
+    const mark = unmarked;
+    if (!mark) return true;
+    try {
+      mark();
+    } catch (err) {
+      if (storage.failed("alerts", err)) return false;
+      // note: not a storage error, so retrying cannot help: give the mark up (the message may be sent again) rather
+      // than stop every alert.
+      log.error({ err }, "could not mark a sent alert; it may be sent again");
+      unmarked = undefined;
+      return true;
+    }
+    unmarked = undefined;
+    storage.succeeded("alerts");
+    return true;
+  };
+  /** Adds an alert to the outbox, or keeps it in memory when storage refuses it (after older ones still waiting). */
+  const record = (a: NewAlert): void => {
+    if (!(flush() && written(() => store.insert(a)))) keep(unwritten, a);
   };
 
   // Hub state, per hub. A "down" row without a later "back" row (maybe from before a restart) is still open.
@@ -120,7 +228,7 @@ export function createNotifyService(deps: {
     st.downSince = null;
     if (st.alerted) {
       st.alerted = false;
-      store.insert(st.group, now, now, { kind: "hub_up", downSince: since, hubId, hubName: info?.name ?? hubId, queued: info?.queued ?? 0 });
+      record({ groupKey: st.group, createdAt: now, dueAt: now, data: { kind: "hub_up", downSince: since, hubId, hubName: info?.name ?? hubId, queued: info?.queued ?? 0 } });
     }
   };
   const unsubscribe = events.on("hub.changed", (e) => {
@@ -136,7 +244,7 @@ export function createNotifyService(deps: {
       const st = stateOf(h.id, h.bootstrap);
       if (st.downSince === null || st.alerted || now - st.downSince < o.hubDownAfterMs || (h.destinations === 0 && !h.everConnected)) continue;
       st.alerted = true;
-      store.insert(st.group, now, now, { kind: "hub_down", since: st.downSince, hubId: h.id, hubName: h.name, queued: h.queued });
+      record({ groupKey: st.group, createdAt: now, dueAt: now, data: { kind: "hub_down", since: st.downSince, hubId: h.id, hubName: h.name, queued: h.queued } });
     }
   };
 
@@ -147,13 +255,22 @@ export function createNotifyService(deps: {
       if (!group) return undefined;
       return { text: renderFailureGroup(group, baseUrl), markSent: () => store.markGroupSent(group, now, clock.now()) };
     }
-    const text =
-      row.kind === "hub_down"
-        ? renderHubDown(row, now, baseUrl)
-        : row.kind === "destination_held"
-          ? renderDestinationHeld(row, baseUrl)
-          : renderHubUp(row, row.createdAt, baseUrl);
-    return { text, markSent: () => store.markSent(row.id, clock.now()) };
+    return { text: render(row, row.createdAt, now), markSent: () => store.markSent(row.id, clock.now()) };
+  };
+  /** The message of one alert that is not a failure (those are grouped by `prepare`). */
+  const render = (a: Exclude<AlertData, WebhookFailedAlert>, createdAt: number, now: number): string => {
+    switch (a.kind) {
+      case "hub_down":
+        return renderHubDown(a, now, baseUrl);
+      case "hub_up":
+        return renderHubUp(a, createdAt, baseUrl);
+      case "destination_held":
+        return renderDestinationHeld(a, baseUrl);
+      case "storage_degraded":
+        return renderStorageDegraded(a, baseUrl);
+      case "storage_recovered":
+        return renderStorageRecovered(a, baseUrl);
+    }
   };
 
   const sendWithTimeout = async (text: string): Promise<void> => {
@@ -189,40 +306,68 @@ export function createNotifyService(deps: {
     retryAt = 0;
   };
 
-  /** Sends every due message, oldest first, until none is due or a send fails. */
+  /** Sends one message (with the count of dropped alerts, if any); false when it failed (backing off). */
+  const deliver = async (text: string): Promise<boolean> => {
+    const droppedNow = dropped;
+    try {
+      await sendWithTimeout(droppedNow > 0 ? `${text}\n${renderDropped(droppedNow)}` : text);
+    } catch (err) {
+      if (!stopped) onSendFailed(err);
+      return false;
+    }
+    dropped -= droppedNow;
+    onSent();
+    return true;
+  };
+
+  /**
+   * Sends every due message until none is due or a send fails: storage alerts
+   * the outbox refused first (they touch no database), then outbox rows, oldest
+   * first. Stops while a sent message cannot be marked sent, or the outbox
+   * cannot be read.
+   */
   const drain = async (): Promise<void> => {
     while (!stopped) {
+      const a = direct[0];
+      if (!a) break;
+      if (!(await deliver(render(a.data, a.createdAt, clock.now())))) return;
+      direct.shift();
+    }
+    // note: while a sent message cannot be marked sent, nothing more is sent from the outbox (that message
+    // included): the mark is retried on every pass and when storage says it is writable again.
+    if (!markPending()) return;
+    while (!stopped) {
       const now = clock.now();
-      const row = store.nextDue(now);
-      if (!row) return;
-      const msg = prepare(row, now);
-      if (!msg) continue;
-      try {
-        await sendWithTimeout(msg.text);
-      } catch (err) {
-        if (stopped) return;
-        onSendFailed(err);
-        return;
-      }
-      msg.markSent();
-      onSent();
+      const msg = readOr(() => {
+        const row = store.nextDue(now);
+        return row ? (prepare(row, now) ?? null) : undefined;
+      }, undefined);
+      if (msg === undefined) return;
+      if (msg === null) continue;
+      if (!(await deliver(msg.text))) return;
+      unmarked = msg.markSent;
+      if (!markPending()) return;
     }
   };
 
-  /** One pass: hub check, purge, and (unless backing off) sending. */
+  /** One pass: hub check, purge, alerts kept in memory to the outbox, and (unless backing off) sending. */
   const pass = async (): Promise<void> => {
     const now = clock.now();
     checkHubs(now);
     if (now - lastPurge > 3_600_000) {
       lastPurge = now;
-      store.purgeSent(now - o.keepSentMs);
+      written(() => store.purgeSent(now - o.keepSentMs));
     }
+    flush();
     if (performance.now() < retryAt) return;
     await drain();
   };
 
+  // note: the pass starts on the next microtask, once `running` is set: its first steps write to the outbox, which
+  // may emit "storage.changed", whose listener calls onTimer — that must not start a second pass alongside.
   const runPass = (): Promise<void> =>
-    (running = pass()
+    (running = Promise.resolve()
+      .then(pass)
       .catch((err: unknown) => log.error({ err }, "alert sender failed"))
       .finally(() => {
         running = undefined;
@@ -231,38 +376,120 @@ export function createNotifyService(deps: {
     if (!running && !stopped) void runPass();
   };
 
+  /** A read of the outbox, or `fallback` when storage refuses it (reported). Other errors are thrown. */
+  const readOr = <T>(read: () => T, fallback: T): T => {
+    try {
+      return read();
+    } catch (err) {
+      if (storage.failed("alerts", err)) return fallback;
+      throw err;
+    }
+  };
+
+  // The storage outage reported and not yet ended (maybe by a previous process); read once, on first use.
+  let outage: { since: number } | null | undefined;
+  const openOutage = (): { since: number } | null => {
+    if (outage === undefined) {
+      const last = store.lastStorage();
+      outage = last?.kind === "storage_degraded" ? { since: last.since } : null;
+    }
+    return outage;
+  };
+  /** Writes a storage alert; when the outbox refuses it, the sender sends it directly. */
+  const recordStorage = (data: StorageDegradedAlert | StorageRecoveredAlert): void => {
+    const now = clock.now();
+    const a = { groupKey: STORAGE_GROUP, createdAt: now, dueAt: now, data };
+    let ok = false;
+    try {
+      ok = flush() && written(() => store.insert(a));
+    } catch (err) {
+      log.error({ err }, "could not record a storage alert; sending it directly");
+    }
+    if (!ok) keep(direct, a);
+  };
+  /** Reports the end of the open outage, if one was reported. */
+  const endOutage = (): void => {
+    const open = readOr(openOutage, null);
+    if (!open) return;
+    outage = null;
+    recordStorage({ kind: "storage_recovered", since: open.since, at: Date.now() });
+  };
+  const onStorageChanged = (degraded: boolean, writable: boolean): void => {
+    if (degraded && !writable) {
+      // note: a degraded row left open by a previous process is the same outage going on: not told twice.
+      if (readOr(openOutage, null)) return;
+      const status = storage.status();
+      const since = status.degradedSince ?? Date.now();
+      outage = { since };
+      recordStorage({ kind: "storage_degraded", since, summary: status.summary ?? "" });
+      return;
+    }
+    if (!writable) return;
+    flush();
+    markPending();
+    if (!degraded) endOutage();
+    onTimer();
+  };
+  const unsubscribeStorage = events.on("storage.changed", (e) => {
+    try {
+      onStorageChanged(e.degraded, e.writable);
+    } catch (err) {
+      log.error({ err }, "could not handle a storage change in alerts");
+    }
+  });
+
+  /** End of the endpoint's group window still open at `now`, counting failures that wait in memory. */
+  const openWindowDueAt = (endpointId: string, now: number): number | undefined => {
+    let due: number | undefined;
+    for (const a of unwritten) {
+      if (a.groupKey === endpointId && a.data.kind === "webhook_failed" && a.dueAt > now) due = Math.max(due ?? 0, a.dueAt);
+    }
+    return due ?? readOr(() => store.openWindowDueAt(endpointId, now), undefined);
+  };
+
   return {
     /**
      * Writes a final failure to the outbox (synchronously; called on the
      * delivery path, so it is one small insert and never waits for Telegram).
+     * When storage refuses the insert, the failure waits in memory (see above).
      */
     recordFailure(f: FinalFailure): void {
       const now = clock.now();
-      const dueAt = store.openWindowDueAt(f.endpointId, now) ?? now + o.groupWindowMs;
-      store.insert(f.endpointId, now, dueAt, {
-        kind: "webhook_failed",
-        endpointId: f.endpointId,
-        endpointName: endpoints.find(f.endpointId)?.name ?? f.endpointId,
-        webhookId: f.webhookId,
-        destinationId: f.destinationId,
-        eventType: f.eventType,
-        status: f.status,
-        statusCode: f.statusCode,
-        error: f.error,
-        attempts: f.attempts,
+      const dueAt = openWindowDueAt(f.endpointId, now) ?? now + o.groupWindowMs;
+      record({
+        groupKey: f.endpointId,
+        createdAt: now,
+        dueAt,
+        data: {
+          kind: "webhook_failed",
+          endpointId: f.endpointId,
+          endpointName: endpoints.find(f.endpointId)?.name ?? f.endpointId,
+          webhookId: f.webhookId,
+          destinationId: f.destinationId,
+          eventType: f.eventType,
+          status: f.status,
+          statusCode: f.statusCode,
+          error: f.error,
+          attempts: f.attempts,
+        },
       });
     },
     /** Writes "a hub refuses this destination" to the outbox (the dispatcher calls it once per hold). */
     recordHeld(h: HeldDestination): void {
       const now = clock.now();
-      store.insert(`held:${h.destinationId}`, now, now, {
-        kind: "destination_held",
-        destinationId: h.destinationId,
-        endpointId: h.endpointId,
-        endpointName: endpoints.find(h.endpointId)?.name ?? h.endpointId,
-        hubId: h.hubId,
-        url: h.url,
-        error: h.error,
+      record({
+        groupKey: `held:${h.destinationId}`,
+        createdAt: now,
+        dueAt: now,
+        data: {
+          kind: "destination_held",
+          destinationId: h.destinationId,
+          endpointId: h.endpointId,
+          endpointName: endpoints.find(h.endpointId)?.name ?? h.endpointId,
+          hubId: h.hubId,
+          url: h.url,
+          error: h.error,
+        },
       });
     },
     /** Starts the sender loop (and sends what was due before a restart). */
@@ -273,6 +500,12 @@ export function createNotifyService(deps: {
         const st = stateOf(h.id, h.bootstrap);
         if (!relay.isConnected(h.id)) st.downSince ??= clock.now();
       }
+      try {
+        // An outage reported before a restart that is over by now ends here.
+        if (storage.status().healthy) endOutage();
+      } catch (err) {
+        log.error({ err }, "could not record a storage alert");
+      }
       timer = setInterval(onTimer, o.pollIntervalMs);
       timer.unref();
       onTimer();
@@ -281,9 +514,12 @@ export function createNotifyService(deps: {
     async stop(): Promise<void> {
       stopped = true;
       unsubscribe();
+      unsubscribeStorage();
       if (timer) clearInterval(timer);
       abort?.abort(new Error("edge shutting down"));
       await running;
+      // A last try at the mark of a message Telegram accepted, so it is not sent again after a restart.
+      markPending();
     },
     /** Runs one pass now, after the one in progress if any (tests). */
     async tick(): Promise<void> {

@@ -1,6 +1,7 @@
 /**
- * SQL for the alerts outbox (migration 004_alerts.sql). Statements are
- * prepared once; callers get typed rows with their JSON details parsed.
+ * SQL for the alerts outbox (migration 004_alerts.sql; kinds added by 006 and
+ * 007). Statements are prepared once; callers get typed rows with their JSON
+ * details parsed.
  */
 import type { Db } from "../db/db.js";
 
@@ -53,8 +54,33 @@ export interface DestinationHeldAlert {
   error: string;
 }
 
+/** An outage of the database's storage started (storage.service.ts: "storage.changed" with degraded). */
+export interface StorageDegradedAlert {
+  kind: "storage_degraded";
+  /** When the outage started (ms, real time: the storage service's clock). */
+  since: number;
+  /** The storage service's one-line summary, e.g. "storage full: 0 MB free; ingest refused since …". */
+  summary: string;
+}
+
+/** The storage outage ended. */
+export interface StorageRecoveredAlert {
+  kind: "storage_recovered";
+  /** When the outage started and ended (ms, real time). */
+  since: number;
+  at: number;
+}
+
 /** What an outbox row reports. */
-export type AlertData = WebhookFailedAlert | HubDownAlert | HubUpAlert | DestinationHeldAlert;
+export type AlertData = WebhookFailedAlert | HubDownAlert | HubUpAlert | DestinationHeldAlert | StorageDegradedAlert | StorageRecoveredAlert;
+
+/** A row to write: what `insert` takes. */
+export interface NewAlert {
+  groupKey: string;
+  createdAt: number;
+  dueAt: number;
+  data: AlertData;
+}
 
 /** An outbox row. */
 export type AlertRow = {
@@ -90,6 +116,9 @@ const toRow = (r: Row): AlertRow =>
 /** Group key of the hub's rows. */
 export const HUB_GROUP = "hub";
 
+/** Group key of the storage rows. */
+export const STORAGE_GROUP = "storage";
+
 /** Group key of one hub's down/back alerts (the bootstrap hub keeps the key of the single-hub days). */
 export function hubGroup(hubId: string, bootstrap: boolean): string {
   return bootstrap ? HUB_GROUP : `hub:${hubId}`;
@@ -124,15 +153,25 @@ export function createAlertStore(db: Db) {
      WHERE group_key = ? AND sent_at IS NULL AND kind = 'webhook_failed' AND due_at <= ? AND id <= ?`,
   );
   const markSent = db.prepare<[number, number]>(`UPDATE alert SET sent_at = ? WHERE id = ? AND sent_at IS NULL`);
-  const lastHub = db.prepare<[string], Row>(`SELECT * FROM alert WHERE group_key = ? ORDER BY id DESC LIMIT 1`);
+  const lastInGroup = db.prepare<[string], Row>(`SELECT * FROM alert WHERE group_key = ? ORDER BY id DESC LIMIT 1`);
   const purge = db.prepare<[number]>(`DELETE FROM alert WHERE sent_at IS NOT NULL AND sent_at < ?`);
   const unsentCount = db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM alert WHERE sent_at IS NULL`);
+  const add = (a: NewAlert): number => {
+    const { kind, ...rest } = a.data;
+    return Number(insert.run(kind, a.groupKey, a.createdAt, a.dueAt, JSON.stringify(rest)).lastInsertRowid);
+  };
+  const addAll = db.transaction((rows: readonly NewAlert[]) => {
+    for (const r of rows) add(r);
+  });
 
   return {
-    /** Adds a row; returns its id. */
-    insert(groupKey: string, createdAt: number, dueAt: number, data: AlertData): number {
-      const { kind, ...rest } = data;
-      return Number(insert.run(kind, groupKey, createdAt, dueAt, JSON.stringify(rest)).lastInsertRowid);
+    /** Adds a row; returns its id. Throws what SQLite throws (SQLITE_FULL, SQLITE_READONLY…). */
+    insert(a: NewAlert): number {
+      return add(a);
+    },
+    /** Adds rows in one transaction, in order: all of them or, when it throws, none. */
+    insertAll(rows: readonly NewAlert[]): void {
+      addAll(rows);
     },
     /** due_at of the endpoint's group window still open at `now` (unsent and not yet due), if any. */
     openWindowDueAt(endpointId: string, now: number): number | undefined {
@@ -164,8 +203,13 @@ export function createAlertStore(db: Db) {
     },
     /** The newest hub row: a "hub_down" one means a down alert awaits its "back" alert. */
     lastHub(groupKey: string = HUB_GROUP): (AlertRow & (HubDownAlert | HubUpAlert)) | undefined {
-      const r = lastHub.get(groupKey);
+      const r = lastInGroup.get(groupKey);
       return r && (toRow(r) as AlertRow & (HubDownAlert | HubUpAlert));
+    },
+    /** The newest storage row: a "storage_degraded" one means an outage was reported and its end was not. */
+    lastStorage(): (AlertRow & (StorageDegradedAlert | StorageRecoveredAlert)) | undefined {
+      const r = lastInGroup.get(STORAGE_GROUP);
+      return r && (toRow(r) as AlertRow & (StorageDegradedAlert | StorageRecoveredAlert));
     },
     /** Deletes rows sent before `before`; returns how many. */
     purgeSent(before: number): number {
