@@ -166,8 +166,8 @@ describe("storage health in the UI", () => {
   });
 
   it("shows storage low from the start when free space is under MIN_FREE_DISK_MB", async () => {
-    // note: 1 TB (the most MIN_FREE_DISK_MB allows) is more than a test machine's disk has free.
-    const edge = await edgeWith({ MIN_FREE_DISK_MB: "1048576" });
+    // note: 1 PB (the most MIN_FREE_DISK_MB allows) is more than a test machine's disk has free.
+    const edge = await edgeWith({ MIN_FREE_DISK_MB: "1073741824" });
     expect(edge.app.storage.status().summary ?? "").toMatch(/^storage low: /);
     const { page, errors } = await signedIn(edge);
 
@@ -179,7 +179,7 @@ describe("storage health in the UI", () => {
     await page.waitForURL("**/status");
     const card = byTestId(page, "storage-card");
     await expect.poll(() => card.getAttribute("data-healthy"), { timeout: UI_MS }).toBe("false");
-    expect(await byTestId(card, "storage-floor").innerText()).toBe("ingest refused below 1.0 TB");
+    expect(await byTestId(card, "storage-floor").innerText()).toBe("ingest refused below 1024 TB");
     expect(await byTestId(card, "storage-ingest").innerText()).toMatch(/Refused: storage low/);
     // Low space alone faults no write path: there is no faults table.
     expect(await byTestId(card, "storage-faults").count()).toBe(0);

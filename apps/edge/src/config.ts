@@ -30,7 +30,7 @@ export const edgeEnvSchema = z
     HOST: z.string().default("0.0.0.0"), // Address to listen on. Default 0.0.0.0.
     BASE_URL: z.url({ protocol: /^https?$/ }).optional(), // Public URL providers reach, used in ingest URLs and OAuth redirects. Default http://localhost:PORT.
     DATABASE_PATH: z.string().min(1).default("./data/hookly.db"), // SQLite file; its folder is created. Default ./data/hookly.db.
-    MIN_FREE_DISK_MB: intFrom(0, 1_048_576).default(64), // Below this much free space on the database's filesystem, ingest answers 503 so what is queued can still be delivered and recorded (0: off). Default 64.
+    MIN_FREE_DISK_MB: intFrom(0, 1_073_741_824).default(64), // Below this much free space on the database's filesystem, ingest answers 503 so what is queued can still be delivered and recorded (0: off). Default 64.
     DATABASE_BUSY_TIMEOUT_MS: intFrom(0, 60_000).default(5000), // How long a write waits for a lock another process (a CLI command, a backup) holds before it counts as a storage fault. Default 5000.
     ENCRYPTION_KEY: hexKey, // 32-byte hex key for secrets at rest (AES-256-GCM). Required.
     ENCRYPTION_KEY_PREVIOUS: z.union([hexKey, z.literal("")]).optional(), // The key before a rotation, still accepted for reading. Optional.

@@ -500,6 +500,7 @@ export function createAdminRpc(deps: {
         events.on("endpoint.changed", (e) => push("endpoint.changed", e.endpointId)),
         events.on("hub.changed", () => push("hub.changed")),
         events.on("hub.registry", () => push("hub.changed")),
+        events.on("storage.changed", () => push("storage.changed")),
         events.on("destination.changed", (e) => push("endpoint.changed", e.endpointId)),
       ];
       const heartbeat = setInterval(() => push("heartbeat"), heartbeatMs);

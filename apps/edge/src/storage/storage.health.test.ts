@@ -261,7 +261,7 @@ describe("describeStorage", () => {
     {
       name: "SQLITE_FULL with room on the disk is the page limit",
       events: [failed("ingest", T0, "SQLITE_FULL"), disk(5000 * MiB, T0 + 1)],
-      contains: ["storage full: 5000 MB free", "page limit"],
+      contains: ["storage full: 4.9 GB free", "page limit"],
       lacks: ["storage low"],
     },
     {
@@ -290,7 +290,9 @@ describe("mb", () => {
     { bytes: MiB - 1, text: "0 MB" },
     { bytes: MiB, text: "1 MB" },
     { bytes: 150 * MiB + 1, text: "150 MB" },
-    { bytes: 10 * 1024 * MiB, text: "10240 MB" },
+    { bytes: 1023 * MiB, text: "1023 MB" },
+    { bytes: 1024 * MiB, text: "1.0 GB" },
+    { bytes: 10 * 1024 * MiB, text: "10.0 GB" },
   ])("$bytes bytes is $text", ({ bytes, text }) => {
     expect(mb(bytes)).toBe(text);
   });

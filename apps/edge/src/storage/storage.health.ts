@@ -166,7 +166,8 @@ export function describeStorage(s: StorageState, policy: StoragePolicy): string 
   return parts.join("; ");
 }
 
-/** Bytes as whole megabytes (MiB), for people. */
+/** Bytes for people: whole megabytes (MiB) under a gigabyte, else gigabytes (GiB) with one decimal. */
 export function mb(bytes: number): string {
-  return `${Math.floor(bytes / 1_048_576)} MB`;
+  const mib = Math.floor(bytes / 1_048_576);
+  return mib < 1024 ? `${mib} MB` : `${(bytes / 1_073_741_824).toFixed(1)} GB`;
 }

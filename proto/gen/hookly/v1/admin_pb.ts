@@ -1508,7 +1508,7 @@ export const WatchEventsRequestSchema: GenMessage<WatchEventsRequest> = /*@__PUR
  */
 export type WatchEventsResponse = Message<"hookly.v1.WatchEventsResponse"> & {
   /**
-   * webhook.received, webhook.updated, endpoint.changed, hub.changed, heartbeat.
+   * webhook.received, webhook.updated, endpoint.changed, hub.changed, storage.changed, heartbeat.
    *
    * @generated from field: string type = 1;
    */
