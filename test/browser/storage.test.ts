@@ -125,7 +125,7 @@ describe("storage health in the UI", () => {
     edge.app.db.pragma("query_only = ON");
     expect(await post(ingestUrl)).toBe(503);
     expect(edge.app.storage.status().healthy).toBe(false);
-    expect(edge.app.storage.status().summary).toMatch(/^storage refuses writes \(SQLITE_READONLY\): \d+ MB free; ingest refused since /);
+    expect(edge.app.storage.status().summary).toMatch(/^storage refuses writes \(SQLITE_READONLY\): \d+(\.\d)? [MG]B free; ingest refused since /);
 
     // The banner appears without a reload, with the edge's summary and a local time for "since".
     await banner.waitFor({ timeout: UI_MS });

@@ -6,8 +6,9 @@ import { hub } from "./hub.svelte";
 
 /**
  * How often the layout reloads `GetStatus` while the page is visible.
- * note: storage faults are not announced on `WatchEvents`, so the storage banner learns of an
- * outage (and of its end) only by asking; this bounds how late it shows.
+ * note: an outage's start and end arrive on `WatchEvents` (`storage.changed`); polling still
+ * catches what changes between them (free space, more failing write paths) and covers a stream
+ * that is down, and it bounds how late the banner can be.
  */
 export const STATUS_POLL_MS = 5_000;
 
