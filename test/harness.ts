@@ -171,12 +171,16 @@ export interface Spawned {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Spawns `apps/<app>/src/main.ts` with the given environment (logs as JSON at info). */
-export function spawnApp(app: "edge" | "hub", env: Record<string, string>): Spawned {
+/**
+ * Spawns `apps/<app>/src/main.ts` with the given environment (logs as JSON at info).
+ * `opts.stdout`: a file descriptor to hand the child as its stdout instead of a pipe
+ * (e.g. one open on /dev/full); `output()` and `waitForLog` then see stderr only.
+ */
+export function spawnApp(app: "edge" | "hub", env: Record<string, string>, opts: { stdout?: number } = {}): Spawned {
   const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "apps", app, "src", "main.ts")], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "info", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: ["ignore", opts.stdout ?? "pipe", "pipe"],
   });
   let out = "";
   const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
@@ -190,7 +194,7 @@ export function spawnApp(app: "edge" | "hub", env: Record<string, string>): Spaw
       }
     }
   };
-  child.stdout!.on("data", onData);
+  child.stdout?.on("data", onData);
   child.stderr!.on("data", onData);
   const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
   return {

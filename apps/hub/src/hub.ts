@@ -6,6 +6,7 @@
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { Http2SessionManager, createConnectTransport } from "@connectrpc/connect-node";
 import { StreamService } from "@hookly/proto/gen/stream_pb";
+import { createLogDestination } from "@hookly/proto/log-destination";
 import { randomBytes } from "node:crypto";
 import http from "node:http";
 import net, { type AddressInfo } from "node:net";
@@ -76,11 +77,21 @@ export interface HubState {
   lastError: string | undefined;
 }
 
+/**
+ * The hub's own logger, on stdout. Lines stdout refuses (a full disk, a closed
+ * pipe) are dropped, not fatal; once it takes lines again, a warning says how many were lost.
+ */
+function createStdoutLogger(level: string): Logger {
+  const destination = createLogDestination({
+    onRestored: (outage) => log.warn(outage, "stdout refused log lines; they were dropped"),
+  });
+  const log = pino({ name: "hub", level, redact: { paths: ["*.authorization", "*.secret"], censor: "[redacted]" } }, destination);
+  return log;
+}
+
 /** Creates the hub; start() dials, stop() hangs up. */
 export function createHub(config: HubConfig, deps: { log?: Logger; random?: () => number } = {}) {
-  const log =
-    deps.log ??
-    pino({ name: "hub", level: config.logLevel, redact: { paths: ["*.authorization", "*.secret"], censor: "[redacted]" } });
+  const log = deps.log ?? createStdoutLogger(config.logLevel);
   const random = deps.random ?? Math.random;
   const instanceId = randomBytes(12).toString("base64url");
   if (!config.allowedDestinations) {
