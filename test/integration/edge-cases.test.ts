@@ -18,8 +18,11 @@ describe("delivery contract edges", () => {
     const res = await fetch(ep.ingestUrl, { method: "POST", body: "{}", headers: { "content-type": "application/json" } });
     expect(res.status).toBe(503);
     expect(await res.json()).toMatchObject({ error: { code: "unavailable" } });
+    expect(res.headers.get("retry-after")).toBe("5");
     edge.app.db.pragma("query_only = OFF");
     expect((await adminClient(edge.url).listWebhooks({ endpointId: ep.id })).webhooks).toHaveLength(0);
+    // note: ingest is refused without trying until the storage probe (every second) finds the disk writable.
+    await waitUntil(() => edge.app.storage.ingestRefusal() === undefined, 5_000, "ingest admitted again");
     await postWebhook(ep.ingestUrl, "{}");
     expect((await adminClient(edge.url).listWebhooks({ endpointId: ep.id })).webhooks).toHaveLength(1);
   });
