@@ -151,13 +151,17 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
   const db: Db = openDatabase(config.databasePath, { busyTimeoutMs: config.databaseBusyTimeoutMs });
   const events = new EdgeEvents();
   const storage = createStorageService({ store: createStorageStore(db), events, log, policy: { minFreeBytes: config.minFreeDiskBytes } });
+  // note: a checkpoint failing for want of space is part of a storage outage, which logs its own start and end.
+  let checkpointsFailingOnStorage = false;
   const checkpointer = startCheckpointer(db, {
     onError: (err) => {
-      if (!storage.failed("checkpoint", err)) log.warn({ err }, "background WAL checkpoints failing; SQLite's own checkpoint remains as a safety net");
+      checkpointsFailingOnStorage = storage.failed("checkpoint", err);
+      if (!checkpointsFailingOnStorage) log.warn({ err }, "background WAL checkpoints failing; SQLite's own checkpoint remains as a safety net");
     },
     onRecover: () => {
       storage.succeeded("checkpoint");
-      log.info("background WAL checkpoints working again");
+      if (!checkpointsFailingOnStorage) log.info("background WAL checkpoints working again");
+      checkpointsFailingOnStorage = false;
     },
   });
   const box = createSecretBox(config.encryptionKeys);
