@@ -2,7 +2,7 @@
  * The feature modules an edge runs with, chosen from its configuration. main.ts
  * and the demo use this; tests pick extensions explicitly.
  */
-import type { ExtensionFactory } from "./app.js";
+import type { ExtensionFactory } from "./core.js";
 import { authExtension } from "./auth/auth.extension.js";
 import type { EdgeConfig } from "./config.js";
 import { mcpExtension } from "./mcp/mcp.extension.js";

@@ -5,7 +5,8 @@
  * database — and exit 0. Should that hang, the process exits 1 after
  * SHUTDOWN_TIMEOUT_MS (below the 30 s the compose files and units allow).
  */
-import { SHUTDOWN_DRAIN_MS, createApp } from "./app.js";
+import { createApp } from "./app.js";
+import { SHUTDOWN_DRAIN_MS } from "./lifecycle.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { defaultExtensions } from "./extensions.js";
 import { createLogger } from "./logger.js";

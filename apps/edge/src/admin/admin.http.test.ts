@@ -184,10 +184,11 @@ describe("not found", () => {
     expect(res.body).toEqual({ error: { code: "not_found", message: expect.any(String) } });
   });
 
-  it("answers a wrong method on a known path with 400", async () => {
+  it("answers a wrong method on a known path with 405 and Allow, as every other path does", async () => {
     const res = await edge.api("PUT", "/api/endpoints", { body: {} });
-    expect(res.status).toBe(400);
-    expect(res.body.error.message).toBe("PUT is not allowed on /api/endpoints");
+    expect(res.status).toBe(405);
+    expect(res.body).toEqual({ error: { code: "method_not_allowed", message: "PUT is not allowed on /api/endpoints" } });
+    expect(res.headers.get("allow")).toBe("GET, HEAD, POST");
   });
 });
 

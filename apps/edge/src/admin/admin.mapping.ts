@@ -4,7 +4,7 @@
  * also the REST API's strings), the settings object, and the status snapshot.
  */
 import { DeliveryStatus, ProviderType, WebhookStatus } from "@hookly/proto/gen/admin_pb";
-import type { Settings } from "../app.js";
+import type { Settings } from "../core.js";
 import type { StorageService, StorageStatus } from "../storage/storage.service.js";
 import type { DestinationFilter } from "../destination/destination.filter.js";
 import type { DestinationService, DestinationView } from "../destination/destination.service.js";

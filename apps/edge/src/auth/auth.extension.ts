@@ -5,7 +5,7 @@
  * configuration (`github`, `sessionTtlMs`, `adminToken`, `baseUrl`,
  * `trustProxy`) from the core's EdgeConfig.
  */
-import type { ExtensionFactory } from "../app.js";
+import type { ExtensionFactory } from "../core.js";
 import { createGitHubClient, type GitHubClient } from "./auth.github.js";
 import { authRoutes } from "./auth.http.js";
 import { createAuthRpc } from "./auth.rpc.js";

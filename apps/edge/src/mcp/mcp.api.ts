@@ -17,7 +17,7 @@ import { createClient, createRouterTransport, type Client, type Interceptor } fr
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { AdminService } from "@hookly/proto/gen/admin_pb";
 import { createAdminRpc } from "../admin/admin.rpc.js";
-import type { Core } from "../app.js";
+import type { Core } from "../core.js";
 import { principalKey, type Principal } from "../auth/auth.service.js";
 
 /** The AdminService methods the MCP tools use. */

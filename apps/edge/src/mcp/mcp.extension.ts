@@ -18,7 +18,8 @@
  */
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import type http from "node:http";
-import { EDGE_VERSION, type ExtensionFactory } from "../app.js";
+import type { ExtensionFactory } from "../core.js";
+import { EDGE_VERSION } from "../version.js";
 import { AppError } from "../errors.js";
 import { readBody, sendError, sendJson, type NodeRequest, type NodeResponse, type Route } from "../server/http.js";
 import { inProcessHooklyApi } from "./mcp.api.js";

@@ -8,7 +8,7 @@
  * Wiring (main.ts): `createApp(config, { extensions: [notifyExtension()] })`.
  */
 import { Bot, GrammyError, HttpError } from "grammy";
-import type { ExtensionFactory } from "../app.js";
+import type { ExtensionFactory } from "../core.js";
 import type { Logger } from "../logger.js";
 import { createNotifyService, type AlertSend, type NotifyOptions } from "./notify.service.js";
 import { createAlertStore } from "./notify.store.js";

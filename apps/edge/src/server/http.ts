@@ -129,7 +129,7 @@ interface CompiledRoute extends Route {
   names: string[];
 }
 
-/** A path router; `match` returns undefined (404) or "method" (405). */
+/** A path router; `match` returns undefined (404) or "method" (405, see `allowed`). */
 export class Router {
   private readonly routes: CompiledRoute[] = [];
 
@@ -158,4 +158,17 @@ export class Router {
     }
     return pathMatched ? "method" : undefined;
   }
+
+  /** The methods routed on `path` (for a 405's Allow header); HEAD comes with GET. */
+  allowed(path: string): string[] {
+    const methods = new Set<string>();
+    for (const r of this.routes) if (r.regex.test(path)) methods.add(r.method);
+    if (methods.has("GET")) methods.add("HEAD");
+    return [...methods].sort();
+  }
+}
+
+/** Answers 405 the same way everywhere: the error shape, and the methods that are allowed. */
+export function sendMethodNotAllowed(res: NodeResponse, method: string, path: string, allowed: readonly string[]): void {
+  sendJson(res, 405, { error: { code: "method_not_allowed", message: `${method} is not allowed on ${path}` } }, allowed.length > 0 ? { allow: allowed.join(", ") } : {});
 }

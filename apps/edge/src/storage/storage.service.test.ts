@@ -43,6 +43,7 @@ function harness() {
       if (control.spaceError !== undefined) throw control.spaceError;
       return { freeBytes: control.free, totalBytes: 10_000 * MiB };
     },
+    schemaVersion: () => 7,
   };
   const events = new EdgeEvents();
   const changes: EdgeEventMap["storage.changed"][] = [];

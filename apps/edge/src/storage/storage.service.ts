@@ -150,6 +150,10 @@ export function createStorageService(deps: {
         faults: faultList(),
       };
     },
+    /** The schema version, read from the database: throws when it cannot be read (readiness). */
+    schemaVersion(): number {
+      return store.schemaVersion();
+    },
     /** Measures now (and probes if needed); the timer does this every second. */
     check,
     /** Starts measuring (the first measurement runs at once). */

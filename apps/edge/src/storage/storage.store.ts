@@ -20,6 +20,7 @@ export type StorageStore = ReturnType<typeof createStorageStore>;
 export function createStorageStore(db: Db) {
   const insert = db.prepare<[number, number]>("INSERT INTO storage_probe (written_at, filler) VALUES (?, zeroblob(?))");
   const clear = db.prepare("DELETE FROM storage_probe");
+  const readEndpoints = db.prepare("SELECT count(*) FROM endpoint");
   const busyTimeout = db.pragma("busy_timeout", { simple: true }) as number;
   const folder = db.memory ? undefined : dirname(resolve(db.name));
   return {
@@ -35,6 +36,11 @@ export function createStorageStore(db: Db) {
       } finally {
         db.pragma(`busy_timeout = ${busyTimeout}`);
       }
+    },
+    /** Reads a table and returns the schema version: throws when the database cannot be read (for /readyz). */
+    schemaVersion(): number {
+      readEndpoints.get();
+      return db.pragma("user_version", { simple: true }) as number;
     },
     /** Free and total bytes of the filesystem holding the database (undefined in memory). */
     space(): { freeBytes: number; totalBytes: number } | undefined {
