@@ -13,6 +13,7 @@
  * delivery. So delivery k+1 is never forwarded before k is delivered, failed
  * or dead-lettered.
  */
+import { type BackoffSchedule, backoffDelay } from "@hookly/proto/backoff";
 import type { Verdict } from "@hookly/proto/outcome";
 
 /** A pending delivery as the lane needs it. */
@@ -59,11 +60,8 @@ export interface LaneLimits {
   windowBytes: number;
 }
 
-/** Backoff settings. */
-export interface BackoffPolicy {
-  initialMs: number;
-  maxMs: number;
-}
+/** Backoff settings (BACKOFF_INITIAL_MS, BACKOFF_MAX_MS): the shared schedule of proto/src/backoff.ts. */
+export type BackoffPolicy = BackoffSchedule;
 
 /** How the hub's answer is classified: the one classification both sides share (proto/src/outcome.ts). */
 export type { Verdict };
@@ -158,13 +156,13 @@ export function markPassed(lane: LaneState, seq: number): void {
 }
 
 /**
- * Exponential backoff: initial · 2^(attempts−1), capped. A Retry-After given
+ * The wait before the next attempt after `attempts` tries: the shared backoff
+ * (initial · 2^(attempts−1), capped; 0 attempts counts as 1). A Retry-After given
  * by the destination wins (capped at one day).
  */
 export function retryDelayMs(attempts: number, policy: BackoffPolicy, retryAfterSeconds = 0): number {
   if (retryAfterSeconds > 0) return Math.min(retryAfterSeconds * 1000, 86_400_000);
-  const exp = Math.min(Math.max(attempts - 1, 0), 40);
-  return Math.min(policy.initialMs * 2 ** exp, policy.maxMs);
+  return backoffDelay({ ...policy, attempt: attempts });
 }
 
 /** What a result means for the lane. */
