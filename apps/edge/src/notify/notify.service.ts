@@ -41,6 +41,7 @@
  * accept it, that message is sent again after the restart / the backoff.
  * Alerts kept in memory while storage refused them are lost with the process.
  */
+import { backoffDelay } from "@hookly/proto/backoff";
 import type { Clock } from "../clock.js";
 import type { EndpointService } from "../endpoint/endpoint.service.js";
 import type { EdgeEvents } from "../events.js";
@@ -286,7 +287,7 @@ export function createNotifyService(deps: {
 
   const onSendFailed = (err: unknown): void => {
     failures += 1;
-    const delay = Math.min(o.retryMaxMs, o.retryInitialMs * 2 ** Math.min(failures - 1, 30));
+    const delay = backoffDelay({ initialMs: o.retryInitialMs, maxMs: o.retryMaxMs, attempt: failures });
     retryAt = performance.now() + delay;
     if (failures === 1) {
       failingSince = Date.now();
