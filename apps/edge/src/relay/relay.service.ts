@@ -15,6 +15,7 @@
  * the hub sees again only what was in flight (at least once, same webhook id).
  */
 import { create } from "@bufbuild/protobuf";
+import { backoffDelay } from "@hookly/proto/backoff";
 import { type DeliveryResult, DeliveryOutcome, DeliveryStartSchema } from "@hookly/proto/gen/stream_pb";
 import { judgeOutcome } from "@hookly/proto/outcome";
 import type { Clock } from "../clock.js";
@@ -186,7 +187,7 @@ export function createRelayService(deps: {
    * error…): dispatch waits until `retryAt`, then tries again; the first
    * result recorded ends it. Real time: it is about the disk, not the queue.
    */
-  let storageFault: { since: number; code: string; retryAt: number; backoffMs: number } | undefined;
+  let storageFault: { since: number; code: string; retryAt: number; failures: number } | undefined;
   let resumeTimer: NodeJS.Timeout | undefined;
 
   const laneOf = (d: DestinationRecord): Lane => {
@@ -293,9 +294,10 @@ export function createRelayService(deps: {
       return;
     }
     const now = Date.now();
-    const backoffMs = storageFault ? Math.min(storageFault.backoffMs * 2, STORAGE_RETRY_MAX_MS) : STORAGE_RETRY_INITIAL_MS;
+    const failures = (storageFault?.failures ?? 0) + 1;
+    const backoffMs = backoffDelay({ initialMs: STORAGE_RETRY_INITIAL_MS, maxMs: STORAGE_RETRY_MAX_MS, attempt: failures });
     if (!storageFault) log.debug({ code, what }, "dispatch paused: delivery results cannot be recorded; what was in flight will be delivered again");
-    storageFault = { since: storageFault?.since ?? now, code, retryAt: now + backoffMs, backoffMs };
+    storageFault = { since: storageFault?.since ?? now, code, retryAt: now + backoffMs, failures };
     deps.storage.failed("delivery", err);
     for (const lane of lanes.values()) voidLane(lane);
     scheduleResume(backoffMs);
