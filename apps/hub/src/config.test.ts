@@ -1,6 +1,6 @@
 /** The hub's environment: its own credential (HUB_ID + HUB_SECRET) or the bootstrap HOME_HUB_SECRET. */
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadHubConfig } from "./config.js";
+import { ConfigError, hubEnvSchema, loadHubConfig } from "./config.js";
 
 const SECRET = "s".repeat(43);
 const base = { EDGE_URL: "https://edge.example" };
@@ -27,5 +27,13 @@ describe("hub configuration", () => {
 
   it("counts an empty HOME_HUB_SECRET as unset (a .env that moved to HUB_SECRET)", () => {
     expect(loadHubConfig({ ...base, HUB_ID: "hub_V1StGXR8_Z5jdHi6B-myT", HUB_SECRET: SECRET, HOME_HUB_SECRET: "" }).secret).toBe(SECRET);
+  });
+
+  it("gives every variable a non-empty description (the README's configuration table)", () => {
+    const undocumented = Object.entries(hubEnvSchema.shape)
+      .filter(([, field]) => !field.meta()?.description?.trim())
+      .map(([name]) => name);
+    expect(Object.keys(hubEnvSchema.shape).length).toBeGreaterThan(5);
+    expect(undocumented).toEqual([]);
   });
 });
