@@ -5,6 +5,7 @@
  */
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { Http2SessionManager, createConnectTransport } from "@connectrpc/connect-node";
+import { backoffDelay } from "@hookly/proto/backoff";
 import { StreamService } from "@hookly/proto/gen/stream_pb";
 import { createLogDestination } from "@hookly/proto/log-destination";
 import { randomBytes } from "node:crypto";
@@ -22,8 +23,11 @@ export const STREAM_WINDOW_BYTES = 16 * 1024 * 1024;
 /** HTTP/2 receive window of the whole connection, bytes. */
 export const CONNECTION_WINDOW_BYTES = 32 * 1024 * 1024;
 
-/** First reconnect delay; doubles per failed attempt up to HUB_RECONNECT_MAX_MS, with full jitter. */
-export const RECONNECT_INITIAL_MS = 250;
+/**
+ * Longest wait before the first reconnect (ms); doubles per failed attempt up to
+ * HUB_RECONNECT_MAX_MS. Full jitter: each wait is drawn from [0, that ceiling).
+ */
+export const RECONNECT_INITIAL_MS = 500;
 /** A stream that stayed up this long resets the backoff. */
 export const RECONNECT_RESET_AFTER_MS = 10_000;
 /** stop(): how long the forwards already running may take to finish and be reported before the stream is cut. */
@@ -185,8 +189,12 @@ export function createHub(config: HubConfig, deps: { log?: Logger; random?: () =
       }
       if (halt.aborted) break;
       failures = Date.now() - startedAt > RECONNECT_RESET_AFTER_MS ? 1 : failures + 1;
-      const cap = Math.min(config.reconnectMaxMs, RECONNECT_INITIAL_MS * 2 ** Math.min(failures, 20));
-      const delay = Math.floor(random() * cap);
+      const delay = backoffDelay({
+        initialMs: RECONNECT_INITIAL_MS,
+        maxMs: config.reconnectMaxMs,
+        attempt: failures,
+        jitter: { kind: "full", random },
+      });
       state.reconnects += 1;
       log.info({ inMs: delay }, "reconnecting");
       await sleep(delay);
@@ -226,12 +234,12 @@ export function createHub(config: HubConfig, deps: { log?: Logger; random?: () =
       });
       return { healthPort: (health.address() as AddressInfo).port };
     },
-    /** Hangs up and stops every lane. */
     /**
-     * Stops: takes no new deliveries, lets the forwards already running
-     * finish and reports them to the edge (at most `graceMs`, default
-     * STOP_GRACE_MS, then they are cut and the edge re-sends them later),
-     * closes the stream and the health port.
+     * Stops: takes no new deliveries, lets the forwards already running finish
+     * and reports their results to the edge (at most `graceMs`, default
+     * STOP_GRACE_MS; then they are cut and the edge sends them again later),
+     * then hangs up: the stream, every lane, the forwarder's connections and
+     * the health port. Resolves once all of them are closed.
      */
     async stop(opts: { graceMs?: number } = {}): Promise<void> {
       drainer.abort(new Error("hub stopping"));
