@@ -1,3 +1,5 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+
 /**
  * Domain errors with a safe message. Services throw them; the Connect layer
  * maps them to ConnectError codes and the REST layer to HTTP statuses with
@@ -32,17 +34,33 @@ export class AppError extends Error {
 /** Retry-After of a refusal caused by storage: the storage check runs every second, recovery takes a few. */
 export const STORAGE_RETRY_AFTER_S = 5;
 
-/** HTTP status of each code, for the REST routes. */
-export const HTTP_STATUS: Record<AppErrorCode, number> = {
-  invalid_argument: 400,
-  not_found: 404,
-  already_exists: 409,
-  unauthenticated: 401,
-  permission_denied: 403,
-  payload_too_large: 413,
-  unavailable: 503,
-  failed_precondition: 409,
+/** The one table from an AppError code to what REST (HTTP status) and Connect (code) answer. */
+export const ERROR_ANSWERS: Record<AppErrorCode, { http: number; connect: Code }> = {
+  invalid_argument: { http: 400, connect: Code.InvalidArgument },
+  not_found: { http: 404, connect: Code.NotFound },
+  already_exists: { http: 409, connect: Code.AlreadyExists },
+  unauthenticated: { http: 401, connect: Code.Unauthenticated },
+  permission_denied: { http: 403, connect: Code.PermissionDenied },
+  payload_too_large: { http: 413, connect: Code.ResourceExhausted },
+  unavailable: { http: 503, connect: Code.Unavailable },
+  failed_precondition: { http: 409, connect: Code.FailedPrecondition },
 };
+
+/**
+ * ConnectError for an AppError or a storage error (its code and safe
+ * message, the original as cause); anything else is returned unchanged, so
+ * Connect answers Internal without its message.
+ */
+export function toConnectError(err: unknown): unknown {
+  const known = err instanceof AppError ? err : storageAppError(err);
+  if (known) return new ConnectError(known.message, ERROR_ANSWERS[known.code].connect, undefined, undefined, known);
+  return err;
+}
+
+/** Whether `err` is SQLite refusing a row whose parent is gone (by code, not message). */
+export function isForeignKeyViolation(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === "SQLITE_CONSTRAINT_FOREIGNKEY";
+}
 
 /**
  * The SQLite result code of a storage failure (disk full, I/O error, busy past

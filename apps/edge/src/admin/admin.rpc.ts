@@ -31,7 +31,7 @@ import type { DestinationInput, DestinationService } from "../destination/destin
 import type { HubCredential, HubService } from "../hub/hub.service.js";
 import type { DeliveryRecord } from "../webhook/webhook.store.js";
 import type { EndpointService, EndpointView } from "../endpoint/endpoint.service.js";
-import { AppError, storageAppError, type AppErrorCode } from "../errors.js";
+import { AppError, storageAppError, toConnectError } from "../errors.js";
 import type { StorageService, StorageStatus } from "../storage/storage.service.js";
 import type { EdgeEvents } from "../events.js";
 import type { Logger } from "../logger.js";
@@ -65,27 +65,8 @@ export const WATCH_HEARTBEAT_MS = 15_000;
 /** Events a WatchEvents stream may fall behind by before it is ended (the client reconnects and refetches). */
 export const WATCH_MAX_BACKLOG = 1_000;
 
-const CONNECT_CODE: Record<AppErrorCode, Code> = {
-  invalid_argument: Code.InvalidArgument,
-  not_found: Code.NotFound,
-  already_exists: Code.AlreadyExists,
-  unauthenticated: Code.Unauthenticated,
-  permission_denied: Code.PermissionDenied,
-  payload_too_large: Code.ResourceExhausted,
-  unavailable: Code.Unavailable,
-  failed_precondition: Code.FailedPrecondition,
-};
-
-/**
- * ConnectError for an AppError (its code and safe message, the original as
- * cause); anything else is returned unchanged, so Connect answers Internal
- * without its message.
- */
-export function toConnectError(err: unknown): unknown {
-  const known = err instanceof AppError ? err : storageAppError(err);
-  if (known) return new ConnectError(known.message, CONNECT_CODE[known.code], undefined, undefined, known);
-  return err;
-}
+/** Re-exported for the admin RPC's callers: the mapping lives with the error codes. */
+export { toConnectError };
 
 const ts = (ms: number | null | undefined) => (ms ? timestampFromMs(ms) : undefined);
 

@@ -5,9 +5,9 @@
  * in `x-hookly-csrf` on anything that changes state. The hub's StreamService
  * authenticates by itself (stream-auth) and passes through.
  */
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import type { Interceptor } from "@connectrpc/connect";
 import { StreamService } from "@hookly/proto/gen/stream_pb";
-import { AppError } from "../errors.js";
+import { AppError, toConnectError } from "../errors.js";
 import { principalKey, secretEquals, type Authenticator, type Principal } from "./auth.service.js";
 
 /** The guard of one edge. */
@@ -34,10 +34,7 @@ export function createAuthGuard(authenticate: Authenticator): AuthGuard {
       // note: every admin RPC is a POST; the CSRF header is required on all of them for cookie sessions.
       req.contextValues.set(principalKey, requirePrincipal((n) => req.header.get(n), true));
     } catch (err) {
-      if (err instanceof AppError) {
-        throw new ConnectError(err.message, err.code === "unauthenticated" ? Code.Unauthenticated : Code.PermissionDenied);
-      }
-      throw err;
+      throw toConnectError(err);
     }
     return next(req);
   };

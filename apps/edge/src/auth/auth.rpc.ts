@@ -6,18 +6,11 @@
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import type { AdminService } from "@hookly/proto/gen/admin_pb";
-import { AppError, type AppErrorCode } from "../errors.js";
+import { toConnectError } from "../errors.js";
 import { principalKey, type ApiTokenInfo, type AuthService, type Principal } from "./auth.service.js";
 
 /** The four AdminService methods implemented by auth. */
 export type AuthRpc = Pick<ServiceImpl<typeof AdminService>, "createApiToken" | "listApiTokens" | "revokeApiToken" | "whoAmI">;
-
-const CONNECT_CODE: Partial<Record<AppErrorCode, Code>> = {
-  invalid_argument: Code.InvalidArgument,
-  not_found: Code.NotFound,
-  unauthenticated: Code.Unauthenticated,
-  permission_denied: Code.PermissionDenied,
-};
 
 /** Builds the token and WhoAmI handlers over the auth service. */
 export function createAuthRpc(auth: AuthService): AuthRpc {
@@ -51,8 +44,7 @@ function run<T>(fn: () => T): T {
   try {
     return fn();
   } catch (err) {
-    if (err instanceof AppError) throw new ConnectError(err.message, CONNECT_CODE[err.code] ?? Code.FailedPrecondition, undefined, undefined, err);
-    throw err;
+    throw toConnectError(err);
   }
 }
 

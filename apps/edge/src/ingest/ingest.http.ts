@@ -5,7 +5,7 @@
  * the database cannot write (so the provider retries).
  */
 import type { Logger } from "../logger.js";
-import { readBody, rawHeaderPairs, sendError, sendJson, type Route } from "../server/http.js";
+import { RequestAbortedError, readBody, rawHeaderPairs, sendError, sendJson, type Route } from "../server/http.js";
 import type { IngestService } from "./ingest.service.js";
 
 /** Where the source IP comes from. */
@@ -40,7 +40,7 @@ export function ingestRoutes(ingest: IngestService, log: Logger, opts: IngestHtt
       });
       sendJson(res, 202, { id: result.webhookId, verified: result.signatureValid });
     } catch (err) {
-      if (err instanceof Error && err.message === "request aborted by the client") return;
+      if (err instanceof RequestAbortedError) return;
       if (err instanceof Error && "code" in err && err.code === "payload_too_large") {
         // note: stop reading a body we refuse; the client learns why first.
         res.setHeader("connection", "close");

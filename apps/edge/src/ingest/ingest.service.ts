@@ -6,7 +6,7 @@ import type { Clock } from "../clock.js";
 import { eventTypeOf, lazyJson } from "../destination/destination.filter.js";
 import type { DestinationService } from "../destination/destination.service.js";
 import type { EndpointService } from "../endpoint/endpoint.service.js";
-import { AppError, STORAGE_RETRY_AFTER_S } from "../errors.js";
+import { AppError, STORAGE_RETRY_AFTER_S, isForeignKeyViolation } from "../errors.js";
 import type { EdgeEvents } from "../events.js";
 import { newId } from "../ids.js";
 import type { Logger } from "../logger.js";
@@ -117,7 +117,7 @@ export function createIngestService(deps: {
           replayOf: null,
         });
       } catch (err) {
-        if (err instanceof Error && /FOREIGN KEY/.test(err.message)) {
+        if (isForeignKeyViolation(err)) {
           throw new AppError("not_found", "no endpoint with this id");
         }
         // note: a storage error is logged once per outage by the storage service, not per request.

@@ -5,6 +5,7 @@
  */
 import type { Statement } from "better-sqlite3";
 import type { Db } from "../db/db.js";
+import { isForeignKeyViolation } from "../errors.js";
 import type { WebhookBody, WebhookRecord } from "../webhook/webhook.store.js";
 
 /** A pending delivery as the dispatcher needs it (no body). */
@@ -212,7 +213,7 @@ export function createQueueStore(db: Db) {
       try {
         insertAttempt.run(attempt);
       } catch (err) {
-        if (!(err instanceof Error && /FOREIGN KEY/.test(err.message))) throw err;
+        if (!isForeignKeyViolation(err)) throw err;
       }
       if (changed === 0) return false;
       const w = attempt.webhookSeq;

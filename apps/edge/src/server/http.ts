@@ -5,7 +5,7 @@
 import type http from "node:http";
 import type http2 from "node:http2";
 import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
-import { AppError, HTTP_STATUS, storageAppError } from "../errors.js";
+import { AppError, ERROR_ANSWERS, storageAppError } from "../errors.js";
 import type { Logger } from "../logger.js";
 
 /** A request on either protocol. */
@@ -15,6 +15,14 @@ export type NodeResponse = Parameters<NodeHandler>[1];
 type NodeHandler = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
 /** The concrete response types, for code that needs one of them. */
 export type ConcreteResponse = http.ServerResponse | http2.Http2ServerResponse;
+
+/** The client went away before its body was read (nothing to answer). */
+export class RequestAbortedError extends Error {
+  override name = "RequestAbortedError";
+  constructor() {
+    super("request aborted by the client");
+  }
+}
 
 /** Sends a JSON body. */
 export function sendJson(res: NodeResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -42,7 +50,7 @@ export function sendError(res: NodeResponse, err: unknown, log: Logger, context:
   const known = err instanceof AppError ? err : storageAppError(err);
   if (known) {
     const headers: Record<string, string> = known.retryAfterS === undefined ? {} : { "retry-after": String(known.retryAfterS) };
-    sendJson(res, HTTP_STATUS[known.code], { error: { code: known.code, message: known.message } }, headers);
+    sendJson(res, ERROR_ANSWERS[known.code].http, { error: { code: known.code, message: known.message } }, headers);
     return;
   }
   log.error({ err, ...context }, "unexpected error");
@@ -86,7 +94,7 @@ export function readBody(req: NodeRequest, limit: number): Promise<Buffer> {
     req.on("aborted", () => {
       if (done) return;
       done = true;
-      reject(new Error("request aborted by the client"));
+      reject(new RequestAbortedError());
     });
   });
 }

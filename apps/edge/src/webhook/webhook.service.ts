@@ -12,7 +12,7 @@ import type { Db } from "../db/db.js";
 import { lazyJson } from "../destination/destination.filter.js";
 import type { DestinationService } from "../destination/destination.service.js";
 import type { EndpointService } from "../endpoint/endpoint.service.js";
-import { AppError } from "../errors.js";
+import { AppError, isForeignKeyViolation } from "../errors.js";
 import type { EdgeEvents } from "../events.js";
 import { isId, newId } from "../ids.js";
 import type { IngestStore } from "../ingest/ingest.store.js";
@@ -171,7 +171,7 @@ export function createWebhookService(deps: {
         replayOf: original.id,
       });
     } catch (err) {
-      if (err instanceof Error && /FOREIGN KEY/.test(err.message)) {
+      if (isForeignKeyViolation(err)) {
         throw new AppError("not_found", `endpoint ${JSON.stringify(original.endpointId)} not found`, { cause: err });
       }
       throw err;
