@@ -14,9 +14,10 @@
  * file, and SQLite syncs the main file after every checkpoint even at NORMAL.
  * The WAL file is reopened if SQLite ever replaces it (inode check).
  *
- * Each insert runs in its own savepoint, so one bad row (say, its endpoint was
- * deleted meanwhile) fails alone; a failed COMMIT or fsync (disk full, I/O
- * error) fails every insert of the batch.
+ * A batch is first inserted in one transaction without savepoints (the fast
+ * path); only if that fails is it retried with one savepoint per row, so one
+ * bad row (say, its endpoint was deleted meanwhile) fails alone. A failed
+ * COMMIT or fsync (disk full, I/O error) fails every insert of the batch.
  *
  * Delivery may start as soon as a batch commits, while its fsync runs (see
  * onCommit): a webhook lost to a power cut before the fsync was never
