@@ -9,7 +9,7 @@ import { mcpExtension } from "./mcp/mcp.extension.js";
 import { metricsExtension } from "./metrics/metrics.extension.js";
 import { notifyExtension } from "./notify/notify.extension.js";
 
-/** Extensions for a configured edge. */
-export function defaultExtensions(_config: EdgeConfig): ExtensionFactory[] {
-  return [authExtension(), mcpExtension(), notifyExtension(), metricsExtension()];
+/** Extensions for a configured edge: sign-in, MCP and metrics always, Telegram alerts when a bot is configured. */
+export function defaultExtensions(config: EdgeConfig): ExtensionFactory[] {
+  return [authExtension(), mcpExtension(), ...(config.telegram ? [notifyExtension()] : []), metricsExtension()];
 }
