@@ -109,6 +109,7 @@ interface Transfer {
  * everything else instead of blocking it.
  */
 class Outbox {
+  // note: not connect's createWritableIterable: that is one FIFO; this sends control frames first and cuts bodies round-robin as the stream pulls.
   private readonly control: EdgeFrame[] = [];
   private readonly transfers: Transfer[] = [];
   private wake: (() => void) | undefined;
