@@ -10,24 +10,24 @@ import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { edgeEnvSchema } from "../../apps/edge/src/config.js";
 import { hubEnvSchema } from "../../apps/hub/src/config.js";
+import { parse } from "yaml";
 import { ROOT } from "../harness.js";
-import { YamlSubsetError, parseYamlSubset, type YamlValue } from "../yaml-subset.js";
 
 const DEPLOY = join(ROOT, "deploy");
 const read = (path: string) => readFileSync(path, "utf8");
 
-type Service = Record<string, YamlValue>;
+type Service = Record<string, unknown>;
 function services(file: string): Record<string, Service> {
-  const doc = parseYamlSubset(read(join(DEPLOY, file))) as Record<string, YamlValue>;
-  return doc.services as Record<string, Service>;
+  const doc = parse(read(join(DEPLOY, file))) as { services: Record<string, Service> };
+  return doc.services;
 }
 
-/** Every string scalar in a parsed document. */
-function strings(v: YamlValue): string[] {
-  if (v === null) return [];
-  if (typeof v === "string") return [v];
+/** Every scalar in a parsed document, as text (numbers and booleans included). */
+function strings(v: unknown): string[] {
+  if (v === null || v === undefined) return [];
   if (Array.isArray(v)) return v.flatMap(strings);
-  return Object.values(v).flatMap(strings);
+  if (typeof v === "object") return Object.values(v).flatMap(strings);
+  return [String(v)];
 }
 
 /** `${VAR}`, `${VAR:-x}`, `${VAR:?msg}`, `$VAR` (not `$$`) in compose strings. */
@@ -59,22 +59,25 @@ function envExample(): Map<string, { above: string; line: number }> {
   return out;
 }
 
-describe("YAML subset reader", () => {
+describe("compose files as the yaml package reads them", () => {
   it.each([
-    ["a: 1\nb:\n  c: x # note\n  d: 'it''s'\n", { a: "1", b: { c: "x", d: "it's" } }],
+    ["a: 1\nb:\n  c: x # note\n  d: 'it''s'\n", { a: 1, b: { c: "x", d: "it's" } }],
     ["l:\n  - a\n  - k: v\n    k2: \"w # not a comment\"\n  -\n    - nested\n", { l: ["a", { k: "v", k2: "w # not a comment" }, ["nested"]] }],
     ["l:\n- same-indent\nm:\n", { l: ["same-indent"], m: null }],
-    ["p:\n  - 127.0.0.1:8080:8080\n  - ./data:/app/data\n", { p: ["127.0.0.1:8080:8080", "./data:/app/data"] }],
+    // note: YAML 1.2, so port pairs stay strings (YAML 1.1 read `80:80` as the base-60 number 4880).
+    ["p:\n  - 127.0.0.1:8080:8080\n  - ./data:/app/data\n  - 80:80\n  - 443:443/udp\n", { p: ["127.0.0.1:8080:8080", "./data:/app/data", "80:80", "443:443/udp"] }],
+    // What the old hand-written subset refused is plain YAML now: anchors and aliases, flow collections, block scalars.
+    ["a: &x 1\nb: *x\n", { a: 1, b: 1 }],
+    ["a: [1, 2]\n", { a: [1, 2] }],
+    ["a: {b: 1}\n", { a: { b: 1 } }],
+    ["a: |\n  text\n", { a: "text\n" }],
   ])("reads %j", (source, want) => {
-    expect(parseYamlSubset(source)).toEqual(want);
+    expect(parse(source)).toEqual(want);
   });
 
-  it.each(["a: &x 1\n", "a: *x\n", "a: [1, 2]\n", "a: {b: 1}\n", "a: |\n  text\n", "a:\n\t- 1\n", "a: 1\na: 2\n", "a: 'open\n", "a:\n    b: 1\n  c: 2\n"])(
-    "refuses %j",
-    (source) => {
-      expect(() => parseYamlSubset(source)).toThrow(YamlSubsetError);
-    },
-  );
+  it.each(["a: *x\n", "a:\n\t- 1\n", "a: 1\na: 2\n", "a: 'open\n", "a:\n    b: 1\n  c: 2\n"])("refuses %j", (source) => {
+    expect(() => parse(source)).toThrow();
+  });
 });
 
 describe("deployment files", () => {
