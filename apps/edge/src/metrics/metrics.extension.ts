@@ -1,34 +1,37 @@
 /**
  * The metrics feature: counts what the edge does (from its events) and serves
- * GET /metrics in the Prometheus text format. Plug it in with
- * `extensions: [metricsExtension()]` (see extensions.ts).
+ * GET /metrics in the Prometheus text format, through prom-client. Plug it in
+ * with `extensions: [metricsExtension()]` (see extensions.ts).
  *
  * | metric | type | labels |
  * |---|---|---|
  * | hookly_webhooks_received_total | counter | endpoint, verified |
- * | hookly_deliveries_total | counter | endpoint, outcome = delivered, failed, retry, dead_letter |
+ * | hookly_deliveries_total | counter | endpoint, outcome = delivered, failed, retry, dead_letter; hub |
  * | hookly_delivery_latency_seconds | histogram | endpoint (arrival → delivered, all attempts included) |
+ * | hookly_destination_queue_depth | gauge | destination, hub |
  * | hookly_queue_depth | gauge | endpoint |
  * | hookly_queue_oldest_pending_seconds | gauge | endpoint (age of the head of the queue; 0 when empty) |
- * | hookly_deliveries_in_flight | gauge | (webhooks sent to the hub, not yet answered) |
- * | hookly_hub_connected | gauge | (1 while a hub stream is open) |
- * | hookly_hub_reconnects_total | counter | (hub connections after the first since start) |
+ * | hookly_deliveries_in_flight | gauge | hub (webhooks sent to the hub, not yet answered) |
+ * | hookly_hub_connected | gauge | hub (1 while its stream is open) |
+ * | hookly_hub_reconnects_total | counter | hub (connections after its first since start) |
  * | hookly_ingest_batch_size | histogram | (webhooks per group commit) |
  * | hookly_ingest_commit_seconds | histogram | (duration of a group commit, fsync included) |
  * | hookly_build_info | gauge | version |
  * | hookly_storage_healthy | gauge | (1 while the database takes every write and free space is above MIN_FREE_DISK_MB) |
- * | hookly_storage_free_bytes | gauge | (free space of the database's filesystem) |
+ * | hookly_storage_free_bytes | gauge | (free space of the database's filesystem; no sample until measured) |
  * | hookly_storage_min_free_bytes | gauge | (MIN_FREE_DISK_MB in bytes: below it ingest answers 503) |
  * | hookly_storage_fault | gauge | area, code (1 per write path the database refuses now) |
  * | hookly_storage_outages_total | counter | (storage outages started since the edge started) |
  *
- * Counters and histograms live in memory and restart from zero with the edge;
- * gauges are read from SQLite at each scrape. Endpoint ids are the label
- * values, so series are bounded by the number of endpoints.
+ * Counters and histograms live in memory and restart from zero with the edge
+ * (Prometheus' rate() and increase() handle that); gauges are read from SQLite
+ * and the relay at each scrape. Label sets stay bounded: endpoint, destination
+ * and hub ids, never webhook ids.
  */
-import { EDGE_VERSION, type ExtensionFactory } from "../app.js";
+import { Counter, Gauge, Histogram, Registry, type LabelValues } from "prom-client";
+import type { ExtensionFactory } from "../core.js";
+import { EDGE_VERSION } from "../version.js";
 import { metricsRoutes } from "./metrics.http.js";
-import { createRegistry } from "./metrics.registry.js";
 import { createMetricsStore, type QueueGauge } from "./metrics.store.js";
 
 /** Upper bounds of hookly_delivery_latency_seconds: milliseconds (LAN) up to a day (hub offline). */
@@ -38,74 +41,128 @@ export const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
 /** Upper bounds of hookly_ingest_commit_seconds. */
 export const COMMIT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 
+/** One gauge reading. */
+interface Sample<L extends string> {
+  labels: LabelValues<L>;
+  value: number;
+}
+
+/**
+ * A gauge family whose series are exactly the samples `read` returns at each
+ * scrape: a deleted endpoint's series disappears, and a label-less gauge with
+ * no reading shows no sample rather than 0.
+ */
+function scrapedGauge<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[], read: () => Sample<L>[]): Gauge<L> {
+  return new Gauge({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect() {
+      this.reset();
+      // note: reset() leaves a label-less gauge at 0; remove that series so only `read`'s samples remain.
+      if (labelNames.length === 0) this.remove({});
+      for (const s of read()) this.set(s.labels, s.value);
+    },
+  });
+}
+
 /** Builds the metrics extension. */
 export function metricsExtension(): ExtensionFactory {
   return (core) => {
     const { events, relay, clock } = core;
     const store = createMetricsStore(core.db);
-    const registry = createRegistry();
+    // note: one registry per edge, never prom-client's global one: tests run several edges in one process.
+    const registry = new Registry();
+    const registers = [registry];
 
-    const received = registry.counter("hookly_webhooks_received_total", "Webhooks accepted on ingest URLs (2xx sent), by signature verdict.", [
-      "endpoint",
-      "verified",
-    ]);
-    const deliveries = registry.counter(
-      "hookly_deliveries_total",
-      "Delivery attempts settled by the hub's answer (delivered, failed for good, retry later) and webhooks dead-lettered.",
-      ["endpoint", "outcome", "hub"],
-    );
-    const latency = registry.histogram(
-      "hookly_delivery_latency_seconds",
-      "Time from a webhook's arrival at the edge to its delivery to the LAN service, retries included.",
-      LATENCY_BUCKETS,
-      ["endpoint"],
-    );
+    const received = new Counter({
+      name: "hookly_webhooks_received_total",
+      help: "Webhooks accepted on ingest URLs (2xx sent), by signature verdict.",
+      labelNames: ["endpoint", "verified"],
+      registers,
+    });
+    const deliveries = new Counter({
+      name: "hookly_deliveries_total",
+      help: "Delivery attempts settled by the hub's answer (delivered, failed for good, retry later) and webhooks dead-lettered.",
+      labelNames: ["endpoint", "outcome", "hub"],
+      registers,
+    });
+    const latency = new Histogram({
+      name: "hookly_delivery_latency_seconds",
+      help: "Time from a webhook's arrival at the edge to its delivery to the LAN service, retries included.",
+      buckets: LATENCY_BUCKETS,
+      labelNames: ["endpoint"],
+      registers,
+    });
     // note: both queue gauges read one snapshot, taken once per scrape (see routes below).
     let queues: QueueGauge[] = [];
     let destinationQueues: ReturnType<typeof store.destinationQueues> = [];
-    registry.gauge("hookly_destination_queue_depth", "Pending deliveries per destination, with its hub.", () =>
+    scrapedGauge(registry, "hookly_destination_queue_depth", "Pending deliveries per destination, with its hub.", ["destination", "hub"], () =>
       destinationQueues.map((q) => ({ labels: { destination: q.destinationId, hub: q.hubId }, value: q.depth })),
     );
-    registry.gauge("hookly_queue_depth", "Pending webhooks per endpoint.", () =>
+    scrapedGauge(registry, "hookly_queue_depth", "Pending webhooks per endpoint.", ["endpoint"], () =>
       queues.map((q) => ({ labels: { endpoint: q.endpointId }, value: q.depth })),
     );
-    registry.gauge("hookly_queue_oldest_pending_seconds", "Age of the oldest pending webhook (head of the queue) per endpoint; 0 when none.", () => {
-      const now = clock.now();
-      return queues.map((q) => ({
-        labels: { endpoint: q.endpointId },
-        value: q.headReceivedAt === null ? 0 : Math.max(0, (now - q.headReceivedAt) / 1000),
-      }));
-    });
+    scrapedGauge(
+      registry,
+      "hookly_queue_oldest_pending_seconds",
+      "Age of the oldest pending webhook (head of the queue) per endpoint; 0 when none.",
+      ["endpoint"],
+      () => {
+        const now = clock.now();
+        return queues.map((q) => ({
+          labels: { endpoint: q.endpointId },
+          value: q.headReceivedAt === null ? 0 : Math.max(0, (now - q.headReceivedAt) / 1000),
+        }));
+      },
+    );
     const hubIds = () => core.hubs.list().filter((h) => !h.revoked).map((h) => h.id);
-    registry.gauge("hookly_deliveries_in_flight", "Deliveries sent to a hub and not yet answered, per hub.", () =>
+    scrapedGauge(registry, "hookly_deliveries_in_flight", "Deliveries sent to a hub and not yet answered, per hub.", ["hub"], () =>
       hubIds().map((hub) => ({ labels: { hub }, value: relay.hubLive(hub).inFlight })),
     );
-    registry.gauge("hookly_hub_connected", "1 while the hub's stream is connected, else 0, per hub.", () =>
+    scrapedGauge(registry, "hookly_hub_connected", "1 while the hub's stream is connected, else 0, per hub.", ["hub"], () =>
       hubIds().map((hub) => ({ labels: { hub }, value: relay.isConnected(hub) ? 1 : 0 })),
     );
-    const reconnects = registry.counter("hookly_hub_reconnects_total", "Hub stream connections after a hub's first one since the edge started.", ["hub"]);
-    const batchSize = registry.histogram("hookly_ingest_batch_size", "Webhooks committed together in one ingest transaction.", BATCH_BUCKETS);
-    const commitSeconds = registry.histogram("hookly_ingest_commit_seconds", "Duration of one ingest group commit, fsync included.", COMMIT_BUCKETS);
-    registry.gauge("hookly_build_info", "The running edge's version.", () => [{ labels: { version: EDGE_VERSION }, value: 1 }]);
-    registry.gauge("hookly_storage_healthy", "1 while the database takes every write and free space is above MIN_FREE_DISK_MB, else 0.", () => [
+    const reconnects = new Counter({
+      name: "hookly_hub_reconnects_total",
+      help: "Hub stream connections after a hub's first one since the edge started.",
+      labelNames: ["hub"],
+      registers,
+    });
+    const batchSize = new Histogram({
+      name: "hookly_ingest_batch_size",
+      help: "Webhooks committed together in one ingest transaction.",
+      buckets: BATCH_BUCKETS,
+      registers,
+    });
+    const commitSeconds = new Histogram({
+      name: "hookly_ingest_commit_seconds",
+      help: "Duration of one ingest group commit, fsync included.",
+      buckets: COMMIT_BUCKETS,
+      registers,
+    });
+    new Gauge({ name: "hookly_build_info", help: "The running edge's version.", labelNames: ["version"], registers }).set({ version: EDGE_VERSION }, 1);
+    scrapedGauge(registry, "hookly_storage_healthy", "1 while the database takes every write and free space is above MIN_FREE_DISK_MB, else 0.", [], () => [
       { labels: {}, value: core.storage.status().healthy ? 1 : 0 },
     ]);
-    registry.gauge("hookly_storage_free_bytes", "Free space of the database's filesystem, in bytes.", () => {
+    scrapedGauge(registry, "hookly_storage_free_bytes", "Free space of the database's filesystem, in bytes.", [], () => {
       const free = core.storage.status().freeBytes;
       return free === undefined ? [] : [{ labels: {}, value: free }];
     });
-    registry.gauge("hookly_storage_min_free_bytes", "MIN_FREE_DISK_MB in bytes: below it, ingest answers 503.", () => [
+    scrapedGauge(registry, "hookly_storage_min_free_bytes", "MIN_FREE_DISK_MB in bytes: below it, ingest answers 503.", [], () => [
       { labels: {}, value: core.storage.status().minFreeBytes },
     ]);
-    registry.gauge("hookly_storage_fault", "1 per write path (area) the database refuses now, with the SQLite code.", () =>
+    scrapedGauge(registry, "hookly_storage_fault", "1 per write path (area) the database refuses now, with the SQLite code.", ["area", "code"], () =>
       core.storage.status().faults.map((f) => ({ labels: { area: f.area, code: f.code }, value: 1 })),
     );
-    const outages = registry.counter("hookly_storage_outages_total", "Storage outages (degraded periods) started since the edge started.", []);
+    // note: a family without labels reads 0 from the start, not "no data" (prom-client's default).
+    const outages = new Counter({ name: "hookly_storage_outages_total", help: "Storage outages (degraded periods) started since the edge started.", registers });
 
     const connectedBefore = new Set<string>();
     const unsubscribe = [
       events.on("storage.changed", (e) => {
-        if (e.degraded && !e.writable) outages.inc({});
+        if (e.degraded && !e.writable) outages.inc();
       }),
       events.on("webhook.received", (e) => {
         // note: replays carry no verdict; they were counted when they first arrived.
@@ -116,7 +173,7 @@ export function metricsExtension(): ExtensionFactory {
         if (!e.delivery) return;
         deliveries.inc({ endpoint: e.endpointId, outcome: e.delivery.outcome, hub: e.hubId ?? "" });
         if (e.delivery.outcome === "delivered" && e.delivery.receivedAt !== undefined) {
-          latency.observe(Math.max(0, (clock.now() - e.delivery.receivedAt) / 1000), { endpoint: e.endpointId });
+          latency.observe({ endpoint: e.endpointId }, Math.max(0, (clock.now() - e.delivery.receivedAt) / 1000));
         }
       }),
       events.on("hub.changed", (e) => {
@@ -132,10 +189,13 @@ export function metricsExtension(): ExtensionFactory {
     ];
 
     return {
-      routes: metricsRoutes(core.config.metrics, () => {
-        queues = store.queues();
-        destinationQueues = store.destinationQueues();
-        return registry.render();
+      routes: metricsRoutes(core.config.metrics, {
+        contentType: registry.contentType,
+        metrics() {
+          queues = store.queues();
+          destinationQueues = store.destinationQueues();
+          return registry.metrics();
+        },
       }),
       close() {
         for (const u of unsubscribe) u();

@@ -12,7 +12,6 @@
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { sendJson, type ConcreteResponse, type NodeRequest, type Route } from "../server/http.js";
-import { PROMETHEUS_CONTENT_TYPE } from "./metrics.registry.js";
 
 /** Who may scrape. */
 export interface MetricsAccess {
@@ -48,13 +47,21 @@ export function checkMetricsAccess(
   return isLoopback(req.remoteAddress) && !relayed ? "ok" : "forbidden";
 }
 
-/** The route; `render` produces the exposition text. */
-export function metricsRoutes(access: MetricsAccess, render: () => string): Route[] {
+/** What a scrape reads: a prom-client `Registry`, or anything shaped like one. */
+export interface MetricsSource {
+  /** The Content-Type of `metrics()`'s text (the registry's exposition format). */
+  readonly contentType: string;
+  /** The exposition text, read now. */
+  metrics(): Promise<string>;
+}
+
+/** The route; `source` produces the exposition text and its Content-Type. */
+export function metricsRoutes(access: MetricsAccess, source: MetricsSource): Route[] {
   return [
     {
       method: "GET",
       path: "/metrics",
-      handler: (req, res) => {
+      handler: async (req, res) => {
         const verdict = checkMetricsAccess(access, { headers: req.headers, remoteAddress: req.socket?.remoteAddress });
         if (verdict === "unauthenticated") {
           sendJson(res, 401, { error: { code: "unauthenticated", message: "send Authorization: Bearer <METRICS_TOKEN>" } }, {
@@ -68,8 +75,8 @@ export function metricsRoutes(access: MetricsAccess, render: () => string): Rout
           });
           return;
         }
-        const body = render();
-        (res as ConcreteResponse).writeHead(200, { "content-type": PROMETHEUS_CONTENT_TYPE, "cache-control": "no-store", "content-length": Buffer.byteLength(body) });
+        const body = await source.metrics();
+        (res as ConcreteResponse).writeHead(200, { "content-type": source.contentType, "cache-control": "no-store", "content-length": Buffer.byteLength(body) });
         res.end(body);
       },
     },
