@@ -43,7 +43,7 @@ describe("delivery contract edges", () => {
     const edge = await scope.edge({ clock, env: { RETENTION_DAYS: "7" } });
     const target = await scope.receiver();
     const ep = await createEndpoint(edge.url, target.url);
-    const hub = await scope.hub(edge.url);
+    await scope.hub(edge.url);
     const id = await postWebhook(ep.ingestUrl, "{}");
     const admin = adminClient(edge.url);
     await waitUntil(async () => (await admin.getWebhook({ id })).webhook?.status === WebhookStatus.DELIVERED, 5_000, "delivered");

@@ -15,7 +15,7 @@ import {
   waitUntil,
 } from "../harness.js";
 
-const { receiver, edge, hub, cleanups } = useCleanups();
+const { receiver, edge, hub } = useCleanups();
 
 const seqOf = (r: ReceivedRequest): number => (JSON.parse(r.body.toString()) as { n: number }).n;
 const idOf = (r: ReceivedRequest): string => String(r.headers["x-hookly-webhook-id"]);
