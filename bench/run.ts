@@ -319,7 +319,7 @@ async function orderedSection(base: string, port: number, target: Target) {
     await waitUntil(() => target.arrivals.has(`${name}-${M - 1}`), 180_000, name);
     // note: timed from the first arrival, so hub start-up and the stream open are not counted.
     const rate = (M - 1) / ((target.arrivals.get(`${name}-${M - 1}`)! - target.arrivals.get(`${name}-0`)!) / 1000);
-    console.log(`| ${oneWayMs * 2} ms | ${rate.toFixed(0)} | ${oneWayMs ? (1000 / (oneWayMs * 2)).toFixed(0) + "/s" : "–"} |`);
+    console.log(`| ${oneWayMs * 2} ms | ${rate.toFixed(0)} | ${oneWayMs ? `${(1000 / (oneWayMs * 2)).toFixed(0)}/s` : "–"} |`);
     await hubProc.kill("SIGTERM");
   }
   for (const p of proxies) p.close();

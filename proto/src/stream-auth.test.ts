@@ -15,7 +15,11 @@ const frame = (s: string) => new TextEncoder().encode(s);
 describe("stream open", () => {
   const now = 1_700_000_000_000;
   const seen = new Set<string>();
-  const claim = (n: string) => (seen.has(n) ? false : (seen.add(n), true));
+  const claim = (n: string) => {
+    if (seen.has(n)) return false;
+    seen.add(n);
+    return true;
+  };
   const headersOf = (h: Record<string, string>) => (name: string) => h[name];
 
   it("accepts a fresh open and refuses its replay", () => {
@@ -36,7 +40,10 @@ describe("stream open", () => {
   it("accepts any of several secrets (rotation) and rejects before touching the nonce store", () => {
     const h = signStreamOpen(SECRET, "hub-1", now);
     let claims = 0;
-    expect(verifyStreamOpen(["y".repeat(40)], headersOf(h), now, () => (claims++, true)).ok).toBe(false);
+    expect(verifyStreamOpen(["y".repeat(40)], headersOf(h), now, () => {
+      claims++;
+      return true;
+    }).ok).toBe(false);
     expect(claims).toBe(0);
     expect(verifyStreamOpen(["y".repeat(40), SECRET], headersOf(h), now, () => true)).toMatchObject({ ok: true, secret: SECRET });
   });

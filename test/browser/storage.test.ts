@@ -116,7 +116,7 @@ describe("storage health in the UI", () => {
     await page.waitForURL("**/status");
     const card = byTestId(page, "storage-card");
     await expect.poll(() => card.getAttribute("data-healthy"), { timeout: UI_MS }).toBe("true");
-    expect(await byTestId(card, "storage-free").innerText()).toMatch(new RegExp(String.raw`^${SIZE} free of ${SIZE}$`));
+    expect(await byTestId(card, "storage-free").innerText()).toMatch(new RegExp(`^${SIZE} free of ${SIZE}$`));
     expect(await byTestId(card, "storage-floor").innerText()).toBe("ingest refused below 64 MB");
     expect(await byTestId(card, "storage-state").innerText()).toContain("Healthy");
     expect(await banner.count()).toBe(0);
@@ -173,7 +173,7 @@ describe("storage health in the UI", () => {
 
     const banner = byTestId(page, "storage-banner");
     await banner.waitFor();
-    expect(await byTestId(banner, "storage-banner-text").innerText()).toMatch(new RegExp(String.raw`^Storage low: ${SIZE} free; ingest refused since ${SINCE}$`));
+    expect(await byTestId(banner, "storage-banner-text").innerText()).toMatch(new RegExp(`^Storage low: ${SIZE} free; ingest refused since ${SINCE}$`));
 
     await byTestId(page, "nav-status").click();
     await page.waitForURL("**/status");

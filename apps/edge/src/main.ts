@@ -12,7 +12,7 @@ import { defaultExtensions } from "./extensions.js";
 import { createLogger } from "./logger.js";
 import { buildWhenStorageAllows } from "./storage/storage.startup.js";
 
-let config;
+let config: ReturnType<typeof loadConfig>;
 try {
   config = loadConfig(process.env);
 } catch (err) {

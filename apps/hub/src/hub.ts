@@ -113,7 +113,9 @@ export function createHub(config: HubConfig, deps: { log?: Logger; random?: () =
   let loop: Promise<void> | undefined;
   let health: http.Server | undefined;
   const listeners = new Set<(s: HubState) => void>();
-  const changed = () => listeners.forEach((l) => l({ ...state }));
+  const changed = () => {
+    for (const l of listeners) l({ ...state });
+  };
 
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {

@@ -6,7 +6,7 @@
 import { ConfigError, loadHubConfig } from "./config.js";
 import { createHub } from "./hub.js";
 
-let config;
+let config: ReturnType<typeof loadHubConfig>;
 try {
   config = loadHubConfig(process.env);
 } catch (err) {

@@ -4,7 +4,7 @@
  * results sent back, heartbeats both ways. Returns when the stream ends.
  */
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { type Client } from "@connectrpc/connect";
+import type { Client } from "@connectrpc/connect";
 import {
   type DeliveryStart,
   EdgeFrameSchema,

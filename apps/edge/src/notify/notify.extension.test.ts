@@ -33,7 +33,12 @@ const scope = useCleanups();
 function recordingLog() {
   const lines: { level: number; msg: string; [k: string]: unknown }[] = [];
   const raw: string[] = [];
-  const log = pino({ level: "debug" }, { write: (s: string) => (raw.push(s), lines.push(JSON.parse(s))) });
+  const log = pino({ level: "debug" }, {
+    write: (s: string) => {
+      raw.push(s);
+      lines.push(JSON.parse(s));
+    },
+  });
   return { log, lines, raw };
 }
 

@@ -29,7 +29,9 @@ function item(seq: number, over: Partial<QueuedItem> = {}): QueuedItem {
 /** A lane with one flight per size, seqs 1…n, dispatch ids d1…dn. */
 function laneWith(sizes: number[]): LaneState {
   const lane = newLane();
-  sizes.forEach((payloadSize, i) => markDispatched(lane, item(i + 1, { payloadSize }), `d${i + 1}`));
+  sizes.forEach((payloadSize, i) => {
+    markDispatched(lane, item(i + 1, { payloadSize }), `d${i + 1}`);
+  });
   return lane;
 }
 

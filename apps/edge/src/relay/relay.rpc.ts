@@ -14,7 +14,7 @@ import {
   type StreamRequest,
   StreamResponseSchema,
   type StreamResponse,
-  StreamService,
+  type StreamService,
 } from "@hookly/proto/gen/stream_pb";
 import { EnvelopeOpener, EnvelopeSealer, OPEN_HEADERS, deriveSessionKey, verifyStreamOpen } from "@hookly/proto/stream-auth";
 import { randomBytes } from "node:crypto";

@@ -161,7 +161,9 @@ export class Router {
       pathMatched = true;
       if (r.method !== method && !(method === "HEAD" && r.method === "GET")) continue;
       const params: Params = {};
-      r.names.forEach((n, i) => (params[n] = decodeURIComponent(m[i + 1]!)));
+      r.names.forEach((n, i) => {
+        params[n] = decodeURIComponent(m[i + 1]!);
+      });
       return { route: r, params };
     }
     return pathMatched ? "method" : undefined;

@@ -67,6 +67,8 @@ export function isDestinationAllowed(url: URL, patterns: readonly DestinationPat
         return ipv4 === null && host.length > pattern.suffix.length && host.endsWith(pattern.suffix);
       case "cidr":
         return ipv4 !== null && maskIpv4(ipv4, pattern.prefixLength) === pattern.network;
+      default:
+        return false;
     }
   });
 }

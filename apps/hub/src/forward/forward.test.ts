@@ -189,7 +189,7 @@ describe("forwarder against a recording receiver", () => {
     const result = await forwarder.forward(webhookAttempt(receiver.url));
     expect(result.responseExcerpt).toBe("é".repeat(512));
     // A surrogate pair straddling the limit is left out whole.
-    receiver.respondWith(() => ({ status: 500, body: "x".repeat(511) + "😀😀" }));
+    receiver.respondWith(() => ({ status: 500, body: `${"x".repeat(511)}😀😀` }));
     const emoji = await forwarder.forward(webhookAttempt(receiver.url));
     expect(emoji.responseExcerpt).toBe("x".repeat(511));
   });
@@ -293,7 +293,10 @@ describe("forwarder without a receiver", () => {
 
   it("measures with the injected clock", async () => {
     let tick = 1_000;
-    const clocked = createForwarder({ allowedDestinations: null, now: () => (tick += 250) - 250 });
+    const clocked = createForwarder({ allowedDestinations: null, now: () => {
+      tick += 250;
+      return tick - 250;
+    } });
     try {
       const result = await clocked.forward(webhookAttempt("not a url"));
       expect(result).toMatchObject({ startedAtMs: 1_000, durationMs: 250 });

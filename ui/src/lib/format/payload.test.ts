@@ -35,7 +35,7 @@ describe("viewPayload", () => {
     const view = viewPayload(new Uint8Array([0x00, 0x41, 0xff, 0xfe]));
     expect(view.kind).toBe("binary");
     if (view.kind !== "binary") return;
-    expect(view.hex).toBe("00000000  00 41 ff fe " + " ".repeat(3 * 4) + " " + " ".repeat(3 * 8) + " .A..");
+    expect(view.hex).toBe(`00000000  00 41 ff fe ${" ".repeat(3 * 4)} ${" ".repeat(3 * 8)} .A..`);
     expect(view.raw).toContain("\uFFFD");
   });
 
@@ -71,7 +71,7 @@ describe("hexDump", () => {
     const dump = hexDump(bytes("0123456789abcdefXY"));
     expect(dump.split("\n")).toEqual([
       "00000000  30 31 32 33 34 35 36 37  38 39 61 62 63 64 65 66  0123456789abcdef",
-      "00000010  58 59" + " ".repeat(3 * 6 + 1 + 3 * 8) + "  XY",
+      `00000010  58 59${" ".repeat(3 * 6 + 1 + 3 * 8)}  XY`,
     ]);
   });
 });

@@ -129,7 +129,7 @@ export function hexDump(bytes: Uint8Array): string {
         hex += "   ";
         continue;
       }
-      hex += b.toString(16).padStart(2, "0") + " ";
+      hex += `${b.toString(16).padStart(2, "0")} `;
       ascii += b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : ".";
     }
     lines.push(`${offset.toString(16).padStart(8, "0")}  ${hex} ${ascii}`);

@@ -4,7 +4,7 @@ import type { LayoutLoad } from "./$types";
 
 /** Nothing of the API is shown before the edge confirms a session: everyone else goes to /signin. */
 export const load: LayoutLoad = async ({ url, untrack }) => {
-  let session;
+  let session: Awaited<ReturnType<typeof loadSession>>;
   try {
     session = await loadSession();
   } catch (err) {
