@@ -1,16 +1,21 @@
 /**
- * Shared pieces of the integration tests: real edges and hubs, in-process on
- * port 0 or as child processes (for SIGKILL tests), an admin client, and
- * polling with a deadline. Everything binds 127.0.0.1 only.
+ * The one fixture system of the tests: real edges and hubs, in-process on
+ * port 0 or as child processes (for SIGKILL tests), an edge built without a
+ * port for unit tests (AdminService in memory), an admin client, REST and
+ * ingest callers, and polling with a deadline. Everything binds 127.0.0.1 only.
  */
-import { createClient, type Interceptor } from "@connectrpc/connect";
+import { createClient, createRouterTransport, type Client, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { AdminService, ProviderType } from "@hookly/proto/gen/admin_pb";
 import { spawn, type ChildProcess } from "node:child_process";
+import { createHmac } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
+import http from "node:http";
+import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pino } from "pino";
+import { createAdminRpc } from "../apps/edge/src/admin/admin.rpc.js";
 import { createApp, type App } from "../apps/edge/src/app.js";
 import type { ExtensionFactory } from "../apps/edge/src/core.js";
 import type { Clock } from "../apps/edge/src/clock.js";
@@ -28,16 +33,19 @@ export const TEST_SECRETS = {
 /** Repository root. */
 export const ROOT = resolve(import.meta.dirname, "..");
 
-/** A clock tests can move. */
+/** A clock tests move by hand: set `ms`, or `advance` it. */
 export class TestClock implements Clock {
-  constructor(private t = Date.now()) {}
+  constructor(public ms = Date.now()) {}
   now(): number {
-    return this.t;
+    return this.ms;
   }
   advance(ms: number): void {
-    this.t += ms;
+    this.ms += ms;
   }
 }
+
+/** A fixed start for tests that move the clock themselves: 2025-03-01 12:00 UTC. */
+export const TEST_EPOCH = Date.parse("2025-03-01T12:00:00.000Z");
 
 /** A fresh temp folder, removed by the returned function. */
 export function tempDir(prefix = "hookly-test-"): { dir: string; remove: () => void } {
@@ -45,40 +53,163 @@ export function tempDir(prefix = "hookly-test-"): { dir: string; remove: () => v
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** A running in-process edge. */
-export interface TestEdge {
+/** How to build a test edge (in-process, listening or not). */
+export interface EdgeOptions<C extends Clock = Clock> {
+  /** Environment over the test secrets, a temp DATABASE_PATH and LOG_LEVEL (TEST_LOG_LEVEL, else silent). */
+  env?: Record<string, string>;
+  /** The edge's clock (default: the system clock); a {@link TestClock} to move time by hand. */
+  clock?: C;
+  /** An existing database file; default: one in a new temp folder, removed on close. */
+  databasePath?: string;
+  extensions?: ExtensionFactory[];
+  /**
+   * Retries within a test's patience: BACKOFF_INITIAL_MS 50 and BACKOFF_MAX_MS 400 (default true).
+   * false keeps the configuration's defaults (what GetSettings reports to a real operator).
+   */
+  fastRetries?: boolean;
+}
+
+/** The config and app of a test edge, not listening yet. */
+async function buildApp<C extends Clock>(opts: EdgeOptions<C>) {
+  const tmp = opts.databasePath ? undefined : tempDir();
+  const config = loadConfig({
+    ...TEST_SECRETS,
+    DATABASE_PATH: opts.databasePath ?? join(tmp!.dir, "hookly.db"),
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
+    ...(opts.fastRetries === false ? {} : { BACKOFF_INITIAL_MS: "50", BACKOFF_MAX_MS: "400" }),
+    ...opts.env,
+  });
+  const app = await createApp(config, { clock: opts.clock, log: pino({ level: config.logLevel }), extensions: opts.extensions });
+  return { app, clock: app.clock as C, removeFiles: () => tmp?.remove() };
+}
+
+/** A REST call's answer: the status, the JSON body (undefined when empty) and the headers. */
+export interface ApiAnswer {
+  status: number;
+  /** Whatever JSON the route answered. */
+  // biome-ignore lint/suspicious/noExplicitAny: a test reads the JSON it expects; every route answers differently.
+  body: any;
+  headers: Headers;
+}
+
+/** A running in-process edge, listening on 127.0.0.1. */
+export interface TestEdge<C extends Clock = Clock> {
   app: App;
+  /** `http://127.0.0.1:<port>`. */
   url: string;
   port: number;
+  /** The injected clock (or the system clock). */
+  clock: C;
+  /** AdminService as the admin, over HTTP/1.1 without keep-alive. */
+  client: Client<typeof AdminService>;
+  /** A REST call (no keep-alive); JSON in and out; `token: null` sends no Authorization, default the admin token. */
+  api(method: string, path: string, opts?: { body?: unknown; rawBody?: string; token?: string | null }): Promise<ApiAnswer>;
+  /** POSTs a webhook to /h/<endpointId> (JSON by default); resolves with the new webhook id, throws unless 202. */
+  ingest(endpointId: string, body: string | Uint8Array, headers?: Record<string, string>, query?: string): Promise<string>;
+  /** Stops the edge and removes its temp files (with `checkLeaks`, fails on a client connection still open). */
   close(): Promise<void>;
 }
 
 /**
  * Starts an edge in this process on 127.0.0.1 with a temp database (or `databasePath`), on
  * port 0 unless `port` is given (pick one with {@link freePort} when BASE_URL must match).
+ * `checkLeaks`: like connect-node's server helper, close() waits up to 2 s for every client
+ * connection to end and then fails if one is still open (a leaked stream); the callers then
+ * use connections that close (the edge's `client`, `api` and `ingest` do).
  */
-export async function startEdge(
-  opts: { env?: Record<string, string>; clock?: Clock; databasePath?: string; extensions?: ExtensionFactory[]; port?: number } = {},
-): Promise<TestEdge> {
-  const tmp = opts.databasePath ? undefined : tempDir();
-  const config = loadConfig({
-    ...TEST_SECRETS,
-    DATABASE_PATH: opts.databasePath ?? join(tmp!.dir, "hookly.db"),
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
-    BACKOFF_INITIAL_MS: "50",
-    BACKOFF_MAX_MS: "400",
-    ...opts.env,
-  });
-  const app = await createApp(config, { clock: opts.clock, log: pino({ level: config.logLevel }), extensions: opts.extensions });
+export async function startEdge<C extends Clock = Clock>(opts: EdgeOptions<C> & { port?: number; checkLeaks?: boolean } = {}): Promise<TestEdge<C>> {
+  const { app, clock, removeFiles } = await buildApp(opts);
   const port = await app.listen(opts.port ?? 0, "127.0.0.1");
   const url = `http://127.0.0.1:${port}`;
+  const open = new Set<Socket>();
+  app.server.tcp.on("connection", (socket: Socket) => {
+    open.add(socket);
+    socket.once("close", () => open.delete(socket));
+  });
+  const auth: Interceptor = (next) => (req) => {
+    req.header.set("authorization", `Bearer ${TEST_SECRETS.ADMIN_TOKEN}`);
+    return next(req);
+  };
   return {
     app,
     url,
     port,
+    clock,
+    client: createClient(AdminService, testTransport(url, [auth])),
+    async api(method, path, callOpts = {}) {
+      const headers: Record<string, string> = { connection: "close" };
+      const token = callOpts.token === undefined ? TEST_SECRETS.ADMIN_TOKEN : callOpts.token;
+      if (token !== null) headers.authorization = `Bearer ${token}`;
+      let body: string | undefined = callOpts.rawBody;
+      if (callOpts.body !== undefined) body = JSON.stringify(callOpts.body);
+      if (body !== undefined) headers["content-type"] = "application/json";
+      const res = await fetch(url + path, { method, headers, body });
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
+    },
+    async ingest(endpointId, body, headers = {}, query = "") {
+      const res = await fetch(`${url}/h/${endpointId}${query ? `?${query}` : ""}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", connection: "close", ...headers },
+        body,
+      });
+      if (res.status !== 202) throw new Error(`ingest answered ${res.status}: ${await res.text()}`);
+      return ((await res.json()) as { id: string }).id;
+    },
+    async close() {
+      let leaked = 0;
+      if (opts.checkLeaks) {
+        const deadline = Date.now() + 2_000;
+        while (open.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+        leaked = open.size;
+      }
+      await app.close();
+      removeFiles();
+      if (leaked > 0) throw new Error(`${leaked} connection(s) still open at teardown`);
+    },
+  };
+}
+
+/** An edge built in this process without a port, for unit tests: see {@link buildEdge}. */
+export interface BuiltEdge<C extends Clock = Clock> {
+  app: App;
+  /** The injected clock (or the system clock). */
+  clock: C;
+  /** AdminService as the admin, in memory (createRouterTransport): no auth guard, no extensions' RPCs. */
+  client: Client<typeof AdminService>;
+  /** Stores a webhook as the ingest route does for a POST from 127.0.0.1 (JSON by default); resolves with its id. */
+  ingest(endpointId: string, body: string | Uint8Array, headers?: Record<string, string>, query?: string): Promise<string>;
+  /** Closes the database and removes the temp files. */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds a whole edge in this process without listening: the AdminService
+ * handlers over an in-memory Connect transport and ingest as a service call.
+ * note: nothing was started — no relay, storage probe or extension timers (`listen` starts those);
+ * authentication and the HTTP routes are integration tests (test/integration/).
+ */
+export async function buildEdge<C extends Clock = Clock>(opts: EdgeOptions<C> = {}): Promise<BuiltEdge<C>> {
+  const { app, clock, removeFiles } = await buildApp(opts);
+  const rpc = createAdminRpc(app);
+  return {
+    app,
+    clock,
+    client: createClient(AdminService, createRouterTransport(({ service }) => service(AdminService, rpc))),
+    async ingest(endpointId, body, headers = {}, query = "") {
+      const { webhookId } = await app.ingest.accept({
+        endpointId,
+        method: "POST",
+        query,
+        headers: Object.entries({ "content-type": "application/json", ...headers }),
+        body: typeof body === "string" ? new TextEncoder().encode(body) : body,
+        sourceIp: "127.0.0.1",
+      });
+      return webhookId;
+    },
     async close() {
       await app.close();
-      tmp?.remove();
+      removeFiles();
     },
   };
 }
@@ -105,6 +236,25 @@ export function adminClient(baseUrl: string, token = TEST_SECRETS.ADMIN_TOKEN) {
     return next(req);
   };
   return createClient(AdminService, createConnectTransport({ baseUrl, httpVersion: "1.1", interceptors: [auth] }));
+}
+
+/**
+ * A Connect transport over HTTP/1.1 without keep-alive.
+ * note: the edge's close() waits (up to its grace period) for open connections;
+ * idle keep-alive sockets would make every teardown take that long.
+ */
+export function testTransport(baseUrl: string, interceptors: Interceptor[] = []) {
+  return createConnectTransport({
+    baseUrl,
+    httpVersion: "1.1",
+    interceptors,
+    nodeOptions: { agent: new http.Agent({ keepAlive: false }) },
+  });
+}
+
+/** The X-Hub-Signature-256 header GitHub would send for `body`. */
+export function githubSignature(secret: string, body: string | Uint8Array): string {
+  return `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
 }
 
 /** A hub registered on an edge: what its operator pastes into the hub's environment. */

@@ -3,11 +3,11 @@
  * 0, temp database), asserted on status codes and JSON.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { startTestEdge, type TestEdge } from "./admin.fixture.js";
+import { TEST_EPOCH, TestClock, startEdge, type TestEdge } from "../harness.js";
 
-let edge: TestEdge;
+let edge: TestEdge<TestClock>;
 beforeEach(async () => {
-  edge = await startTestEdge();
+  edge = await startEdge({ clock: new TestClock(TEST_EPOCH), fastRetries: false, checkLeaks: true });
 });
 afterEach(async () => {
   await edge.close();

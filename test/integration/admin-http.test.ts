@@ -1,10 +1,17 @@
+/**
+ * The admin API over HTTP on a real edge (port 0, temp database, a clock moved by hand): the
+ * REST routes asserted on status codes and JSON, and the guard in front of AdminService (its
+ * handlers are unit-tested in memory in apps/edge/src/admin/admin.rpc.test.ts).
+ */
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { AdminService } from "@hookly/proto/gen/admin_pb";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { githubSignature, startTestEdge, type TestEdge } from "./admin.fixture.js";
+import { TEST_EPOCH, TestClock, githubSignature, startEdge, testTransport, type TestEdge } from "../harness.js";
 
-let edge: TestEdge;
+let edge: TestEdge<TestClock>;
 
 beforeEach(async () => {
-  edge = await startTestEdge();
+  edge = await startEdge({ clock: new TestClock(TEST_EPOCH), fastRetries: false, checkLeaks: true });
 });
 
 afterEach(async () => {
@@ -31,6 +38,36 @@ function settle(id: string, status: "failed" | "dead_letter" | "delivered"): voi
     .prepare(`UPDATE webhook SET status = ?, settled_at = ?, delivered_at = ? WHERE id = ?`)
     .run(status, at, status === "delivered" ? at : null, id);
 }
+
+/** The ConnectError code a call fails with. */
+async function codeOf(call: Promise<unknown>): Promise<Code | "ok"> {
+  try {
+    await call;
+    return "ok";
+  } catch (err) {
+    return ConnectError.from(err).code;
+  }
+}
+
+describe("AdminService authentication", () => {
+  it.each([
+    ["no Authorization header", undefined],
+    ["a wrong token", "Bearer not-the-admin-token-at-all-000"],
+    ["a malformed header", "Basic YWRtaW46YWRtaW4="],
+  ])("rejects %s with Unauthenticated", async (_name, header) => {
+    const client = createClient(
+      AdminService,
+      testTransport(edge.url, [
+        (next) => (req) => {
+          if (header) req.header.set("authorization", header);
+          return next(req);
+        },
+      ]),
+    );
+    expect(await codeOf(client.listEndpoints({}))).toBe(Code.Unauthenticated);
+    expect(await codeOf(client.getStatus({}))).toBe(Code.Unauthenticated);
+  });
+});
 
 describe("authentication", () => {
   const routes: [string, string][] = [
