@@ -44,6 +44,7 @@ import type { HubService } from "../hub/hub.service.js";
 import {
   destinationSnapshot,
   hubSnapshots,
+  iso,
   restJson,
   statusSnapshot,
   type AdminSettings,
@@ -51,8 +52,6 @@ import {
   type HubStatusSource,
   type RestJson,
 } from "./admin.mapping.js";
-
-const iso = (ms: number | null | undefined): string | null => (ms ? new Date(ms).toISOString() : null);
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 

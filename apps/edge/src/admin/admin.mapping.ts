@@ -1,20 +1,24 @@
 /**
- * What the admin RPC and the REST routes share: the one mapping between the
- * protobuf enums and the lower-case strings stored in the database (which are
- * also the REST API's strings), the settings object, and the status snapshot.
+ * What the admin RPC, the REST routes and the MCP tools share: the one rule
+ * between views and messages (derived by reflection over the message types,
+ * not restated per field), the lower-case enum strings stored in the database
+ * (which are also the REST and MCP strings), the settings object, and the
+ * status snapshot.
  */
-import { DeliveryStatus, ProviderType, WebhookStatus } from "@hookly/proto/gen/admin_pb";
+import type { DescEnum, DescField, DescMessage, MessageShape } from "@bufbuild/protobuf";
+import { timestampMs, TimestampSchema, type Timestamp } from "@bufbuild/protobuf/wkt";
+import { DeliveryStatusSchema, ProviderTypeSchema, WebhookStatusSchema, type DeliveryStatus, type ProviderType, type WebhookStatus } from "@hookly/proto/gen/admin_pb";
 import type { Settings } from "../core.js";
 import type { StorageService, StorageStatus } from "../storage/storage.service.js";
 import type { DestinationFilter } from "../destination/destination.filter.js";
 import type { DestinationService, DestinationView } from "../destination/destination.service.js";
-import type { EndpointService } from "../endpoint/endpoint.service.js";
+import { PROVIDER_TYPES, type EndpointService } from "../endpoint/endpoint.service.js";
 import { AppError } from "../errors.js";
 import type { HubService, HubView } from "../hub/hub.service.js";
 import type { RelayService } from "../relay/relay.service.js";
 import type { ProviderType as ProviderName } from "../verify/verify.service.js";
-import type { StatusCounts, WebhookService, WebhookStatusName } from "../webhook/webhook.service.js";
-import type { DeliveryStatusName } from "../webhook/webhook.store.js";
+import type { StatusCounts, WebhookService } from "../webhook/webhook.service.js";
+import { WEBHOOK_STATUSES, type DeliveryStatusName, type WebhookStatusName } from "../webhook/webhook.store.js";
 
 /** The edge's non-secret settings (built in app.ts). */
 export type AdminSettings = Settings;
@@ -22,34 +26,32 @@ export type AdminSettings = Settings;
 /** What the admin layers read from the relay. */
 export type HubStatusSource = Pick<RelayService, "hubStatus" | "hubLive" | "heldDestinations">;
 
-const PROVIDERS: [ProviderType, ProviderName][] = [
-  [ProviderType.GENERIC, "generic"],
-  [ProviderType.STRIPE, "stripe"],
-  [ProviderType.GITHUB, "github"],
-  [ProviderType.TELEGRAM, "telegram"],
-];
+/**
+ * An enum value as the database, REST and MCP name it: the value's name
+ * without the enum's prefix, in lower case (WEBHOOK_STATUS_DEAD_LETTER →
+ * `dead_letter`, PROVIDER_TYPE_GITHUB → `github`); undefined for a number
+ * the enum does not have.
+ */
+export function enumName(desc: DescEnum, n: number): string | undefined {
+  // note: protobuf-es strips the shared prefix into localName (the TS enum's key: DeliveryStatus.DEAD_LETTER).
+  return desc.value[n]?.localName.toLowerCase();
+}
 
-const STATUSES: [WebhookStatus, WebhookStatusName][] = [
-  [WebhookStatus.PENDING, "pending"],
-  [WebhookStatus.DELIVERED, "delivered"],
-  [WebhookStatus.FAILED, "failed"],
-  [WebhookStatus.DEAD_LETTER, "dead_letter"],
-  [WebhookStatus.PARTIAL, "partial"],
-  [WebhookStatus.FILTERED, "filtered"],
-];
-
-const DELIVERY_STATUSES: [DeliveryStatus, DeliveryStatusName][] = [
-  [DeliveryStatus.PENDING, "pending"],
-  [DeliveryStatus.DELIVERED, "delivered"],
-  [DeliveryStatus.FAILED, "failed"],
-  [DeliveryStatus.DEAD_LETTER, "dead_letter"],
-  [DeliveryStatus.FILTERED, "filtered"],
-];
+/** The number of the enum value {@link enumName} calls `name`; undefined when none is. */
+export function enumNumber(desc: DescEnum, name: string): number | undefined {
+  return desc.values.find((v) => v.localName.toLowerCase() === name)?.number;
+}
 
 /** The protobuf DeliveryStatus of a delivery status string. */
 export function deliveryStatusToProto(s: DeliveryStatusName): DeliveryStatus {
-  return DELIVERY_STATUSES.find(([, n]) => n === s)?.[0] ?? DeliveryStatus.UNSPECIFIED;
+  return enumNumber(DeliveryStatusSchema, s) ?? 0;
 }
+
+/** One of `names` by its enum number; undefined for UNSPECIFIED and unknown numbers. */
+const namedValue = <N extends string>(desc: DescEnum, names: readonly N[], n: number): N | undefined => {
+  const name = enumName(desc, n);
+  return names.find((s) => s === name);
+};
 
 /** A filter from its wire form (equals as JSON text); undefined when none was given. */
 export function filterFromWire(f: { eventTypes: string[]; jsonPath: string; equalsJson: string } | undefined): DestinationFilter | undefined {
@@ -106,22 +108,22 @@ export function hubSnapshots(deps: { hubs: HubService; destinations: Destination
 
 /** The provider string of a protobuf ProviderType; undefined for UNSPECIFIED or unknown numbers. */
 export function providerFromProto(p: ProviderType): ProviderName | undefined {
-  return PROVIDERS.find(([e]) => e === p)?.[1];
+  return namedValue(ProviderTypeSchema, PROVIDER_TYPES, p);
 }
 
 /** The protobuf ProviderType of a provider string. */
 export function providerToProto(p: ProviderName): ProviderType {
-  return PROVIDERS.find(([, s]) => s === p)?.[0] ?? ProviderType.UNSPECIFIED;
+  return enumNumber(ProviderTypeSchema, p) ?? 0;
 }
 
 /** The status string of a protobuf WebhookStatus; undefined for UNSPECIFIED or unknown numbers. */
 export function statusFromProto(s: WebhookStatus): WebhookStatusName | undefined {
-  return STATUSES.find(([e]) => e === s)?.[1];
+  return namedValue(WebhookStatusSchema, WEBHOOK_STATUSES, s);
 }
 
 /** The protobuf WebhookStatus of a status string. */
 export function statusToProto(s: WebhookStatusName): WebhookStatus {
-  return STATUSES.find(([, n]) => n === s)?.[0] ?? WebhookStatus.UNSPECIFIED;
+  return enumNumber(WebhookStatusSchema, s) ?? 0;
 }
 
 /** One endpoint's queue on the status page. */
@@ -178,6 +180,9 @@ export function statusSnapshot(deps: {
   };
 }
 
+/** A time (ms since the epoch) as ISO-8601; null for 0, null or undefined (never). */
+export const iso = (ms: number | null | undefined): string | null => (ms ? new Date(ms).toISOString() : null);
+
 /** Fields holding a time (ms since the epoch) that REST shows as ISO-8601: `…At`, `since`, `deliverBy`. */
 const isTimeKey = (key: string) => key.endsWith("At") || key === "since" || key === "deliverBy";
 
@@ -194,7 +199,7 @@ export type RestJson = null | boolean | number | string | RestJson[] | { [key: s
  */
 export function restJson(value: unknown, key = ""): RestJson {
   if (value === null || value === undefined) return null;
-  if (typeof value === "number") return isTimeKey(key) ? (value ? new Date(value).toISOString() : null) : value;
+  if (typeof value === "number") return isTimeKey(key) ? iso(value) : value;
   if (typeof value === "string" || typeof value === "boolean") return value;
   if (typeof value === "bigint") return Number(value);
   if (Array.isArray(value)) return value.map((v) => restJson(v));
@@ -204,4 +209,48 @@ export function restJson(value: unknown, key = ""): RestJson {
     return out;
   }
   return null;
+}
+
+// ── messages → JSON, by reflection ──────────────────────────────────────────
+
+const isTimestamp = (m: DescMessage | undefined) => m?.typeName === TimestampSchema.typeName;
+
+/** Replaces the JSON of a message met inside the one being rendered (a field's value); returns `json` to keep it. */
+export type MessageJsonVisitor = (message: MessageShape<DescMessage>, json: { [key: string]: RestJson }) => RestJson;
+
+/** One value of a field (an element, for a list or map) as JSON. */
+function valueJson(field: DescField, value: unknown, visit: MessageJsonVisitor | undefined, singular: boolean): RestJson {
+  if (value === undefined) return null;
+  if (field.message) {
+    if (isTimestamp(field.message)) return iso(timestampMs(value as Timestamp));
+    const message = value as MessageShape<DescMessage>;
+    const json = messageJson(field.message, message, visit);
+    return visit ? visit(message, json) : json;
+  }
+  if (field.enum) return enumName(field.enum, value as number) ?? "unspecified";
+  if (typeof value === "bigint") return Number(value);
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("base64");
+  // note: proto3 cannot tell an empty string from an unset one, so a lone "" is null (the views' nulls
+  // come back: event_type, error_message, replay_of…); a list keeps its "" elements.
+  if (value === "" && singular) return null;
+  return value as string | number | boolean;
+}
+
+/**
+ * A message as the JSON the MCP tools answer, derived from its type instead
+ * of restated: proto field names (snake_case), times as ISO-8601 (null when
+ * unset or 0), enums by {@link enumName} ("unspecified" for 0 and unknown
+ * numbers), 64-bit integers as numbers, bytes as base64, an unset message or
+ * optional field as null, "" as null (proto3 has no null string), nested
+ * messages and lists alike; `visit` may replace any nested message's JSON.
+ *
+ * note: no oneofs or maps (admin.proto has none).
+ */
+export function messageJson<D extends DescMessage>(schema: D, message: MessageShape<D>, visit?: MessageJsonVisitor): { [key: string]: RestJson } {
+  const out: { [key: string]: RestJson } = {};
+  for (const field of schema.fields) {
+    const value: unknown = (message as Record<string, unknown>)[field.localName];
+    out[field.name] = field.fieldKind === "list" ? (value as unknown[]).map((v) => valueJson(field, v, visit, false)) : valueJson(field, value, visit, true);
+  }
+  return out;
 }

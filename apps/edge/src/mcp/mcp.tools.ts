@@ -2,32 +2,43 @@
  * The Hookly MCP tools, shared by both transports (Streamable HTTP at /mcp on
  * the edge, and the stdio command). Each tool validates its input with zod,
  * calls `HooklyApi`, and answers JSON as text content plus the same object as
- * structuredContent. Field names, lower-case enums and ISO-8601 times match the
- * REST API (admin.http.ts).
+ * structuredContent: the AdminService response as messageJson renders it
+ * (admin.mapping.ts: proto field names, lower-case enums, ISO-8601 times, as
+ * the REST API), with the few MCP differences in {@link mcpJson}.
  *
  * Errors become tool results with `isError: true` and the service's safe
  * message ("endpoint \"ep_x\" not found", "destination_url must use http or
  * https") plus a hint where one helps; never a stack trace.
  */
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
+import { isMessage } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import {
-  DeliveryStatus,
-  type Attempt,
-  type Delivery,
-  type Destination,
+  CreateDestinationResponseSchema,
+  CreateEndpointResponseSchema,
+  DestinationFilterSchema,
+  GetEndpointResponseSchema,
+  GetStatusResponseSchema,
+  GetWebhookResponseSchema,
+  HubCredentialSchema,
+  ListEndpointsResponseSchema,
+  ListHubsResponseSchema,
+  ListWebhooksResponseSchema,
+  ReplayWebhookResponseSchema,
+  RetireHubCredentialResponseSchema,
+  RevokeHubResponseSchema,
+  UpdateDestinationResponseSchema,
+  UpdateEndpointResponseSchema,
+  UpdateHubResponseSchema,
+  WebhookSchema,
   type DestinationFilter,
-  type Endpoint,
-  type GetStatusResponse,
-  type Hub,
   type HubCredential,
-  type Webhook,
 } from "@hookly/proto/gen/admin_pb";
 import { z } from "zod";
-import { providerFromProto, providerToProto, statusFromProto, statusToProto } from "../admin/admin.mapping.js";
+import { messageJson, providerToProto, statusToProto, type RestJson } from "../admin/admin.mapping.js";
 import type { Logger } from "../logger.js";
 import type { HooklyApi } from "./mcp.api.js";
 
@@ -68,99 +79,20 @@ export const SHOWN_ONCE =
 
 // ── output: proto messages → JSON an assistant reads ────────────────────────
 
-const iso = (t: Timestamp | undefined): string | null => (t && (t.seconds !== 0n || t.nanos !== 0) ? new Date(timestampMs(t)).toISOString() : null);
-const orNull = (s: string): string | null => (s === "" ? null : s);
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
-function endpointJson(e: Endpoint) {
-  return {
-    id: e.id,
-    name: e.name,
-    provider_type: providerFromProto(e.providerType) ?? "unspecified",
-    destination_url: e.destinationUrl,
-    destinations: e.destinations.map(destinationJson),
-    muted: e.muted,
-    has_signature_secret: e.hasSignatureSecret,
-    ingest_url: e.ingestUrl,
-    queue_depth: Number(e.queueDepth),
-    last_delivered_at: iso(e.lastDeliveredAt),
-    created_at: iso(e.createdAt),
-    updated_at: iso(e.updatedAt),
-  };
-}
-
-/** A filter as the tools take it; null when it keeps everything. */
-function filterJson(f: DestinationFilter | undefined) {
-  if (!f || (f.eventTypes.length === 0 && f.jsonPath === "")) return null;
-  let equals: unknown = null;
+/** A filter as the tools take it (`equals` as JSON instead of equals_json text); null when it keeps everything. */
+function filterJson(f: DestinationFilter, json: { [key: string]: RestJson }): RestJson {
+  if (f.eventTypes.length === 0 && f.jsonPath === "") return null;
+  const { equals_json: _equalsJson, ...rest } = json;
+  if (!f.jsonPath) return rest;
+  let equals: RestJson = null;
   try {
-    equals = f.equalsJson === "" ? null : JSON.parse(f.equalsJson);
+    equals = f.equalsJson === "" ? null : (JSON.parse(f.equalsJson) as RestJson);
   } catch {
     equals = f.equalsJson;
   }
-  return { event_types: f.eventTypes, json_path: orNull(f.jsonPath), ...(f.jsonPath ? { equals } : {}) };
-}
-
-function destinationJson(d: Destination) {
-  return {
-    id: d.id,
-    hub_id: d.hubId,
-    url: d.url,
-    name: orNull(d.name),
-    enabled: d.enabled,
-    muted: d.muted,
-    filter: filterJson(d.filter),
-    queue_depth: Number(d.queueDepth),
-    oldest_pending_at: iso(d.oldestPendingAt),
-    last_delivered_at: iso(d.lastDeliveredAt),
-    held: d.held,
-    held_error: orNull(d.heldError),
-  };
-}
-
-function hubJson(h: Hub) {
-  return {
-    id: h.id,
-    name: h.name,
-    bootstrap: h.bootstrap,
-    revoked: h.revoked,
-    connected: h.connected,
-    since: iso(h.since),
-    last_seen_at: iso(h.lastSeenAt),
-    version: orNull(h.version),
-    queue_depth: Number(h.queueDepth),
-    in_flight: Number(h.inFlight),
-    destinations: h.destinations,
-    previous_credential_valid: h.previousCredentialValid,
-    has_credential: h.hasCredential,
-  };
-}
-
-function credentialJson(c: HubCredential) {
-  return { hub: hubJson(c.hub!), secret: c.secret, env: c.env, compose: c.compose, note: SHOWN_ONCE };
-}
-
-function webhookJson(w: Webhook) {
-  return {
-    id: w.id,
-    endpoint_id: w.endpointId,
-    received_at: iso(w.receivedAt),
-    method: w.method,
-    query: w.query,
-    payload_size: Number(w.payloadSize),
-    content_type: orNull(w.contentType),
-    source_ip: orNull(w.sourceIp),
-    signature_valid: w.signatureValid,
-    signature_reason: orNull(w.signatureReason),
-    event_type: orNull(w.eventType),
-    status: statusFromProto(w.status) ?? "unspecified",
-    attempts: w.attempts,
-    last_attempt_at: iso(w.lastAttemptAt),
-    delivered_at: iso(w.deliveredAt),
-    next_attempt_at: iso(w.nextAttemptAt),
-    error_message: orNull(w.errorMessage),
-    replay_of: orNull(w.replayOf),
-  };
+  return { ...rest, equals };
 }
 
 /** The payload as UTF-8 text when it decodes as such, else base64. */
@@ -172,65 +104,25 @@ function payloadJson(payload: Uint8Array): { payload_encoding: "utf8" | "base64"
   }
 }
 
-function deliveryJson(d: Delivery) {
-  return {
-    destination_id: d.destinationId,
-    destination_name: orNull(d.destinationName),
-    hub_id: d.hubId,
-    url: d.url,
-    // note: the enum's own names are the lower-case delivery statuses of REST (DEAD_LETTER → dead_letter).
-    status: (DeliveryStatus[d.status] ?? "unspecified").toLowerCase(),
-    attempts: d.attempts,
-    last_attempt_at: iso(d.lastAttemptAt),
-    next_attempt_at: iso(d.nextAttemptAt),
-    delivered_at: iso(d.deliveredAt),
-    error_message: orNull(d.errorMessage),
-  };
+/**
+ * A response as the tools answer it: every field derived by messageJson
+ * (admin.mapping.ts, the same names, enums and times as REST), but for what
+ * the tools show otherwise: filters ({@link filterJson}), and webhooks,
+ * whose headers, payload and deliveries only GetWebhook fills
+ * (`webhookBody`: shown, the payload as text or base64; else left out).
+ */
+function mcpJson<D extends DescMessage>(schema: D, message: MessageShape<D>, opts: { webhookBody?: boolean } = {}) {
+  return messageJson(schema, message, (m, json) => {
+    if (isMessage(m, DestinationFilterSchema)) return filterJson(m, json);
+    if (!isMessage(m, WebhookSchema)) return json;
+    if (opts.webhookBody) return { ...json, ...payloadJson(m.payload) };
+    const { headers: _headers, payload: _payload, deliveries: _deliveries, ...summary } = json;
+    return summary;
+  });
 }
 
-function attemptJson(a: Attempt) {
-  return {
-    id: a.id,
-    destination_id: orNull(a.destinationId),
-    number: a.number,
-    started_at: iso(a.startedAt),
-    duration_ms: a.durationMs,
-    status_code: a.statusCode,
-    outcome: a.outcome,
-    error: orNull(a.error),
-    response_excerpt: orNull(a.responseExcerpt),
-  };
-}
-
-function statusJson(s: GetStatusResponse) {
-  return {
-    hub: {
-      connected: s.hub?.connected ?? false,
-      since: iso(s.hub?.since),
-      hub_id: orNull(s.hub?.hubId ?? ""),
-      hub_version: orNull(s.hub?.hubVersion ?? ""),
-      last_seen_at: iso(s.hub?.lastSeenAt),
-      in_flight: Number(s.hub?.inFlight ?? 0n),
-    },
-    queues: s.queues.map((q) => ({
-      endpoint_id: q.endpointId,
-      name: q.name,
-      depth: Number(q.depth),
-      oldest_pending_at: iso(q.oldestPendingAt),
-      muted: q.muted,
-    })),
-    last_24h: {
-      received: Number(s.last24h?.received ?? 0n),
-      delivered: Number(s.last24h?.delivered ?? 0n),
-      failed: Number(s.last24h?.failed ?? 0n),
-      dead_letter: Number(s.last24h?.deadLetter ?? 0n),
-      pending: Number(s.last24h?.pending ?? 0n),
-    },
-    oldest_pending_at: iso(s.oldestPendingAt),
-    hubs: s.hubs.map(hubJson),
-    edge_version: s.edgeVersion,
-  };
-}
+/** A credential, with the reminder that it is shown once. */
+const credentialJson = (c: HubCredential) => ({ ...mcpJson(HubCredentialSchema, c), note: SHOWN_ONCE });
 
 // ── input schemas ─────────────────────────────────────────────────────────────
 
@@ -353,8 +245,7 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
   const admin = api;
   const readOnly = { readOnlyHint: true, destructiveHint: false, openWorldHint: false } as const;
   const setMuted = async (id: string, muted: boolean) => {
-    const { endpoint } = await api.updateEndpoint({ id, muted });
-    return { endpoint: endpointJson(endpoint!) };
+    return mcpJson(UpdateEndpointResponseSchema, await api.updateEndpoint({ id, muted }));
   };
 
   server.registerTool(
@@ -367,8 +258,7 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
     },
     () =>
       run("hookly_list_endpoints", async () => {
-        const { endpoints } = await api.listEndpoints({});
-        return { endpoints: endpoints.map(endpointJson) };
+        return mcpJson(ListEndpointsResponseSchema, await api.listEndpoints({}));
       }),
   );
 
@@ -382,7 +272,7 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
       annotations: readOnly,
     },
     ({ endpoint_id }) =>
-      run("hookly_get_endpoint", async () => ({ endpoint: endpointJson((await api.getEndpoint({ id: endpoint_id })).endpoint!) })),
+      run("hookly_get_endpoint", async () => mcpJson(GetEndpointResponseSchema, await api.getEndpoint({ id: endpoint_id }))),
   );
 
   server.registerTool(
@@ -403,7 +293,7 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
     },
     (args) =>
       run("hookly_create_endpoint", async () => {
-        const { endpoint } = await api.createEndpoint({
+        const created = await api.createEndpoint({
           name: args.name,
           providerType: providerToProto(args.provider_type),
           destinationUrl: args.destination_url,
@@ -411,7 +301,7 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
           hubId: args.hub_id ?? "",
           muted: args.muted ?? false,
         });
-        return { endpoint: endpointJson(endpoint!) };
+        return mcpJson(CreateEndpointResponseSchema, created);
       }),
   );
 
@@ -433,7 +323,7 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
     },
     (args) =>
       run("hookly_update_endpoint", async () => {
-        const { endpoint } = await api.updateEndpoint({
+        const updated = await api.updateEndpoint({
           id: args.endpoint_id,
           name: args.name,
           providerType: args.provider_type === undefined ? undefined : providerToProto(args.provider_type),
@@ -441,7 +331,7 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
           signatureSecret: args.signature_secret,
           muted: args.muted,
         });
-        return { endpoint: endpointJson(endpoint!) };
+        return mcpJson(UpdateEndpointResponseSchema, updated);
       }),
   );
 
@@ -511,7 +401,7 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
           limit: args.limit ?? DEFAULT_WEBHOOK_LIMIT,
           pageToken: args.page_token ?? "",
         });
-        return { webhooks: page.webhooks.map(webhookJson), next_page_token: orNull(page.nextPageToken) };
+        return mcpJson(ListWebhooksResponseSchema, page);
       }),
   );
 
@@ -526,16 +416,7 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
     },
     ({ webhook_id }) =>
       run("hookly_get_webhook", async () => {
-        const { webhook, attempts } = await api.getWebhook({ id: webhook_id });
-        return {
-          webhook: {
-            ...webhookJson(webhook!),
-            headers: webhook!.headers.map((h) => ({ name: h.name, value: h.value })),
-            ...payloadJson(webhook!.payload),
-            deliveries: webhook!.deliveries.map(deliveryJson),
-          },
-          attempts: attempts.map(attemptJson),
-        };
+        return mcpJson(GetWebhookResponseSchema, await api.getWebhook({ id: webhook_id }), { webhookBody: true });
       }),
   );
 
@@ -554,9 +435,9 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
     },
     ({ webhook_id, destination_id }) =>
-      run("hookly_replay_webhook", async () => ({
-        webhook: webhookJson((await api.replayWebhook({ id: webhook_id, destinationId: destination_id ?? "" })).webhook!),
-      })),
+      run("hookly_replay_webhook", async () =>
+        mcpJson(ReplayWebhookResponseSchema, await api.replayWebhook({ id: webhook_id, destinationId: destination_id ?? "" })),
+      ),
   );
 
   server.registerTool(
@@ -567,7 +448,7 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
         "Reports delivery health: whether a hub is connected (hub, a summary), every hub (connected, since, last_seen_at, queue_depth, in_flight, revoked), each endpoint's queue (depth, oldest pending webhook, muted), and counts of webhooks received in the last 24 h by status.",
       annotations: readOnly,
     },
-    () => run("hookly_get_status", async () => statusJson(await api.getStatus({}))),
+    () => run("hookly_get_status", async () => mcpJson(GetStatusResponseSchema, await api.getStatus({}))),
   );
 
   server.registerTool(
@@ -578,7 +459,7 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
         "Lists every hub (a relay on a home network that dials out to the edge and forwards webhooks to its destinations), the bootstrap hub (credential HOME_HUB_SECRET) first: id, name, connected (and since when), last_seen_at, version, queue_depth (pending deliveries of its destinations), in_flight, revoked, and previous_credential_valid while a rotation is under way.",
       annotations: readOnly,
     },
-    () => run("hookly_list_hubs", async () => ({ hubs: (await admin.listHubs({})).hubs.map(hubJson) })),
+    () => run("hookly_list_hubs", async () => mcpJson(ListHubsResponseSchema, await admin.listHubs({}))),
   );
 
   server.registerTool(
@@ -601,7 +482,7 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
       inputSchema: { hub_id: hubId, name: hubName },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
-    ({ hub_id, name }) => run("hookly_rename_hub", async () => ({ hub: hubJson((await admin.updateHub({ id: hub_id, name })).hub!) })),
+    ({ hub_id, name }) => run("hookly_rename_hub", async () => mcpJson(UpdateHubResponseSchema, await admin.updateHub({ id: hub_id, name }))),
   );
 
   server.registerTool(
@@ -613,7 +494,7 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
       inputSchema: { hub_id: hubId },
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
     },
-    ({ hub_id }) => run("hookly_revoke_hub", async () => ({ hub: hubJson((await admin.revokeHub({ id: hub_id })).hub!) })),
+    ({ hub_id }) => run("hookly_revoke_hub", async () => mcpJson(RevokeHubResponseSchema, await admin.revokeHub({ id: hub_id }))),
   );
 
   server.registerTool(
@@ -638,7 +519,7 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
       inputSchema: { hub_id: hubId },
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
     },
-    ({ hub_id }) => run("hookly_retire_hub_credential", async () => ({ hub: hubJson((await admin.retireHubCredential({ id: hub_id })).hub!) })),
+    ({ hub_id }) => run("hookly_retire_hub_credential", async () => mcpJson(RetireHubCredentialResponseSchema, await admin.retireHubCredential({ id: hub_id }))),
   );
 
   server.registerTool(
@@ -660,7 +541,7 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
     },
     (args) =>
       run("hookly_add_destination", async () => {
-        const { destination } = await admin.createDestination({
+        const created = await admin.createDestination({
           endpointId: args.endpoint_id,
           destination: {
             hubId: args.hub_id ?? "",
@@ -671,7 +552,7 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
             filter: args.filter ? filterToWire(args.filter) : undefined,
           },
         });
-        return { destination: destinationJson(destination!) };
+        return mcpJson(CreateDestinationResponseSchema, created);
       }),
   );
 
@@ -694,7 +575,7 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
     },
     (args) =>
       run("hookly_update_destination", async () => {
-        const { destination } = await admin.updateDestination({
+        const updated = await admin.updateDestination({
           id: args.destination_id,
           hubId: args.hub_id,
           url: args.url,
@@ -703,7 +584,7 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
           muted: args.muted,
           filter: args.filter === undefined ? undefined : filterToWire(args.filter),
         });
-        return { destination: destinationJson(destination!) };
+        return mcpJson(UpdateDestinationResponseSchema, updated);
       }),
   );
 
