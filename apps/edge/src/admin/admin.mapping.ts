@@ -5,9 +5,9 @@
  * (which are also the REST and MCP strings), the settings object, and the
  * status snapshot.
  */
-import type { DescEnum, DescField, DescMessage, MessageShape } from "@bufbuild/protobuf";
-import { timestampMs, TimestampSchema, type Timestamp } from "@bufbuild/protobuf/wkt";
-import { DeliveryStatusSchema, ProviderTypeSchema, WebhookStatusSchema, type DeliveryStatus, type ProviderType, type WebhookStatus } from "@hookly/proto/gen/admin_pb";
+import { create, isMessage, ScalarType, type DescEnum, type DescField, type DescMessage, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
+import { timestampFromMs, timestampMs, TimestampSchema, type Timestamp } from "@bufbuild/protobuf/wkt";
+import { ProviderTypeSchema, WebhookStatusSchema, type ProviderType, type WebhookStatus } from "@hookly/proto/gen/admin_pb";
 import type { Settings } from "../core.js";
 import type { StorageService, StorageStatus } from "../storage/storage.service.js";
 import type { DestinationFilter } from "../destination/destination.filter.js";
@@ -18,7 +18,7 @@ import type { HubService, HubView } from "../hub/hub.service.js";
 import type { RelayService } from "../relay/relay.service.js";
 import type { ProviderType as ProviderName } from "../verify/verify.service.js";
 import type { StatusCounts, WebhookService } from "../webhook/webhook.service.js";
-import { WEBHOOK_STATUSES, type DeliveryStatusName, type WebhookStatusName } from "../webhook/webhook.store.js";
+import { WEBHOOK_STATUSES, type WebhookStatusName } from "../webhook/webhook.store.js";
 
 /** The edge's non-secret settings (built in app.ts). */
 export type AdminSettings = Settings;
@@ -40,11 +40,6 @@ export function enumName(desc: DescEnum, n: number): string | undefined {
 /** The number of the enum value {@link enumName} calls `name`; undefined when none is. */
 export function enumNumber(desc: DescEnum, name: string): number | undefined {
   return desc.values.find((v) => v.localName.toLowerCase() === name)?.number;
-}
-
-/** The protobuf DeliveryStatus of a delivery status string. */
-export function deliveryStatusToProto(s: DeliveryStatusName): DeliveryStatus {
-  return enumNumber(DeliveryStatusSchema, s) ?? 0;
 }
 
 /** One of `names` by its enum number; undefined for UNSPECIFIED and unknown numbers. */
@@ -211,9 +206,10 @@ export function restJson(value: unknown, key = ""): RestJson {
   return null;
 }
 
-// ── messages → JSON, by reflection ──────────────────────────────────────────
+// ── messages ↔ views and JSON, by reflection ────────────────────────────────
 
 const isTimestamp = (m: DescMessage | undefined) => m?.typeName === TimestampSchema.typeName;
+const LONG = new Set([ScalarType.INT64, ScalarType.UINT64, ScalarType.SINT64, ScalarType.FIXED64, ScalarType.SFIXED64]);
 
 /** Replaces the JSON of a message met inside the one being rendered (a field's value); returns `json` to keep it. */
 export type MessageJsonVisitor = (message: MessageShape<DescMessage>, json: { [key: string]: RestJson }) => RestJson;
@@ -253,4 +249,58 @@ export function messageJson<D extends DescMessage>(schema: D, message: MessageSh
     out[field.name] = field.fieldKind === "list" ? (value as unknown[]).map((v) => valueJson(field, v, visit, false)) : valueJson(field, value, visit, true);
   }
   return out;
+}
+
+/** One value of a field from a view: ms → Timestamp (0 = unset), lower-case names → enum numbers, numbers → bigint for 64-bit fields. */
+function valueFrom(field: DescField, value: unknown): unknown {
+  if (value === null || value === undefined) return undefined;
+  if (field.message) {
+    if (isTimestamp(field.message) && typeof value === "number") return value ? timestampFromMs(value) : undefined;
+    return isMessage(value) ? value : messageFrom(field.message, value as object);
+  }
+  if (field.enum && typeof value === "string") return enumNumber(field.enum, value) ?? 0;
+  if (field.scalar !== undefined && LONG.has(field.scalar) && typeof value === "number") return BigInt(value);
+  return value;
+}
+
+/** The fields of a message type by their localName (the name views use). */
+type FieldName<D extends DescMessage> = Exclude<keyof MessageShape<D>, "$typeName" | "$unknown"> & string;
+
+/**
+ * What {@link messageFrom} takes besides the view: a value for every field
+ * the view has no key for (undefined: the default), and for any other field
+ * the view holds differently. Values are view-like (ms, numbers, names) or
+ * messages.
+ */
+export type MessageOverrides<D extends DescMessage, V> = { [K in Unmatched<D, V>]: unknown } & { [K in FieldName<D>]?: unknown };
+
+/** The fields of a message type a view has no key for. */
+type Unmatched<D extends DescMessage, V> = Exclude<FieldName<D>, keyof V>;
+
+/**
+ * A message from a service view, derived instead of restated: each field
+ * takes the view's value of the same (camelCase) name, or its override;
+ * null and undefined leave the default, ms become Timestamps (0 = unset),
+ * lower-case names become enum values ({@link enumNumber}; unknown:
+ * UNSPECIFIED), numbers become bigints for 64-bit fields, plain objects and
+ * lists of them become nested messages by the same rule. The type demands an
+ * override for every field the view lacks, so a new proto field without a
+ * view field, or a renamed view field, fails to compile here.
+ *
+ * note: nested plain objects are not checked so; build them with their own
+ * messageFrom call where that matters. No oneofs or maps (admin.proto has none).
+ */
+export function messageFrom<D extends DescMessage, V extends object>(
+  schema: D,
+  view: V,
+  ...[overrides]: [Unmatched<D, V>] extends [never] ? [MessageOverrides<D, V>?] : [MessageOverrides<D, V>]
+): MessageShape<D> {
+  const given: Record<string, unknown> = overrides ?? {};
+  const init: Record<string, unknown> = {};
+  for (const field of schema.fields) {
+    const raw = field.localName in given ? given[field.localName] : (view as Record<string, unknown>)[field.localName];
+    const value = field.fieldKind === "list" ? (raw as unknown[] | null | undefined)?.map((v) => valueFrom(field, v)) : valueFrom(field, raw);
+    if (value !== undefined) init[field.localName] = value;
+  }
+  return create(schema, init as MessageInitShape<D>);
 }

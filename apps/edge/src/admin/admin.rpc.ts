@@ -6,15 +6,21 @@
  * with the auth feature. Authentication happens in app.ts's interceptor.
  */
 import { create } from "@bufbuild/protobuf";
-import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import {
   AttemptSchema,
   DeliverySchema,
   DestinationSchema,
+  EndpointQueueSchema,
   EndpointSchema,
+  GetSettingsResponseSchema,
+  GetStatusResponseSchema,
   HubCredentialSchema,
   HubSchema,
+  HubStatusSchema,
+  StatusCountsSchema,
+  StorageFaultSchema,
   StorageHealthSchema,
   WatchEventsResponseSchema,
   WebhookSchema,
@@ -39,22 +45,21 @@ import type { ProviderType as ProviderName } from "../verify/verify.service.js";
 import type {
   AttemptView,
   EndpointQueueStats,
+  WebhookDetail,
   WebhookService,
   WebhookStatusName,
   WebhookView,
 } from "../webhook/webhook.service.js";
 import {
-  deliveryStatusToProto,
   destinationSnapshot,
   filterFromWire,
   hubSnapshots,
+  messageFrom,
   providerFromProto,
   type DestinationSnapshot,
   type HubSnapshot,
-  providerToProto,
   statusFromProto,
   statusSnapshot,
-  statusToProto,
   type AdminSettings,
   type HubStatusSource,
 } from "./admin.mapping.js";
@@ -68,90 +73,38 @@ export const WATCH_MAX_BACKLOG = 1_000;
 /** Re-exported for the admin RPC's callers: the mapping lives with the error codes. */
 export { toConnectError };
 
-const ts = (ms: number | null | undefined) => (ms ? timestampFromMs(ms) : undefined);
+// note: each message is derived from its view by field name (messageFrom, admin.mapping.ts); only the
+// fields a view holds otherwise, or lacks, are spelled out here.
 
-/** A destination message. */
+/** A destination message: its queue and held state flattened, the filter's equals as JSON text. */
 export function destinationMessage(d: DestinationSnapshot): Destination {
-  return create(DestinationSchema, {
-    id: d.id,
-    endpointId: d.endpointId,
-    hubId: d.hubId,
-    url: d.url,
-    name: d.name,
-    enabled: d.enabled,
-    muted: d.muted,
-    filter: d.filter
-      ? {
-          eventTypes: d.filter.eventTypes ?? [],
-          jsonPath: d.filter.jsonPath ?? "",
-          equalsJson: d.filter.jsonPath ? JSON.stringify(d.filter.equals ?? null) : "",
-        }
-      : undefined,
-    queueDepth: BigInt(d.queue.pending),
-    oldestPendingAt: ts(d.queue.oldestPendingAt),
-    lastDeliveredAt: ts(d.queue.lastDeliveredAt),
+  return messageFrom(DestinationSchema, d, {
+    filter: d.filter && {
+      eventTypes: d.filter.eventTypes ?? [],
+      jsonPath: d.filter.jsonPath ?? "",
+      equalsJson: d.filter.jsonPath ? JSON.stringify(d.filter.equals ?? null) : "",
+    },
+    queueDepth: d.queue.pending,
+    oldestPendingAt: d.queue.oldestPendingAt,
+    lastDeliveredAt: d.queue.lastDeliveredAt,
     held: d.held !== null,
-    heldError: d.held?.error ?? "",
-    createdAt: ts(d.createdAt),
-    updatedAt: ts(d.updatedAt),
+    heldError: d.held?.error,
   });
 }
 
 /** The storage health message. */
 export function storageMessage(h: StorageStatus): StorageHealth {
-  return create(StorageHealthSchema, {
-    healthy: h.healthy,
-    degradedSince: ts(h.degradedSince),
-    summary: h.summary ?? "",
-    ingestRefused: h.ingestRefused ?? "",
-    deliveryPaused: h.deliveryPaused,
-    freeBytes: h.freeBytes === undefined ? undefined : BigInt(h.freeBytes),
-    totalBytes: h.totalBytes === undefined ? undefined : BigInt(h.totalBytes),
-    minFreeBytes: BigInt(h.minFreeBytes),
-    faults: h.faults.map((f) => ({ area: f.area, code: f.code, since: ts(f.since) })),
-  });
+  return messageFrom(StorageHealthSchema, h, { faults: h.faults.map((f) => messageFrom(StorageFaultSchema, f)) });
 }
 
 /** A hub message. */
 export function hubMessage(h: HubSnapshot): Hub {
-  return create(HubSchema, {
-    id: h.id,
-    name: h.name,
-    bootstrap: h.bootstrap,
-    revoked: h.revoked,
-    connected: h.connected,
-    since: ts(h.since),
-    lastConnectedAt: ts(h.lastConnectedAt),
-    lastDisconnectedAt: ts(h.lastDisconnectedAt),
-    lastSeenAt: ts(h.lastSeenAt),
-    version: h.version ?? "",
-    transport: h.transport ?? "",
-    remoteAddress: h.remoteAddress ?? "",
-    inFlight: BigInt(h.inFlight),
-    queueDepth: BigInt(h.queueDepth),
-    destinations: h.destinations,
-    previousCredentialValid: h.previousCredentialValid,
-    hasCredential: h.hasCredential,
-    createdAt: ts(h.createdAt),
-    revokedAt: ts(h.revokedAt),
-    rotatedAt: ts(h.rotatedAt),
-    reportedId: h.reportedId ?? "",
-  });
+  return messageFrom(HubSchema, h);
 }
 
+/** A delivery message; next_attempt_at only while pending. */
 function deliveryMessage(d: DeliveryRecord) {
-  return create(DeliverySchema, {
-    destinationId: d.destinationId,
-    hubId: d.hubId,
-    url: d.url,
-    destinationName: d.destinationName,
-    status: deliveryStatusToProto(d.status),
-    attempts: d.attempts,
-    lastAttemptAt: ts(d.lastAttemptAt),
-    nextAttemptAt: d.status === "pending" ? ts(d.nextAttemptAt) : undefined,
-    deliveredAt: ts(d.deliveredAt),
-    errorMessage: d.errorMessage ?? "",
-  });
+  return messageFrom(DeliverySchema, d, { nextAttemptAt: d.status === "pending" ? d.nextAttemptAt : undefined });
 }
 
 /** A destination to create, from its message. */
@@ -168,71 +121,26 @@ function destinationInput(m: DestinationInputMessage): DestinationInput {
 
 /** An endpoint message, with its queue depth and last delivery when known. */
 function endpointMessage(e: EndpointView, q: EndpointQueueStats | undefined, destinations: Destination[]): Endpoint {
-  return create(EndpointSchema, {
-    id: e.id,
-    name: e.name,
-    providerType: providerToProto(e.providerType),
-    destinationUrl: e.destinationUrl,
-    destinations,
-    eventTypeHeader: e.eventTypeHeader ?? "",
-    muted: e.muted,
-    hasSignatureSecret: e.hasSignatureSecret,
-    ingestUrl: e.ingestUrl,
-    createdAt: ts(e.createdAt),
-    updatedAt: ts(e.updatedAt),
-    queueDepth: BigInt(q?.pending ?? 0),
-    lastDeliveredAt: ts(q?.lastDeliveredAt),
+  return messageFrom(EndpointSchema, e, { destinations, queueDepth: q?.pending ?? 0, lastDeliveredAt: q?.lastDeliveredAt });
+}
+
+/** A webhook message; headers, payload and deliveries only for a detail. */
+function webhookMessage(w: WebhookView, body?: Pick<WebhookDetail, "headers" | "payload" | "deliveries">): Webhook {
+  return messageFrom(WebhookSchema, w, {
+    headers: body?.headers.map(([name, value]) => ({ name, value })),
+    payload: body?.payload,
+    deliveries: body?.deliveries.map(deliveryMessage),
   });
 }
 
-/** A webhook message; headers, payload and deliveries only when given. */
-function webhookMessage(
-  w: WebhookView,
-  body?: { headers: [string, string][]; payload: Uint8Array; deliveries: DeliveryRecord[] },
-): Webhook {
-  return create(WebhookSchema, {
-    id: w.id,
-    endpointId: w.endpointId,
-    receivedAt: ts(w.receivedAt),
-    method: w.method,
-    query: w.query,
-    headers: body?.headers.map(([name, value]) => ({ name, value })) ?? [],
-    payload: body?.payload ?? new Uint8Array(0),
-    payloadSize: BigInt(w.payloadSize),
-    contentType: w.contentType ?? "",
-    sourceIp: w.sourceIp ?? "",
-    signatureValid: w.signatureValid,
-    signatureReason: w.signatureReason ?? "",
-    status: statusToProto(w.status),
-    attempts: w.attempts,
-    lastAttemptAt: ts(w.lastAttemptAt),
-    deliveredAt: ts(w.deliveredAt),
-    nextAttemptAt: ts(w.nextAttemptAt),
-    errorMessage: w.errorMessage ?? "",
-    replayOf: w.replayOf ?? "",
-    eventType: w.eventType ?? "",
-    deliveries: body?.deliveries.map(deliveryMessage) ?? [],
-  });
-}
-
+/** An attempt message. */
 function attemptMessage(a: AttemptView) {
-  return create(AttemptSchema, {
-    id: a.id,
-    webhookId: a.webhookId,
-    destinationId: a.destinationId ?? "",
-    number: a.number,
-    startedAt: ts(a.startedAt),
-    durationMs: a.durationMs,
-    statusCode: a.statusCode,
-    outcome: a.outcome,
-    error: a.error ?? "",
-    responseExcerpt: a.responseExcerpt ?? "",
-  });
+  return messageFrom(AttemptSchema, a);
 }
 
-/** A hub credential message (shown once). */
+/** A hub credential message (shown once), with the hub's live state. */
 function credentialMessage(c: HubCredential, snapshot: HubSnapshot) {
-  return create(HubCredentialSchema, { hub: hubMessage(snapshot), secret: c.secret, env: c.env, compose: c.compose });
+  return messageFrom(HubCredentialSchema, c, { hub: hubMessage(snapshot) });
 }
 
 /** Creates the AdminService implementation (without the token RPCs). */
@@ -359,34 +267,13 @@ export function createAdminRpc(deps: {
     getStatus: (_req, ctx) =>
       guard(ctx, () => {
         const s = statusSnapshot({ endpoints, webhooks, hubs, destinations, relay, settings, storage: deps.storage });
-        return {
-          hub: {
-            connected: s.hub.connected,
-            since: ts(s.hub.since),
-            hubId: s.hub.hubId,
-            hubVersion: s.hub.hubVersion,
-            lastSeenAt: ts(s.hub.lastSeenAt),
-            inFlight: BigInt(s.hub.inFlight),
-          },
-          queues: s.queues.map((q) => ({
-            endpointId: q.endpointId,
-            name: q.name,
-            depth: BigInt(q.depth),
-            oldestPendingAt: ts(q.oldestPendingAt),
-            muted: q.muted,
-          })),
-          last24h: {
-            received: BigInt(s.last24h.received),
-            delivered: BigInt(s.last24h.delivered),
-            failed: BigInt(s.last24h.failed),
-            deadLetter: BigInt(s.last24h.deadLetter),
-            pending: BigInt(s.last24h.pending),
-          },
-          oldestPendingAt: ts(s.oldestPendingAt),
-          edgeVersion: s.edgeVersion,
+        return messageFrom(GetStatusResponseSchema, s, {
+          hub: messageFrom(HubStatusSchema, s.hub),
+          queues: s.queues.map((q) => messageFrom(EndpointQueueSchema, q)),
+          last24h: messageFrom(StatusCountsSchema, s.last24h),
           hubs: s.hubs.map(hubMessage),
           storage: storageMessage(s.storage),
-        };
+        });
       }),
 
     listHubs: (_req, ctx) => guard(ctx, () => ({ hubs: hubSnapshots({ hubs, destinations, relay }).map(hubMessage) })),
@@ -448,18 +335,7 @@ export function createAdminRpc(deps: {
         return {};
       }),
 
-    getSettings: (_req, ctx) =>
-      guard(ctx, () => ({
-        baseUrl: settings.baseUrl,
-        retentionDays: settings.retentionDays,
-        deadLetterAfterHours: settings.deadLetterAfterHours,
-        backoffInitialMs: settings.backoffInitialMs,
-        backoffMaxMs: settings.backoffMaxMs,
-        maxPayloadBytes: BigInt(settings.maxPayloadBytes),
-        githubSignIn: settings.githubSignIn,
-        telegramAlerts: settings.telegramAlerts,
-        edgeVersion: settings.edgeVersion,
-      })),
+    getSettings: (_req, ctx) => guard(ctx, () => messageFrom(GetSettingsResponseSchema, settings)),
 
     /**
      * Streams every EdgeEvents emission, plus a heartbeat at once (so the
