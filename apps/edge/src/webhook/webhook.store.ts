@@ -126,65 +126,25 @@ export interface StatusCounts {
   deadLetter: number;
 }
 
-interface WebhookRow {
-  seq: number;
-  id: string;
-  endpoint_id: string;
-  received_at: number;
-  method: string;
-  query: string;
-  payload_size: number;
-  content_type: string | null;
-  source_ip: string | null;
-  signature_valid: number;
-  signature_reason: string | null;
-  event_type: string | null;
-  status: WebhookStatusName;
-  attempts: number;
-  last_attempt_at: number | null;
-  next_attempt_at: number | null;
-  deliver_by: number | null;
-  delivered_at: number | null;
-  settled_at: number | null;
-  error_message: string | null;
-  replay_of: string | null;
-}
+/** A webhook row as selected: the record's own names (the SQL aliases them), signature_valid as 0 or 1. */
+type WebhookRow = Omit<WebhookRecord, "signatureValid"> & { signatureValid: number };
 
 interface BodyColumns {
   headers: string | null;
   payload: Buffer | null;
 }
 
-// note: retry timing lives on the deliveries; a pending webhook shows its earliest (two probes of delivery_by_webhook).
-const columns = (t: string) => `${t}.seq AS seq, id, endpoint_id, received_at, method, query, payload_size, content_type, source_ip, signature_valid,
-  signature_reason, event_type, status, attempts, last_attempt_at,
-  CASE WHEN ${t}.status = 'pending' THEN (SELECT min(d.next_attempt_at) FROM delivery d WHERE d.webhook_seq = ${t}.seq AND d.status = 'pending') END AS next_attempt_at,
-  CASE WHEN ${t}.status = 'pending' THEN (SELECT min(d.deliver_by) FROM delivery d WHERE d.webhook_seq = ${t}.seq AND d.status = 'pending') END AS deliver_by,
-  delivered_at, settled_at, error_message, replay_of`;
+// note: columns are aliased to the record's names, so a row is a record but for signatureValid; retry
+// timing lives on the deliveries, and a pending webhook shows its earliest (two probes of delivery_by_webhook).
+const columns = (t: string) => `${t}.seq AS seq, id, endpoint_id AS endpointId, received_at AS receivedAt, method, query,
+  payload_size AS payloadSize, content_type AS contentType, source_ip AS sourceIp, signature_valid AS signatureValid,
+  signature_reason AS signatureReason, event_type AS eventType, status, attempts, last_attempt_at AS lastAttemptAt,
+  CASE WHEN ${t}.status = 'pending' THEN (SELECT min(d.next_attempt_at) FROM delivery d WHERE d.webhook_seq = ${t}.seq AND d.status = 'pending') END AS nextAttemptAt,
+  CASE WHEN ${t}.status = 'pending' THEN (SELECT min(d.deliver_by) FROM delivery d WHERE d.webhook_seq = ${t}.seq AND d.status = 'pending') END AS deliverBy,
+  delivered_at AS deliveredAt, settled_at AS settledAt, error_message AS errorMessage, replay_of AS replayOf`;
 
-const toRecord = (r: WebhookRow): WebhookRecord => ({
-  seq: r.seq,
-  id: r.id,
-  endpointId: r.endpoint_id,
-  receivedAt: r.received_at,
-  method: r.method,
-  query: r.query,
-  payloadSize: r.payload_size,
-  contentType: r.content_type,
-  sourceIp: r.source_ip,
-  signatureValid: r.signature_valid === 1,
-  signatureReason: r.signature_reason,
-  eventType: r.event_type,
-  status: r.status,
-  attempts: r.attempts,
-  lastAttemptAt: r.last_attempt_at,
-  nextAttemptAt: r.next_attempt_at,
-  deliverBy: r.deliver_by,
-  deliveredAt: r.delivered_at,
-  settledAt: r.settled_at,
-  errorMessage: r.error_message,
-  replayOf: r.replay_of,
-});
+/** The record of a row (of the columns above only: a row with body columns keeps them, for toBody to replace). */
+const toRecord = (r: WebhookRow): WebhookRecord => ({ ...r, signatureValid: r.signatureValid === 1 });
 
 const toBody = (r: BodyColumns): WebhookBody => ({
   headers: r.headers ? (JSON.parse(r.headers) as [string, string][]) : [],
@@ -263,43 +223,16 @@ export function createWebhookStore(db: Db) {
     `SELECT ${columns("w")}, b.headers, b.payload
      FROM webhook w LEFT JOIN webhook_body b ON b.webhook_seq = w.seq WHERE w.seq = ?`,
   );
-  const attempts = db.prepare<
-    [number],
-    {
-      id: string;
-      destination_id: string | null;
-      number: number;
-      started_at: number;
-      duration_ms: number;
-      status_code: number;
-      outcome: string;
-      error: string | null;
-      response_excerpt: string | null;
-    }
-  >(
-    `SELECT a.id, d.destination_id, a.number, a.started_at, a.duration_ms, a.status_code, a.outcome, a.error, a.response_excerpt
+  // note: aliased to the record's names, like the webhook columns.
+  const attempts = db.prepare<[number], AttemptRow>(
+    `SELECT a.id, d.destination_id AS destinationId, a.number, a.started_at AS startedAt, a.duration_ms AS durationMs,
+       a.status_code AS statusCode, a.outcome, a.error, a.response_excerpt AS responseExcerpt
      FROM attempt a LEFT JOIN delivery d ON d.seq = a.delivery_seq WHERE a.webhook_seq = ? ORDER BY a.started_at, a.number`,
   );
-  const deliveries = db.prepare<
-    [number],
-    {
-      seq: number;
-      destination_id: string;
-      hub_id: string;
-      url: string;
-      name: string;
-      status: DeliveryStatusName;
-      attempts: number;
-      last_attempt_at: number | null;
-      next_attempt_at: number;
-      deliver_by: number;
-      delivered_at: number | null;
-      settled_at: number | null;
-      error_message: string | null;
-    }
-  >(
-    `SELECT d.seq, d.destination_id, x.hub_id, x.url, x.name, d.status, d.attempts, d.last_attempt_at, d.next_attempt_at, d.deliver_by,
-       d.delivered_at, d.settled_at, d.error_message
+  const deliveries = db.prepare<[number], DeliveryRecord>(
+    `SELECT d.seq, d.destination_id AS destinationId, x.hub_id AS hubId, x.url, x.name AS destinationName, d.status, d.attempts,
+       d.last_attempt_at AS lastAttemptAt, d.next_attempt_at AS nextAttemptAt, d.deliver_by AS deliverBy, d.delivered_at AS deliveredAt,
+       d.settled_at AS settledAt, d.error_message AS errorMessage
      FROM delivery d JOIN destination x ON x.id = d.destination_id WHERE d.webhook_seq = ? ORDER BY x.position, d.seq`,
   );
   const replayable = db.prepare<[string], { seq: number }>(
@@ -403,35 +336,11 @@ export function createWebhookStore(db: Db) {
     },
     /** A webhook's attempts, by number. */
     attempts(seq: number): AttemptRow[] {
-      return attempts.all(seq).map((r) => ({
-        id: r.id,
-        destinationId: r.destination_id,
-        number: r.number,
-        startedAt: r.started_at,
-        durationMs: r.duration_ms,
-        statusCode: r.status_code,
-        outcome: r.outcome,
-        error: r.error,
-        responseExcerpt: r.response_excerpt,
-      }));
+      return attempts.all(seq);
     },
     /** A webhook's deliveries, in the order of its endpoint's destinations. */
     deliveries(seq: number): DeliveryRecord[] {
-      return deliveries.all(seq).map((r) => ({
-        seq: r.seq,
-        destinationId: r.destination_id,
-        hubId: r.hub_id,
-        url: r.url,
-        destinationName: r.name,
-        status: r.status,
-        attempts: r.attempts,
-        lastAttemptAt: r.last_attempt_at,
-        nextAttemptAt: r.next_attempt_at,
-        deliverBy: r.deliver_by,
-        deliveredAt: r.delivered_at,
-        settledAt: r.settled_at,
-        errorMessage: r.error_message,
-      }));
+      return deliveries.all(seq);
     },
     /** seqs of an endpoint's failed, partial and dead-lettered webhooks, in arrival order. */
     replayableSeqs(endpointId: string): number[] {
