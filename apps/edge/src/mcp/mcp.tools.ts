@@ -39,7 +39,9 @@ import {
 } from "@hookly/proto/gen/admin_pb";
 import { z } from "zod";
 import { messageJson, providerToProto, statusToProto, type RestJson } from "../admin/admin.mapping.js";
+import { PROVIDER_TYPES } from "../endpoint/endpoint.service.js";
 import type { Logger } from "../logger.js";
+import { WEBHOOK_STATUSES } from "../webhook/webhook.store.js";
 import type { HooklyApi } from "./mcp.api.js";
 
 /** Name the server reports to MCP clients. */
@@ -126,13 +128,10 @@ const credentialJson = (c: HubCredential) => ({ ...mcpJson(HubCredentialSchema, 
 
 // ── input schemas ─────────────────────────────────────────────────────────────
 
-const PROVIDERS = ["generic", "stripe", "github", "telegram"] as const;
-const STATUSES = ["pending", "delivered", "failed", "dead_letter", "partial", "filtered"] as const;
-
 const endpointId = z.string().min(1).describe("The endpoint's id (ep_…), as returned by hookly_list_endpoints.");
 const webhookId = z.string().min(1).describe("The webhook's id (wh_…), as returned by hookly_list_webhooks.");
 const providerType = z
-  .enum(PROVIDERS)
+  .enum(PROVIDER_TYPES)
   .describe(
     "How the provider signs its webhooks: generic (Standard Webhooks, whsec_ secrets), stripe (Stripe-Signature), github (X-Hub-Signature-256) or telegram (X-Telegram-Bot-Api-Secret-Token).",
   );
@@ -381,7 +380,7 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
       description: `Lists received webhooks, newest first, without their payloads (use hookly_get_webhook for one webhook's payload, headers, deliveries and attempts), each with its event_type. Status, over all its destinations: pending (waiting for delivery or a retry), delivered, failed (a destination answered a permanent 4xx), dead_letter (not delivered in time), partial (delivered to some destinations, failed at others) or filtered (no destination's filter took it). Pages: pass next_page_token back as page_token; it is null on the last page.`,
       inputSchema: {
         endpoint_id: endpointId.optional().describe("Only this endpoint's webhooks (ep_…)."),
-        status: z.enum(STATUSES).optional().describe("Only webhooks with this status."),
+        status: z.enum(WEBHOOK_STATUSES).optional().describe("Only webhooks with this status."),
         event_type: z.string().min(1).max(200).optional().describe("Only webhooks of this exact event type, e.g. invoice.paid, issues.opened, push."),
         verified: z.boolean().optional().describe("true: only webhooks whose provider signature was valid; false: only those whose was not."),
         since: isoTime.optional().describe("Only webhooks received at or after this ISO-8601 time, e.g. 2025-01-31T12:00:00Z."),
