@@ -28,7 +28,7 @@ afterAll(async () => {
   await github.close();
 });
 
-const edges: TestEdge[] = [];
+const edges: Pick<TestEdge, "close">[] = [];
 afterEach(async () => {
   await Promise.all(edges.splice(0).map((e) => e.close()));
 });
@@ -58,14 +58,13 @@ async function edgeWithGitHub(env: Record<string, string> = {}, clock?: TestCloc
  * "listens", so Node never tracks its connections): without this, every close
  * waits out the 3 s grace period for keep-alive sockets of fetch and Connect.
  */
-function track(edge: TestEdge): TestEdge {
+function track<E extends Pick<TestEdge, "app" | "close">>(edge: E): E {
   const sockets = new Set<Socket>();
   edge.app.server.tcp.on("connection", (s: Socket) => {
     sockets.add(s);
     s.once("close", () => sockets.delete(s));
   });
   edges.push({
-    ...edge,
     close() {
       for (const s of sockets) s.destroy();
       return edge.close();

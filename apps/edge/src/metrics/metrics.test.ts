@@ -198,8 +198,8 @@ describe("GET /metrics", () => {
       if (line === "") continue;
       const [marker, kind, name, ...rest] = line.split(" ");
       if (marker === "#") {
-        families[name!] ??= ["", ""];
-        const f = families[name!];
+        const f = families[name!] ?? ["", ""];
+        families[name!] = f;
         if (kind === "TYPE") {
           f[0] = rest.join(" ");
           current = { name: name!, type: f[0] };

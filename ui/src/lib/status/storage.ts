@@ -115,7 +115,8 @@ export function storageSpace(h: Pick<StorageHealthLike, "freeBytes" | "totalByte
   if (h.freeBytes === undefined) return { text: "unknown", floor, usedFraction: undefined, low: false };
   const low = h.freeBytes < h.minFreeBytes;
   if (h.totalBytes === undefined || h.totalBytes === 0n) return { text: `${formatBytes(h.freeBytes)} free`, floor, usedFraction: undefined, low };
-  const used = Number(h.totalBytes - (Math.min(h.freeBytes , h.totalBytes))) / Number(h.totalBytes);
+  // biome-ignore lint/complexity/useMathMinMax: Math.min does not take bigint.
+  const used = Number(h.totalBytes - (h.freeBytes > h.totalBytes ? h.totalBytes : h.freeBytes)) / Number(h.totalBytes);
   return { text: `${formatBytes(h.freeBytes)} free of ${formatBytes(h.totalBytes)}`, floor, usedFraction: used, low };
 }
 
