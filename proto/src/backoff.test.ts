@@ -1,17 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { mulberry32 } from "../../test/random.js";
 import { type BackoffJitter, MAX_DOUBLINGS, backoffDelay } from "./backoff.js";
 
-/** Seeded PRNG (mulberry32), so a failing sequence can be replayed from its seed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const always = (r: number) => () => r;
 const ALMOST_ONE = 1 - 2 ** -53;

@@ -3,6 +3,7 @@
 // fake hub that behaves like apps/hub/src/lane.ts, checking the ordering, window,
 // nothing-lost and attempt-numbering invariants over thousands of event sequences.
 import { beforeAll, describe, expect, it } from "vitest";
+import { mulberry32 } from "../../../../test/random.js";
 import {
   type BackoffPolicy,
   type LaneLimits,
@@ -443,17 +444,6 @@ describe("onResult", () => {
 // stream is ordered: results reach the edge in the order the hub produced them; a
 // disconnect delivers a random prefix of the results in transit and loses the rest.
 
-/** Seeded PRNG (mulberry32), so a failing sequence can be replayed from its seed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Invariant = "order" | "window" | "nothing lost" | "attempts" | "shell";
 

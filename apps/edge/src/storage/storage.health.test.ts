@@ -3,6 +3,7 @@
  * sequences checked against the invariants after every event.
  */
 import { describe, expect, it } from "vitest";
+import { mulberry32 } from "../../../../test/random.js";
 import {
   SELF_RETRYING_AREAS,
   STORAGE_AREAS,
@@ -300,17 +301,6 @@ describe("mb", () => {
 
 // --- randomized sequences ----------------------------------------------------
 
-/** Seeded PRNG (mulberry32), so a failing sequence can be replayed from its seed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const CODES = ["SQLITE_FULL", "SQLITE_IOERR_WRITE", "SQLITE_READONLY", "SQLITE_BUSY"];
 const FREE_CHOICES = [0, policy.minFreeBytes - 1, policy.minFreeBytes, policy.minFreeBytes + 1, 5000 * MiB];
