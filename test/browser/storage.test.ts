@@ -8,14 +8,14 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { chromium, type Browser, type BrowserContext, type Locator, type Page } from "playwright-core";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../apps/edge/src/config.js";
 import { defaultExtensions } from "../../apps/edge/src/extensions.js";
 import { ROOT, TEST_SECRETS, createEndpoint, freePort, startEdge, type TestEdge } from "../harness.js";
+import { SCREENSHOTS, byTestId, expectFitsPhone, screenshot } from "./page.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const SCREENSHOTS = join(ROOT, "test-output", "screenshots");
 /**
  * How long the banner may take to follow the edge: the layout asks every 5 s (storage changes are
  * not announced on WatchEvents) and the storage service probes every second.
@@ -74,22 +74,6 @@ async function signedIn(edge: TestEdge): Promise<{ page: Page; errors: string[] 
   await byTestId(page, "signin-submit").click();
   await page.waitForURL((url) => url.pathname === "/");
   return { page, errors };
-}
-
-const byTestId = (scope: Page | Locator, id: string): Locator => scope.locator(`[data-testid="${id}"]`);
-
-async function screenshot(page: Page, name: string): Promise<void> {
-  await page.evaluate("window.scrollTo(0, 0)");
-  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true, animations: "disabled" });
-}
-
-/** At phone width nothing makes the page scroll sideways; saves `<name>-phone`. */
-async function expectFitsPhone(page: Page, name: string): Promise<void> {
-  const before = page.viewportSize();
-  await page.setViewportSize({ width: 390, height: 844 });
-  expect(await page.evaluate<number>("document.documentElement.scrollWidth")).toBeLessThanOrEqual(390);
-  await screenshot(page, `${name}-phone`);
-  if (before) await page.setViewportSize(before);
 }
 
 /** Posts an unsigned webhook; the HTTP status. */

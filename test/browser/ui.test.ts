@@ -16,9 +16,9 @@ import { defaultExtensions } from "../../apps/edge/src/extensions.js";
 import { startFakeGitHub, type FakeGitHub } from "../fakes/github.js";
 import { startReceiver, type Receiver } from "../fakes/receiver.js";
 import { ROOT, TEST_SECRETS, createEndpoint, freePort, postWebhook, startEdge, startHub, type TestEdge } from "../harness.js";
+import { SCREENSHOTS, byTestId, expectFitsPhone, screenshot } from "./page.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const SCREENSHOTS = join(ROOT, "test-output", "screenshots");
 const ORG = "hookly-friends";
 /** An avatar the UI's CSP lets through (`img-src data:`), like GitHub's own avatar host. */
 const AVATAR = `data:image/svg+xml,${encodeURIComponent('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 8 8"><rect width="8" height="8" fill="#6e40c9"/></svg>')}`;
@@ -113,26 +113,9 @@ async function openPage(): Promise<{ page: Page; trouble: PageTrouble }> {
   return { page, trouble };
 }
 
-const byTestId = (scope: Page | Locator, id: string): Locator => scope.locator(`[data-testid="${id}"]`);
-
 /** Waits until the locator's attribute has the value (UI updates arrive asynchronously). */
 async function waitForAttribute(locator: Locator, name: string, value: string, timeoutMs = UI_MS): Promise<void> {
   await expect.poll(() => locator.getAttribute(name), { timeout: timeoutMs, interval: 50 }).toBe(value);
-}
-
-async function screenshot(page: Page, name: string): Promise<void> {
-  // note: scrolled down, a full-page capture paints the sticky header mid-page.
-  await page.evaluate("window.scrollTo(0, 0)");
-  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true, animations: "disabled" });
-}
-
-/** At phone width (390 px) nothing makes the page scroll sideways (tables scroll inside their card); saves `<name>-phone`. */
-async function expectFitsPhone(page: Page, name: string): Promise<void> {
-  const before = page.viewportSize();
-  await page.setViewportSize({ width: 390, height: 844 });
-  expect(await page.evaluate<number>("document.documentElement.scrollWidth")).toBeLessThanOrEqual(390);
-  await screenshot(page, `${name}-phone`);
-  if (before) await page.setViewportSize(before);
 }
 
 /** Signs in through the fake GitHub as `user` and returns once the browser is back on the edge. */
