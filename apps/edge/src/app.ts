@@ -291,6 +291,3 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
   };
 }
 
-// note: kept only while importers move to core.ts and version.ts; removed once none uses them.
-export type { ExtensionFactory } from "./core.js";
-export { EDGE_VERSION } from "./version.js";
