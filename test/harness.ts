@@ -372,17 +372,31 @@ export function spawnApp(app: "edge" | "hub", env: Record<string, string>, opts:
   };
 }
 
-/** A free TCP port on 127.0.0.1 (for child processes that cannot report port 0). */
+/** Ports {@link freePort} handed out in this process: the kernel may offer a just-released port again. */
+const portsHandedOut = new Set<number>();
+
+/**
+ * A free TCP port on 127.0.0.1 (for child processes that cannot report port 0),
+ * never one this process was already given, so an edge and a hub's health port
+ * asked for back to back cannot collide.
+ */
 export async function freePort(): Promise<number> {
   const net = await import("node:net");
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as import("node:net").AddressInfo).port;
-      s.close(() => resolve(port));
+  for (let tries = 0; tries < 20; tries++) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const s = net.createServer();
+      s.once("error", reject);
+      s.listen(0, "127.0.0.1", () => {
+        const port = (s.address() as import("node:net").AddressInfo).port;
+        s.close(() => resolve(port));
+      });
     });
-  });
+    if (!portsHandedOut.has(port)) {
+      portsHandedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error("freePort: the kernel kept offering ports already handed out");
 }
 
 /** Environment for an edge child process on `port` with the test secrets and fast timers. */

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { useCleanups } from "../cleanup.js";
 import {
+  adminClient,
   childEdgeEnv,
   childHubEnv,
   createEndpoint,
@@ -45,6 +46,24 @@ function within<T>(ms: number, promise: Promise<T>, what: string): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** What the edge and both processes say, for a failure message: the hubs as the edge sees them, the webhooks' states, stderr. */
+async function diagnose(edgeUrl: string, edge: Spawned, hub: Spawned): Promise<string> {
+  const client = adminClient(edgeUrl);
+  const parts: string[] = [];
+  try {
+    const { hubs } = await client.listHubs({});
+    parts.push(`hubs: ${JSON.stringify(hubs.map((h) => ({ id: h.id, connected: h.connected, inFlight: String(h.inFlight), queueDepth: String(h.queueDepth) })))}`);
+    const { webhooks } = await client.listWebhooks({ limit: 50 });
+    parts.push(`webhooks: ${JSON.stringify(webhooks.map((w) => ({ id: w.id, status: w.status, attempts: w.attempts, error: w.errorMessage })))}`);
+  } catch (err) {
+    parts.push(`the edge's admin API: ${String(err)}`);
+  }
+  for (const [name, p] of [["edge", edge], ["hub", hub]] as const) {
+    parts.push(`${name} (exit ${p.child.exitCode ?? p.child.signalCode ?? "none"}) stderr: ${p.output().slice(-2000)}`);
+  }
+  return parts.join("\n");
+}
+
 /** An edge and a connected hub, both logging at debug to /dev/full, and an endpoint to a recording target. */
 async function startOnDevFull() {
   const { dir, remove } = tempDir();
@@ -75,6 +94,8 @@ async function startOnDevFull() {
     "the hub connected (/readyz)",
   );
   expect(running(hub), hub.output()).toBe(true);
+  // …and the edge has the hub's stream too, so the deliveries below have somewhere to go.
+  await waitUntil(async () => (await adminClient(edgeUrl).listHubs({})).hubs.some((h) => h.connected), 30_000, "the edge to see the hub connected");
   return { edge, hub, edgeUrl, ep, target };
 }
 
@@ -83,7 +104,9 @@ describe("stdout refuses every write", () => {
     const { edge, hub, edgeUrl, ep, target } = await startOnDevFull();
     const ids: string[] = [];
     for (let n = 0; n < 20; n++) ids.push(await postWebhook(ep.ingestUrl, JSON.stringify({ n })));
-    const got = await target.waitFor(ids.length, { timeoutMs: 20_000 });
+    const got = await target.waitFor(ids.length, { timeoutMs: 20_000 }).catch(async (err: Error) => {
+      throw new Error(`${err.message}\n${await diagnose(edgeUrl, edge, hub)}`);
+    });
     expect(got.map(webhookIdOf)).toEqual(ids);
     expect(JSON.parse(got[0]!.body.toString())).toEqual({ n: 0 });
 
