@@ -10,8 +10,10 @@
  *  3. one endpoint's ordered throughput, and with 50 ms RTT between hub and edge
  *  4. fan-out: two hubs, every webhook to two destinations (one on each), against
  *     one destination and a direct POST: latency, throughput, CPU per webhook
+ *  5. the admin API over 100,000 stored webhooks: ListWebhooks per filter (first and
+ *     next page), GetStatus and ListEndpoints, in process (no HTTP in the figure)
  *
- * `npm run bench -- latency` (or `ingest`, `ordered`, `fanout`) runs only those sections;
+ * `npm run bench -- latency` (or `ingest`, `ordered`, `fanout`, `admin`) runs only those sections;
  * RATES=200,1000 and SECS=5 set the latency runs.
  * Prints a Markdown table (paste it into docs/benchmarks.md).
  */
@@ -23,8 +25,11 @@ import http from "node:http";
 import net from "node:net";
 import { join } from "node:path";
 import {
+  TEST_EPOCH,
   TEST_SECRETS,
+  TestClock,
   adminClient,
+  buildEdge,
   createEndpoint,
   createHubCredentials,
   freePort,
@@ -34,6 +39,7 @@ import {
   waitUntil,
   type Spawned,
 } from "../test/harness.js";
+import { LIST_CASES, seedWebhooks } from "../test/seed.js";
 
 const children: Spawned[] = [];
 const cleanup = async () => {
@@ -102,7 +108,8 @@ async function withCpu<T>(pids: (number | undefined)[], run: () => Promise<T>) {
 
 /** Sections to run: `npm run bench -- latency ingest ordered` (default: all). */
 const only = process.argv.slice(2);
-for (const s of only) if (!["latency", "ingest", "ordered", "fanout"].includes(s)) throw new Error(`unknown bench section "${s}" (latency, ingest, ordered, fanout)`);
+const SECTIONS = ["latency", "ingest", "ordered", "fanout", "admin"];
+for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`unknown bench section "${s}" (${SECTIONS.join(", ")})`);
 const want = (section: string) => only.length === 0 || only.includes(section);
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
@@ -231,6 +238,7 @@ async function main() {
   if (want("ingest")) await ingestSection(base, target, dir);
   if (want("ordered")) await orderedSection(base, port, target);
   if (want("fanout")) await fanoutSection(base, port, edge, target);
+  if (want("admin")) await adminSection();
   await cleanup();
   await target.close();
   remove();
@@ -403,6 +411,46 @@ async function fanoutSection(base: string, port: number, edge: Spawned, target: 
     console.log(`| ${label} | ${perSec.toFixed(0)} | ${(perSec * arrivals("x").length).toFixed(0)} |`);
   }
   for (const h of hubs) await h.kill("SIGTERM");
+}
+
+/** Median and worst of `runs` timings of `call`, ms, after one warm-up call. */
+async function timed(runs: number, call: () => Promise<unknown>): Promise<{ median: number; max: number }> {
+  await call();
+  const ms: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await call();
+    ms.push(performance.now() - t0);
+  }
+  ms.sort((a, b) => a - b);
+  return { median: percentile(ms, 50), max: ms.at(-1)! };
+}
+
+/**
+ * The admin API over a large history: 100,000 webhooks over 30 days (test/seed.ts), called through
+ * the AdminService in process, so the figures are SQLite plus mapping, without HTTP.
+ */
+async function adminSection() {
+  const ROWS = Number(process.env.ADMIN_ROWS ?? 100_000);
+  const RUNS = 20;
+  const edge = await buildEdge({ clock: new TestClock(TEST_EPOCH) });
+  const t0 = performance.now();
+  const history = await seedWebhooks(edge, ROWS);
+  const seedMs = performance.now() - t0;
+  console.log(`\n## Admin API over ${ROWS.toLocaleString("en")} stored webhooks (seeded in ${seedMs.toFixed(0)} ms), ms: median and worst of ${RUNS}\n`);
+  console.log("| call | first page | next page |\n|---|---|---|");
+  for (const [name, request] of LIST_CASES) {
+    const req = request(history, edge.clock.now());
+    const { nextPageToken } = await edge.client.listWebhooks(req);
+    const first = await timed(RUNS, () => edge.client.listWebhooks(req));
+    const next = await timed(RUNS, () => edge.client.listWebhooks({ ...req, pageToken: nextPageToken }));
+    console.log(`| ListWebhooks: ${name} | ${fmt(first.median)} · ${fmt(first.max)} | ${fmt(next.median)} · ${fmt(next.max)} |`);
+  }
+  const status = await timed(RUNS, () => edge.client.getStatus({}));
+  const endpoints = await timed(RUNS, () => edge.client.listEndpoints({}));
+  console.log(`| GetStatus | ${fmt(status.median)} · ${fmt(status.max)} | |`);
+  console.log(`| ListEndpoints | ${fmt(endpoints.median)} · ${fmt(endpoints.max)} | |`);
+  await edge.close();
 }
 
 main().then(
