@@ -90,7 +90,12 @@ function cpuMs(pid: number | undefined): number {
 /** Busy and total CPU time of the whole machine, in ticks; NaN where /proc is missing. */
 function machineTicks(): { busy: number; total: number } {
   try {
-    const [user, nice, system, idle, iowait, irq, softirq, steal] = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number) as number[];
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = readFileSync("/proc/stat", "utf8")
+      .split("\n")[0]!
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number) as number[];
     const busy = user! + nice! + system! + irq! + softirq! + steal!;
     return { busy, total: busy + idle! + iowait! };
   } catch {
@@ -116,10 +121,14 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
 function post(url: string, body: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } }, (res) => {
-      res.resume();
-      res.on("end", () => resolve(res.statusCode ?? 0));
-    });
+    const req = http.request(
+      url,
+      { method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on("error", reject);
     req.end(body);
   });
@@ -157,7 +166,15 @@ async function latencyRun(label: string, urls: string[], target: Target, rate: n
   await waitUntil(() => [...sent.keys()].every((t) => arrivalsOf(t).every((k) => target.arrivals.has(k))), 60_000, `${label}: all arrivals`);
   const lat = [...sent].map(([t, at]) => Math.max(...arrivalsOf(t).map((k) => target.arrivals.get(k)!)) - at).sort((a, b) => a - b);
   acks.sort((a, b) => a - b);
-  return { ack50: percentile(acks, 50), ack99: percentile(acks, 99), p50: percentile(lat, 50), p95: percentile(lat, 95), p99: percentile(lat, 99), errors, achieved: total / ((performance.now() - start) / 1000) };
+  return {
+    ack50: percentile(acks, 50),
+    ack99: percentile(acks, 99),
+    p50: percentile(lat, 50),
+    p95: percentile(lat, 95),
+    p99: percentile(lat, 99),
+    errors,
+    achieved: total / ((performance.now() - start) / 1000),
+  };
 }
 
 /** Closed-loop ingest with `concurrency` connections for up to `seconds` or `max` requests. */
@@ -190,9 +207,13 @@ async function wrkRun(base: string, paths: string[], connections: number, second
   const file = join(dir, "paths.txt");
   writeFileSync(file, paths.join("\n"));
   // note: asynchronous — this process also hosts the target wrk may be loading.
-  const { stdout: out } = await promisify(execFile)("wrk", ["-t1", `-c${connections}`, `-d${seconds}s`, "-s", join(import.meta.dirname, "wrk-post.lua"), base], {
-    env: { ...process.env, PATHS_FILE: file },
-  });
+  const { stdout: out } = await promisify(execFile)(
+    "wrk",
+    ["-t1", `-c${connections}`, `-d${seconds}s`, "-s", join(import.meta.dirname, "wrk-post.lua"), base],
+    {
+      env: { ...process.env, PATHS_FILE: file },
+    },
+  );
   const rate = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
   const done = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
   const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
@@ -216,7 +237,14 @@ async function delayProxy(targetPort: number, oneWayMs: number) {
 }
 
 function edgeEnv(dir: string, port: number) {
-  return { ...TEST_SECRETS, PORT: String(port), HOST: "127.0.0.1", BASE_URL: `http://127.0.0.1:${port}`, DATABASE_PATH: join(dir, "bench.db"), LOG_LEVEL: "info" };
+  return {
+    ...TEST_SECRETS,
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    BASE_URL: `http://127.0.0.1:${port}`,
+    DATABASE_PATH: join(dir, "bench.db"),
+    LOG_LEVEL: "info",
+  };
 }
 function hubEnv(port: number | string) {
   return { EDGE_URL: `http://127.0.0.1:${port}`, HOME_HUB_SECRET: TEST_SECRETS.HOME_HUB_SECRET, HUB_ID: "bench", LOG_LEVEL: "warn" };
@@ -257,7 +285,9 @@ async function latencySection(base: string, edge: Spawned, target: Target, rows:
   await latencyRun("warm-relay", latUrls, target, 200, 1);
 
   console.log("## Latency, ms: the provider's wait for its 2xx, and end to end (send → arrival at the LAN target)\n");
-  console.log("CPU columns: ms of CPU per webhook (user + system) of the edge, the hub, the LAN target and this load generator, and how busy the whole machine was.\n");
+  console.log(
+    "CPU columns: ms of CPU per webhook (user + system) of the edge, the hub, the LAN target and this load generator, and how busy the whole machine was.\n",
+  );
   rows.push(
     "| rate | path | 2xx p50 | 2xx p99 | p50 | p95 | p99 | p99 overhead | errors | CPU ms/webhook edge · hub · target · generator | machine busy |",
     "|---|---|---|---|---|---|---|---|---|---|---|",
@@ -287,14 +317,27 @@ async function ingestSection(base: string, target: Target, dir: string) {
   const conns = hasWrk ? 128 : 64;
   const directIngest = hasWrk ? await wrkRun(target.url, ["/direct"], conns, 5, dir) : await ingestRun([`${target.url}/direct`], conns, 5, 60_000);
   const ingest = hasWrk
-    ? await wrkRun(base, eps.map((e) => new URL(e.ingestUrl).pathname), conns, 8, dir)
-    : await ingestRun(eps.map((e) => e.ingestUrl), conns, 8, 100_000);
+    ? await wrkRun(
+        base,
+        eps.map((e) => new URL(e.ingestUrl).pathname),
+        conns,
+        8,
+        dir,
+      )
+    : await ingestRun(
+        eps.map((e) => e.ingestUrl),
+        conns,
+        8,
+        100_000,
+      );
   console.log(
     `\n## Durable ingest (1 KB bodies, 100 endpoints, ${conns} connections, 2xx only after the WAL fsync; load from ${hasWrk ? "wrk" : "Node — install wrk for a lighter generator"})\n`,
   );
   console.log(`| path | requests | rate/s | ratio |\n|---|---|---|---|`);
   console.log(`| direct POST to target (no storage) | ${directIngest.done} | ${directIngest.rate.toFixed(0)} | 1.00 |`);
-  console.log(`| edge ingest (SQLite WAL, group commit + fsync) | ${ingest.done} | ${ingest.rate.toFixed(0)} | ${(ingest.rate / directIngest.rate).toFixed(2)} |`);
+  console.log(
+    `| edge ingest (SQLite WAL, group commit + fsync) | ${ingest.done} | ${ingest.rate.toFixed(0)} | ${(ingest.rate / directIngest.rate).toFixed(2)} |`,
+  );
 
   // Drain the 100-endpoint backlog with a direct hub, so the ordered runs measure one endpoint alone.
   const before = target.count();
@@ -306,7 +349,6 @@ async function ingestSection(base: string, target: Target, dir: string) {
 
 /** One endpoint's strictly ordered throughput, without and with 50 ms RTT between hub and edge. */
 async function orderedSection(base: string, port: number, target: Target) {
-
   console.log(`\n## One endpoint, strictly ordered (hub forwards one at a time), ${M} webhooks of 1 KB\n`);
   console.log(`| hub↔edge RTT | rate/s | stop-and-wait bound |\n|---|---|---|`);
   const proxies: { close(): void }[] = [];
@@ -349,7 +391,11 @@ async function fanoutSection(base: string, port: number, edge: Spawned, target: 
   const admin = adminClient(base);
   const single = await Promise.all(
     Array.from({ length: 10 }, async (_, i) => {
-      const { endpoint } = await admin.createEndpoint({ name: `single-${i}`, providerType: ProviderType.GENERIC, destinations: [{ hubId: one.hubId, url: `${target.url}/fan/single` }] });
+      const { endpoint } = await admin.createEndpoint({
+        name: `single-${i}`,
+        providerType: ProviderType.GENERIC,
+        destinations: [{ hubId: one.hubId, url: `${target.url}/fan/single` }],
+      });
       return `${base}/h/${endpoint!.id}`;
     }),
   );
@@ -382,7 +428,9 @@ async function fanoutSection(base: string, port: number, edge: Spawned, target: 
   console.log("End to end = until the last destination has it. CPU: ms per webhook of edge · hub one · hub two · target · generator.\n");
   console.log("| path | 2xx p50 | 2xx p99 | p50 | p99 | errors | CPU ms/webhook | edge CPU vs one destination |\n|---|---|---|---|---|---|---|---|");
   const row = (label: string, r: typeof d, ratio: string) =>
-    console.log(`| ${label} | ${fmt(r.result.ack50)} | ${fmt(r.result.ack99)} | ${fmt(r.result.p50)} | ${fmt(r.result.p99)} | ${r.result.errors} | ${cpu(r)} | ${ratio} |`);
+    console.log(
+      `| ${label} | ${fmt(r.result.ack50)} | ${fmt(r.result.ack99)} | ${fmt(r.result.p50)} | ${fmt(r.result.p99)} | ${r.result.errors} | ${cpu(r)} | ${ratio} |`,
+    );
   row("direct POST", d, "");
   row("one destination, one hub", s1, "1.00");
   row("two destinations, two hubs", s2, `${(s2.cpuMs[0]! / s1.cpuMs[0]!).toFixed(2)} (target ≤ 1.50)`);

@@ -82,9 +82,7 @@ await hub.start();
 
 const demoDestination = `http://127.0.0.1:${targetPort}/webhook`;
 const existing = app.endpoints.list().find((e) => e.name === "demo");
-const endpoint =
-  existing ??
-  app.endpoints.create({ name: "demo", providerType: "generic", destinationUrl: demoDestination });
+const endpoint = existing ?? app.endpoints.create({ name: "demo", providerType: "generic", destinationUrl: demoDestination });
 void ProviderType;
 
 console.log(`

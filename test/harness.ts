@@ -195,7 +195,10 @@ export async function buildEdge<C extends Clock = Clock>(opts: EdgeOptions<C> = 
   return {
     app,
     clock,
-    client: createClient(AdminService, createRouterTransport(({ service }) => service(AdminService, rpc))),
+    client: createClient(
+      AdminService,
+      createRouterTransport(({ service }) => service(AdminService, rpc)),
+    ),
     async ingest(endpointId, body, headers = {}, query = "") {
       const { webhookId } = await app.ingest.accept({
         endpointId,

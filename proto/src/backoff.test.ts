@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import { mulberry32 } from "../../test/random.js";
 import { type BackoffJitter, MAX_DOUBLINGS, backoffDelay } from "./backoff.js";
 
-
 const always = (r: number) => () => r;
 const ALMOST_ONE = 1 - 2 ** -53;
 

@@ -1,12 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  EnvelopeError,
-  EnvelopeOpener,
-  EnvelopeSealer,
-  deriveSessionKey,
-  signStreamOpen,
-  verifyStreamOpen,
-} from "./stream-auth.js";
+import { EnvelopeError, EnvelopeOpener, EnvelopeSealer, deriveSessionKey, signStreamOpen, verifyStreamOpen } from "./stream-auth.js";
 
 const SECRET = "s".repeat(40);
 const key = deriveSessionKey(SECRET, "hub-nonce-0123456789", new Uint8Array(16).fill(7), "str_a");
@@ -40,10 +33,12 @@ describe("stream open", () => {
   it("accepts any of several secrets (rotation) and rejects before touching the nonce store", () => {
     const h = signStreamOpen(SECRET, "hub-1", now);
     let claims = 0;
-    expect(verifyStreamOpen(["y".repeat(40)], headersOf(h), now, () => {
-      claims++;
-      return true;
-    }).ok).toBe(false);
+    expect(
+      verifyStreamOpen(["y".repeat(40)], headersOf(h), now, () => {
+        claims++;
+        return true;
+      }).ok,
+    ).toBe(false);
     expect(claims).toBe(0);
     expect(verifyStreamOpen(["y".repeat(40), SECRET], headersOf(h), now, () => true)).toMatchObject({ ok: true, secret: SECRET });
   });

@@ -52,12 +52,7 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
  * Builds the headers that authenticate a stream open.
  * `nonce` is random unless given (tests pass one to replay it).
  */
-export function signStreamOpen(
-  secret: string,
-  hubId: string,
-  nowMs: number,
-  nonce: string = randomBytes(16).toString("base64url"),
-): Record<string, string> {
+export function signStreamOpen(secret: string, hubId: string, nowMs: number, nonce: string = randomBytes(16).toString("base64url")): Record<string, string> {
   const timestamp = String(nowMs);
   const signature = hmac(secret, OPEN_LABEL, hubId, timestamp, nonce).toString("base64url");
   return {

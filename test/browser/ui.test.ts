@@ -183,7 +183,19 @@ describe("admin UI", () => {
     });
     // note: written by hand: the order id does not fit a double, and the UI must keep every digit.
     const body = `{"type":"order.paid","order":{"id":12345678901234567890,"items":[1,2]},"note":"café ☕"}`;
-    const pretty = ["{", '  "type": "order.paid",', '  "order": {', '    "id": 12345678901234567890,', '    "items": [', "      1,", "      2", "    ]", "  },", '  "note": "café ☕"', "}"].join("\n");
+    const pretty = [
+      "{",
+      '  "type": "order.paid",',
+      '  "order": {',
+      '    "id": 12345678901234567890,',
+      '    "items": [',
+      "      1,",
+      "      2",
+      "    ]",
+      "  },",
+      '  "note": "café ☕"',
+      "}",
+    ].join("\n");
     const firstId = await postWebhook(ingestUrl, body, signed(body, "msg_first"));
     const firstRow = page.locator(`[data-testid="webhook-row"][data-webhook-id="${firstId}"]`);
     await firstRow.waitFor();

@@ -57,9 +57,7 @@ export interface FakeGitHub {
 }
 
 /** Starts the fake. The first user is `octocat` with no org memberships. */
-export async function startFakeGitHub(
-  init: { clientId?: string; clientSecret?: string; user?: FakeGitHubUser } = {},
-): Promise<FakeGitHub> {
+export async function startFakeGitHub(init: { clientId?: string; clientSecret?: string; user?: FakeGitHubUser } = {}): Promise<FakeGitHub> {
   const clientId = init.clientId ?? "fake-client-id";
   const clientSecret = init.clientSecret ?? "fake-client-secret-0123456789";
   let next: FakeGitHubUser = init.user ?? { login: "octocat" };

@@ -52,8 +52,7 @@ export async function startFakeTelegram(token: string): Promise<FakeTelegram> {
     res.writeHead(status, { "content-type": "application/json" });
     res.end(JSON.stringify(body));
   };
-  const refuse = (res: http.ServerResponse, code: number, description: string): void =>
-    reply(res, code, { ok: false, error_code: code, description });
+  const refuse = (res: http.ServerResponse, code: number, description: string): void => reply(res, code, { ok: false, error_code: code, description });
 
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -147,7 +146,11 @@ export async function startFakeTelegram(token: string): Promise<FakeTelegram> {
       return matching();
     },
     waitForCalls(n, timeoutMs = 5_000) {
-      return waitFor(() => calls >= n, timeoutMs, () => `${n} sendMessage call(s), ${calls} arrived`);
+      return waitFor(
+        () => calls >= n,
+        timeoutMs,
+        () => `${n} sendMessage call(s), ${calls} arrived`,
+      );
     },
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

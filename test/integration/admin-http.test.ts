@@ -34,9 +34,7 @@ function settle(id: string, status: "failed" | "dead_letter" | "delivered"): voi
   edge.app.db
     .prepare(`UPDATE delivery SET status = ?, settled_at = ?, delivered_at = ? WHERE webhook_seq = (SELECT seq FROM webhook WHERE id = ?)`)
     .run(status, at, status === "delivered" ? at : null, id);
-  edge.app.db
-    .prepare(`UPDATE webhook SET status = ?, settled_at = ?, delivered_at = ? WHERE id = ?`)
-    .run(status, at, status === "delivered" ? at : null, id);
+  edge.app.db.prepare(`UPDATE webhook SET status = ?, settled_at = ?, delivered_at = ? WHERE id = ?`).run(status, at, status === "delivered" ? at : null, id);
 }
 
 /** The ConnectError code a call fails with. */
@@ -175,7 +173,11 @@ describe("endpoints", () => {
     ["numeric name", { body: { ...valid, name: 5 } }, /^name must be a string$/],
     ["unknown provider", { body: { ...valid, provider_type: "paypal" } }, /^provider_type must be one of generic, stripe, github, telegram$/],
     ["upper-case provider", { body: { ...valid, provider_type: "STRIPE" } }, /provider_type must be one of/],
-    ["missing destination", { body: { name: "x", provider_type: "generic" } }, /^an endpoint needs at least one destination \(destination_url or destinations\)$/],
+    [
+      "missing destination",
+      { body: { name: "x", provider_type: "generic" } },
+      /^an endpoint needs at least one destination \(destination_url or destinations\)$/,
+    ],
     ["relative destination", { body: { ...valid, destination_url: "/hooks" } }, /destination_url "\/hooks" is not an absolute URL/],
     ["ftp destination", { body: { ...valid, destination_url: "ftp://a/" } }, /destination_url must use http or https/],
     ["muted as a string", { body: { ...valid, muted: "yes" } }, /^muted must be true or false$/],

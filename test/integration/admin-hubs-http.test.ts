@@ -118,9 +118,7 @@ describe("destinations", () => {
     const add = await edge.api("POST", `/api/endpoints/${ep.id}/destinations`, { body: { url: "http://10.0.0.5/second" } });
     const wh = await edge.ingest(ep.id, "{}");
     // The first destination delivered it; the second never will: it is removed.
-    edge.app.db
-      .prepare(`UPDATE delivery SET status = 'delivered', delivered_at = 5, settled_at = 5 WHERE destination_id = ?`)
-      .run(ep.destinations[0]!.id);
+    edge.app.db.prepare(`UPDATE delivery SET status = 'delivered', delivered_at = 5, settled_at = 5 WHERE destination_id = ?`).run(ep.destinations[0]!.id);
     expect((await edge.api("GET", `/api/webhooks/${wh}`)).body.webhook.status).toBe("pending");
     await edge.api("DELETE", `/api/destinations/${add.body.destination.id}`);
     const got = await edge.api("GET", `/api/webhooks/${wh}`);

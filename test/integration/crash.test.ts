@@ -5,24 +5,10 @@
  */
 import { describe, expect, it } from "vitest";
 import { useCleanups } from "../cleanup.js";
-import {
-  childEdgeEnv,
-  childHubEnv,
-  createEndpoint,
-  firstArrivals,
-  freePort,
-  spawnApp,
-  tempDir,
-  tryPost,
-  waitUntil,
-  webhookIdOf,
-} from "../harness.js";
+import { childEdgeEnv, childHubEnv, createEndpoint, firstArrivals, freePort, spawnApp, tempDir, tryPost, waitUntil, webhookIdOf } from "../harness.js";
 import { join } from "node:path";
 
 const { track, receiver, cleanups } = useCleanups();
-
-
-
 
 describe("crash recovery", () => {
   it("hub SIGKILLed mid-delivery: after restart everything arrives in order, duplicates only for in-flight", async () => {
@@ -90,10 +76,14 @@ describe("crash recovery", () => {
     track(spawnApp("hub", childHubEnv(port, "crash-hub")));
     for (let i = 0; i < 3; i++) {
       const want = acked[i]!;
-      await waitUntil(() => {
-        const got = new Set(targets[i]!.requests.map(webhookIdOf));
-        return want.every((id) => got.has(id));
-      }, 40_000, `endpoint ${i}: all ${want.length} acknowledged webhooks delivered`);
+      await waitUntil(
+        () => {
+          const got = new Set(targets[i]!.requests.map(webhookIdOf));
+          return want.every((id) => got.has(id));
+        },
+        40_000,
+        `endpoint ${i}: all ${want.length} acknowledged webhooks delivered`,
+      );
       // Delivery order of the acknowledged ones is their acknowledgement order.
       const order = firstArrivals(targets[i]!.requests).filter((id) => want.includes(id));
       expect(order).toEqual(want);

@@ -62,10 +62,13 @@ function envExample(): Map<string, { above: string; line: number }> {
 describe("compose files as the yaml package reads them", () => {
   it.each([
     ["a: 1\nb:\n  c: x # note\n  d: 'it''s'\n", { a: 1, b: { c: "x", d: "it's" } }],
-    ["l:\n  - a\n  - k: v\n    k2: \"w # not a comment\"\n  -\n    - nested\n", { l: ["a", { k: "v", k2: "w # not a comment" }, ["nested"]] }],
+    ['l:\n  - a\n  - k: v\n    k2: "w # not a comment"\n  -\n    - nested\n', { l: ["a", { k: "v", k2: "w # not a comment" }, ["nested"]] }],
     ["l:\n- same-indent\nm:\n", { l: ["same-indent"], m: null }],
     // note: YAML 1.2, so port pairs stay strings (YAML 1.1 read `80:80` as the base-60 number 4880).
-    ["p:\n  - 127.0.0.1:8080:8080\n  - ./data:/app/data\n  - 80:80\n  - 443:443/udp\n", { p: ["127.0.0.1:8080:8080", "./data:/app/data", "80:80", "443:443/udp"] }],
+    [
+      "p:\n  - 127.0.0.1:8080:8080\n  - ./data:/app/data\n  - 80:80\n  - 443:443/udp\n",
+      { p: ["127.0.0.1:8080:8080", "./data:/app/data", "80:80", "443:443/udp"] },
+    ],
     // What the old hand-written subset refused is plain YAML now: anchors and aliases, flow collections, block scalars.
     ["a: &x 1\nb: *x\n", { a: 1, b: 1 }],
     ["a: [1, 2]\n", { a: [1, 2] }],
@@ -135,10 +138,9 @@ describe("deployment files", () => {
   });
 
   it("build sections point at Dockerfiles whose COPY sources and CMD files exist", () => {
-    const builds = [
-      ...Object.values(services("docker-compose.edge.yml")),
-      ...Object.values(services("docker-compose.home.yml")),
-    ].flatMap((s) => (s.build ? [s.build as Record<string, string>] : []));
+    const builds = [...Object.values(services("docker-compose.edge.yml")), ...Object.values(services("docker-compose.home.yml"))].flatMap((s) =>
+      s.build ? [s.build as Record<string, string>] : [],
+    );
     expect(builds).toHaveLength(2);
     for (const b of builds) {
       const context = join(DEPLOY, b.context!);
@@ -180,7 +182,10 @@ describe("deployment files", () => {
     expect(directives).toContain("{$HOOKLY_DOMAIN} {");
     expect(directives).toContain("versions h1 h2c");
     expect(directives).toContain("flush_interval -1");
-    expect(directives.filter((d) => /timeout/.test(d)), "no timeouts on the stream path").toEqual([]);
+    expect(
+      directives.filter((d) => /timeout/.test(d)),
+      "no timeouts on the stream path",
+    ).toEqual([]);
   });
 
   it("the systemd units run existing entry points with an EnvironmentFile, restart and hardening", () => {

@@ -69,10 +69,14 @@ describe("delivery contract edges", () => {
     await postWebhook(allowed.ingestUrl, "{}");
     await other.waitFor(1);
     const admin = adminClient(edge.url);
-    const held = await waitUntil(async () => {
-      const { endpoint } = await admin.getEndpoint({ id: refused.id });
-      return endpoint?.destinations[0]?.held ? endpoint : undefined;
-    }, 5_000, "destination held");
+    const held = await waitUntil(
+      async () => {
+        const { endpoint } = await admin.getEndpoint({ id: refused.id });
+        return endpoint?.destinations[0]?.held ? endpoint : undefined;
+      },
+      5_000,
+      "destination held",
+    );
     expect(held.destinations[0]!.heldError).toContain("HUB_ALLOWED_DESTINATIONS");
     const head = await admin.getWebhook({ id: ids[0]! });
     expect(head.webhook?.status).toBe(WebhookStatus.PENDING);

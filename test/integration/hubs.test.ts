@@ -31,11 +31,20 @@ const nOf = (r: ReceivedRequest): number => (JSON.parse(r.body.toString()) as { 
 const allowOnly = (url: string) => new URL(url).host;
 
 /** An endpoint with one destination per [hub, url], in that order. */
-async function fanOutEndpoint(baseUrl: string, destinations: { hubId: string; url: string; name?: string; eventTypes?: string[] }[], providerType = ProviderType.GENERIC) {
+async function fanOutEndpoint(
+  baseUrl: string,
+  destinations: { hubId: string; url: string; name?: string; eventTypes?: string[] }[],
+  providerType = ProviderType.GENERIC,
+) {
   const { endpoint } = await adminClient(baseUrl).createEndpoint({
     name: "fan-out",
     providerType,
-    destinations: destinations.map((d) => ({ hubId: d.hubId, url: d.url, name: d.name ?? "", filter: d.eventTypes ? { eventTypes: d.eventTypes } : undefined })),
+    destinations: destinations.map((d) => ({
+      hubId: d.hubId,
+      url: d.url,
+      name: d.name ?? "",
+      filter: d.eventTypes ? { eventTypes: d.eventTypes } : undefined,
+    })),
   });
   return { id: endpoint!.id, ingestUrl: `${baseUrl}/h/${endpoint!.id}`, destinationIds: endpoint!.destinations.map((d) => d.id) };
 }
@@ -67,10 +76,14 @@ describe("many hubs", () => {
     expect(new Set(tb.requests.map((r) => r.headers["x-hookly-destination"]))).toEqual(new Set([both.destinationIds[1]]));
     // Nothing was refused by an allowlist: no hub ever got a delivery that was not routed to it.
     // note: a target may have answered before the edge recorded the result.
-    const page = await waitUntil(async () => {
-      const p = await adminClient(e.url).listWebhooks({ limit: 500 });
-      return p.webhooks.every((w) => w.status === WebhookStatus.DELIVERED) ? p : undefined;
-    }, 5_000, "every webhook delivered to both hubs");
+    const page = await waitUntil(
+      async () => {
+        const p = await adminClient(e.url).listWebhooks({ limit: 500 });
+        return p.webhooks.every((w) => w.status === WebhookStatus.DELIVERED) ? p : undefined;
+      },
+      5_000,
+      "every webhook delivered to both hubs",
+    );
     for (const w of page.webhooks.slice(0, 10)) {
       const got = await adminClient(e.url).getWebhook({ id: w.id });
       expect(got.attempts.map((x) => x.outcome)).not.toContain("destination_not_allowed");
@@ -134,10 +147,14 @@ describe("many hubs", () => {
     await good.waitFor(N, { timeoutMs: 10_000 });
     expect(good.requests.map(nOf)).toEqual(Array.from({ length: N }, (_, i) => i));
     expect(first.state().connected).toBe(true);
-    await waitUntil(async () => {
-      const p = await adminClient(e.url).listWebhooks({ endpointId: ep.id, limit: 100 });
-      return p.webhooks.every((w) => w.status === WebhookStatus.DELIVERED);
-    }, 5_000, "every webhook delivered, none failed");
+    await waitUntil(
+      async () => {
+        const p = await adminClient(e.url).listWebhooks({ endpointId: ep.id, limit: 100 });
+        return p.webhooks.every((w) => w.status === WebhookStatus.DELIVERED);
+      },
+      5_000,
+      "every webhook delivered, none failed",
+    );
   });
 
   it("revoking a connected hub closes its stream within a second, holds its deliveries and refuses its next open", async () => {
@@ -207,17 +224,25 @@ describe("fan-out", () => {
     await ok.waitFor(N, { timeoutMs: 5_000 });
     expect(Date.now(), "the healthy destination got everything while the other still failed").toBeLessThan(failUntil);
     expect(ok.requests.map(nOf)).toEqual(Array.from({ length: N }, (_, i) => i));
-    const mid = await waitUntil(async () => {
-      const w = await adminClient(e.url).getWebhook({ id: ids[0]! });
-      return w.webhook?.deliveries[1]?.status === DeliveryStatus.DELIVERED ? w : undefined;
-    }, 5_000, "the healthy destination's result recorded");
+    const mid = await waitUntil(
+      async () => {
+        const w = await adminClient(e.url).getWebhook({ id: ids[0]! });
+        return w.webhook?.deliveries[1]?.status === DeliveryStatus.DELIVERED ? w : undefined;
+      },
+      5_000,
+      "the healthy destination's result recorded",
+    );
     expect(mid.webhook?.status).toBe(WebhookStatus.PENDING);
     expect(mid.webhook?.deliveries.map((d) => d.status)).toEqual([DeliveryStatus.PENDING, DeliveryStatus.DELIVERED]);
 
     await waitUntil(() => firstArrivals(flaky.requests.filter((r) => r.at >= failUntil)).length === N, 15_000, "flaky catches up");
     const after = flaky.requests.filter((r) => r.at >= failUntil);
     expect(firstArrivals(after)).toEqual(ids);
-    await waitUntil(async () => (await adminClient(e.url).getWebhook({ id: ids[N - 1]! })).webhook?.status === WebhookStatus.DELIVERED, 5_000, "aggregate delivered");
+    await waitUntil(
+      async () => (await adminClient(e.url).getWebhook({ id: ids[N - 1]! })).webhook?.status === WebhookStatus.DELIVERED,
+      5_000,
+      "aggregate delivered",
+    );
     const done = await adminClient(e.url).getWebhook({ id: ids[0]! });
     expect(done.webhook?.status).toBe(WebhookStatus.DELIVERED);
     expect(new Set(done.attempts.map((a) => a.destinationId))).toEqual(new Set(ep.destinationIds));
@@ -258,10 +283,14 @@ describe("fan-out", () => {
     expect(ci.requests.map((r) => r.headers["x-github-event"])).toEqual(["push"]);
     expect(all.requests.map((r) => r.headers["x-hookly-event-type"])).toEqual(["push", "issues.opened"]);
     // note: the target may have answered before the edge recorded the result.
-    const got = await waitUntil(async () => {
-      const w = await adminClient(e.url).getWebhook({ id: issue });
-      return w.webhook?.status === WebhookStatus.DELIVERED ? w : undefined;
-    }, 5_000, "issues webhook delivered to the notifier");
+    const got = await waitUntil(
+      async () => {
+        const w = await adminClient(e.url).getWebhook({ id: issue });
+        return w.webhook?.status === WebhookStatus.DELIVERED ? w : undefined;
+      },
+      5_000,
+      "issues webhook delivered to the notifier",
+    );
     expect(got.webhook?.eventType).toBe("issues.opened");
     expect(got.webhook?.deliveries.map((d) => [d.destinationName, d.status])).toEqual([
       ["ci", DeliveryStatus.FILTERED],
@@ -309,7 +338,10 @@ describe("migration", () => {
     for (const x of endpoints) await admin.updateEndpoint({ id: x.id, destinationUrl: `${t.url}/${x.name}` });
     await hub(e.url);
     await t.waitFor(3, { timeoutMs: 10_000 });
-    const pendingIds = before.webhooks.filter((w) => w.status === WebhookStatus.PENDING).map((w) => w.id).reverse();
+    const pendingIds = before.webhooks
+      .filter((w) => w.status === WebhookStatus.PENDING)
+      .map((w) => w.id)
+      .reverse();
     const byPath = (p: string) => t.requests.filter((r) => r.url.startsWith(`/${p}`)).map(webhookIdOf);
     expect(byPath("alpha")).toEqual([pendingIds[1]]);
     expect(byPath("billing")).toEqual([pendingIds[0], pendingIds[2]]);

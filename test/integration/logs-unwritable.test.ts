@@ -52,13 +52,18 @@ async function diagnose(edgeUrl: string, edge: Spawned, hub: Spawned): Promise<s
   const parts: string[] = [];
   try {
     const { hubs } = await client.listHubs({});
-    parts.push(`hubs: ${JSON.stringify(hubs.map((h) => ({ id: h.id, connected: h.connected, inFlight: String(h.inFlight), queueDepth: String(h.queueDepth) })))}`);
+    parts.push(
+      `hubs: ${JSON.stringify(hubs.map((h) => ({ id: h.id, connected: h.connected, inFlight: String(h.inFlight), queueDepth: String(h.queueDepth) })))}`,
+    );
     const { webhooks } = await client.listWebhooks({ limit: 50 });
     parts.push(`webhooks: ${JSON.stringify(webhooks.map((w) => ({ id: w.id, status: w.status, attempts: w.attempts, error: w.errorMessage })))}`);
   } catch (err) {
     parts.push(`the edge's admin API: ${String(err)}`);
   }
-  for (const [name, p] of [["edge", edge], ["hub", hub]] as const) {
+  for (const [name, p] of [
+    ["edge", edge],
+    ["hub", hub],
+  ] as const) {
     parts.push(`${name} (exit ${p.child.exitCode ?? p.child.signalCode ?? "none"}) stderr: ${p.output().slice(-2000)}`);
   }
   return parts.join("\n");
@@ -81,18 +86,12 @@ async function startOnDevFull() {
   const target = await receiver();
   const ep = await createEndpoint(edgeUrl, target.url);
   const hub = track(
-    spawnApp(
-      "hub",
-      childHubEnv(port, "logs-hub", { LOG_LEVEL: "debug", HUB_HEALTH_PORT: String(hubHealthPort), HUB_HEALTH_HOST: "127.0.0.1" }),
-      { stdout: full },
-    ),
+    spawnApp("hub", childHubEnv(port, "logs-hub", { LOG_LEVEL: "debug", HUB_HEALTH_PORT: String(hubHealthPort), HUB_HEALTH_HOST: "127.0.0.1" }), {
+      stdout: full,
+    }),
   );
   // /readyz answers 200 only while the hub's stream to the edge is up.
-  await waitUntil(
-    async () => (await statusOf(`http://127.0.0.1:${hubHealthPort}/readyz`)) === 200 || !running(hub),
-    30_000,
-    "the hub connected (/readyz)",
-  );
+  await waitUntil(async () => (await statusOf(`http://127.0.0.1:${hubHealthPort}/readyz`)) === 200 || !running(hub), 30_000, "the hub connected (/readyz)");
   expect(running(hub), hub.output()).toBe(true);
   // …and the edge has the hub's stream too, so the deliveries below have somewhere to go.
   await waitUntil(async () => (await adminClient(edgeUrl).listHubs({})).hubs.some((h) => h.connected), 30_000, "the edge to see the hub connected");

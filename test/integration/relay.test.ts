@@ -7,13 +7,7 @@ import { randomBytes, createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { useCleanups } from "../cleanup.js";
 import type { ReceivedRequest } from "../fakes/receiver.js";
-import {
-  TestClock,
-  adminClient,
-  createEndpoint,
-  postWebhook,
-  waitUntil,
-} from "../harness.js";
+import { TestClock, adminClient, createEndpoint, postWebhook, waitUntil } from "../harness.js";
 
 const { receiver, edge, hub } = useCleanups();
 
@@ -82,12 +76,7 @@ describe("relay", () => {
     const admin = adminClient(e.url);
     await waitUntil(async () => (await admin.getWebhook({ id: ids[3]! })).webhook?.status === WebhookStatus.DELIVERED, 5_000, "last delivered");
     const got = await Promise.all(ids.map((id) => admin.getWebhook({ id })));
-    expect(got.map((g) => g.webhook?.status)).toEqual([
-      WebhookStatus.FAILED,
-      WebhookStatus.DELIVERED,
-      WebhookStatus.DELIVERED,
-      WebhookStatus.DELIVERED,
-    ]);
+    expect(got.map((g) => g.webhook?.status)).toEqual([WebhookStatus.FAILED, WebhookStatus.DELIVERED, WebhookStatus.DELIVERED, WebhookStatus.DELIVERED]);
     expect(got[0]!.attempts.map((a) => a.statusCode)).toEqual([400]);
     expect(got[0]!.webhook?.errorMessage).toContain("400");
     expect(got[1]!.attempts.map((a) => a.statusCode)).toEqual([408, 200]);

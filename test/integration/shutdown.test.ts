@@ -7,23 +7,9 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { useCleanups } from "../cleanup.js";
-import {
-  childEdgeEnv,
-  childHubEnv,
-  createEndpoint,
-  firstArrivals,
-  freePort,
-  spawnApp,
-  tempDir,
-  tryPost,
-  waitUntil,
-  webhookIdOf,
-} from "../harness.js";
+import { childEdgeEnv, childHubEnv, createEndpoint, firstArrivals, freePort, spawnApp, tempDir, tryPost, waitUntil, webhookIdOf } from "../harness.js";
 
 const { track, receiver, cleanups } = useCleanups();
-
-
-
 
 describe("graceful shutdown", () => {
   it("edge SIGTERM mid-load: exits 0; after a restart every 2xx'd webhook is delivered once, in order", async () => {
@@ -55,11 +41,7 @@ describe("graceful shutdown", () => {
       }
     });
 
-    await waitUntil(
-      () => acked.every((a) => a.length >= 30) && targets.every((t) => t.requests.length >= 10),
-      10_000,
-      "ingest and delivery under way",
-    );
+    await waitUntil(() => acked.every((a) => a.length >= 30) && targets.every((t) => t.requests.length >= 10), 10_000, "ingest and delivery under way");
     const signalledAt = Date.now();
     const code = await edge.kill("SIGTERM");
     const tookMs = Date.now() - signalledAt;
@@ -71,14 +53,21 @@ describe("graceful shutdown", () => {
     await edge.waitForLog(/edge listening/);
     await Promise.all(posters);
     expect(acked.map((a) => a.length)).toEqual([PER_ENDPOINT, PER_ENDPOINT, PER_ENDPOINT]);
-    expect(refused.reduce((a, b) => a + b), "the edge was really down for a while").toBeGreaterThan(0);
+    expect(
+      refused.reduce((a, b) => a + b),
+      "the edge was really down for a while",
+    ).toBeGreaterThan(0);
 
     for (let i = 0; i < 3; i++) {
       const want = acked[i]!;
-      await waitUntil(() => {
-        const got = new Set(targets[i]!.requests.map(webhookIdOf));
-        return want.every((id) => got.has(id));
-      }, 30_000, `endpoint ${i}: all ${want.length} acknowledged webhooks delivered`);
+      await waitUntil(
+        () => {
+          const got = new Set(targets[i]!.requests.map(webhookIdOf));
+          return want.every((id) => got.has(id));
+        },
+        30_000,
+        `endpoint ${i}: all ${want.length} acknowledged webhooks delivered`,
+      );
       expect(firstArrivals(targets[i]!.requests)).toEqual(want);
       // Nothing without a 2xx was stored: every 2xx came after its commit and every commit got its 2xx.
       for (const r of targets[i]!.requests) expect(want).toContain(webhookIdOf(r));

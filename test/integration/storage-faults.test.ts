@@ -42,10 +42,14 @@ describe("storage faults", () => {
     expect((await fetch(ep.ingestUrl, { method: "POST", body: "{}" })).status).toBe(503);
 
     e.app.db.pragma("query_only = OFF");
-    await waitUntil(async () => {
-      const page = await adminClient(e.url).listWebhooks({ endpointId: ep.id });
-      return page.webhooks.length === 5 && page.webhooks.every((w) => w.status === WebhookStatus.DELIVERED);
-    }, 15_000, "everything delivered after the fault");
+    await waitUntil(
+      async () => {
+        const page = await adminClient(e.url).listWebhooks({ endpointId: ep.id });
+        return page.webhooks.length === 5 && page.webhooks.every((w) => w.status === WebhookStatus.DELIVERED);
+      },
+      15_000,
+      "everything delivered after the fault",
+    );
     expect(firstArrivals(t.requests)).toEqual(ids);
     expect(e.app.storage.status().healthy).toBe(true);
     expect((await fetch(`${e.url}/readyz`)).status).toBe(200);
@@ -93,7 +97,10 @@ describe("storage faults", () => {
     // Connect: Unavailable with the same message.
     const rpc = await adminClient(e.url)
       .createEndpoint({ name: "new", providerType: ProviderType.GENERIC, destinationUrl: "http://127.0.0.1:9/x" })
-      .then(() => undefined, (err: unknown) => ConnectError.from(err));
+      .then(
+        () => undefined,
+        (err: unknown) => ConnectError.from(err),
+      );
     expect(rpc?.code).toBe(Code.Unavailable);
     expect(rpc?.rawMessage).toMatch(/SQLITE_READONLY/);
     // Reads, with a token never used before (its last-used time cannot be written).

@@ -20,19 +20,7 @@ import { notifyExtension } from "../../apps/edge/src/notify/notify.extension.js"
 import { useCleanups } from "../cleanup.js";
 import { startFakeTelegram, type FakeTelegram } from "../fakes/telegram.js";
 import type { Receiver } from "../fakes/receiver.js";
-import {
-  ROOT,
-  adminClient,
-  childEdgeEnv,
-  createEndpoint,
-  freePort,
-  spawnApp,
-  startEdge,
-  tempDir,
-  waitUntil,
-  webhookIdOf,
-  type TestEdge,
-} from "../harness.js";
+import { ROOT, adminClient, childEdgeEnv, createEndpoint, freePort, spawnApp, startEdge, tempDir, waitUntil, webhookIdOf, type TestEdge } from "../harness.js";
 import { canMount, mountSmallDisk, type SmallDisk } from "../small-disk.js";
 
 const { cleanups, receiver, hub, track } = useCleanups();
@@ -196,10 +184,14 @@ describe("storage faults on a real filesystem", () => {
     // The queue still drains: its bookkeeping has the room the floor kept.
     t.respondWith(200);
     await expectAllDeliveredInOrder(t, traffic.accepted.slice(), WINDOW + traffic.accepted.length);
-    await waitUntil(async () => {
-      const page = await adminClient(e.url).listWebhooks({ endpointId: ep.id, limit: 100 });
-      return page.webhooks.every((w) => w.status === 2 /* DELIVERED */);
-    }, 20_000, "every webhook recorded as delivered while space is low");
+    await waitUntil(
+      async () => {
+        const page = await adminClient(e.url).listWebhooks({ endpointId: ep.id, limit: 100 });
+        return page.webhooks.every((w) => w.status === 2 /* DELIVERED */);
+      },
+      20_000,
+      "every webhook recorded as delivered while space is low",
+    );
 
     d.free();
     await waitUntil(async () => (await readyz(e.url)).status === 200, 10_000, "ready once space is back");

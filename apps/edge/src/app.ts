@@ -217,10 +217,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
     if (ext.onHeld) heldListeners.push(ext.onHeld);
   }
 
-  const authenticate = composeAuthenticators([
-    adminTokenAuthenticator(config.adminToken),
-    ...extensions.flatMap((e) => e.authenticators ?? []),
-  ]);
+  const authenticate = composeAuthenticators([adminTokenAuthenticator(config.adminToken), ...extensions.flatMap((e) => e.authenticators ?? [])]);
 
   const guard = createAuthGuard(authenticate);
 
@@ -254,7 +251,10 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
       );
       r.service(
         AdminService,
-        Object.assign(createAdminRpc({ endpoints, webhooks, hubs, destinations, relay, settings, events, log, storage }), ...extensions.map((e) => e.adminRpc ?? {})),
+        Object.assign(
+          createAdminRpc({ endpoints, webhooks, hubs, destinations, relay, settings, events, log, storage }),
+          ...extensions.map((e) => e.adminRpc ?? {}),
+        ),
       );
     },
     interceptors: [guard.interceptor],
@@ -290,4 +290,3 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
     close: (): Promise<void> => lifecycle.close(),
   };
 }
-

@@ -115,8 +115,7 @@ function variable<K extends CliVariable>(env: NodeJS.ProcessEnv, key: K): z.outp
   if (!parsed.success) throw new UsageError(`${key}: ${parsed.error.issues.map((i) => i.message).join("; ")}`);
   return parsed.data as z.output<(typeof edgeEnvSchema.shape)[K]>;
 }
-const text = (env: NodeJS.ProcessEnv, key: "DATABASE_PATH" | "ENCRYPTION_KEY" | "ENCRYPTION_KEY_PREVIOUS") =>
-  variable(env, key) as string | undefined;
+const text = (env: NodeJS.ProcessEnv, key: "DATABASE_PATH" | "ENCRYPTION_KEY" | "ENCRYPTION_KEY_PREVIOUS") => variable(env, key) as string | undefined;
 
 /** ENCRYPTION_KEY, then ENCRYPTION_KEY_PREVIOUS when set: the keys the edge opens secrets with. */
 function encryptionKeys(env: NodeJS.ProcessEnv): string[] {
@@ -184,10 +183,7 @@ export async function run(
         const source = text(env, "DATABASE_PATH")!;
         const started = Date.now();
         const r = await backupDatabase(source, args.positionals[0]!, { force: args.flags.has("--force") });
-        io.out(
-          `backup of ${source} written to ${r.file} (${mib(r.bytes)}, ${Date.now() - started} ms)\n` +
-            `integrity ok; ${contents(r)}\n`,
-        );
+        io.out(`backup of ${source} written to ${r.file} (${mib(r.bytes)}, ${Date.now() - started} ms)\n` + `integrity ok; ${contents(r)}\n`);
         return 0;
       }
       case "verify": {
@@ -238,7 +234,12 @@ export async function run(
         if (!Object.hasOwn(HUB_COMMANDS, sub)) throw new UsageError(`unknown command "hubs ${sub}" (hubs takes ${subcommands})`);
         const wanted: readonly string[] = HUB_COMMANDS[sub as HubCommand];
         const shape = wanted.map((a) => `<${a}>`).join(" ");
-        expectArgs({ ...args, command: `hubs ${sub}`, positionals: rest }, [], wanted.length, wanted.length ? `${shape} (quote a name with spaces)` : "no arguments");
+        expectArgs(
+          { ...args, command: `hubs ${sub}`, positionals: rest },
+          [],
+          wanted.length,
+          wanted.length ? `${shape} (quote a name with spaces)` : "no arguments",
+        );
         const port = variable(env, "PORT");
         const output = runHubCommand(sub as HubCommand, rest, {
           databasePath: text(env, "DATABASE_PATH")!,

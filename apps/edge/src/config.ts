@@ -5,9 +5,7 @@
  */
 import { z } from "zod";
 
-const bool = z
-  .enum(["true", "false", "1", "0", "yes", "no", ""])
-  .transform((v) => v === "true" || v === "1" || v === "yes");
+const bool = z.enum(["true", "false", "1", "0", "yes", "no", ""]).transform((v) => v === "true" || v === "1" || v === "yes");
 
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -19,56 +17,118 @@ const list = z.string().transform((v) =>
     .filter(Boolean),
 );
 
-const hexKey = z
-  .string()
-  .regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex characters (32 bytes); generate one with `npm run hookly -- secrets`");
+const hexKey = z.string().regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex characters (32 bytes); generate one with `npm run hookly -- secrets`");
 
 /** The schema, exported for tests and for the documentation generator. */
 export const edgeEnvSchema = z
   .object({
-    PORT: intFrom(0, 65535).default(8080).meta({ description: "TCP port for providers, the UI, the API and the hub stream (h1 and h2c share it). Default 8080." }),
+    PORT: intFrom(0, 65535)
+      .default(8080)
+      .meta({ description: "TCP port for providers, the UI, the API and the hub stream (h1 and h2c share it). Default 8080." }),
     HOST: z.string().default("0.0.0.0").meta({ description: "Address to listen on. Default 0.0.0.0." }),
-    BASE_URL: z.url({ protocol: /^https?$/ }).optional().meta({ description: "Public URL providers reach, used in ingest URLs and OAuth redirects. Default http://localhost:PORT." }),
+    BASE_URL: z
+      .url({ protocol: /^https?$/ })
+      .optional()
+      .meta({ description: "Public URL providers reach, used in ingest URLs and OAuth redirects. Default http://localhost:PORT." }),
     DATABASE_PATH: z.string().min(1).default("./data/hookly.db").meta({ description: "SQLite file; its folder is created. Default ./data/hookly.db." }),
-    MIN_FREE_DISK_MB: intFrom(0, 1_073_741_824).default(64).meta({ description: "Below this much free space on the database's filesystem, ingest answers 503 so what is queued can still be delivered and recorded (0: off). Default 64." }),
-    DATABASE_BUSY_TIMEOUT_MS: intFrom(0, 60_000).default(5000).meta({ description: "How long a write waits for a lock another process (a CLI command, a backup) holds before it counts as a storage fault. Default 5000." }),
+    MIN_FREE_DISK_MB: intFrom(0, 1_073_741_824).default(64).meta({
+      description:
+        "Below this much free space on the database's filesystem, ingest answers 503 so what is queued can still be delivered and recorded (0: off). Default 64.",
+    }),
+    DATABASE_BUSY_TIMEOUT_MS: intFrom(0, 60_000).default(5000).meta({
+      description: "How long a write waits for a lock another process (a CLI command, a backup) holds before it counts as a storage fault. Default 5000.",
+    }),
     ENCRYPTION_KEY: hexKey.meta({ description: "32-byte hex key for secrets at rest (AES-256-GCM). Required." }),
-    ENCRYPTION_KEY_PREVIOUS: z.union([hexKey, z.literal("")]).optional().meta({ description: "The key before a rotation, still accepted for reading. Optional." }),
+    ENCRYPTION_KEY_PREVIOUS: z
+      .union([hexKey, z.literal("")])
+      .optional()
+      .meta({ description: "The key before a rotation, still accepted for reading. Optional." }),
     HOME_HUB_SECRET: list
       .pipe(z.array(z.string().min(32, "each hub secret must be at least 32 characters")))
       .default([])
-      .meta({ description: "Credential of the bootstrap hub, comma-separated during a rotation; ≥32 chars each. Optional once hubs have their own credentials (`hookly hubs create`)." }),
-    ADMIN_TOKEN: z.string().min(24, "must be at least 24 characters").optional().meta({ description: "Bearer token for the admin API and UI sign-in. Optional when GitHub sign-in is configured." }),
-    MAX_PAYLOAD_BYTES: intFrom(1, 1024 * 1024 * 1024).default(100 * 1024 * 1024).meta({ description: "Largest accepted webhook body in bytes; larger → 413. Default 100 MiB." }),
-    RETENTION_DAYS: intFrom(0, 3650).default(7).meta({ description: "Delivered and dead-lettered webhooks are purged after this many days (0: never). Default 7." }),
-    DEAD_LETTER_AFTER_HOURS: intFrom(1, 24 * 365).default(168).meta({ description: "Undelivered webhooks become dead letters this long after arrival. Default 168 (7 days)." }),
+      .meta({
+        description:
+          "Credential of the bootstrap hub, comma-separated during a rotation; ≥32 chars each. Optional once hubs have their own credentials (`hookly hubs create`).",
+      }),
+    ADMIN_TOKEN: z
+      .string()
+      .min(24, "must be at least 24 characters")
+      .optional()
+      .meta({ description: "Bearer token for the admin API and UI sign-in. Optional when GitHub sign-in is configured." }),
+    MAX_PAYLOAD_BYTES: intFrom(1, 1024 * 1024 * 1024)
+      .default(100 * 1024 * 1024)
+      .meta({ description: "Largest accepted webhook body in bytes; larger → 413. Default 100 MiB." }),
+    RETENTION_DAYS: intFrom(0, 3650)
+      .default(7)
+      .meta({ description: "Delivered and dead-lettered webhooks are purged after this many days (0: never). Default 7." }),
+    DEAD_LETTER_AFTER_HOURS: intFrom(1, 24 * 365)
+      .default(168)
+      .meta({ description: "Undelivered webhooks become dead letters this long after arrival. Default 168 (7 days)." }),
     BACKOFF_INITIAL_MS: intFrom(10, 3_600_000).default(1000).meta({ description: "First retry delay; doubles per attempt. Default 1000." }),
     BACKOFF_MAX_MS: intFrom(10, 86_400_000).default(3_600_000).meta({ description: "Retry delay cap. Default 3600000 (1 h)." }),
-    DISPATCH_WINDOW: intFrom(1, 1024).default(128).meta({ description: "Webhooks of one endpoint in flight to the hub at once (ordered pipelining). Default 128." }),
-    DISPATCH_WINDOW_BYTES: intFrom(1024, 1024 * 1024 * 1024).default(16 * 1024 * 1024).meta({ description: "Body bytes of one endpoint in flight at once (at least one webhook is always allowed). Default 16 MiB." }),
+    DISPATCH_WINDOW: intFrom(1, 1024)
+      .default(128)
+      .meta({ description: "Webhooks of one endpoint in flight to the hub at once (ordered pipelining). Default 128." }),
+    DISPATCH_WINDOW_BYTES: intFrom(1024, 1024 * 1024 * 1024)
+      .default(16 * 1024 * 1024)
+      .meta({ description: "Body bytes of one endpoint in flight at once (at least one webhook is always allowed). Default 16 MiB." }),
     HUB_HEARTBEAT_MS: intFrom(100, 60_000).default(10_000).meta({ description: "Heartbeat interval on the hub stream. Default 10000." }),
     HUB_DEAD_AFTER_MS: intFrom(300, 300_000).default(30_000).meta({ description: "Silence after which the hub stream is closed as dead. Default 30000." }),
     TRUST_PROXY: bool.default(false).meta({ description: "Take the source IP from X-Forwarded-For (behind Caddy/nginx). Default false." }),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info").meta({ description: "pino level. Default info." }),
     UI_DIR: z.string().optional().meta({ description: "Folder of the built UI. Default: ui/build of this checkout." }),
-    GITHUB_CLIENT_ID: z.string().optional().meta({ description: "GitHub OAuth app client id; with GITHUB_CLIENT_SECRET turns on \"Sign in with GitHub\". Optional." }),
+    GITHUB_CLIENT_ID: z
+      .string()
+      .optional()
+      .meta({ description: 'GitHub OAuth app client id; with GITHUB_CLIENT_SECRET turns on "Sign in with GitHub". Optional.' }),
     GITHUB_CLIENT_SECRET: z.string().optional().meta({ description: "GitHub OAuth app client secret; set both or neither. Optional." }),
     GITHUB_ORG: z
       .string()
       .regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/, "must be a GitHub organization login")
       .optional()
       .meta({ description: "Members of this organization may sign in (needs the read:org scope, asked for at sign-in). Optional." }),
-    GITHUB_ALLOWED_USERS: list.optional().meta({ description: "Comma-separated GitHub logins that may sign in (case-insensitive). With GitHub on, this or GITHUB_ORG is required." }),
-    GITHUB_URL: z.url({ protocol: /^https?$/ }).default("https://github.com").meta({ description: "GitHub web URL (OAuth pages); change for GitHub Enterprise. Default https://github.com." }),
-    GITHUB_API_URL: z.url({ protocol: /^https?$/ }).default("https://api.github.com").meta({ description: "GitHub REST API URL; GitHub Enterprise uses https://HOST/api/v3. Default https://api.github.com." }),
-    SESSION_TTL_HOURS: intFrom(1, 24 * 365).default(168).meta({ description: "Lifetime of a UI session cookie in hours (no sliding renewal). Default 168 (7 days)." }),
-    METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional().meta({ description: "Bearer token for GET /metrics. Optional; unset: loopback-only (or public with METRICS_PUBLIC)." }),
-    METRICS_PUBLIC: bool.default(false).meta({ description: "Serve /metrics without a token to any address (private networks only). Ignored with METRICS_TOKEN. Default false." }),
-    TELEGRAM_BOT_TOKEN: z.string().regex(/^\d+:[A-Za-z0-9_-]+$/, "must look like 123456:ABC-… (from @BotFather)").optional().meta({ description: "Bot token for alerts (final failures, hub down); with TELEGRAM_CHAT_ID turns alerts on. Optional." }),
-    TELEGRAM_CHAT_ID: z.string().regex(/^(-?\d+|@[A-Za-z0-9_]{5,})$/, "must be a numeric chat id or @channelname").optional().meta({ description: "Chat that receives alerts; set both or neither. Optional." }),
-    TELEGRAM_API_ROOT: z.url({ protocol: /^https?$/ }).default("https://api.telegram.org").meta({ description: "Bot API server (a local Bot API server, or a fake in tests). Default https://api.telegram.org." }),
-    HUB_DOWN_ALERT_AFTER_MS: intFrom(1_000, 7 * 86_400_000).default(300_000).meta({ description: "Hub disconnected this long → alert (and another when it is back). Default 300000 (5 min)." }),
-    ALERT_GROUP_WINDOW_MS: intFrom(0, 86_400_000).default(60_000).meta({ description: "Failures of one endpoint within this window go out as one message, at the window's end. Default 60000." }),
+    GITHUB_ALLOWED_USERS: list
+      .optional()
+      .meta({ description: "Comma-separated GitHub logins that may sign in (case-insensitive). With GitHub on, this or GITHUB_ORG is required." }),
+    GITHUB_URL: z
+      .url({ protocol: /^https?$/ })
+      .default("https://github.com")
+      .meta({ description: "GitHub web URL (OAuth pages); change for GitHub Enterprise. Default https://github.com." }),
+    GITHUB_API_URL: z
+      .url({ protocol: /^https?$/ })
+      .default("https://api.github.com")
+      .meta({ description: "GitHub REST API URL; GitHub Enterprise uses https://HOST/api/v3. Default https://api.github.com." }),
+    SESSION_TTL_HOURS: intFrom(1, 24 * 365)
+      .default(168)
+      .meta({ description: "Lifetime of a UI session cookie in hours (no sliding renewal). Default 168 (7 days)." }),
+    METRICS_TOKEN: z
+      .string()
+      .min(16, "must be at least 16 characters")
+      .optional()
+      .meta({ description: "Bearer token for GET /metrics. Optional; unset: loopback-only (or public with METRICS_PUBLIC)." }),
+    METRICS_PUBLIC: bool
+      .default(false)
+      .meta({ description: "Serve /metrics without a token to any address (private networks only). Ignored with METRICS_TOKEN. Default false." }),
+    TELEGRAM_BOT_TOKEN: z
+      .string()
+      .regex(/^\d+:[A-Za-z0-9_-]+$/, "must look like 123456:ABC-… (from @BotFather)")
+      .optional()
+      .meta({ description: "Bot token for alerts (final failures, hub down); with TELEGRAM_CHAT_ID turns alerts on. Optional." }),
+    TELEGRAM_CHAT_ID: z
+      .string()
+      .regex(/^(-?\d+|@[A-Za-z0-9_]{5,})$/, "must be a numeric chat id or @channelname")
+      .optional()
+      .meta({ description: "Chat that receives alerts; set both or neither. Optional." }),
+    TELEGRAM_API_ROOT: z
+      .url({ protocol: /^https?$/ })
+      .default("https://api.telegram.org")
+      .meta({ description: "Bot API server (a local Bot API server, or a fake in tests). Default https://api.telegram.org." }),
+    HUB_DOWN_ALERT_AFTER_MS: intFrom(1_000, 7 * 86_400_000)
+      .default(300_000)
+      .meta({ description: "Hub disconnected this long → alert (and another when it is back). Default 300000 (5 min)." }),
+    ALERT_GROUP_WINDOW_MS: intFrom(0, 86_400_000)
+      .default(60_000)
+      .meta({ description: "Failures of one endpoint within this window go out as one message, at the window's end. Default 60000." }),
   })
   .superRefine((env, ctx) => {
     if (env.BACKOFF_MAX_MS < env.BACKOFF_INITIAL_MS) {
@@ -83,7 +143,11 @@ export const edgeEnvSchema = z
     }
     const github = Boolean(env.GITHUB_CLIENT_ID && env.GITHUB_CLIENT_SECRET);
     if (github && !env.GITHUB_ORG && !env.GITHUB_ALLOWED_USERS?.length) {
-      ctx.addIssue({ code: "custom", path: ["GITHUB_ORG"], message: "GitHub sign-in needs GITHUB_ORG or GITHUB_ALLOWED_USERS, or anyone with a GitHub account could sign in" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["GITHUB_ORG"],
+        message: "GitHub sign-in needs GITHUB_ORG or GITHUB_ALLOWED_USERS, or anyone with a GitHub account could sign in",
+      });
     }
     if (!env.ADMIN_TOKEN && !env.GITHUB_CLIENT_ID && !env.GITHUB_CLIENT_SECRET) {
       ctx.addIssue({ code: "custom", path: ["ADMIN_TOKEN"], message: "nothing could sign in: set ADMIN_TOKEN, or GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET" });

@@ -83,10 +83,7 @@ export function createLifecycle(deps: {
         const serverClosed = server.close(SHUTDOWN_DRAIN_MS + 2_000);
         // 2. In-flight requests finish (ingest commits, then answers 2xx); the hub's results for what it has
         //    already started are still recorded, so those are not delivered twice after a restart.
-        await Promise.all([
-          until(() => activeRequests === 0, SHUTDOWN_DRAIN_MS),
-          until(() => relay.hubStatus().inFlight === 0, SHUTDOWN_HUB_RESULTS_MS),
-        ]);
+        await Promise.all([until(() => activeRequests === 0, SHUTDOWN_DRAIN_MS), until(() => relay.hubStatus().inFlight === 0, SHUTDOWN_HUB_RESULTS_MS)]);
         // 3. End the hub stream cleanly (the hub re-dials), cut the UI's event streams, close what is idle now.
         relay.disconnect("edge shutting down");
         await until(() => streams.size === 0, 500);

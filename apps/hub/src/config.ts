@@ -11,14 +11,27 @@ const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).m
 /** The schema, exported for tests and for the documentation generator. */
 export const hubEnvSchema = z
   .object({
-    EDGE_URL: z.url({ protocol: /^https?$/, error: "must be the edge's http:// or https:// URL" }).meta({ description: "Edge to dial; http:// uses h2c, https:// TLS. Required." }),
-    HUB_SECRET: z.string().min(32, "must be at least 32 characters").optional().meta({ description: "This hub's credential, shown once when the hub was created on the edge (`hookly hubs create`). Required unless HOME_HUB_SECRET is set." }),
-    HOME_HUB_SECRET: z.string().min(32, "must be at least 32 characters").optional().meta({ description: "The edge's bootstrap hub credential (its HOME_HUB_SECRET), for installs from before per-hub credentials. Use HUB_SECRET instead." }),
-    HUB_ID: z.string().min(1).max(128).optional().meta({ description: "The hub's id on the edge (`hub_…`) with HUB_SECRET; with HOME_HUB_SECRET a name shown in the edge's logs. Default: the host name." }),
-    HUB_ALLOWED_DESTINATIONS: z.string().optional().meta({ description: "Comma-separated host / host:port / *.domain / CIDR patterns the hub may forward to. Default: any." }),
+    EDGE_URL: z
+      .url({ protocol: /^https?$/, error: "must be the edge's http:// or https:// URL" })
+      .meta({ description: "Edge to dial; http:// uses h2c, https:// TLS. Required." }),
+    HUB_SECRET: z.string().min(32, "must be at least 32 characters").optional().meta({
+      description: "This hub's credential, shown once when the hub was created on the edge (`hookly hubs create`). Required unless HOME_HUB_SECRET is set.",
+    }),
+    HOME_HUB_SECRET: z.string().min(32, "must be at least 32 characters").optional().meta({
+      description: "The edge's bootstrap hub credential (its HOME_HUB_SECRET), for installs from before per-hub credentials. Use HUB_SECRET instead.",
+    }),
+    HUB_ID: z.string().min(1).max(128).optional().meta({
+      description: "The hub's id on the edge (`hub_…`) with HUB_SECRET; with HOME_HUB_SECRET a name shown in the edge's logs. Default: the host name.",
+    }),
+    HUB_ALLOWED_DESTINATIONS: z
+      .string()
+      .optional()
+      .meta({ description: "Comma-separated host / host:port / *.domain / CIDR patterns the hub may forward to. Default: any." }),
     HUB_FORWARD_TIMEOUT_MS: intFrom(100, 600_000).default(30_000).meta({ description: "Per-attempt timeout towards the LAN service. Default 30000." }),
     HUB_HEARTBEAT_MS: intFrom(100, 60_000).default(10_000).meta({ description: "Heartbeat interval on the stream. Default 10000." }),
-    HUB_DEAD_AFTER_MS: intFrom(300, 300_000).default(30_000).meta({ description: "Silence after which the stream is treated as dead and re-dialled. Default 30000." }),
+    HUB_DEAD_AFTER_MS: intFrom(300, 300_000)
+      .default(30_000)
+      .meta({ description: "Silence after which the stream is treated as dead and re-dialled. Default 30000." }),
     HUB_RECONNECT_MAX_MS: intFrom(100, 600_000).default(30_000).meta({ description: "Cap of the reconnect backoff (with jitter). Default 30000." }),
     HUB_HEALTH_PORT: intFrom(0, 65535).optional().meta({ description: "Local port for GET /healthz (200 when connected, 503 otherwise). Default: off." }),
     HUB_HEALTH_HOST: z.string().default("127.0.0.1").meta({ description: "Address of the health port. Default 127.0.0.1." }),

@@ -28,19 +28,23 @@ describe("Lane.finish", () => {
         release = () => resolve(ok);
       });
     lane.push(job("a", slow));
-    lane.push(job("b", async () => {
-      started.push("b");
-      return ok;
-    }));
+    lane.push(
+      job("b", async () => {
+        started.push("b");
+        return ok;
+      }),
+    );
     await new Promise((r) => setImmediate(r));
     expect(started).toEqual(["a"]);
 
     let finished = false;
     const done = lane.finish().then(() => (finished = true));
-    lane.push(job("c", async () => {
-      started.push("c");
-      return ok;
-    }));
+    lane.push(
+      job("c", async () => {
+        started.push("c");
+        return ok;
+      }),
+    );
     await new Promise((r) => setTimeout(r, 10));
     expect(finished).toBe(false);
     release();

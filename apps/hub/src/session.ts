@@ -133,10 +133,7 @@ export async function runSession(deps: {
             responseExcerpt: result.responseExcerpt,
           });
     if (result !== "skipped") {
-      log.debug(
-        { webhookId: job.webhookId, outcome: result.outcome, status: result.statusCode, ms: result.durationMs },
-        "forwarded",
-      );
+      log.debug({ webhookId: job.webhookId, outcome: result.outcome, status: result.statusCode, ms: result.durationMs }, "forwarded");
     }
     send(create(HubFrameSchema, { kind: { case: "result", value } }));
   };

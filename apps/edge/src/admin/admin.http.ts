@@ -32,13 +32,7 @@ import { PROVIDER_TYPES, type EndpointService, type EndpointView } from "../endp
 import { AppError } from "../errors.js";
 import { readJson, sendJson, type NodeResponse, type Route } from "../server/http.js";
 import type { StorageService } from "../storage/storage.service.js";
-import type {
-  AttemptView,
-  EndpointQueueStats,
-  WebhookDetail,
-  WebhookService,
-  WebhookView,
-} from "../webhook/webhook.service.js";
+import type { AttemptView, EndpointQueueStats, WebhookDetail, WebhookService, WebhookView } from "../webhook/webhook.service.js";
 import type { DestinationService } from "../destination/destination.service.js";
 import type { HubService } from "../hub/hub.service.js";
 import {
@@ -106,8 +100,7 @@ export function attemptJson(a: AttemptView) {
 const providerType = z.enum(PROVIDER_TYPES, {
   error: `provider_type must be one of ${PROVIDER_TYPES.join(", ")}`,
 });
-const text = (field: string) =>
-  z.string({ error: (iss) => (iss.input === undefined ? `${field} is required` : `${field} must be a string`) });
+const text = (field: string) => z.string({ error: (iss) => (iss.input === undefined ? `${field} is required` : `${field} must be a string`) });
 const flag = (field: string) => z.boolean({ error: `${field} must be true or false` });
 
 const createEndpointBody = z.strictObject(
@@ -117,7 +110,12 @@ const createEndpointBody = z.strictObject(
     signature_secret: text("signature_secret").optional(),
     destination_url: text("destination_url").optional(),
     hub_id: text("hub_id").optional(),
-    destinations: z.array(z.lazy(() => destinationBody), { error: "destinations must be an array of destinations" }).optional(),
+    destinations: z
+      .array(
+        z.lazy(() => destinationBody),
+        { error: "destinations must be an array of destinations" },
+      )
+      .optional(),
     event_type_header: text("event_type_header").nullable().optional(),
     muted: flag("muted").optional(),
   },
@@ -166,10 +164,7 @@ const updateDestinationBody = z.strictObject(
   { error: (iss) => (iss.code === "invalid_type" ? "body must be a JSON object" : undefined) },
 );
 
-const hubBody = z.strictObject(
-  { name: text("name") },
-  { error: (iss) => (iss.code === "invalid_type" ? "body must be a JSON object" : undefined) },
-);
+const hubBody = z.strictObject({ name: text("name") }, { error: (iss) => (iss.code === "invalid_type" ? "body must be a JSON object" : undefined) });
 
 /** A destination body as the service takes it. */
 const destinationInput = (b: z.output<typeof updateDestinationBody>) => ({

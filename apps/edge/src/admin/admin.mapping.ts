@@ -56,7 +56,7 @@ export function filterFromWire(f: { eventTypes: string[]; jsonPath: string; equa
     try {
       equals = JSON.parse(f.equalsJson) as DestinationFilter["equals"];
     } catch {
-      throw new AppError("invalid_argument", "filter equals_json is not JSON (a string needs quotes: \"paid\")");
+      throw new AppError("invalid_argument", 'filter equals_json is not JSON (a string needs quotes: "paid")');
     }
   }
   return { eventTypes: f.eventTypes, jsonPath: f.jsonPath || undefined, equals };
@@ -90,7 +90,7 @@ export function hubSnapshots(deps: { hubs: HubService; destinations: Destination
     return {
       ...h,
       connected: live.connected,
-      since: live.since || (live.connected ? h.lastConnectedAt ?? 0 : h.lastDisconnectedAt ?? h.createdAt),
+      since: live.since || (live.connected ? (h.lastConnectedAt ?? 0) : (h.lastDisconnectedAt ?? h.createdAt)),
       // note: kept after a disconnect: the live value while connected, the registry's otherwise.
       lastSeenAt: Math.max(live.lastSeenAt, h.lastSeenAt ?? 0) || null,
       version: live.version || h.version,

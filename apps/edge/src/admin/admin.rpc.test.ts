@@ -1,12 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
-import {
-  ProviderType,
-  WatchEventsRequestSchema,
-  WebhookStatus,
-  type WatchEventsResponse,
-} from "@hookly/proto/gen/admin_pb";
+import { ProviderType, WatchEventsRequestSchema, WebhookStatus, type WatchEventsResponse } from "@hookly/proto/gen/admin_pb";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { TEST_EPOCH, TestClock, buildEdge, githubSignature, type BuiltEdge } from "../../../../test/harness.js";
 import { AppError } from "../errors.js";
@@ -47,9 +42,7 @@ function settle(id: string, status: "failed" | "dead_letter" | "delivered", at =
   edge.app.db
     .prepare(`UPDATE delivery SET status = ?, settled_at = ?, delivered_at = ? WHERE webhook_seq = (SELECT seq FROM webhook WHERE id = ?)`)
     .run(status, at, status === "delivered" ? at : null, id);
-  edge.app.db
-    .prepare(`UPDATE webhook SET status = ?, settled_at = ?, delivered_at = ? WHERE id = ?`)
-    .run(status, at, status === "delivered" ? at : null, id);
+  edge.app.db.prepare(`UPDATE webhook SET status = ?, settled_at = ?, delivered_at = ? WHERE id = ?`).run(status, at, status === "delivered" ? at : null, id);
 }
 
 describe("endpoints", () => {
@@ -139,11 +132,7 @@ describe("endpoints", () => {
     ["list with a forged page token", () => edge.client.listWebhooks({ pageToken: "bm90LWEtc2Vx" }), Code.InvalidArgument],
     ["list with garbage page token", () => edge.client.listWebhooks({ pageToken: "!!" }), Code.InvalidArgument],
     ["list with an unknown status", () => edge.client.listWebhooks({ status: 42 as WebhookStatus }), Code.InvalidArgument],
-    [
-      "list with since after until",
-      () => edge.client.listWebhooks({ since: timestampFromMs(2_000), until: timestampFromMs(1_000) }),
-      Code.InvalidArgument,
-    ],
+    ["list with since after until", () => edge.client.listWebhooks({ since: timestampFromMs(2_000), until: timestampFromMs(1_000) }), Code.InvalidArgument],
     ["list a malformed endpoint id", () => edge.client.listWebhooks({ endpointId: "nope" }), Code.InvalidArgument],
     ["list an unknown endpoint", () => edge.client.listWebhooks({ endpointId: "ep_doesnotexist0000000" }), Code.NotFound],
   ])("%s", async (_name, call, code) => {
@@ -208,11 +197,7 @@ describe("webhooks", () => {
         newestFirst.filter((s) => s.endpointId === plain.id && !failed.includes(s.id)).map((s) => s.id),
       ],
       ["unverified", { verified: false }, newestFirst.filter((s) => !s.verified).map((s) => s.id)],
-      [
-        "verified of github",
-        { endpointId: gh.id, verified: true },
-        newestFirst.filter((s) => s.endpointId === gh.id && s.verified).map((s) => s.id),
-      ],
+      ["verified of github", { endpointId: gh.id, verified: true }, newestFirst.filter((s) => s.endpointId === gh.id && s.verified).map((s) => s.id)],
       [
         "a time window",
         { since: timestampFromMs(start + 100 * 60_000), until: timestampFromMs(start + 130 * 60_000) },
@@ -223,9 +208,7 @@ describe("webhooks", () => {
       [
         "window and endpoint and status",
         { endpointId: gh.id, status: WebhookStatus.FAILED, since: timestampFromMs(start), until: timestampFromMs(start + 120 * 60_000) },
-        newestFirst
-          .filter((s) => s.endpointId === gh.id && failed.includes(s.id) && s.at < start + 120 * 60_000)
-          .map((s) => s.id),
+        newestFirst.filter((s) => s.endpointId === gh.id && failed.includes(s.id) && s.at < start + 120 * 60_000).map((s) => s.id),
       ],
     ];
     for (const [name, req, expected] of cases) {
@@ -233,7 +216,10 @@ describe("webhooks", () => {
       expect(small.ids, name).toEqual(expected);
       expect(small.pages, name).toBe(Math.max(1, Math.ceil(expected.length / 7)));
       const big = await edge.client.listWebhooks({ ...req, limit: 500 });
-      expect(big.webhooks.map((w) => w.id), name).toEqual(expected);
+      expect(
+        big.webhooks.map((w) => w.id),
+        name,
+      ).toEqual(expected);
       expect(big.nextPageToken, name).toBe("");
     }
 
@@ -298,9 +284,9 @@ describe("replay", () => {
     expect(new TextDecoder().decode(copy.webhook!.payload)).toBe("first");
     expect(copy.webhook!.headers).toContainEqual(expect.objectContaining({ name: "X-Trace", value: "t1" }));
     expect((await edge.client.getWebhook({ id: original })).webhook!.status).toBe(WebhookStatus.DELIVERED);
-    const row = edge.app.db
-      .prepare(`SELECT d.deliver_by FROM delivery d JOIN webhook w ON w.seq = d.webhook_seq WHERE w.id = ?`)
-      .get(webhook!.id) as { deliver_by: number };
+    const row = edge.app.db.prepare(`SELECT d.deliver_by FROM delivery d JOIN webhook w ON w.seq = d.webhook_seq WHERE w.id = ?`).get(webhook!.id) as {
+      deliver_by: number;
+    };
     expect(row.deliver_by).toBe(edge.clock.now() + edge.app.config.deadLetterAfterMs);
   });
 

@@ -42,14 +42,7 @@ import type { StorageService, StorageStatus } from "../storage/storage.service.j
 import type { EdgeEvents } from "../events.js";
 import type { Logger } from "../logger.js";
 import type { ProviderType as ProviderName } from "../verify/verify.service.js";
-import type {
-  AttemptView,
-  EndpointQueueStats,
-  WebhookDetail,
-  WebhookService,
-  WebhookStatusName,
-  WebhookView,
-} from "../webhook/webhook.service.js";
+import type { AttemptView, EndpointQueueStats, WebhookDetail, WebhookService, WebhookStatusName, WebhookView } from "../webhook/webhook.service.js";
 import {
   destinationSnapshot,
   filterFromWire,

@@ -32,7 +32,10 @@ export function createAuthGuard(authenticate: Authenticator): AuthGuard {
     if (req.service.typeName === StreamService.typeName) return next(req);
     try {
       // note: every admin RPC is a POST; the CSRF header is required on all of them for cookie sessions.
-      req.contextValues.set(principalKey, requirePrincipal((n) => req.header.get(n), true));
+      req.contextValues.set(
+        principalKey,
+        requirePrincipal((n) => req.header.get(n), true),
+      );
     } catch (err) {
       throw toConnectError(err);
     }

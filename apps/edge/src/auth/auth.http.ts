@@ -140,7 +140,7 @@ export function authRoutes(o: AuthHttpOptions): Route[] {
         // note: requiring JSON makes a cross-site form post impossible (it would need a CORS
         // preflight, which the edge never grants), so another site cannot sign a browser in.
         if (!/^application\/json\b/i.test(String(req.headers["content-type"] ?? ""))) {
-          throw new AppError("invalid_argument", "send JSON { \"token\": \"…\" } with content-type: application/json");
+          throw new AppError("invalid_argument", 'send JSON { "token": "…" } with content-type: application/json');
         }
         const body = (await readJson(req)) as { token?: unknown } | null;
         const token = typeof body?.token === "string" ? body.token.trim() : "";

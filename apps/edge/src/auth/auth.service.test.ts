@@ -5,15 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openDatabase, type Db } from "../db/db.js";
 import { GitHubError, type GitHubClient, type GitHubUser } from "./auth.github.js";
-import {
-  OAUTH_STATE_TTL_MS,
-  cookieValue,
-  createAttemptLimiter,
-  createAuthService,
-  sha256Hex,
-  type AuthService,
-  type GitHubAccess,
-} from "./auth.service.js";
+import { OAUTH_STATE_TTL_MS, cookieValue, createAttemptLimiter, createAuthService, sha256Hex, type AuthService, type GitHubAccess } from "./auth.service.js";
 import { createAuthStore } from "./auth.store.js";
 
 const ADMIN_TOKEN = "admin-token-for-tests-0123456789";

@@ -52,12 +52,8 @@ export function createAuthStore(db: Db) {
     `INSERT INTO api_token (id, name, secret_hash, created_by, created_at, last_used_at, revoked_at)
      VALUES (@id, @name, @secret_hash, @created_by, @created_at, @last_used_at, @revoked_at)`,
   );
-  const selectActiveTokenByHash = db.prepare<[string], ApiTokenRow>(
-    "SELECT * FROM api_token WHERE secret_hash = ? AND revoked_at IS NULL",
-  );
-  const selectActiveTokens = db.prepare<[], ApiTokenRow>(
-    "SELECT * FROM api_token WHERE revoked_at IS NULL ORDER BY created_at, id",
-  );
+  const selectActiveTokenByHash = db.prepare<[string], ApiTokenRow>("SELECT * FROM api_token WHERE secret_hash = ? AND revoked_at IS NULL");
+  const selectActiveTokens = db.prepare<[], ApiTokenRow>("SELECT * FROM api_token WHERE revoked_at IS NULL ORDER BY created_at, id");
   const revokeToken = db.prepare<[number, string]>("UPDATE api_token SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL");
   const touchToken = db.prepare<[number, string]>("UPDATE api_token SET last_used_at = ? WHERE id = ?");
 

@@ -11,7 +11,10 @@ import { migrate, readMigrations } from "./db.js";
 function schema5() {
   const db = new Database(":memory:");
   db.pragma("foreign_keys = ON");
-  migrate(db, readMigrations().filter((m) => m.version <= 5));
+  migrate(
+    db,
+    readMigrations().filter((m) => m.version <= 5),
+  );
   db.exec(`INSERT INTO endpoint (id, name, provider_type, destination_url, created_at, updated_at) VALUES
     ('ep_gh', 'g', 'github', 'http://x/gh', 0, 0), ('ep_tg', 't', 'telegram', 'http://x/tg', 0, 0), ('ep_gen', 'n', 'generic', 'http://x/gen', 0, 0)`);
   const ins = db.prepare(

@@ -232,10 +232,18 @@ describe("eventTypeOf: telegram", () => {
     { name: "a message", update: telegramMessage, want: "message" },
     { name: "a callback query", update: telegramCallbackQuery, want: "callback_query" },
     { name: "an edited message", update: telegramEditedMessage, want: "edited_message" },
-    { name: "a channel post", update: { update_id: 10003, channel_post: { message_id: 7, chat: { id: -100987, type: "channel" }, date: 1, text: "hi" } }, want: "channel_post" },
+    {
+      name: "a channel post",
+      update: { update_id: 10003, channel_post: { message_id: 7, chat: { id: -100987, type: "channel" }, date: 1, text: "hi" } },
+      want: "channel_post",
+    },
     { name: "the kind before update_id", update: { message: telegramMessage.message, update_id: 10004 }, want: "message" },
     { name: "an update with only its id", update: { update_id: 10005 }, want: null },
-    { name: "scalar fields are not a kind", update: { update_id: 10006, note: "x", callback_query: telegramCallbackQuery.callback_query }, want: "callback_query" },
+    {
+      name: "scalar fields are not a kind",
+      update: { update_id: 10006, note: "x", callback_query: telegramCallbackQuery.callback_query },
+      want: "callback_query",
+    },
     { name: "an array of updates (getUpdates shape)", update: [telegramMessage], want: null },
   ];
   it.each(cases)("$name → $want", ({ update, want }) => {
@@ -407,10 +415,7 @@ describe("parseJsonPath", () => {
   ];
   it.each(malformed)("%j is not a path", (path) => {
     const err = appError(() => parseJsonPath(path));
-    expect([err.code, err.message]).toEqual([
-      "invalid_argument",
-      `json_path ${JSON.stringify(path)} is not a path like $.data.object.status or $.items[0].id`,
-    ]);
+    expect([err.code, err.message]).toEqual(["invalid_argument", `json_path ${JSON.stringify(path)} is not a path like $.data.object.status or $.items[0].id`]);
   });
 
   it("rejects a path deeper than 32 steps", () => {
@@ -462,7 +467,7 @@ describe("filterVerdict", () => {
     expect(filterVerdict({ jsonPath: "$.data.object.amount_paid", equals: 2000 }, null, stripe())).toBeNull();
   });
 
-  it("compares strictly: the string \"2000\" is not the number 2000", () => {
+  it('compares strictly: the string "2000" is not the number 2000', () => {
     expect(filterVerdict({ jsonPath: "$.data.object.amount_paid", equals: "2000" }, null, stripe())).toBe(`$.data.object.amount_paid is not "2000"`);
   });
 

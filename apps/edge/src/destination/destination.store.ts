@@ -92,9 +92,7 @@ export function createDestinationStore(db: Db) {
   const nextPosition = db.prepare<[string], { p: number }>(`SELECT coalesce(max(position) + 1, 0) AS p FROM destination WHERE endpoint_id = ?`);
   const remove = db.prepare<[string]>(`DELETE FROM destination WHERE id = ?`);
   // note: webhooks that were waiting only for the deleted destination's queue are settled by the aggregate.
-  const touchedWebhooks = db.prepare<[string], { webhook_seq: number }>(
-    `SELECT webhook_seq FROM delivery WHERE destination_id = ? AND status = 'pending'`,
-  );
+  const touchedWebhooks = db.prepare<[string], { webhook_seq: number }>(`SELECT webhook_seq FROM delivery WHERE destination_id = ? AND status = 'pending'`);
   const queueStats = db.prepare<{ d: string }, { pending: number; oldest: number | null; last_delivered: number | null }>(
     `SELECT
        (SELECT count(*) FROM delivery WHERE destination_id = @d AND status = 'pending') AS pending,

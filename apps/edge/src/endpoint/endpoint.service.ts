@@ -97,17 +97,17 @@ export function createEndpointService(deps: {
   const view = (e: EndpointRecord): EndpointView => {
     const list = destinations.ofEndpoint(e.id);
     return {
-    id: e.id,
-    name: e.name,
-    providerType: e.providerType,
-    destinationUrl: list[0]?.url ?? "",
-    destinations: list,
-    eventTypeHeader: e.eventTypeHeader,
-    muted: e.muted,
-    hasSignatureSecret: e.sealedSecret !== null,
-    ingestUrl: `${baseUrl}/h/${e.id}`,
-    createdAt: e.createdAt,
-    updatedAt: e.updatedAt,
+      id: e.id,
+      name: e.name,
+      providerType: e.providerType,
+      destinationUrl: list[0]?.url ?? "",
+      destinations: list,
+      eventTypeHeader: e.eventTypeHeader,
+      muted: e.muted,
+      hasSignatureSecret: e.sealedSecret !== null,
+      ingestUrl: `${baseUrl}/h/${e.id}`,
+      createdAt: e.createdAt,
+      updatedAt: e.updatedAt,
     };
   };
 

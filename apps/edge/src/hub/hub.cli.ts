@@ -95,9 +95,7 @@ export function runHubCommand(command: HubCommand, args: readonly string[], sett
     switch (command) {
       case "list": {
         const destinations = createDestinationStore(db);
-        const rows = hubs
-          .list()
-          .map((h) => [h.id, h.name, state(h), String(destinations.ofHub(h.id).length), iso(h.lastSeenAt), h.version ?? "-"]);
+        const rows = hubs.list().map((h) => [h.id, h.name, state(h), String(destinations.ofHub(h.id).length), iso(h.lastSeenAt), h.version ?? "-"]);
         return table([["ID", "NAME", "STATE", "DESTINATIONS", "LAST SEEN", "VERSION"], ...rows]);
       }
       case "create": {

@@ -42,9 +42,7 @@ export interface HubCredential {
 }
 
 /** Who a stream open claims to be, resolved against the registry. */
-export type OpenIdentity =
-  | { ok: true; hubId: string; name: string; secrets: string[] }
-  | { ok: false; reason: string; hubId?: string; secrets?: string[] };
+export type OpenIdentity = { ok: true; hubId: string; name: string; secrets: string[] } | { ok: false; reason: string; hubId?: string; secrets?: string[] };
 
 /** Hub operations. */
 export type HubService = ReturnType<typeof createHubService>;
@@ -79,7 +77,6 @@ export function createHubService(deps: {
     hasCredential: h.revokedAt === null && (h.bootstrap ? deps.bootstrapSecrets.length > 0 : sealedSecret !== null),
   });
 
-
   const mustGet = (id: string): HubRecord => {
     const found = isId("hub", id) ? store.get(id) : undefined;
     if (!found) throw new AppError("not_found", `hub ${JSON.stringify(id)} not found`);
@@ -90,7 +87,10 @@ export function createHubService(deps: {
     const env = [`EDGE_URL=${deps.baseUrl}`, `HUB_ID=${h.id}`, `HUB_SECRET=${secret}`, "# HUB_ALLOWED_DESTINATIONS=nas.lan,10.0.0.0/24"].join("\n");
     const compose = [
       "services:",
-      `  hookly-hub-${h.id.slice(4).toLowerCase().replace(/[^a-z0-9]/g, "")}:`,
+      `  hookly-hub-${h.id
+        .slice(4)
+        .toLowerCase()
+        .replace(/[^a-z0-9]/g, "")}:`,
       "    image: hookly-hub",
       "    restart: unless-stopped",
       "    environment:",

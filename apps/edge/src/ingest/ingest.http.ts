@@ -29,7 +29,11 @@ export function ingestRoutes(ingest: IngestService, log: Logger, opts: IngestHtt
     }
     try {
       const body = await readBody(req, opts.maxPayloadBytes);
-      const forwarded = opts.trustProxy ? String(req.headers["x-forwarded-for"] ?? "").split(",")[0]?.trim() : "";
+      const forwarded = opts.trustProxy
+        ? String(req.headers["x-forwarded-for"] ?? "")
+            .split(",")[0]
+            ?.trim()
+        : "";
       const result = await ingest.accept({
         endpointId,
         method: req.method ?? "POST",

@@ -16,9 +16,7 @@ afterEach(() => {
 function setup(opts: Parameters<typeof createIngestStore>[1] = {}) {
   dir = mkdtempSync(join(tmpdir(), "hookly-ingest-"));
   db = openDatabase(join(dir, "t.db"));
-  db.prepare(
-    `INSERT INTO endpoint (id, name, provider_type, created_at, updated_at) VALUES ('ep_aaaaaaaaaaaaaaaaaaaaa', 'e', 'generic', 0, 0)`,
-  ).run();
+  db.prepare(`INSERT INTO endpoint (id, name, provider_type, created_at, updated_at) VALUES ('ep_aaaaaaaaaaaaaaaaaaaaa', 'e', 'generic', 0, 0)`).run();
   db.prepare(
     `INSERT INTO destination (id, endpoint_id, hub_id, url, position, created_at, updated_at)
      VALUES ('dst_aaaaaaaaaaaaaaaaaaaaa', 'ep_aaaaaaaaaaaaaaaaaaaaa', 'hub_bootstrap', 'http://x/', 0, 0, 0)`,

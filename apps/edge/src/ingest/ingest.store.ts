@@ -80,9 +80,7 @@ export function createIngestStore(
     `INSERT INTO delivery (webhook_seq, destination_id, status, next_attempt_at, deliver_by, settled_at, error_message)
      VALUES (?, ?, ?, ?, ?, ?, ?)`,
   );
-  const insertBody = db.prepare<[number | bigint, string, Uint8Array]>(
-    `INSERT INTO webhook_body (webhook_seq, headers, payload) VALUES (?, ?, ?)`,
-  );
+  const insertBody = db.prepare<[number | bigint, string, Uint8Array]>(`INSERT INTO webhook_body (webhook_seq, headers, payload) VALUES (?, ?, ?)`);
 
   const insertRow = (w: NewWebhook): number => {
     const queued = w.routes.some((r) => r.filteredBecause === null);
@@ -127,10 +125,7 @@ export function createIngestStore(
 
   let waiting: Waiting[] = [];
   let scheduled = false;
-  const walPath =
-    db.name !== ":memory:" && String(db.pragma("journal_mode", { simple: true })).toLowerCase() === "wal"
-      ? `${db.name}-wal`
-      : undefined;
+  const walPath = db.name !== ":memory:" && String(db.pragma("journal_mode", { simple: true })).toLowerCase() === "wal" ? `${db.name}-wal` : undefined;
   let walFd: number | undefined;
   const syncing = new Set<Promise<void>>();
 

@@ -265,7 +265,10 @@ describe("rotateEncryptionKey", () => {
     const box = createSecretBox([NEW_KEY, OLD_KEY]);
     const none = { sealed: 0, resealed: 0, current: 0 };
 
-    expect(rotateEncryptionKey({ db, endpoints: store, hubs, box }, { dryRun: true })).toEqual({ endpoints: { sealed: 3, resealed: 3, current: 0 }, hubs: none });
+    expect(rotateEncryptionKey({ db, endpoints: store, hubs, box }, { dryRun: true })).toEqual({
+      endpoints: { sealed: 3, resealed: 3, current: 0 },
+      hubs: none,
+    });
     expect(store.list().filter((e) => e.sealedSecret && box.needsRotation(e.sealedSecret))).toHaveLength(3);
 
     expect(rotateEncryptionKey({ db, endpoints: store, hubs, box })).toEqual({ endpoints: { sealed: 3, resealed: 3, current: 0 }, hubs: none });
@@ -325,9 +328,7 @@ describe("rotateEncryptionKey", () => {
     const store = createEndpointStore(db);
     const before = store.list().map((e) => e.sealedSecret);
     const hubs = createHubCredentialStore(db);
-    expect(() => rotateEncryptionKey({ db, endpoints: store, hubs, box: createSecretBox([NEW_KEY]) })).toThrow(
-      /ENCRYPTION_KEY_PREVIOUS.*nothing was changed/,
-    );
+    expect(() => rotateEncryptionKey({ db, endpoints: store, hubs, box: createSecretBox([NEW_KEY]) })).toThrow(/ENCRYPTION_KEY_PREVIOUS.*nothing was changed/);
     expect(store.list().map((e) => e.sealedSecret)).toEqual(before);
   });
 

@@ -29,7 +29,12 @@ export type MaintenanceStore = ReturnType<typeof createMaintenanceStore>;
  * releases can be verified and restored.
  */
 export function createMaintenanceStore(db: Db) {
-  const tables = new Set(db.prepare<[], { name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table'`).all().map((r) => r.name));
+  const tables = new Set(
+    db
+      .prepare<[], { name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table'`)
+      .all()
+      .map((r) => r.name),
+  );
   const countOf = (table: "hub" | "destination") => (tables.has(table) ? `(SELECT count(*) FROM ${table})` : "NULL");
   const counts = db.prepare<[], Omit<DatabaseSummary, "integrity" | "schemaVersion">>(
     `SELECT (SELECT count(*) FROM endpoint) AS endpoints,

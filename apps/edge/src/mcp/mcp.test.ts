@@ -12,15 +12,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { useCleanups } from "../../../../test/cleanup.js";
 import type { Receiver } from "../../../../test/fakes/receiver.js";
-import {
-  ROOT,
-  TEST_SECRETS,
-  adminClient,
-  postWebhook,
-  startHub,
-  waitUntil,
-  type TestEdge,
-} from "../../../../test/harness.js";
+import { ROOT, TEST_SECRETS, adminClient, postWebhook, startHub, waitUntil, type TestEdge } from "../../../../test/harness.js";
 import { authExtension } from "../auth/auth.extension.js";
 import { mcpExtension } from "./mcp.extension.js";
 import { SHOWN_ONCE, TOOL_NAMES } from "./mcp.tools.js";
@@ -125,7 +117,14 @@ describe.each(transports)("MCP over %s", (_name, connect) => {
 
     const page = await call(client, "hookly_list_webhooks", { endpoint_id: ep.id, status: "delivered", since: "2000-01-01T00:00:00Z" });
     expect(page.data.webhooks).toHaveLength(1);
-    expect(page.data.webhooks[0]).toMatchObject({ id, endpoint_id: ep.id, status: "delivered", signature_valid: false, attempts: 1, event_type: "issues.opened" });
+    expect(page.data.webhooks[0]).toMatchObject({
+      id,
+      endpoint_id: ep.id,
+      status: "delivered",
+      signature_valid: false,
+      attempts: 1,
+      event_type: "issues.opened",
+    });
     expect(page.data.next_page_token).toBeNull();
     expect((await call(client, "hookly_list_webhooks", { verified: true })).data.webhooks).toHaveLength(0);
 
@@ -257,10 +256,14 @@ describe.each(transports)("MCP over %s", (_name, connect) => {
     ]);
 
     const created = await postWebhook(`${e.url}/h/${ep.id}`, JSON.stringify({ type: "invoice.created", data: { live: true } }));
-    const settled = await waitUntil(async () => {
-      const w = (await call(client, "hookly_get_webhook", { webhook_id: created })).data.webhook;
-      return w.status === "delivered" && w;
-    }, 5_000, "first webhook delivered");
+    const settled = await waitUntil(
+      async () => {
+        const w = (await call(client, "hookly_get_webhook", { webhook_id: created })).data.webhook;
+        return w.status === "delivered" && w;
+      },
+      5_000,
+      "first webhook delivered",
+    );
     expect(settled.event_type).toBe("invoice.created");
     const byDestination = new Map(settled.deliveries.map((d: { destination_id: string }) => [d.destination_id, d]));
     expect(byDestination.get(all)).toMatchObject({ status: "delivered", attempts: 1, error_message: null });
@@ -297,7 +300,14 @@ describe.each(transports)("MCP over %s", (_name, connect) => {
     const created = await call(client, "hookly_create_hub", { name: "garage pi" });
     expect(created.isError).toBe(false);
     const { hub, secret, env, compose, note } = created.data;
-    expect(hub).toMatchObject({ name: "garage pi", bootstrap: false, revoked: false, connected: false, has_credential: true, previous_credential_valid: false });
+    expect(hub).toMatchObject({
+      name: "garage pi",
+      bootstrap: false,
+      revoked: false,
+      connected: false,
+      has_credential: true,
+      previous_credential_valid: false,
+    });
     expect(hub.id).toMatch(/^hub_/);
     expect(secret.length).toBeGreaterThanOrEqual(32);
     expect(env).toContain(`HUB_ID=${hub.id}\nHUB_SECRET=${secret}`);
@@ -355,7 +365,12 @@ describe.each(transports)("MCP over %s", (_name, connect) => {
 describe("MCP authentication", () => {
   it("answers 401 without a valid bearer token, on every method", async () => {
     const { e } = await setup();
-    const init = { jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "x", version: "0" } } };
+    const init = {
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "x", version: "0" } },
+    };
     const headers = { "content-type": "application/json", accept: "application/json, text/event-stream" };
     for (const [method, auth] of [
       ["POST", undefined],

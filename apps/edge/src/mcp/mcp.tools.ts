@@ -78,7 +78,6 @@ export const DEFAULT_WEBHOOK_LIMIT = 20;
 export const SHOWN_ONCE =
   "This credential is shown once: the edge keeps it sealed and cannot show it again. Put env (or compose) on the hub now; if it is lost, hookly_rotate_hub_credential issues a new one.";
 
-
 // ── output: proto messages → JSON an assistant reads ────────────────────────
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
@@ -145,14 +144,9 @@ const signatureSecret = z
     "The provider's signing secret, used to mark webhooks verified or not (unverified ones are still stored and forwarded). Several may be given separated by commas or new lines during a rotation.",
   );
 const hubId = z.string().min(1).describe("The hub's id (hub_…), as returned by hookly_list_hubs.");
-const destinationId = z
-  .string()
-  .min(1)
-  .describe("The destination's id (dst_…), as listed in its endpoint's destinations (hookly_get_endpoint).");
+const destinationId = z.string().min(1).describe("The destination's id (dst_…), as listed in its endpoint's destinations (hookly_get_endpoint).");
 const hubName = z.string().min(1).max(100).describe('A name for people, e.g. "home NAS" or "garage pi".');
-const destinationHub = hubId.describe(
-  "The hub that forwards to this destination (hub_…, from hookly_list_hubs). Default: the bootstrap hub, or the only hub.",
-);
+const destinationHub = hubId.describe("The hub that forwards to this destination (hub_…, from hookly_list_hubs). Default: the bootstrap hub, or the only hub.");
 const filter = z
   .object({
     event_types: z
@@ -270,8 +264,7 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
       inputSchema: { endpoint_id: endpointId },
       annotations: readOnly,
     },
-    ({ endpoint_id }) =>
-      run("hookly_get_endpoint", async () => mcpJson(GetEndpointResponseSchema, await api.getEndpoint({ id: endpoint_id }))),
+    ({ endpoint_id }) => run("hookly_get_endpoint", async () => mcpJson(GetEndpointResponseSchema, await api.getEndpoint({ id: endpoint_id }))),
   );
 
   server.registerTool(
@@ -281,7 +274,7 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
       description:
         "Creates an endpoint with one destination and returns it. Give its ingest_url to the provider (Stripe, GitHub, …); webhooks posted there are stored and forwarded by the hub to destination_url. More destinations: hookly_add_destination.",
       inputSchema: {
-        name: z.string().min(1).max(200).describe("A name for people, e.g. \"Stripe → Home Assistant\"."),
+        name: z.string().min(1).max(200).describe('A name for people, e.g. "Stripe → Home Assistant".'),
         provider_type: providerType.default("generic"),
         destination_url: destinationUrl,
         signature_secret: signatureSecret.optional(),
@@ -429,7 +422,9 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
         webhook_id: webhookId,
         destination_id: destinationId
           .optional()
-          .describe("Only to this destination of the webhook's endpoint (dst_…, see the webhook's deliveries), whatever its filter says. Default: every destination whose filter takes it."),
+          .describe(
+            "Only to this destination of the webhook's endpoint (dst_…, see the webhook's deliveries), whatever its filter says. Default: every destination whose filter takes it.",
+          ),
       },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
     },
@@ -505,8 +500,7 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
       inputSchema: { hub_id: hubId },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
     },
-    ({ hub_id }) =>
-      run("hookly_rotate_hub_credential", async () => credentialJson((await admin.rotateHubCredential({ id: hub_id })).credential!)),
+    ({ hub_id }) => run("hookly_rotate_hub_credential", async () => credentialJson((await admin.rotateHubCredential({ id: hub_id })).credential!)),
   );
 
   server.registerTool(
@@ -518,7 +512,8 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
       inputSchema: { hub_id: hubId },
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
     },
-    ({ hub_id }) => run("hookly_retire_hub_credential", async () => mcpJson(RetireHubCredentialResponseSchema, await admin.retireHubCredential({ id: hub_id }))),
+    ({ hub_id }) =>
+      run("hookly_retire_hub_credential", async () => mcpJson(RetireHubCredentialResponseSchema, await admin.retireHubCredential({ id: hub_id }))),
   );
 
   server.registerTool(

@@ -33,9 +33,7 @@ export const stdioEnvSchema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("warn"), // stderr log level. Default warn.
 });
 
-const parsed = stdioEnvSchema.safeParse(
-  Object.fromEntries(Object.entries(process.env).filter(([k, v]) => k in stdioEnvSchema.shape && v !== "")),
-);
+const parsed = stdioEnvSchema.safeParse(Object.fromEntries(Object.entries(process.env).filter(([k, v]) => k in stdioEnvSchema.shape && v !== "")));
 if (!parsed.success) {
   const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
   process.stderr.write(`hookly mcp: invalid environment:\n${lines.join("\n")}\n`);

@@ -117,7 +117,11 @@ export function metricsExtension(): ExtensionFactory {
         }));
       },
     );
-    const hubIds = () => core.hubs.list().filter((h) => !h.revoked).map((h) => h.id);
+    const hubIds = () =>
+      core.hubs
+        .list()
+        .filter((h) => !h.revoked)
+        .map((h) => h.id);
     scrapedGauge(registry, "hookly_deliveries_in_flight", "Deliveries sent to a hub and not yet answered, per hub.", ["hub"], () =>
       hubIds().map((hub) => ({ labels: { hub }, value: relay.hubLive(hub).inFlight })),
     );
@@ -157,7 +161,11 @@ export function metricsExtension(): ExtensionFactory {
       core.storage.status().faults.map((f) => ({ labels: { area: f.area, code: f.code }, value: 1 })),
     );
     // note: a family without labels reads 0 from the start, not "no data" (prom-client's default).
-    const outages = new Counter({ name: "hookly_storage_outages_total", help: "Storage outages (degraded periods) started since the edge started.", registers });
+    const outages = new Counter({
+      name: "hookly_storage_outages_total",
+      help: "Storage outages (degraded periods) started since the edge started.",
+      registers,
+    });
 
     const connectedBefore = new Set<string>();
     const unsubscribe = [

@@ -64,9 +64,14 @@ export function metricsRoutes(access: MetricsAccess, source: MetricsSource): Rou
       handler: async (req, res) => {
         const verdict = checkMetricsAccess(access, { headers: req.headers, remoteAddress: req.socket?.remoteAddress });
         if (verdict === "unauthenticated") {
-          sendJson(res, 401, { error: { code: "unauthenticated", message: "send Authorization: Bearer <METRICS_TOKEN>" } }, {
-            "www-authenticate": 'Bearer realm="hookly metrics"',
-          });
+          sendJson(
+            res,
+            401,
+            { error: { code: "unauthenticated", message: "send Authorization: Bearer <METRICS_TOKEN>" } },
+            {
+              "www-authenticate": 'Bearer realm="hookly metrics"',
+            },
+          );
           return;
         }
         if (verdict === "forbidden") {
@@ -76,7 +81,11 @@ export function metricsRoutes(access: MetricsAccess, source: MetricsSource): Rou
           return;
         }
         const body = await source.metrics();
-        (res as ConcreteResponse).writeHead(200, { "content-type": source.contentType, "cache-control": "no-store", "content-length": Buffer.byteLength(body) });
+        (res as ConcreteResponse).writeHead(200, {
+          "content-type": source.contentType,
+          "cache-control": "no-store",
+          "content-length": Buffer.byteLength(body),
+        });
         res.end(body);
       },
     },

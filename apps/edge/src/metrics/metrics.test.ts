@@ -49,7 +49,13 @@ function readExposition(text: string): Scrape {
     expect(Number.isNaN(value), `bad value in ${line}`).toBe(false);
     const brace = series.indexOf("{");
     const name = brace < 0 ? series : series.slice(0, brace);
-    const labels = brace < 0 ? [] : series.slice(brace + 1, -1).split(",").sort();
+    const labels =
+      brace < 0
+        ? []
+        : series
+            .slice(brace + 1, -1)
+            .split(",")
+            .sort();
     samples.set(`${name}{${labels.join(",")}}`, value);
   }
   return { lines, get: (series) => samples.get(series) };
@@ -81,10 +87,7 @@ const bounds = (upper: readonly number[]) => [...upper.map(String), "+Inf"];
 /** Every family: name → [type, help]. */
 const FAMILIES: Record<string, [string, string]> = {
   hookly_webhooks_received_total: ["counter", "Webhooks accepted on ingest URLs (2xx sent), by signature verdict."],
-  hookly_deliveries_total: [
-    "counter",
-    "Delivery attempts settled by the hub's answer (delivered, failed for good, retry later) and webhooks dead-lettered.",
-  ],
+  hookly_deliveries_total: ["counter", "Delivery attempts settled by the hub's answer (delivered, failed for good, retry later) and webhooks dead-lettered."],
   hookly_delivery_latency_seconds: ["histogram", "Time from a webhook's arrival at the edge to its delivery to the LAN service, retries included."],
   hookly_destination_queue_depth: ["gauge", "Pending deliveries per destination, with its hub."],
   hookly_queue_depth: ["gauge", "Pending webhooks per endpoint."],
@@ -159,10 +162,14 @@ describe("GET /metrics", () => {
     expect(queued.get("hookly_ingest_commit_seconds_count{}")).toBe(queued.get("hookly_ingest_batch_size_count{}"));
 
     const h = await hub(e.url);
-    await waitUntil(async () => {
-      const m = await scrape(e.url);
-      return [ok, flaky, gone].every((ep) => m.get(`hookly_queue_depth{endpoint="${ep.id}"}`) === 0);
-    }, 15_000, "every queue drained");
+    await waitUntil(
+      async () => {
+        const m = await scrape(e.url);
+        return [ok, flaky, gone].every((ep) => m.get(`hookly_queue_depth{endpoint="${ep.id}"}`) === 0);
+      },
+      15_000,
+      "every queue drained",
+    );
 
     const after = await scrape(e.url);
     expect(after.get(`hookly_hub_connected{hub="hub_bootstrap"}`)).toBe(1);
@@ -229,7 +236,10 @@ describe("GET /metrics", () => {
     // note: a hub's reconnect series appears (at 0) on its first connection, not before.
     expect(m.get(`hookly_hub_reconnects_total{hub="hub_bootstrap"}`)).toBeUndefined();
     for (const family of ["hookly_webhooks_received_total", "hookly_deliveries_total", "hookly_delivery_latency_seconds", "hookly_storage_fault"]) {
-      expect(m.lines.filter((l) => l.startsWith(family) && !l.startsWith("# ")), family).toEqual([]);
+      expect(
+        m.lines.filter((l) => l.startsWith(family) && !l.startsWith("# ")),
+        family,
+      ).toEqual([]);
     }
   });
 

@@ -9,17 +9,7 @@ import { describe, expect, it } from "vitest";
 import { useCleanups } from "../../../../test/cleanup.js";
 import type { Receiver } from "../../../../test/fakes/receiver.js";
 import { startFakeTelegram, type FakeTelegram } from "../../../../test/fakes/telegram.js";
-import {
-  TestClock,
-  adminClient,
-  createEndpoint,
-  postWebhook,
-  startEdge,
-  startHub,
-  tempDir,
-  waitUntil,
-  type TestEdge,
-} from "../../../../test/harness.js";
+import { TestClock, adminClient, createEndpoint, postWebhook, startEdge, startHub, tempDir, waitUntil, type TestEdge } from "../../../../test/harness.js";
 import { notifyExtension, type NotifyExtensionOptions } from "./notify.extension.js";
 
 const BOT_TOKEN = "123456:TEST-secret-bot-token_xyz";
@@ -33,12 +23,15 @@ const scope = useCleanups();
 function recordingLog() {
   const lines: { level: number; msg: string; [k: string]: unknown }[] = [];
   const raw: string[] = [];
-  const log = pino({ level: "debug" }, {
-    write: (s: string) => {
-      raw.push(s);
-      lines.push(JSON.parse(s));
+  const log = pino(
+    { level: "debug" },
+    {
+      write: (s: string) => {
+        raw.push(s);
+        lines.push(JSON.parse(s));
+      },
     },
-  });
+  );
   return { log, lines, raw };
 }
 

@@ -74,9 +74,7 @@ export function renderFailureGroup(g: FailureGroup, baseUrl: string): string {
   const endpointLink = `${baseUrl}/endpoints/${encodeURIComponent(g.endpointId)}`;
   const more = g.count - g.sample.length;
   lines.push(
-    more > 0
-      ? `…and ${more} more. <a href="${escapeHtml(endpointLink)}">Open the endpoint</a>`
-      : `<a href="${escapeHtml(endpointLink)}">Open the endpoint</a>`,
+    more > 0 ? `…and ${more} more. <a href="${escapeHtml(endpointLink)}">Open the endpoint</a>` : `<a href="${escapeHtml(endpointLink)}">Open the endpoint</a>`,
   );
   return lines.join("\n");
 }

@@ -36,7 +36,12 @@ function harness(
   opts: { db?: Db; connected?: boolean; send?: AlertSend; options?: Partial<NotifyOptions>; beforeStart?: (storage: StorageService) => void } = {},
 ) {
   const db = opts.db ?? openDatabase(":memory:");
-  const clock = { t: 1_700_000_000_000, now() { return this.t; } };
+  const clock = {
+    t: 1_700_000_000_000,
+    now() {
+      return this.t;
+    },
+  };
   const events = new EdgeEvents();
   const sent: string[] = [];
   const lines: { msg: string; [k: string]: unknown }[] = [];
@@ -149,7 +154,9 @@ describe("alerts service", () => {
 
   it("keeps the endpoint's name from the time of the failure, and copes with deleted endpoints", async () => {
     const h = harness({ options: { groupWindowMs: 0 } });
-    h.service.recordFailure(failure(1, { endpointId: "ep_gone", status: "dead_letter", statusCode: 0, error: "not delivered before the dead-letter deadline", attempts: 7 }));
+    h.service.recordFailure(
+      failure(1, { endpointId: "ep_gone", status: "dead_letter", statusCode: 0, error: "not delivered before the dead-letter deadline", attempts: 7 }),
+    );
     await h.service.tick();
     expect(h.sent[0]).toContain("<b>ep_gone</b>");
     expect(h.sent[0]).toContain("dead-lettered (not delivered before the dead-letter deadline) after 7 attempts");
@@ -202,7 +209,10 @@ describe("alerts service", () => {
     await first.service.tick();
     expect(first.sent).toHaveLength(1);
     await first.stop();
-    open.splice(open.findIndex((o) => o.db === db), 1);
+    open.splice(
+      open.findIndex((o) => o.db === db),
+      1,
+    );
 
     // A new process: the down alert is still open, so a reconnect reports "back".
     const second = harness({ db, connected: false });
@@ -232,7 +242,10 @@ describe("alerts service", () => {
     await first.service.tick();
     expect(first.sent).toHaveLength(1);
     await first.stop();
-    open.splice(open.findIndex((o) => o.db === db), 1);
+    open.splice(
+      open.findIndex((o) => o.db === db),
+      1,
+    );
     const second = harness({ db, options: { groupWindowMs: 0 } });
     await second.service.tick();
     expect(second.sent).toHaveLength(0);
@@ -394,7 +407,10 @@ describe("storage alerts", () => {
     await first.service.tick();
     expect(first.sent).toHaveLength(1);
     await first.stop();
-    open.splice(open.findIndex((o) => o.db === db), 1);
+    open.splice(
+      open.findIndex((o) => o.db === db),
+      1,
+    );
 
     const second = harness({ db });
     await second.service.tick();
@@ -409,7 +425,10 @@ describe("storage alerts", () => {
     first.storage.failed("ingest", full());
     await first.service.tick();
     await first.stop();
-    open.splice(open.findIndex((o) => o.db === db), 1);
+    open.splice(
+      open.findIndex((o) => o.db === db),
+      1,
+    );
 
     // The new process finds storage degraded before alerts start (an edge measures storage first).
     const second = harness({ db, beforeStart: (storage) => storage.failed("ingest", full()) });
@@ -425,7 +444,10 @@ describe("storage alerts", () => {
 describe("alert outbox migration 007", () => {
   it("keeps every row and takes the storage kinds", () => {
     const db = new Database(":memory:");
-    migrate(db, readMigrations().filter((m) => m.version <= 6));
+    migrate(
+      db,
+      readMigrations().filter((m) => m.version <= 6),
+    );
     db.prepare(`INSERT INTO alert (kind, group_key, created_at, due_at, data, sent_at) VALUES ('hub_down', 'hub', 1, 2, '{"since":0}', 3)`).run();
     migrate(db);
     expect(db.prepare(`SELECT id, kind, group_key, created_at, due_at, data, sent_at FROM alert`).all()).toEqual([
@@ -444,7 +466,10 @@ describe("alert outbox migration 007", () => {
 describe("Telegram errors", () => {
   const token = "123:SECRET_token";
   it("never include the bot token", () => {
-    const network = new HttpError("Network request for 'sendMessage' failed!", new Error(`request to https://api.telegram.org/bot${token}/sendMessage failed, reason: ECONNREFUSED`));
+    const network = new HttpError(
+      "Network request for 'sendMessage' failed!",
+      new Error(`request to https://api.telegram.org/bot${token}/sendMessage failed, reason: ECONNREFUSED`),
+    );
     expect(describeTelegramError(network, token)).toBe(
       "could not reach Telegram: request to https://api.telegram.org/bot[redacted]/sendMessage failed, reason: ECONNREFUSED",
     );

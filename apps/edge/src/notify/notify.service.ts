@@ -229,7 +229,12 @@ export function createNotifyService(deps: {
     st.downSince = null;
     if (st.alerted) {
       st.alerted = false;
-      record({ groupKey: st.group, createdAt: now, dueAt: now, data: { kind: "hub_up", downSince: since, hubId, hubName: info?.name ?? hubId, queued: info?.queued ?? 0 } });
+      record({
+        groupKey: st.group,
+        createdAt: now,
+        dueAt: now,
+        data: { kind: "hub_up", downSince: since, hubId, hubName: info?.name ?? hubId, queued: info?.queued ?? 0 },
+      });
     }
   };
   const unsubscribe = events.on("hub.changed", (e) => {
@@ -245,7 +250,12 @@ export function createNotifyService(deps: {
       const st = stateOf(h.id, h.bootstrap);
       if (st.downSince === null || st.alerted || now - st.downSince < o.hubDownAfterMs || (h.destinations === 0 && !h.everConnected)) continue;
       st.alerted = true;
-      record({ groupKey: st.group, createdAt: now, dueAt: now, data: { kind: "hub_down", since: st.downSince, hubId: h.id, hubName: h.name, queued: h.queued } });
+      record({
+        groupKey: st.group,
+        createdAt: now,
+        dueAt: now,
+        data: { kind: "hub_down", since: st.downSince, hubId: h.id, hubName: h.name, queued: h.queued },
+      });
     }
   };
 

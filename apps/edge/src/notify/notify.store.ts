@@ -129,16 +129,12 @@ export type AlertStore = ReturnType<typeof createAlertStore>;
 
 /** Prepares the outbox statements. */
 export function createAlertStore(db: Db) {
-  const insert = db.prepare<[string, string, number, number, string]>(
-    `INSERT INTO alert (kind, group_key, created_at, due_at, data) VALUES (?, ?, ?, ?, ?)`,
-  );
+  const insert = db.prepare<[string, string, number, number, string]>(`INSERT INTO alert (kind, group_key, created_at, due_at, data) VALUES (?, ?, ?, ?, ?)`);
   const openWindow = db.prepare<[string, number], { due: number | null }>(
     `SELECT max(due_at) AS due FROM alert
      WHERE group_key = ? AND sent_at IS NULL AND kind = 'webhook_failed' AND due_at > ?`,
   );
-  const nextDue = db.prepare<[number], Row>(
-    `SELECT * FROM alert WHERE sent_at IS NULL AND due_at <= ? ORDER BY due_at, id LIMIT 1`,
-  );
+  const nextDue = db.prepare<[number], Row>(`SELECT * FROM alert WHERE sent_at IS NULL AND due_at <= ? ORDER BY due_at, id LIMIT 1`);
   const groupStats = db.prepare<[string, number], { n: number; max_id: number | null }>(
     `SELECT count(*) AS n, max(id) AS max_id FROM alert
      WHERE group_key = ? AND sent_at IS NULL AND kind = 'webhook_failed' AND due_at <= ?`,

@@ -27,7 +27,9 @@ function setup() {
   db = openDatabase(join(dir, "t.db"));
   db.prepare(`INSERT INTO endpoint (id, name, provider_type, created_at, updated_at) VALUES (?, 'e', 'generic', 0, 0)`).run(EP);
   for (const [i, d] of [D1, D2].entries()) {
-    db.prepare(`INSERT INTO destination (id, endpoint_id, hub_id, url, position, created_at, updated_at) VALUES (?, ?, 'hub_bootstrap', 'http://x/', ?, 0, 0)`).run(d, EP, i);
+    db.prepare(
+      `INSERT INTO destination (id, endpoint_id, hub_id, url, position, created_at, updated_at) VALUES (?, ?, 'hub_bootstrap', 'http://x/', ?, 0, 0)`,
+    ).run(d, EP, i);
   }
   return { ingest: createIngestStore(db), queue: createQueueStore(db) };
 }
@@ -54,17 +56,29 @@ async function webhook(ingest: ReturnType<typeof createIngestStore>, routes: { d
   return { id, seq };
 }
 
-const status = (seq: number) => db.prepare(`SELECT status, attempts, error_message, settled_at FROM webhook WHERE seq = ?`).get(seq) as {
-  status: string;
-  attempts: number;
-  error_message: string | null;
-  settled_at: number | null;
-};
+const status = (seq: number) =>
+  db.prepare(`SELECT status, attempts, error_message, settled_at FROM webhook WHERE seq = ?`).get(seq) as {
+    status: string;
+    attempts: number;
+    error_message: string | null;
+    settled_at: number | null;
+  };
 
 function settleHead(queue: ReturnType<typeof createQueueStore>, destinationId: string, s: Settlement) {
   const head = queue.pendingAfter(destinationId, 0, 1)[0]!;
   queue.settle(
-    { id: newId("attempt"), webhookSeq: head.webhookSeq, deliverySeq: head.seq, number: head.attempts + 1, startedAt: s.at, durationMs: 1, statusCode: 0, outcome: "response", error: null, responseExcerpt: null },
+    {
+      id: newId("attempt"),
+      webhookSeq: head.webhookSeq,
+      deliverySeq: head.seq,
+      number: head.attempts + 1,
+      startedAt: s.at,
+      durationMs: 1,
+      statusCode: 0,
+      outcome: "response",
+      error: null,
+      responseExcerpt: null,
+    },
     s,
   );
 }

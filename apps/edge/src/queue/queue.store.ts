@@ -124,9 +124,7 @@ export function createQueueStore(db: Db) {
     }
     return stmt;
   };
-  const body = db.prepare<[number], { headers: string; payload: Buffer }>(
-    `SELECT headers, payload FROM webhook_body WHERE webhook_seq = ?`,
-  );
+  const body = db.prepare<[number], { headers: string; payload: Buffer }>(`SELECT headers, payload FROM webhook_body WHERE webhook_seq = ?`);
   const destinationsWithPending = db.prepare<[], { id: string }>(
     // note: one index probe per destination instead of a scan over every pending delivery.
     `SELECT x.id FROM destination x

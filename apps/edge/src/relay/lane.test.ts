@@ -444,7 +444,6 @@ describe("onResult", () => {
 // stream is ordered: results reach the edge in the order the hub produced them; a
 // disconnect delivers a random prefix of the results in transit and loses the rest.
 
-
 type Invariant = "order" | "window" | "nothing lost" | "attempts" | "shell";
 
 class Violation extends Error {
@@ -583,7 +582,11 @@ class Simulation {
       this.check(rounds < 1000, "shell", "the refill loop does not end");
       const req = refillRequest(this.lane, this.limits);
       if (!req) return;
-      this.check(req.limit >= 1 && this.lane.inflight.size + req.limit <= this.limits.window, "window", `refill asks for ${req.limit} with ${this.lane.inflight.size} in flight`);
+      this.check(
+        req.limit >= 1 && this.lane.inflight.size + req.limit <= this.limits.window,
+        "window",
+        `refill asks for ${req.limit} with ${this.lane.inflight.size} in flight`,
+      );
       const batch = this.pendingAfter(req.after, req.limit);
       const plan = planRefill(this.lane, this.limits, batch, this.now);
       let dispatched = 0;
@@ -780,7 +783,11 @@ class Simulation {
       this.check(s.status !== "pending", "nothing lost", `item ${s.seq} still pending at the end`);
       this.check(this.settled.get(s.seq) === 1, "nothing lost", `item ${s.seq} settled ${this.settled.get(s.seq) ?? 0} times`);
       const list = this.recorded.get(s.seq) ?? [];
-      this.check(list.every((a, i) => a === i + 1), "attempts", `item ${s.seq} attempts [${list.join(",")}]`);
+      this.check(
+        list.every((a, i) => a === i + 1),
+        "attempts",
+        `item ${s.seq} attempts [${list.join(",")}]`,
+      );
       this.check(s.attempts === list.length, "attempts", `item ${s.seq} stores ${s.attempts} attempts but ${list.length} were recorded`);
     }
     this.check(this.lane.inflight.size === 0 && this.lane.inflightBytes === 0, "nothing lost", "flights left at the end");

@@ -28,18 +28,7 @@ import type { EdgeEvents } from "../events.js";
 import { newId } from "../ids.js";
 import type { Logger } from "../logger.js";
 import type { QueueStore, QueuedDelivery, Settlement } from "../queue/queue.store.js";
-import {
-  type Flight,
-  type LaneLimits,
-  type LaneState,
-  markDispatched,
-  markPassed,
-  newLane,
-  onResult,
-  planRefill,
-  refillRequest,
-  resetLane,
-} from "./lane.js";
+import { type Flight, type LaneLimits, type LaneState, markDispatched, markPassed, newLane, onResult, planRefill, refillRequest, resetLane } from "./lane.js";
 
 /** The edge's view of one connected hub stream. */
 export interface HubLink {
@@ -231,7 +220,11 @@ export function createRelayService(deps: {
     lane.timer.unref();
   };
 
-  const deadLetter = (w: { seq: number; id: string; endpointId: string; destinationId: string; eventType: string | null }, attempts: number, hubId: string): void => {
+  const deadLetter = (
+    w: { seq: number; id: string; endpointId: string; destinationId: string; eventType: string | null },
+    attempts: number,
+    hubId: string,
+  ): void => {
     if (!store.deadLetter(w.seq, clock.now())) return;
     log.warn({ webhookId: w.id, endpointId: w.endpointId, destinationId: w.destinationId }, "delivery dead-lettered");
     events.emit("webhook.updated", {

@@ -8,11 +8,7 @@ import type { StorageService } from "../storage/storage.service.js";
 import { sendJson, type Route } from "./http.js";
 
 /** The health routes. */
-export function healthRoutes(deps: {
-  storage: Pick<StorageService, "status" | "schemaVersion">;
-  relay: { connected(): boolean };
-  log: Logger;
-}): Route[] {
+export function healthRoutes(deps: { storage: Pick<StorageService, "status" | "schemaVersion">; relay: { connected(): boolean }; log: Logger }): Route[] {
   const { storage, relay, log } = deps;
   return [
     {

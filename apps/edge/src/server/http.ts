@@ -180,5 +180,10 @@ export class Router {
 
 /** Answers 405 the same way everywhere: the error shape, and the methods that are allowed. */
 export function sendMethodNotAllowed(res: NodeResponse, method: string, path: string, allowed: readonly string[]): void {
-  sendJson(res, 405, { error: { code: "method_not_allowed", message: `${method} is not allowed on ${path}` } }, allowed.length > 0 ? { allow: allowed.join(", ") } : {});
+  sendJson(
+    res,
+    405,
+    { error: { code: "method_not_allowed", message: `${method} is not allowed on ${path}` } },
+    allowed.length > 0 ? { allow: allowed.join(", ") } : {},
+  );
 }

@@ -17,10 +17,7 @@ import type { Duplex } from "node:stream";
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
 /** The request handler both protocol servers share. */
-export type DualHandler = (
-  req: http.IncomingMessage | http2.Http2ServerRequest,
-  res: http.ServerResponse | http2.Http2ServerResponse,
-) => void;
+export type DualHandler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void;
 
 /** A listening dual-protocol server. */
 export interface DualServer {
@@ -123,4 +120,3 @@ export function createDualServer(handler: DualHandler, opts: { maxHeaderSize?: n
     },
   };
 }
-

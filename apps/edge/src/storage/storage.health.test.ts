@@ -124,7 +124,11 @@ describe("ingestRefusal and deliveryPaused", () => {
       events: [disk(42 * MiB, T0)],
       refused: ["storage low", "42 MB free", "100 MB floor", "MIN_FREE_DISK_MB"],
     },
-    { name: "an ingest fault and low disk: the fault is named", events: [disk(42 * MiB, T0), failed("ingest", T0 + 1, "SQLITE_IOERR_WRITE")], refused: ["SQLITE_IOERR_WRITE"] },
+    {
+      name: "an ingest fault and low disk: the fault is named",
+      events: [disk(42 * MiB, T0), failed("ingest", T0 + 1, "SQLITE_IOERR_WRITE")],
+      refused: ["SQLITE_IOERR_WRITE"],
+    },
     { name: "a delivery-only fault", events: [failed("delivery", T0)], refused: undefined },
     { name: "admin and hubs faults", events: [failed("admin", T0), failed("hubs", T0)], refused: undefined },
     { name: "an ingest fault cleared by the probe", events: [failed("ingest", T0), probed(T0 + 1)], refused: undefined },
@@ -173,7 +177,10 @@ describe("transitions", () => {
     {
       name: "the probe clearing the last fault recovers",
       events: [failed("hubs", T0), probed(T0 + 5)],
-      transitions: [{ kind: "degraded", since: T0 }, { kind: "recovered", since: T0, at: T0 + 5 }],
+      transitions: [
+        { kind: "degraded", since: T0 },
+        { kind: "recovered", since: T0, at: T0 + 5 },
+      ],
     },
     {
       name: "the probe leaves a delivery fault: no recovery until delivery succeeds",
@@ -193,7 +200,11 @@ describe("transitions", () => {
     {
       name: "a fault after a recovery starts a new outage with its own since",
       events: [failed("ingest", T0), succeeded("ingest", T0 + 1), failed("admin", T0 + 7)],
-      transitions: [{ kind: "degraded", since: T0 }, { kind: "recovered", since: T0, at: T0 + 1 }, { kind: "degraded", since: T0 + 7 }],
+      transitions: [
+        { kind: "degraded", since: T0 },
+        { kind: "recovered", since: T0, at: T0 + 1 },
+        { kind: "degraded", since: T0 + 7 },
+      ],
     },
   ])("$name", ({ events, transitions }) => {
     expect(run(events).transitions).toEqual(transitions);
@@ -301,7 +312,6 @@ describe("mb", () => {
 
 // --- randomized sequences ----------------------------------------------------
 
-
 const CODES = ["SQLITE_FULL", "SQLITE_IOERR_WRITE", "SQLITE_READONLY", "SQLITE_BUSY"];
 const FREE_CHOICES = [0, policy.minFreeBytes - 1, policy.minFreeBytes, policy.minFreeBytes + 1, 5000 * MiB];
 
@@ -351,7 +361,10 @@ describe("random sequences", () => {
         if (e.type === "failed") model.add(e.area);
         else if (e.type === "succeeded") model.delete(e.area);
         else if (e.type === "probed") for (const a of [...model]) if (!SELF_RETRYING_AREAS.has(a)) model.delete(a);
-        check(faultedAreas(next).join() === STORAGE_AREAS.filter((a) => model.has(a)).join(), `faulted ${faultedAreas(next).join()}, model ${[...model].join()}`);
+        check(
+          faultedAreas(next).join() === STORAGE_AREAS.filter((a) => model.has(a)).join(),
+          `faulted ${faultedAreas(next).join()}, model ${[...model].join()}`,
+        );
 
         const degraded = next.faults.size > 0 || next.lowSince !== undefined;
         check((next.degradedSince !== undefined) === degraded, "degradedSince defined ⇔ (a fault or low)");
@@ -376,7 +389,10 @@ describe("random sequences", () => {
         }
         check((next.degradedSince !== undefined) === (lastKind === "degraded"), "degraded ⇔ the last transition was degraded");
 
-        check((ingestRefusal(next, policy) !== undefined) === (next.faults.has("ingest") || next.lowSince !== undefined), "ingestRefusal ⇔ (ingest fault or low)");
+        check(
+          (ingestRefusal(next, policy) !== undefined) === (next.faults.has("ingest") || next.lowSince !== undefined),
+          "ingestRefusal ⇔ (ingest fault or low)",
+        );
         check(needsProbe(next) === [...model].some((a) => !SELF_RETRYING_AREAS.has(a)), "needsProbe ⇔ a probe-clearable area is faulted");
         check(deliveryPaused(next) === model.has("delivery"), "deliveryPaused ⇔ delivery faulted");
         check((describeStorage(next, policy) !== undefined) === degraded, "describeStorage defined ⇔ degraded");

@@ -79,11 +79,7 @@ export function initialStorageState(): StorageState {
 }
 
 /** Applies one event; returns the new state and the outage transition it caused, if any. */
-export function applyStorageEvent(
-  s: StorageState,
-  e: StorageEvent,
-  policy: StoragePolicy,
-): { state: StorageState; transition: StorageTransition } {
+export function applyStorageEvent(s: StorageState, e: StorageEvent, policy: StoragePolicy): { state: StorageState; transition: StorageTransition } {
   let faults = s.faults;
   let disk = s.disk;
   let lowSince = s.lowSince;

@@ -223,13 +223,16 @@ describe("check(): the probe", () => {
     expect(h.store.probes).toBe(0);
   });
 
-  it.each<StorageArea[]>([["delivery"], ["checkpoint"], ["delivery", "checkpoint"]])("does not probe while only self-retrying areas are faulted: %s", (...areas) => {
-    const h = harness();
-    for (const a of areas) h.service.failed(a, sqliteError("SQLITE_IOERR_WRITE"));
-    h.service.check();
-    expect(h.store.probes).toBe(0);
-    expect(h.service.status().healthy).toBe(false);
-  });
+  it.each<StorageArea[]>([["delivery"], ["checkpoint"], ["delivery", "checkpoint"]])(
+    "does not probe while only self-retrying areas are faulted: %s",
+    (...areas) => {
+      const h = harness();
+      for (const a of areas) h.service.failed(a, sqliteError("SQLITE_IOERR_WRITE"));
+      h.service.check();
+      expect(h.store.probes).toBe(0);
+      expect(h.service.status().healthy).toBe(false);
+    },
+  );
 
   it.each<StorageArea>(["ingest", "admin", "alerts", "hubs", "sessions"])("probes while %s is faulted, then stops once it is cleared", (area) => {
     const h = harness();
@@ -454,7 +457,12 @@ describe("the real store on a SQLite file", () => {
     const service = createStorageService({ store, events: new EdgeEvents(), log: pino({ level: "silent" }), policy: { minFreeBytes: 0 } });
     const pages = db.pragma("page_count", { simple: true }) as number;
     db.pragma(`max_page_count = ${pages}`);
-    expect(service.failed("ingest", thrown(() => store.probe(T0)))).toBe(true);
+    expect(
+      service.failed(
+        "ingest",
+        thrown(() => store.probe(T0)),
+      ),
+    ).toBe(true);
     service.check();
     expect(service.ingestRefusal()).toContain("SQLITE_FULL");
     expect(service.status().summary).toContain("page limit");

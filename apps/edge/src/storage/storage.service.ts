@@ -56,13 +56,7 @@ export interface StorageStatus {
 export type StorageService = ReturnType<typeof createStorageService>;
 
 /** Creates the storage service; start() begins measuring. */
-export function createStorageService(deps: {
-  store: StorageStore;
-  events: EdgeEvents;
-  log: Logger;
-  policy: StoragePolicy;
-  checkIntervalMs?: number;
-}) {
+export function createStorageService(deps: { store: StorageStore; events: EdgeEvents; log: Logger; policy: StoragePolicy; checkIntervalMs?: number }) {
   const { store, events, log, policy } = deps;
   const interval = deps.checkIntervalMs ?? STORAGE_CHECK_INTERVAL_MS;
   let state = initialStorageState();
@@ -75,7 +69,10 @@ export function createStorageService(deps: {
     const { state: next, transition } = applyStorageEvent(state, e, policy);
     state = next;
     if (transition?.kind === "degraded") {
-      log.error({ storage: describeStorage(state, policy), faults: faultList() }, "storage degraded: refusing what cannot be stored safely (logged again when it recovers)");
+      log.error(
+        { storage: describeStorage(state, policy), faults: faultList() },
+        "storage degraded: refusing what cannot be stored safely (logged again when it recovers)",
+      );
     } else if (transition?.kind === "recovered") {
       log.info({ outageMs: transition.at - transition.since }, "storage recovered: ingest, dispatch and alerts resume");
     } else if (e.type === "failed" && !before.faults.has(e.area)) {

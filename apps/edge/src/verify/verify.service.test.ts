@@ -3,13 +3,7 @@ import { sign as githubSign, verify as githubVerify } from "@octokit/webhooks-me
 import { Webhook } from "standardwebhooks";
 import Stripe from "stripe";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import {
-  parseSecrets,
-  type ProviderType,
-  type VerifyFailureCode,
-  type VerifyInput,
-  verifySignature,
-} from "./verify.service.js";
+import { parseSecrets, type ProviderType, type VerifyFailureCode, type VerifyInput, verifySignature } from "./verify.service.js";
 
 const NOW = new Date("2025-06-01T12:00:00.000Z");
 const T = Math.floor(NOW.getTime() / 1000);
@@ -131,14 +125,7 @@ async function libraryAccepts(provider: ProviderType, s: Scenario, secret: strin
   const h = headerLookup(s.headers);
   switch (provider) {
     case "stripe":
-      stripe.webhooks.constructEvent(
-        body,
-        h("stripe-signature")!,
-        secret,
-        s.toleranceSeconds ?? 300,
-        undefined,
-        now.getTime(),
-      );
+      stripe.webhooks.constructEvent(body, h("stripe-signature")!, secret, s.toleranceSeconds ?? 300, undefined, now.getTime());
       return;
     case "github":
       expect(await githubVerify(secret, body, h("x-hub-signature-256")!)).toBe(true);
@@ -177,8 +164,22 @@ afterEach(() => {
 describe("verifySignature: stripe", () => {
   const valid = stripeHeader(STRIPE_SECRET);
   describeScenarios("stripe", [
-    { name: "signed by the stripe library", secrets: [STRIPE_SECRET], headers: { "Stripe-Signature": valid }, body: JSON_BODY, expected: "ok", librarySecret: STRIPE_SECRET },
-    { name: "rotation: second secret matches", secrets: [STRIPE_OLD_SECRET, STRIPE_SECRET], headers: { "Stripe-Signature": valid }, body: JSON_BODY, expected: "ok", librarySecret: STRIPE_SECRET },
+    {
+      name: "signed by the stripe library",
+      secrets: [STRIPE_SECRET],
+      headers: { "Stripe-Signature": valid },
+      body: JSON_BODY,
+      expected: "ok",
+      librarySecret: STRIPE_SECRET,
+    },
+    {
+      name: "rotation: second secret matches",
+      secrets: [STRIPE_OLD_SECRET, STRIPE_SECRET],
+      headers: { "Stripe-Signature": valid },
+      body: JSON_BODY,
+      expected: "ok",
+      librarySecret: STRIPE_SECRET,
+    },
     {
       name: "several v1 entries, the last one matches (Stripe's own rotation)",
       secrets: [STRIPE_SECRET],
@@ -196,7 +197,7 @@ describe("verifySignature: stripe", () => {
       librarySecret: STRIPE_SECRET,
     },
     {
-      name: "repeated header joined by Node with \", \"",
+      name: 'repeated header joined by Node with ", "',
       secrets: [STRIPE_SECRET],
       headers: { "Stripe-Signature": `${valid}, ${valid}` },
       body: JSON_BODY,
@@ -216,8 +217,22 @@ describe("verifySignature: stripe", () => {
       body: BYTES_B,
       expected: "mismatch",
     },
-    { name: "timestamp exactly 300 s old", secrets: [STRIPE_SECRET], headers: { "Stripe-Signature": stripeHeader(STRIPE_SECRET, T - 300) }, body: JSON_BODY, expected: "ok", librarySecret: STRIPE_SECRET },
-    { name: "timestamp exactly 300 s ahead", secrets: [STRIPE_SECRET], headers: { "Stripe-Signature": stripeHeader(STRIPE_SECRET, T + 300) }, body: JSON_BODY, expected: "ok", librarySecret: STRIPE_SECRET },
+    {
+      name: "timestamp exactly 300 s old",
+      secrets: [STRIPE_SECRET],
+      headers: { "Stripe-Signature": stripeHeader(STRIPE_SECRET, T - 300) },
+      body: JSON_BODY,
+      expected: "ok",
+      librarySecret: STRIPE_SECRET,
+    },
+    {
+      name: "timestamp exactly 300 s ahead",
+      secrets: [STRIPE_SECRET],
+      headers: { "Stripe-Signature": stripeHeader(STRIPE_SECRET, T + 300) },
+      body: JSON_BODY,
+      expected: "ok",
+      librarySecret: STRIPE_SECRET,
+    },
     {
       name: "timestamp 300 s old with now 999 ms past the second",
       secrets: [STRIPE_SECRET],
@@ -300,7 +315,14 @@ describe("verifySignature: stripe", () => {
     },
     { name: "missing header", secrets: [STRIPE_SECRET], headers: {}, body: JSON_BODY, expected: "missing_header", reason: "missing Stripe-Signature header" },
     { name: "empty header", secrets: [STRIPE_SECRET], headers: { "Stripe-Signature": " " }, body: JSON_BODY, expected: "missing_header" },
-    { name: "no t=", secrets: [STRIPE_SECRET], headers: { "Stripe-Signature": v1Of(valid) }, body: JSON_BODY, expected: "malformed_header", reason: /no t= timestamp/ },
+    {
+      name: "no t=",
+      secrets: [STRIPE_SECRET],
+      headers: { "Stripe-Signature": v1Of(valid) },
+      body: JSON_BODY,
+      expected: "malformed_header",
+      reason: /no t= timestamp/,
+    },
     {
       name: "t= not a number",
       secrets: [STRIPE_SECRET],
@@ -317,8 +339,22 @@ describe("verifySignature: stripe", () => {
       expected: "malformed_header",
       reason: /conflicting/,
     },
-    { name: "no v1=", secrets: [STRIPE_SECRET], headers: { "Stripe-Signature": `t=${T},v0=${"a".repeat(64)}` }, body: JSON_BODY, expected: "malformed_header", reason: /no v1 signature/ },
-    { name: "v1= not hex", secrets: [STRIPE_SECRET], headers: { "Stripe-Signature": `t=${T},v1=${"z".repeat(64)}` }, body: JSON_BODY, expected: "malformed_header", reason: /64 hex digits/ },
+    {
+      name: "no v1=",
+      secrets: [STRIPE_SECRET],
+      headers: { "Stripe-Signature": `t=${T},v0=${"a".repeat(64)}` },
+      body: JSON_BODY,
+      expected: "malformed_header",
+      reason: /no v1 signature/,
+    },
+    {
+      name: "v1= not hex",
+      secrets: [STRIPE_SECRET],
+      headers: { "Stripe-Signature": `t=${T},v1=${"z".repeat(64)}` },
+      body: JSON_BODY,
+      expected: "malformed_header",
+      reason: /64 hex digits/,
+    },
     { name: "v1= truncated", secrets: [STRIPE_SECRET], headers: { "Stripe-Signature": valid.slice(0, -2) }, body: JSON_BODY, expected: "malformed_header" },
     { name: "no secrets", secrets: [], headers: { "Stripe-Signature": valid }, body: JSON_BODY, expected: "no_secret" },
   ]);
@@ -329,26 +365,91 @@ describe("verifySignature: github", () => {
 
   const valid = GITHUB_SIGNATURE;
   describeScenarios("github", [
-    { name: "signed by @octokit/webhooks-methods", secrets: [GITHUB_SECRET], headers: { "X-Hub-Signature-256": valid }, body: JSON_BODY, expected: "ok", librarySecret: GITHUB_SECRET },
-    { name: "rotation: second secret matches", secrets: [GITHUB_OLD_SECRET, GITHUB_SECRET], headers: { "X-Hub-Signature-256": valid }, body: JSON_BODY, expected: "ok", librarySecret: GITHUB_SECRET },
-    { name: "upper-case hex", secrets: [GITHUB_SECRET], headers: { "X-Hub-Signature-256": `sha256=${valid.slice(7).toUpperCase()}` }, body: JSON_BODY, expected: "ok" },
-    { name: "non-UTF-8 binary body", secrets: [GITHUB_SECRET], headers: { "X-Hub-Signature-256": bytesHeader(GITHUB_SECRET, BINARY_BODY) }, body: BINARY_BODY, expected: "ok" },
-    { name: "binary body, signed by the library as decoded text", secrets: [GITHUB_SECRET], headers: { "X-Hub-Signature-256": GITHUB_LOSSY_SIGNATURE }, body: BYTES_B, expected: "mismatch" },
-    { name: "tampered body", secrets: [GITHUB_SECRET], headers: { "X-Hub-Signature-256": valid }, body: `${JSON_BODY} `, expected: "mismatch", reason: "signature does not match any configured secret" },
+    {
+      name: "signed by @octokit/webhooks-methods",
+      secrets: [GITHUB_SECRET],
+      headers: { "X-Hub-Signature-256": valid },
+      body: JSON_BODY,
+      expected: "ok",
+      librarySecret: GITHUB_SECRET,
+    },
+    {
+      name: "rotation: second secret matches",
+      secrets: [GITHUB_OLD_SECRET, GITHUB_SECRET],
+      headers: { "X-Hub-Signature-256": valid },
+      body: JSON_BODY,
+      expected: "ok",
+      librarySecret: GITHUB_SECRET,
+    },
+    {
+      name: "upper-case hex",
+      secrets: [GITHUB_SECRET],
+      headers: { "X-Hub-Signature-256": `sha256=${valid.slice(7).toUpperCase()}` },
+      body: JSON_BODY,
+      expected: "ok",
+    },
+    {
+      name: "non-UTF-8 binary body",
+      secrets: [GITHUB_SECRET],
+      headers: { "X-Hub-Signature-256": bytesHeader(GITHUB_SECRET, BINARY_BODY) },
+      body: BINARY_BODY,
+      expected: "ok",
+    },
+    {
+      name: "binary body, signed by the library as decoded text",
+      secrets: [GITHUB_SECRET],
+      headers: { "X-Hub-Signature-256": GITHUB_LOSSY_SIGNATURE },
+      body: BYTES_B,
+      expected: "mismatch",
+    },
+    {
+      name: "tampered body",
+      secrets: [GITHUB_SECRET],
+      headers: { "X-Hub-Signature-256": valid },
+      body: `${JSON_BODY} `,
+      expected: "mismatch",
+      reason: "signature does not match any configured secret",
+    },
     { name: "wrong secret", secrets: [GITHUB_OLD_SECRET], headers: { "X-Hub-Signature-256": valid }, body: JSON_BODY, expected: "mismatch" },
-    { name: "missing header", secrets: [GITHUB_SECRET], headers: {}, body: JSON_BODY, expected: "missing_header", reason: "missing X-Hub-Signature-256 header" },
-      {
-        name: "only the old sha1 header",
-        secrets: [GITHUB_SECRET],
-        headers: { "X-Hub-Signature": `sha1=${createHmac("sha1", GITHUB_SECRET).update(JSON_BODY).digest("hex")}` },
-        body: JSON_BODY,
-        expected: "missing_header",
-      },
-    { name: "sha1= prefix", secrets: [GITHUB_SECRET], headers: { "X-Hub-Signature-256": valid.replace("sha256=", "sha1=") }, body: JSON_BODY, expected: "malformed_header", reason: /sha256=<64 hex digits>/ },
+    {
+      name: "missing header",
+      secrets: [GITHUB_SECRET],
+      headers: {},
+      body: JSON_BODY,
+      expected: "missing_header",
+      reason: "missing X-Hub-Signature-256 header",
+    },
+    {
+      name: "only the old sha1 header",
+      secrets: [GITHUB_SECRET],
+      headers: { "X-Hub-Signature": `sha1=${createHmac("sha1", GITHUB_SECRET).update(JSON_BODY).digest("hex")}` },
+      body: JSON_BODY,
+      expected: "missing_header",
+    },
+    {
+      name: "sha1= prefix",
+      secrets: [GITHUB_SECRET],
+      headers: { "X-Hub-Signature-256": valid.replace("sha256=", "sha1=") },
+      body: JSON_BODY,
+      expected: "malformed_header",
+      reason: /sha256=<64 hex digits>/,
+    },
     { name: "no prefix", secrets: [GITHUB_SECRET], headers: { "X-Hub-Signature-256": valid.slice(7) }, body: JSON_BODY, expected: "malformed_header" },
-    { name: "not hex", secrets: [GITHUB_SECRET], headers: { "X-Hub-Signature-256": `sha256=${"g".repeat(64)}` }, body: JSON_BODY, expected: "malformed_header" },
+    {
+      name: "not hex",
+      secrets: [GITHUB_SECRET],
+      headers: { "X-Hub-Signature-256": `sha256=${"g".repeat(64)}` },
+      body: JSON_BODY,
+      expected: "malformed_header",
+    },
     { name: "truncated", secrets: [GITHUB_SECRET], headers: { "X-Hub-Signature-256": valid.slice(0, -1) }, body: JSON_BODY, expected: "malformed_header" },
-    { name: "repeated header joined by Node", secrets: [GITHUB_SECRET], headers: { "X-Hub-Signature-256": `${valid}, ${valid}` }, body: JSON_BODY, expected: "malformed_header" },
+    {
+      name: "repeated header joined by Node",
+      secrets: [GITHUB_SECRET],
+      headers: { "X-Hub-Signature-256": `${valid}, ${valid}` },
+      body: JSON_BODY,
+      expected: "malformed_header",
+    },
     { name: "no secrets", secrets: [], headers: { "X-Hub-Signature-256": valid }, body: JSON_BODY, expected: "no_secret" },
     { name: "only empty secrets", secrets: [""], headers: { "X-Hub-Signature-256": valid }, body: JSON_BODY, expected: "no_secret" },
   ]);
@@ -358,7 +459,13 @@ describe("verifySignature: telegram", () => {
   const header = (token: string) => ({ "X-Telegram-Bot-Api-Secret-Token": token });
   describeScenarios("telegram", [
     { name: "token equals the secret", secrets: [TELEGRAM_SECRET], headers: header(TELEGRAM_SECRET), body: JSON_BODY, expected: "ok" },
-    { name: "rotation: second secret matches", secrets: [TELEGRAM_OLD_SECRET, TELEGRAM_SECRET], headers: header(TELEGRAM_SECRET), body: JSON_BODY, expected: "ok" },
+    {
+      name: "rotation: second secret matches",
+      secrets: [TELEGRAM_OLD_SECRET, TELEGRAM_SECRET],
+      headers: header(TELEGRAM_SECRET),
+      body: JSON_BODY,
+      expected: "ok",
+    },
     { name: "body is not signed", secrets: [TELEGRAM_SECRET], headers: header(TELEGRAM_SECRET), body: BINARY_BODY, expected: "ok" },
     {
       name: "wrong token",
@@ -371,11 +478,24 @@ describe("verifySignature: telegram", () => {
     { name: "prefix of the secret", secrets: [TELEGRAM_SECRET], headers: header(TELEGRAM_SECRET.slice(0, -1)), body: JSON_BODY, expected: "mismatch" },
     { name: "secret plus a suffix", secrets: [TELEGRAM_SECRET], headers: header(`${TELEGRAM_SECRET}x`), body: JSON_BODY, expected: "mismatch" },
     { name: "case differs", secrets: [TELEGRAM_SECRET], headers: header(TELEGRAM_SECRET.toUpperCase()), body: JSON_BODY, expected: "mismatch" },
-    { name: "missing header", secrets: [TELEGRAM_SECRET], headers: {}, body: JSON_BODY, expected: "missing_header", reason: "missing X-Telegram-Bot-Api-Secret-Token header" },
+    {
+      name: "missing header",
+      secrets: [TELEGRAM_SECRET],
+      headers: {},
+      body: JSON_BODY,
+      expected: "missing_header",
+      reason: "missing X-Telegram-Bot-Api-Secret-Token header",
+    },
     { name: "empty header", secrets: [TELEGRAM_SECRET], headers: header(""), body: JSON_BODY, expected: "missing_header" },
     { name: "characters Telegram never sends", secrets: [TELEGRAM_SECRET], headers: header("tg current token"), body: JSON_BODY, expected: "malformed_header" },
     { name: "longer than 256 characters", secrets: ["a".repeat(257)], headers: header("a".repeat(257)), body: JSON_BODY, expected: "malformed_header" },
-    { name: "repeated header joined by Node", secrets: [TELEGRAM_SECRET], headers: header(`${TELEGRAM_SECRET}, ${TELEGRAM_SECRET}`), body: JSON_BODY, expected: "malformed_header" },
+    {
+      name: "repeated header joined by Node",
+      secrets: [TELEGRAM_SECRET],
+      headers: header(`${TELEGRAM_SECRET}, ${TELEGRAM_SECRET}`),
+      body: JSON_BODY,
+      expected: "malformed_header",
+    },
     { name: "no secrets", secrets: [], headers: header(TELEGRAM_SECRET), body: JSON_BODY, expected: "no_secret" },
   ]);
 });
@@ -383,13 +503,19 @@ describe("verifySignature: telegram", () => {
 describe("verifySignature: generic (Standard Webhooks)", () => {
   const valid = swHeaders(SW_SECRET);
   const id = valid["webhook-id"];
-  const bytesSignature = (secret: string, body: Uint8Array, timestamp = T) =>
-    `v1,${hmac(swKey(secret), `${id}.${timestamp}.`, body).toString("base64")}`;
+  const bytesSignature = (secret: string, body: Uint8Array, timestamp = T) => `v1,${hmac(swKey(secret), `${id}.${timestamp}.`, body).toString("base64")}`;
   const without = (name: keyof typeof valid) => Object.fromEntries(Object.entries(valid).filter(([n]) => n !== name));
 
   describeScenarios("generic", [
     { name: "signed by the standardwebhooks library", secrets: [SW_SECRET], headers: valid, body: JSON_BODY, expected: "ok", librarySecret: SW_SECRET },
-    { name: "secret without whsec_ prefix", secrets: [SW_RAW_SECRET], headers: swHeaders(SW_RAW_SECRET), body: JSON_BODY, expected: "ok", librarySecret: SW_RAW_SECRET },
+    {
+      name: "secret without whsec_ prefix",
+      secrets: [SW_RAW_SECRET],
+      headers: swHeaders(SW_RAW_SECRET),
+      body: JSON_BODY,
+      expected: "ok",
+      librarySecret: SW_RAW_SECRET,
+    },
     { name: "rotation: second secret matches", secrets: [SW_OLD_SECRET, SW_SECRET], headers: valid, body: JSON_BODY, expected: "ok", librarySecret: SW_SECRET },
     {
       name: "rotation: an undecodable secret is skipped",
@@ -416,7 +542,7 @@ describe("verifySignature: generic (Standard Webhooks)", () => {
       librarySecret: SW_SECRET,
     },
     {
-      name: "repeated header joined by Node with \", \"",
+      name: 'repeated header joined by Node with ", "',
       secrets: [SW_SECRET],
       headers: { ...valid, "webhook-signature": `${swHeaders(SW_OLD_SECRET)["webhook-signature"]}, ${valid["webhook-signature"]}` },
       body: JSON_BODY,
@@ -436,8 +562,22 @@ describe("verifySignature: generic (Standard Webhooks)", () => {
       body: BYTES_B,
       expected: "mismatch",
     },
-    { name: "timestamp exactly 300 s old", secrets: [SW_SECRET], headers: swHeaders(SW_SECRET, T - 300), body: JSON_BODY, expected: "ok", librarySecret: SW_SECRET },
-    { name: "timestamp exactly 300 s ahead", secrets: [SW_SECRET], headers: swHeaders(SW_SECRET, T + 300), body: JSON_BODY, expected: "ok", librarySecret: SW_SECRET },
+    {
+      name: "timestamp exactly 300 s old",
+      secrets: [SW_SECRET],
+      headers: swHeaders(SW_SECRET, T - 300),
+      body: JSON_BODY,
+      expected: "ok",
+      librarySecret: SW_SECRET,
+    },
+    {
+      name: "timestamp exactly 300 s ahead",
+      secrets: [SW_SECRET],
+      headers: swHeaders(SW_SECRET, T + 300),
+      body: JSON_BODY,
+      expected: "ok",
+      librarySecret: SW_SECRET,
+    },
     {
       name: "timestamp 301 s old",
       secrets: [SW_SECRET],
@@ -455,15 +595,62 @@ describe("verifySignature: generic (Standard Webhooks)", () => {
       reason: "timestamp 301 s in the future, outside the 300 s tolerance",
     },
     { name: "custom tolerance, inside", secrets: [SW_SECRET], headers: swHeaders(SW_SECRET, T - 30), body: JSON_BODY, toleranceSeconds: 30, expected: "ok" },
-    { name: "custom tolerance, outside", secrets: [SW_SECRET], headers: swHeaders(SW_SECRET, T - 31), body: JSON_BODY, toleranceSeconds: 30, expected: "stale_timestamp" },
-    { name: "tampered body", secrets: [SW_SECRET], headers: valid, body: JSON_BODY.replace("héllo", "hello"), expected: "mismatch", reason: "signature does not match any configured secret" },
+    {
+      name: "custom tolerance, outside",
+      secrets: [SW_SECRET],
+      headers: swHeaders(SW_SECRET, T - 31),
+      body: JSON_BODY,
+      toleranceSeconds: 30,
+      expected: "stale_timestamp",
+    },
+    {
+      name: "tampered body",
+      secrets: [SW_SECRET],
+      headers: valid,
+      body: JSON_BODY.replace("héllo", "hello"),
+      expected: "mismatch",
+      reason: "signature does not match any configured secret",
+    },
     { name: "tampered webhook-id", secrets: [SW_SECRET], headers: { ...valid, "webhook-id": "msg_other" }, body: JSON_BODY, expected: "mismatch" },
-    { name: "tampered webhook-timestamp", secrets: [SW_SECRET], headers: { ...valid, "webhook-timestamp": String(T - 1) }, body: JSON_BODY, expected: "mismatch" },
+    {
+      name: "tampered webhook-timestamp",
+      secrets: [SW_SECRET],
+      headers: { ...valid, "webhook-timestamp": String(T - 1) },
+      body: JSON_BODY,
+      expected: "mismatch",
+    },
     { name: "wrong secret", secrets: [SW_OLD_SECRET], headers: valid, body: JSON_BODY, expected: "mismatch" },
-    { name: "wrong secret and old timestamp: mismatch wins over stale", secrets: [SW_OLD_SECRET], headers: swHeaders(SW_SECRET, T - 3600), body: JSON_BODY, expected: "mismatch" },
-    { name: "missing webhook-id", secrets: [SW_SECRET], headers: without("webhook-id"), body: JSON_BODY, expected: "missing_header", reason: "missing webhook-id header" },
-    { name: "missing webhook-timestamp", secrets: [SW_SECRET], headers: without("webhook-timestamp"), body: JSON_BODY, expected: "missing_header", reason: "missing webhook-timestamp header" },
-    { name: "missing webhook-signature", secrets: [SW_SECRET], headers: without("webhook-signature"), body: JSON_BODY, expected: "missing_header", reason: "missing webhook-signature header" },
+    {
+      name: "wrong secret and old timestamp: mismatch wins over stale",
+      secrets: [SW_OLD_SECRET],
+      headers: swHeaders(SW_SECRET, T - 3600),
+      body: JSON_BODY,
+      expected: "mismatch",
+    },
+    {
+      name: "missing webhook-id",
+      secrets: [SW_SECRET],
+      headers: without("webhook-id"),
+      body: JSON_BODY,
+      expected: "missing_header",
+      reason: "missing webhook-id header",
+    },
+    {
+      name: "missing webhook-timestamp",
+      secrets: [SW_SECRET],
+      headers: without("webhook-timestamp"),
+      body: JSON_BODY,
+      expected: "missing_header",
+      reason: "missing webhook-timestamp header",
+    },
+    {
+      name: "missing webhook-signature",
+      secrets: [SW_SECRET],
+      headers: without("webhook-signature"),
+      body: JSON_BODY,
+      expected: "missing_header",
+      reason: "missing webhook-signature header",
+    },
     {
       name: "all headers missing",
       secrets: [SW_SECRET],
@@ -472,10 +659,30 @@ describe("verifySignature: generic (Standard Webhooks)", () => {
       expected: "missing_header",
       reason: "missing webhook-id, webhook-timestamp, webhook-signature headers",
     },
-    { name: "timestamp not a number", secrets: [SW_SECRET], headers: { ...valid, "webhook-timestamp": "2025-06-01" }, body: JSON_BODY, expected: "malformed_header", reason: /webhook-timestamp/ },
-    { name: "no v1 signature", secrets: [SW_SECRET], headers: { ...valid, "webhook-signature": valid["webhook-signature"].replace("v1,", "v2,") }, body: JSON_BODY, expected: "malformed_header", reason: /no v1 signature/ },
+    {
+      name: "timestamp not a number",
+      secrets: [SW_SECRET],
+      headers: { ...valid, "webhook-timestamp": "2025-06-01" },
+      body: JSON_BODY,
+      expected: "malformed_header",
+      reason: /webhook-timestamp/,
+    },
+    {
+      name: "no v1 signature",
+      secrets: [SW_SECRET],
+      headers: { ...valid, "webhook-signature": valid["webhook-signature"].replace("v1,", "v2,") },
+      body: JSON_BODY,
+      expected: "malformed_header",
+      reason: /no v1 signature/,
+    },
     { name: "v1 not base64", secrets: [SW_SECRET], headers: { ...valid, "webhook-signature": "v1,***" }, body: JSON_BODY, expected: "malformed_header" },
-    { name: "v1 of the wrong length", secrets: [SW_SECRET], headers: { ...valid, "webhook-signature": "v1,AAAA" }, body: JSON_BODY, expected: "malformed_header" },
+    {
+      name: "v1 of the wrong length",
+      secrets: [SW_SECRET],
+      headers: { ...valid, "webhook-signature": "v1,AAAA" },
+      body: JSON_BODY,
+      expected: "malformed_header",
+    },
     { name: "no secrets", secrets: [], headers: valid, body: JSON_BODY, expected: "no_secret" },
     {
       name: "no secret decodes as base64",
@@ -493,21 +700,35 @@ describe("verifySignature: library agreement", () => {
   // provider's own library must both accept each one.
   const bodies = ["{}", JSON_BODY, JSON.stringify({ text: "line\r\nbreak\ttab \u2028 😀", n: [1, 2.5, null] })];
   const cases = bodies.flatMap((body, i) => [
-    { body, stripeSecret: `whsec_agreement${i}`, githubSecret: `github agreement ${i}`, swSecret: `whsec_${Buffer.from(`agreement key ${i}`).toString("base64")}`, t: T - i * 97 },
+    {
+      body,
+      stripeSecret: `whsec_agreement${i}`,
+      githubSecret: `github agreement ${i}`,
+      swSecret: `whsec_${Buffer.from(`agreement key ${i}`).toString("base64")}`,
+      t: T - i * 97,
+    },
   ]);
 
   it.each(cases)("stripe, github and Standard Webhooks agree on %#", async ({ body, stripeSecret, githubSecret, swSecret, t }) => {
     const raw = bytes(body);
 
     const stripeSig = stripeHeaderForBytes(stripeSecret, t, raw);
-    expect(verifySignature({ provider: "stripe", secrets: [stripeSecret], header: headerLookup({ "stripe-signature": stripeSig }), body: raw, now: NOW })).toEqual({ ok: true });
+    expect(
+      verifySignature({ provider: "stripe", secrets: [stripeSecret], header: headerLookup({ "stripe-signature": stripeSig }), body: raw, now: NOW }),
+    ).toEqual({ ok: true });
     expect(() => stripe.webhooks.constructEvent(Buffer.from(raw), stripeSig, stripeSecret, 300, undefined, NOW.getTime())).not.toThrow();
 
     const githubSig = `sha256=${hmac(githubSecret, raw).toString("hex")}`;
-    expect(verifySignature({ provider: "github", secrets: [githubSecret], header: headerLookup({ "x-hub-signature-256": githubSig }), body: raw, now: NOW })).toEqual({ ok: true });
+    expect(
+      verifySignature({ provider: "github", secrets: [githubSecret], header: headerLookup({ "x-hub-signature-256": githubSig }), body: raw, now: NOW }),
+    ).toEqual({ ok: true });
     expect(await githubVerify(githubSecret, body, githubSig)).toBe(true);
 
-    const swSig = { "webhook-id": `msg_${t}`, "webhook-timestamp": String(t), "webhook-signature": `v1,${hmac(swKey(swSecret), `msg_${t}.${t}.`, raw).toString("base64")}` };
+    const swSig = {
+      "webhook-id": `msg_${t}`,
+      "webhook-timestamp": String(t),
+      "webhook-signature": `v1,${hmac(swKey(swSecret), `msg_${t}.${t}.`, raw).toString("base64")}`,
+    };
     expect(verifySignature({ provider: "generic", secrets: [swSecret], header: headerLookup(swSig), body: raw, now: NOW })).toEqual({ ok: true });
     vi.useFakeTimers({ toFake: ["Date"] });
     vi.setSystemTime(NOW);

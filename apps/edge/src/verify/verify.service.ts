@@ -106,12 +106,7 @@ interface TimestampWindow {
   toleranceSeconds: number;
 }
 
-function verifyStripe(
-  secrets: readonly string[],
-  header: VerifyInput["header"],
-  body: Buffer,
-  window: TimestampWindow,
-): VerifyResult {
+function verifyStripe(secrets: readonly string[], header: VerifyInput["header"], body: Buffer, window: TimestampWindow): VerifyResult {
   const value = header("stripe-signature");
   if (!value?.trim()) return missing("Stripe-Signature");
 
@@ -143,7 +138,14 @@ function verifyStripe(
 
   // note: Stripe keys the HMAC with the whole secret string, `whsec_` prefix included (unlike Standard Webhooks).
   const signed = Buffer.concat([Buffer.from(`${timestamp}.`), body]);
-  if (!anySignatureMatches(secrets.map((secret) => Buffer.from(secret)), signed, signatures)) return MISMATCH;
+  if (
+    !anySignatureMatches(
+      secrets.map((secret) => Buffer.from(secret)),
+      signed,
+      signatures,
+    )
+  )
+    return MISMATCH;
   return checkTimestamp(Number(timestamp), window);
 }
 
@@ -169,17 +171,10 @@ function verifyTelegram(secrets: readonly string[], header: VerifyInput["header"
   for (const secret of secrets) {
     if (constantTimeEqual(received, sha256(Buffer.from(secret)))) matched = true;
   }
-  return matched
-    ? { ok: true }
-    : { ok: false, code: "mismatch", reason: "X-Telegram-Bot-Api-Secret-Token does not match any configured secret" };
+  return matched ? { ok: true } : { ok: false, code: "mismatch", reason: "X-Telegram-Bot-Api-Secret-Token does not match any configured secret" };
 }
 
-function verifyStandardWebhooks(
-  secrets: readonly string[],
-  header: VerifyInput["header"],
-  body: Buffer,
-  window: TimestampWindow,
-): VerifyResult {
+function verifyStandardWebhooks(secrets: readonly string[], header: VerifyInput["header"], body: Buffer, window: TimestampWindow): VerifyResult {
   const keys = secrets.map(standardWebhooksKey).filter((key): key is Buffer => key !== undefined);
   if (keys.length === 0) {
     return {

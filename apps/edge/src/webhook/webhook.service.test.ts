@@ -38,7 +38,6 @@ describe("ListWebhooks at 100,000 rows", () => {
     await edge?.close();
   });
 
-
   /** The ids a request must return, newest first, worked out from the seeded pattern instead of the database. */
   function expectedIds(req: ListRequest): string[] {
     const status = req.status ? statusFromProto(req.status) : undefined;
@@ -63,10 +62,16 @@ describe("ListWebhooks at 100,000 rows", () => {
     const limit = req.limit ?? 50;
     expect(want.length, `${name} matches more than a page`).toBeGreaterThan(limit);
     const first = await edge.client.listWebhooks(req);
-    expect(first.webhooks.map((w) => w.id), name).toEqual(want.slice(0, limit));
+    expect(
+      first.webhooks.map((w) => w.id),
+      name,
+    ).toEqual(want.slice(0, limit));
     expect(first.nextPageToken).not.toBe("");
     const second = await edge.client.listWebhooks({ ...req, pageToken: first.nextPageToken });
-    expect(second.webhooks.map((w) => w.id), name).toEqual(want.slice(limit, 2 * limit));
+    expect(
+      second.webhooks.map((w) => w.id),
+      name,
+    ).toEqual(want.slice(limit, 2 * limit));
   });
 
   it("uses an index for every filter combination (EXPLAIN QUERY PLAN)", () => {
@@ -77,13 +82,21 @@ describe("ListWebhooks at 100,000 rows", () => {
       ["status", { status: "failed" }, /USING INDEX webhook_by_status \(status=\? AND seq<\?\)/],
       ["endpoint + status", { endpointId: ep, status: "failed" }, /USING INDEX webhook_by_endpoint_status \(endpoint_id=\? AND status=\? AND seq<\?\)/],
       ["verified", { verified: true }, /USING INTEGER PRIMARY KEY/],
-      ["old narrow window", { since: start + 7 * 86_400_000, until: start + 8 * 86_400_000 }, /USING INDEX webhook_by_received_status \(received_at>\? AND received_at<\?\)/],
+      [
+        "old narrow window",
+        { since: start + 7 * 86_400_000, until: start + 8 * 86_400_000 },
+        /USING INDEX webhook_by_received_status \(received_at>\? AND received_at<\?\)/,
+      ],
       // more than a page in the last hour: walking newest first finds a page at once
       ["recent hour", { since: edge.clock.now() - 3_600_000 }, /USING INTEGER PRIMARY KEY/],
       // fewer than a page: walking would go on to the oldest row, the window is read instead
       ["last minute", { since: edge.clock.now() - 60_000 }, /USING INDEX webhook_by_received_status \(received_at>\?/],
       ["wide window", { since: start + 86_400_000 }, /USING INTEGER PRIMARY KEY/],
-      ["endpoint + status + window", { endpointId: ep, status: "pending", since: start + 1, until: start + 86_400_000 }, /USING INDEX webhook_by_received_status/],
+      [
+        "endpoint + status + window",
+        { endpointId: ep, status: "pending", since: start + 1, until: start + 86_400_000 },
+        /USING INDEX webhook_by_received_status/,
+      ],
     ];
     for (const [name, filter, expected] of variants) {
       const { detail } = edge.app.webhooks.explainList(filter);

@@ -198,8 +198,7 @@ export function createWebhookStore(db: Db) {
       explain: db.prepare<ListParams, { detail: string }>(`EXPLAIN QUERY PLAN ${sql}`),
     };
   };
-  const listKey = (plan: ListPlan, byEndpoint: boolean, byStatus: boolean) =>
-    `${plan}:${byEndpoint ? "e" : "-"}:${byStatus ? "s" : "-"}`;
+  const listKey = (plan: ListPlan, byEndpoint: boolean, byStatus: boolean) => `${plan}:${byEndpoint ? "e" : "-"}:${byStatus ? "s" : "-"}`;
   const listStatements = new Map<string, ReturnType<typeof prepareList>>();
   for (const plan of ["by_seq", "by_received"] as const) {
     for (const e of [false, true]) {
@@ -208,12 +207,8 @@ export function createWebhookStore(db: Db) {
   }
   const maxSeq = db.prepare<[], { seq: number | null }>(`SELECT max(seq) AS seq FROM webhook`);
   const minSeq = db.prepare<[], { seq: number | null }>(`SELECT min(seq) AS seq FROM webhook`);
-  const firstSeqReceivedFrom = db.prepare<[number], { seq: number }>(
-    `SELECT seq FROM webhook WHERE received_at >= ? ORDER BY received_at LIMIT 1`,
-  );
-  const lastSeqReceivedBefore = db.prepare<[number], { seq: number }>(
-    `SELECT seq FROM webhook WHERE received_at < ? ORDER BY received_at DESC LIMIT 1`,
-  );
+  const firstSeqReceivedFrom = db.prepare<[number], { seq: number }>(`SELECT seq FROM webhook WHERE received_at >= ? ORDER BY received_at LIMIT 1`);
+  const lastSeqReceivedBefore = db.prepare<[number], { seq: number }>(`SELECT seq FROM webhook WHERE received_at < ? ORDER BY received_at DESC LIMIT 1`);
 
   const byId = db.prepare<[string], WebhookRow & BodyColumns>(
     `SELECT ${columns("w")}, b.headers, b.payload
@@ -259,9 +254,7 @@ export function createWebhookStore(db: Db) {
        sum(status = 'failed') AS failed, sum(status = 'dead_letter') AS dead_letter
      FROM webhook INDEXED BY webhook_by_received_status WHERE received_at >= ?`,
   );
-  const oldestPending = db.prepare<[], { received_at: number }>(
-    `SELECT received_at FROM webhook WHERE status = 'pending' ORDER BY seq LIMIT 1`,
-  );
+  const oldestPending = db.prepare<[], { received_at: number }>(`SELECT received_at FROM webhook WHERE status = 'pending' ORDER BY seq LIMIT 1`);
 
   const toQueue = (r: QueueRow): EndpointQueueStats => ({
     endpointId: r.endpoint_id,
@@ -305,8 +298,7 @@ export function createWebhookStore(db: Db) {
     limit: q.limit,
   });
 
-  const statementsFor = (plan: ListPlan, q: WebhookListQuery) =>
-    listStatements.get(listKey(plan, q.endpointId !== undefined, q.status !== undefined))!;
+  const statementsFor = (plan: ListPlan, q: WebhookListQuery) => listStatements.get(listKey(plan, q.endpointId !== undefined, q.status !== undefined))!;
 
   return {
     /** Up to `limit` webhooks matching the query, newest (highest seq) first. */

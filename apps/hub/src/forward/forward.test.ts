@@ -54,9 +54,7 @@ describe("forwarder against a recording receiver", () => {
 
   it("delivers method, path and query, and a body with invalid UTF-8 byte for byte", async () => {
     const body = Buffer.from([0xff, 0xfe, 0x00, 0x80, 0xc3, 0x28, 0xed, 0xa0, 0x80, 0x0d, 0x0a]);
-    const result = await forwarder.forward(
-      webhookAttempt(`${receiver.url}/hooks/stripe?x=1&y=%20z`, { method: "PUT", body }),
-    );
+    const result = await forwarder.forward(webhookAttempt(`${receiver.url}/hooks/stripe?x=1&y=%20z`, { method: "PUT", body }));
     expect(result).toMatchObject({ outcome: "response", statusCode: 200, error: "", responseExcerpt: "ok" });
     const [got] = receiver.requests;
     expect(got?.method).toBe("PUT");
@@ -107,7 +105,17 @@ describe("forwarder against a recording receiver", () => {
     await forwarder.forward(webhookAttempt(receiver.url, { headers, body }));
     const got = receiver.requests[0]!;
     const names = pairs(got.rawHeaders).map(([name]) => name.toLowerCase());
-    for (const dropped of ["x-secret-hop", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"]) {
+    for (const dropped of [
+      "x-secret-hop",
+      "keep-alive",
+      "proxy-connection",
+      "proxy-authenticate",
+      "proxy-authorization",
+      "te",
+      "trailer",
+      "transfer-encoding",
+      "upgrade",
+    ]) {
       expect(names).not.toContain(dropped);
     }
     expect(got.headers.host).toBe(new URL(receiver.url).host);
@@ -124,9 +132,7 @@ describe("forwarder against a recording receiver", () => {
       { name: "x-hookly-webhook-id", value: "wh_spoofed" },
       { name: "X-Hookly-Something-Else", value: "spoofed" },
     ];
-    await forwarder.forward(
-      webhookAttempt(receiver.url, { headers, signatureValid: false, webhookId: "wh_42", endpointId: "ep_7", attempt: 3 }),
-    );
+    await forwarder.forward(webhookAttempt(receiver.url, { headers, signatureValid: false, webhookId: "wh_42", endpointId: "ep_7", attempt: 3 }));
     const hookly = pairs(receiver.requests[0]!.rawHeaders).filter(([name]) => /^x-hookly-/i.test(name));
     expect(hookly).toEqual([
       ["X-Hookly-Webhook-Id", "wh_42"],
@@ -284,19 +290,20 @@ describe("forwarder without a receiver", () => {
 
   it("calls a header Node cannot send invalid", async () => {
     const port = await closedPort();
-    const result = await forwarder.forward(
-      webhookAttempt(`http://127.0.0.1:${port}/`, { headers: [{ name: "bad name", value: "x" }] }),
-    );
+    const result = await forwarder.forward(webhookAttempt(`http://127.0.0.1:${port}/`, { headers: [{ name: "bad name", value: "x" }] }));
     expect(result.outcome).toBe("invalid");
     expect(result.error).toContain("bad name");
   });
 
   it("measures with the injected clock", async () => {
     let tick = 1_000;
-    const clocked = createForwarder({ allowedDestinations: null, now: () => {
-      tick += 250;
-      return tick - 250;
-    } });
+    const clocked = createForwarder({
+      allowedDestinations: null,
+      now: () => {
+        tick += 250;
+        return tick - 250;
+      },
+    });
     try {
       const result = await clocked.forward(webhookAttempt("not a url"));
       expect(result).toMatchObject({ startedAtMs: 1_000, durationMs: 250 });

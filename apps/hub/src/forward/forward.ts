@@ -216,10 +216,14 @@ function outgoingHeaders(req: ForwardRequest, url: URL, userAgent: string): stri
     raw.push("Content-Length", String(req.body.byteLength));
   }
   raw.push(
-    "X-Hookly-Webhook-Id", req.webhookId,
-    "X-Hookly-Attempt", String(req.attempt),
-    "X-Hookly-Endpoint", req.endpointId,
-    "X-Hookly-Verified", req.signatureValid ? "true" : "false",
+    "X-Hookly-Webhook-Id",
+    req.webhookId,
+    "X-Hookly-Attempt",
+    String(req.attempt),
+    "X-Hookly-Endpoint",
+    req.endpointId,
+    "X-Hookly-Verified",
+    req.signatureValid ? "true" : "false",
   );
   if (req.destinationId) raw.push("X-Hookly-Destination", req.destinationId);
   // note: an event type is provider-chosen text: only a safe header value is forwarded.

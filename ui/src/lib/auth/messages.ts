@@ -14,9 +14,7 @@ export function oauthErrorMessage(code: string): string {
     case "github_error":
       return "GitHub could not complete the sign-in. Please try again in a moment.";
     default:
-      return /^[a-z_]{1,40}$/.test(code)
-        ? `GitHub sign-in did not work (${code}). Please try again.`
-        : "GitHub sign-in did not work. Please try again.";
+      return /^[a-z_]{1,40}$/.test(code) ? `GitHub sign-in did not work (${code}). Please try again.` : "GitHub sign-in did not work. Please try again.";
   }
 }
 

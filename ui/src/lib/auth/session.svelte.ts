@@ -87,16 +87,13 @@ export async function signInWithToken(token: string): Promise<SignInResult> {
   }
   if (res.ok) {
     const session = await loadSession({ force: true });
-    return session.authenticated
-      ? { ok: true }
-      : { ok: false, message: "The edge accepted the token but did not keep the session. Are cookies blocked?" };
+    return session.authenticated ? { ok: true } : { ok: false, message: "The edge accepted the token but did not keep the session. Are cookies blocked?" };
   }
   if (res.status === 401 || res.status === 403) {
     // The edge's own text ("unknown or revoked token") is written for logs, not for a person.
     return {
       ok: false,
-      message:
-        "That token was not accepted. Check that you pasted all of it, or create a new one on the Tokens page.",
+      message: "That token was not accepted. Check that you pasted all of it, or create a new one on the Tokens page.",
     };
   }
   if (res.status === 429) return { ok: false, message: "Too many attempts. Wait a minute and try again." };

@@ -1,11 +1,5 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import type {
-  Destination,
-  DestinationFilter,
-  DestinationFilterSchema,
-  DestinationInputSchema,
-  UpdateDestinationRequest,
-} from "@hookly/proto/gen/admin_pb";
+import type { Destination, DestinationFilter, DestinationFilterSchema, DestinationInputSchema, UpdateDestinationRequest } from "@hookly/proto/gen/admin_pb";
 
 /** What the destination dialog edits; the filter's event types as one comma-separated line. */
 export interface DestinationFormValues {
@@ -95,9 +89,9 @@ export function validateDestination(values: DestinationFormValues): DestinationF
   else if (types.length > 100) errors.eventTypes = "A filter keeps at most 100 event types.";
   const path = values.jsonPath.trim();
   const equals = values.equalsJson.trim();
-  if (path && !equals) errors.equalsJson = "Enter the value to compare with, as JSON: \"paid\", true, 3 or null.";
+  if (path && !equals) errors.equalsJson = 'Enter the value to compare with, as JSON: "paid", true, 3 or null.';
   else if (equals && !path) errors.jsonPath = "Name the field to compare, e.g. $.data.object.status.";
-  else if (equals && !isJsonScalar(equals)) errors.equalsJson = "Enter one JSON value: a string needs quotes (\"paid\"), or true, 3, null.";
+  else if (equals && !isJsonScalar(equals)) errors.equalsJson = 'Enter one JSON value: a string needs quotes ("paid"), or true, 3, null.';
   return errors;
 }
 

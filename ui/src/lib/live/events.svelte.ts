@@ -7,9 +7,7 @@ import { backoff } from "./backoff";
  * A change the edge announced on `WatchEvents`, or `resync` after the stream came back:
  * events may have been missed while it was down, so every view reloads.
  */
-export type LiveEvent =
-  | Pick<WatchEventsResponse, "type" | "endpointId" | "webhookId">
-  | { type: "resync"; endpointId: ""; webhookId: "" };
+export type LiveEvent = Pick<WatchEventsResponse, "type" | "endpointId" | "webhookId"> | { type: "resync"; endpointId: ""; webhookId: "" };
 
 /** Whether the page is receiving changes as they happen. */
 export type LiveState = "connecting" | "live" | "reconnecting" | "stopped";

@@ -61,7 +61,10 @@ export function watchStatus(): () => void {
   void load();
   poll();
   document.addEventListener("visibilitychange", onVisibility);
-  const stopLive = onLive((event) => event.type === "hub.changed" || event.type === "storage.changed", () => void load());
+  const stopLive = onLive(
+    (event) => event.type === "hub.changed" || event.type === "storage.changed",
+    () => void load(),
+  );
   return () => {
     stopLive();
     document.removeEventListener("visibilitychange", onVisibility);

@@ -1,6 +1,15 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
-import { readableMegabytes, sinceText, storageAreaLabel, storageBanner, storageBannerParts, storageConsequences, storageSpace, type StorageHealthLike } from "./storage";
+import {
+  readableMegabytes,
+  sinceText,
+  storageAreaLabel,
+  storageBanner,
+  storageBannerParts,
+  storageConsequences,
+  storageSpace,
+  type StorageHealthLike,
+} from "./storage";
 
 const UTC = { locale: "en-GB", timeZone: "UTC" };
 const NOW = Date.parse("2026-12-02T07:13:20.000Z");
@@ -39,9 +48,7 @@ describe("storage banner", () => {
   });
 
   it("is the edge's summary, capitalised, with its instants as local times and their age", () => {
-    expect(storageBanner(full, NOW, UTC)).toBe(
-      "Storage full: 0 MB free; ingest refused since 07:10 (3 min); dispatch paused until results can be recorded",
-    );
+    expect(storageBanner(full, NOW, UTC)).toBe("Storage full: 0 MB free; ingest refused since 07:10 (3 min); dispatch paused until results can be recorded");
   });
 
   it("keeps the age apart from the time, so a live region need not re-read the line every minute", () => {

@@ -44,9 +44,7 @@ export function storageBannerParts(h: StorageHealthLike | undefined, now: number
   const summary = readableMegabytes(h.summary.trim());
   if (!summary) {
     const since = h.degradedSince instanceof Date ? h.degradedSince : toDate(h.degradedSince);
-    return since
-      ? [{ kind: "text", text: "Storage degraded since " }, timePart(since, now, style)]
-      : [{ kind: "text", text: "Storage degraded" }];
+    return since ? [{ kind: "text", text: "Storage degraded since " }, timePart(since, now, style)] : [{ kind: "text", text: "Storage degraded" }];
   }
   const parts: BannerPart[] = [];
   let at = 0;

@@ -5,13 +5,4 @@ const Root = TooltipPrimitive.Root;
 const Trigger = TooltipPrimitive.Trigger;
 const Provider = TooltipPrimitive.Provider;
 
-export {
-  Root,
-  Trigger,
-  Provider,
-  Content,
-  Root as Tooltip,
-  Trigger as TooltipTrigger,
-  Provider as TooltipProvider,
-  Content as TooltipContent,
-};
+export { Root, Trigger, Provider, Content, Root as Tooltip, Trigger as TooltipTrigger, Provider as TooltipProvider, Content as TooltipContent };
