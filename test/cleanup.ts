@@ -6,7 +6,17 @@
 import { afterEach } from "vitest";
 import type { Hub } from "../apps/hub/src/hub.js";
 import { startReceiver, type Receiver } from "./fakes/receiver.js";
-import { startEdge, startHub, type Spawned, type TestEdge } from "./harness.js";
+import { join } from "node:path";
+import { childEdgeEnv, freePort, spawnApp, startEdge, startHub, tempDir, type Spawned, type TestEdge } from "./harness.js";
+
+/** An edge child process and where it keeps its database. */
+export interface ChildEdge {
+  edge: Spawned;
+  port: number;
+  url: string;
+  /** The database file; pass it (and the port) back to start the edge again on the same data. */
+  db: string;
+}
 
 /** Registers the afterEach teardown; call once per test file, at top level. */
 export function useCleanups() {
@@ -21,6 +31,23 @@ export function useCleanups() {
     track(p: Spawned): Spawned {
       cleanups.push(() => p.kill("SIGKILL"));
       return p;
+    },
+    /**
+     * An edge child process, once it listens: on a fresh database in a temp folder (removed after
+     * the test) and a free port, or on `opts.db` and `opts.port` to restart one. SIGKILLed after the test.
+     */
+    async childEdge(opts: { db?: string; port?: number; env?: Record<string, string> } = {}): Promise<ChildEdge> {
+      let db = opts.db;
+      if (!db) {
+        const tmp = tempDir();
+        cleanups.push(async () => tmp.remove());
+        db = join(tmp.dir, "hookly.db");
+      }
+      const port = opts.port ?? (await freePort());
+      const edge = spawnApp("edge", childEdgeEnv(db, port, opts.env));
+      cleanups.push(() => edge.kill("SIGKILL"));
+      await edge.waitForLog(/edge listening/, 30_000);
+      return { edge, port, url: `http://127.0.0.1:${port}`, db };
     },
     /** A recording LAN target. */
     async receiver(): Promise<Receiver> {

@@ -434,6 +434,25 @@ export function childHubEnv(port: number, hubId: string, extra: Record<string, s
 /** The X-Hookly-Webhook-Id of a received request. */
 export const webhookIdOf = (r: { headers: Record<string, string | string[] | undefined> }): string => String(r.headers["x-hookly-webhook-id"]);
 
+/** Waits until `target` has received every webhook in `ids` at least once; returns the first arrivals of those, in order. */
+export async function waitForIds(
+  target: { requests: readonly { headers: Record<string, string | string[] | undefined> }[] },
+  ids: readonly string[],
+  timeoutMs: number,
+  what: string,
+): Promise<string[]> {
+  await waitUntil(
+    () => {
+      const got = new Set(target.requests.map(webhookIdOf));
+      return ids.every((id) => got.has(id));
+    },
+    timeoutMs,
+    `${what}: all ${ids.length} webhooks delivered`,
+  );
+  const wanted = new Set(ids);
+  return firstArrivals(target.requests).filter((id) => wanted.has(id));
+}
+
 /** First arrival of each webhook id, in arrival order (duplicates dropped). */
 export function firstArrivals(requests: readonly { headers: Record<string, string | string[] | undefined> }[]): string[] {
   const seen = new Set<string>();

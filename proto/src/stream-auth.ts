@@ -145,20 +145,28 @@ function envelopeMac(key: Uint8Array, direction: Direction, streamId: string, se
   return hmac(key, direction, streamId, seqBytes, frame);
 }
 
-/** Seals outgoing frames: numbers them 1, 2, 3… and MACs each. */
-export class EnvelopeSealer {
-  private seq = 0n;
-
+/** One direction of one stream: what each envelope's MAC binds besides its number and frame. */
+abstract class EnvelopeChannel {
   constructor(
     private readonly key: Uint8Array,
     private readonly direction: Direction,
     private readonly streamId: string,
   ) {}
 
+  /** The MAC of frame number `seq` on this channel. */
+  protected mac(seq: bigint, frame: Uint8Array): Buffer {
+    return envelopeMac(this.key, this.direction, this.streamId, seq, frame);
+  }
+}
+
+/** Seals outgoing frames: numbers them 1, 2, 3… and MACs each. */
+export class EnvelopeSealer extends EnvelopeChannel {
+  private seq = 0n;
+
   /** Seals the next frame. */
   seal(frame: Uint8Array): Envelope {
     this.seq += 1n;
-    return { seq: this.seq, frame, mac: envelopeMac(this.key, this.direction, this.streamId, this.seq, frame) };
+    return { seq: this.seq, frame, mac: this.mac(this.seq, frame) };
   }
 }
 
@@ -168,21 +176,15 @@ export class EnvelopeError extends Error {
 }
 
 /** Opens incoming envelopes, insisting on the next sequence number. */
-export class EnvelopeOpener {
+export class EnvelopeOpener extends EnvelopeChannel {
   private expected = 1n;
-
-  constructor(
-    private readonly key: Uint8Array,
-    private readonly direction: Direction,
-    private readonly streamId: string,
-  ) {}
 
   /** Returns the frame bytes, or throws EnvelopeError for a forged, replayed or reordered message. */
   open(envelope: Envelope): Uint8Array {
     if (envelope.seq !== this.expected) {
       throw new EnvelopeError(`message out of order: expected seq ${this.expected}, got ${envelope.seq}`);
     }
-    const mac = envelopeMac(this.key, this.direction, this.streamId, envelope.seq, envelope.frame);
+    const mac = this.mac(envelope.seq, envelope.frame);
     if (!bytesEqual(mac, envelope.mac)) {
       throw new EnvelopeError(`message ${envelope.seq} failed authentication`);
     }

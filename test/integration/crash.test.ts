@@ -5,18 +5,13 @@
  */
 import { describe, expect, it } from "vitest";
 import { useCleanups } from "../cleanup.js";
-import { childEdgeEnv, childHubEnv, createEndpoint, firstArrivals, freePort, spawnApp, tempDir, tryPost, waitUntil, webhookIdOf } from "../harness.js";
-import { join } from "node:path";
+import { childHubEnv, createEndpoint, firstArrivals, spawnApp, tryPost, waitForIds, waitUntil, webhookIdOf } from "../harness.js";
 
-const { track, receiver, cleanups } = useCleanups();
+const { track, receiver, childEdge } = useCleanups();
 
 describe("crash recovery", () => {
   it("hub SIGKILLed mid-delivery: after restart everything arrives in order, duplicates only for in-flight", async () => {
-    const { dir, remove } = tempDir();
-    cleanups.push(async () => remove());
-    const port = await freePort();
-    const edge = track(spawnApp("edge", childEdgeEnv(join(dir, "hookly.db"), port)));
-    await edge.waitForLog(/edge listening/);
+    const { port } = await childEdge();
     const targets = [await receiver(), await receiver()];
     for (const t of targets) t.respondWith(() => ({ status: 200, delayMs: 5 }));
     const eps = await Promise.all(targets.map((t) => createEndpoint(`http://127.0.0.1:${port}`, t.url)));
@@ -46,12 +41,7 @@ describe("crash recovery", () => {
   });
 
   it("edge SIGKILLed mid-ingest: every webhook that got a 2xx is delivered after restart, in order", async () => {
-    const { dir, remove } = tempDir();
-    cleanups.push(async () => remove());
-    const port = await freePort();
-    const db = join(dir, "hookly.db");
-    let edge = track(spawnApp("edge", childEdgeEnv(db, port)));
-    await edge.waitForLog(/edge listening/);
+    const { edge, port, db } = await childEdge();
     const targets = [await receiver(), await receiver(), await receiver()];
     const eps = await Promise.all(targets.map((t) => createEndpoint(`http://127.0.0.1:${port}`, t.url)));
     const acked: string[][] = [[], [], []];
@@ -68,25 +58,15 @@ describe("crash recovery", () => {
     await waitUntil(() => acked.every((a) => a.length >= 50), 10_000, "ingest under way");
     await edge.kill("SIGKILL");
     await new Promise((r) => setTimeout(r, 200));
-    edge = track(spawnApp("edge", childEdgeEnv(db, port)));
-    await edge.waitForLog(/edge listening/);
+    await childEdge({ db, port });
     await new Promise((r) => setTimeout(r, 300));
     stop = true;
     await Promise.all(posters);
     track(spawnApp("hub", childHubEnv(port, "crash-hub")));
     for (let i = 0; i < 3; i++) {
       const want = acked[i]!;
-      await waitUntil(
-        () => {
-          const got = new Set(targets[i]!.requests.map(webhookIdOf));
-          return want.every((id) => got.has(id));
-        },
-        40_000,
-        `endpoint ${i}: all ${want.length} acknowledged webhooks delivered`,
-      );
       // Delivery order of the acknowledged ones is their acknowledgement order.
-      const order = firstArrivals(targets[i]!.requests).filter((id) => want.includes(id));
-      expect(order).toEqual(want);
+      expect(await waitForIds(targets[i]!, want, 40_000, `endpoint ${i}`)).toEqual(want);
     }
   });
 });

@@ -4,21 +4,15 @@
  * that got a 2xx is lost or reordered, nothing without one appears, and both
  * exit 0.
  */
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { useCleanups } from "../cleanup.js";
-import { childEdgeEnv, childHubEnv, createEndpoint, firstArrivals, freePort, spawnApp, tempDir, tryPost, waitUntil, webhookIdOf } from "../harness.js";
+import { childHubEnv, createEndpoint, firstArrivals, spawnApp, tryPost, waitForIds, waitUntil, webhookIdOf } from "../harness.js";
 
-const { track, receiver, cleanups } = useCleanups();
+const { track, receiver, childEdge } = useCleanups();
 
 describe("graceful shutdown", () => {
   it("edge SIGTERM mid-load: exits 0; after a restart every 2xx'd webhook is delivered once, in order", async () => {
-    const { dir, remove } = tempDir();
-    cleanups.push(async () => remove());
-    const port = await freePort();
-    const db = join(dir, "hookly.db");
-    let edge = track(spawnApp("edge", childEdgeEnv(db, port)));
-    await edge.waitForLog(/edge listening/);
+    const { edge, port, db } = await childEdge();
     const targets = [await receiver(), await receiver(), await receiver()];
     for (const t of targets) t.respondWith(() => ({ status: 200, delayMs: 2 }));
     const eps = await Promise.all(targets.map((t) => createEndpoint(`http://127.0.0.1:${port}`, t.url)));
@@ -49,8 +43,7 @@ describe("graceful shutdown", () => {
     expect(edge.output()).toMatch(/shut down cleanly/);
     expect(tookMs).toBeLessThan(8_000);
 
-    edge = track(spawnApp("edge", childEdgeEnv(db, port)));
-    await edge.waitForLog(/edge listening/);
+    await childEdge({ db, port });
     await Promise.all(posters);
     expect(acked.map((a) => a.length)).toEqual([PER_ENDPOINT, PER_ENDPOINT, PER_ENDPOINT]);
     expect(
@@ -60,14 +53,7 @@ describe("graceful shutdown", () => {
 
     for (let i = 0; i < 3; i++) {
       const want = acked[i]!;
-      await waitUntil(
-        () => {
-          const got = new Set(targets[i]!.requests.map(webhookIdOf));
-          return want.every((id) => got.has(id));
-        },
-        30_000,
-        `endpoint ${i}: all ${want.length} acknowledged webhooks delivered`,
-      );
+      await waitForIds(targets[i]!, want, 30_000, `endpoint ${i}`);
       expect(firstArrivals(targets[i]!.requests)).toEqual(want);
       // Nothing without a 2xx was stored: every 2xx came after its commit and every commit got its 2xx.
       for (const r of targets[i]!.requests) expect(want).toContain(webhookIdOf(r));
@@ -77,11 +63,7 @@ describe("graceful shutdown", () => {
   });
 
   it("hub SIGTERM mid-forward: the running forward finishes and is recorded; the hub exits 0", async () => {
-    const { dir, remove } = tempDir();
-    cleanups.push(async () => remove());
-    const port = await freePort();
-    const edge = track(spawnApp("edge", childEdgeEnv(join(dir, "hookly.db"), port)));
-    await edge.waitForLog(/edge listening/);
+    const { edge, port } = await childEdge();
     const target = await receiver();
     target.respondWith((r) => ({ status: 200, delayMs: JSON.parse(r.body.toString()).n === 0 ? 1_500 : 0 }));
     const ep = await createEndpoint(`http://127.0.0.1:${port}`, target.url);

@@ -28,24 +28,12 @@
  *   POST   /api/webhooks/:id/replay?destination_id=dst_…   (one destination; default all)
  */
 import { z } from "zod";
-import { PROVIDER_TYPES, type EndpointService, type EndpointView } from "../endpoint/endpoint.service.js";
+import { PROVIDER_TYPES, type EndpointView } from "../endpoint/endpoint.service.js";
 import { AppError } from "../errors.js";
 import { readJson, sendJson, type NodeResponse, type Route } from "../server/http.js";
-import type { StorageService } from "../storage/storage.service.js";
-import type { AttemptView, EndpointQueueStats, WebhookDetail, WebhookService, WebhookView } from "../webhook/webhook.service.js";
-import type { DestinationService } from "../destination/destination.service.js";
+import type { AttemptView, EndpointQueueStats, WebhookDetail, WebhookView } from "../webhook/webhook.service.js";
 import type { HubService } from "../hub/hub.service.js";
-import {
-  destinationSnapshot,
-  hubSnapshots,
-  iso,
-  restJson,
-  statusSnapshot,
-  type AdminSettings,
-  type DestinationSnapshot,
-  type HubStatusSource,
-  type RestJson,
-} from "./admin.mapping.js";
+import { destinationSnapshot, hubSnapshots, iso, restJson, statusSnapshot, type AdminDeps, type DestinationSnapshot, type RestJson } from "./admin.mapping.js";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
@@ -230,16 +218,8 @@ const noContent = (res: NodeResponse): void => {
 };
 
 /** The /api/ routes. */
-export function adminRoutes(deps: {
-  endpoints: EndpointService;
-  webhooks: WebhookService;
-  hubs: HubService;
-  destinations: DestinationService;
-  relay: HubStatusSource;
-  settings: AdminSettings;
-  storage: Pick<StorageService, "status">;
-}): Route[] {
-  const { endpoints, webhooks, hubs, destinations, relay, settings } = deps;
+export function adminRoutes(deps: AdminDeps): Route[] {
+  const { endpoints, webhooks, hubs, destinations, relay } = deps;
   const snapshotsOf = (e: EndpointView) => e.destinations.map((d) => destinationSnapshot(destinations.view(d), relay));
   const withQueue = (e: EndpointView) => endpointJson(e, webhooks.queueStats(e.id)[0], snapshotsOf(e));
   const hubJson = (id: string) => restJson(hubSnapshots({ hubs, destinations, relay }).find((h) => h.id === id) ?? hubs.get(id));
@@ -353,7 +333,7 @@ export function adminRoutes(deps: {
       method: "GET",
       path: "/api/status",
       handler: (_req, res) => {
-        const s = statusSnapshot({ endpoints, webhooks, hubs, destinations, relay, settings, storage: deps.storage });
+        const s = statusSnapshot(deps);
         sendJson(res, 200, {
           hub: {
             connected: s.hub.connected,

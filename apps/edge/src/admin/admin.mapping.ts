@@ -143,8 +143,8 @@ export interface StatusSnapshot {
   storage: StorageStatus;
 }
 
-/** Collects the status page: hub link, every endpoint's queue, last-24 h counts. */
-export function statusSnapshot(deps: {
+/** The services behind the admin API, one set for its RPC and REST faces. */
+export interface AdminDeps {
   endpoints: EndpointService;
   webhooks: WebhookService;
   hubs: HubService;
@@ -152,7 +152,10 @@ export function statusSnapshot(deps: {
   relay: HubStatusSource;
   settings: AdminSettings;
   storage: Pick<StorageService, "status">;
-}): StatusSnapshot {
+}
+
+/** Collects the status page: hub link, every endpoint's queue, last-24 h counts. */
+export function statusSnapshot(deps: AdminDeps): StatusSnapshot {
   const stats = new Map(deps.webhooks.queueStats().map((q) => [q.endpointId, q]));
   const hubs = hubSnapshots(deps);
   const summary = deps.relay.hubStatus();

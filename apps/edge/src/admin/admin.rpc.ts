@@ -33,16 +33,16 @@ import {
   type WatchEventsResponse,
   type Webhook,
 } from "@hookly/proto/gen/admin_pb";
-import type { DestinationInput, DestinationService } from "../destination/destination.service.js";
-import type { HubCredential, HubService } from "../hub/hub.service.js";
+import type { DestinationInput } from "../destination/destination.service.js";
+import type { HubCredential } from "../hub/hub.service.js";
 import type { DeliveryRecord } from "../webhook/webhook.store.js";
-import type { EndpointService, EndpointView } from "../endpoint/endpoint.service.js";
+import type { EndpointView } from "../endpoint/endpoint.service.js";
 import { AppError, storageAppError, toConnectError } from "../errors.js";
 import type { StorageService, StorageStatus } from "../storage/storage.service.js";
 import type { EdgeEvents } from "../events.js";
 import type { Logger } from "../logger.js";
 import type { ProviderType as ProviderName } from "../verify/verify.service.js";
-import type { AttemptView, EndpointQueueStats, WebhookDetail, WebhookService, WebhookStatusName, WebhookView } from "../webhook/webhook.service.js";
+import type { AttemptView, EndpointQueueStats, WebhookDetail, WebhookStatusName, WebhookView } from "../webhook/webhook.service.js";
 import {
   destinationSnapshot,
   filterFromWire,
@@ -53,8 +53,7 @@ import {
   type HubSnapshot,
   statusFromProto,
   statusSnapshot,
-  type AdminSettings,
-  type HubStatusSource,
+  type AdminDeps,
 } from "./admin.mapping.js";
 
 /** How often WatchEvents sends a heartbeat so proxies keep an idle stream open. */
@@ -137,21 +136,17 @@ function credentialMessage(c: HubCredential, snapshot: HubSnapshot) {
 }
 
 /** Creates the AdminService implementation (without the token RPCs). */
-export function createAdminRpc(deps: {
-  endpoints: EndpointService;
-  webhooks: WebhookService;
-  hubs: HubService;
-  destinations: DestinationService;
-  relay: HubStatusSource;
-  settings: AdminSettings;
-  events: EdgeEvents;
-  /** Where unexpected errors are logged before Connect answers Internal. */
-  log?: Logger;
-  /** Heartbeat interval of WatchEvents (ms); default WATCH_HEARTBEAT_MS. */
-  watchHeartbeatMs?: number;
-  /** Storage health: a write it refuses is reported here (the caller gets Unavailable); status shows it. */
-  storage: Pick<StorageService, "failed" | "status">;
-}): Partial<ServiceImpl<typeof AdminService>> {
+export function createAdminRpc(
+  deps: AdminDeps & {
+    events: EdgeEvents;
+    /** Where unexpected errors are logged before Connect answers Internal. */
+    log?: Logger;
+    /** Heartbeat interval of WatchEvents (ms); default WATCH_HEARTBEAT_MS. */
+    watchHeartbeatMs?: number;
+    /** Storage health: a write it refuses is reported here (the caller gets Unavailable); status shows it. */
+    storage: Pick<StorageService, "failed" | "status">;
+  },
+): Partial<ServiceImpl<typeof AdminService>> {
   const { endpoints, webhooks, hubs, destinations, relay, settings, events, log } = deps;
   const heartbeatMs = deps.watchHeartbeatMs ?? WATCH_HEARTBEAT_MS;
 
@@ -259,7 +254,7 @@ export function createAdminRpc(deps: {
 
     getStatus: (_req, ctx) =>
       guard(ctx, () => {
-        const s = statusSnapshot({ endpoints, webhooks, hubs, destinations, relay, settings, storage: deps.storage });
+        const s = statusSnapshot(deps);
         return messageFrom(GetStatusResponseSchema, s, {
           hub: messageFrom(HubStatusSchema, s.hub),
           queues: s.queues.map((q) => messageFrom(EndpointQueueSchema, q)),

@@ -6,7 +6,7 @@
 import type { Statement } from "better-sqlite3";
 import type { Db } from "../db/db.js";
 import { isForeignKeyViolation } from "../errors.js";
-import type { WebhookBody, WebhookRecord } from "../webhook/webhook.store.js";
+import type { AttemptFields, WebhookBody, WebhookRecord } from "../webhook/webhook.store.js";
 
 /** A pending delivery as the dispatcher needs it (no body). */
 export interface QueuedDelivery
@@ -21,17 +21,9 @@ export interface QueuedDelivery
 }
 
 /** One attempt to record. */
-export interface AttemptRecord {
-  id: string;
+export interface AttemptRecord extends AttemptFields {
   webhookSeq: number;
   deliverySeq: number;
-  number: number;
-  startedAt: number;
-  durationMs: number;
-  statusCode: number;
-  outcome: string;
-  error: string | null;
-  responseExcerpt: string | null;
 }
 
 /** How a delivery leaves or stays in the queue after an attempt. */

@@ -79,10 +79,14 @@ export interface WebhookBody {
 }
 
 /** A delivery attempt as stored. */
-export interface AttemptRow {
-  id: string;
+export interface AttemptRow extends AttemptFields {
   /** The destination it was made for (null for attempts older than destinations, none here after migration 006). */
   destinationId: string | null;
+}
+
+/** What an attempt records, whichever side reads or writes it (the queue writes {@link AttemptRecord}s with its seqs). */
+export interface AttemptFields {
+  id: string;
   number: number;
   startedAt: number;
   durationMs: number;
