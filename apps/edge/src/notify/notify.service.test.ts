@@ -4,7 +4,7 @@
  * off: a test calls `storage.check()` where the timer would). Storage faults
  * are real SQLite errors: `PRAGMA query_only` makes every write fail with
  * SQLITE_READONLY while reads work. The end-to-end cases (real edge, hub, fake
- * Bot API) are in notify.extension.test.ts.
+ * Bot API) are in test/integration/alerts.test.ts.
  */
 import Database from "better-sqlite3";
 import { pino } from "pino";

@@ -10,12 +10,12 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { useCleanups } from "../../../../test/cleanup.js";
-import type { Receiver } from "../../../../test/fakes/receiver.js";
-import { ROOT, TEST_SECRETS, adminClient, postWebhook, startHub, waitUntil, type TestEdge } from "../../../../test/harness.js";
-import { authExtension } from "../auth/auth.extension.js";
-import { mcpExtension } from "./mcp.extension.js";
-import { SHOWN_ONCE, TOOL_NAMES } from "./mcp.tools.js";
+import { useCleanups } from "../cleanup.js";
+import type { Receiver } from "../fakes/receiver.js";
+import { ROOT, TEST_SECRETS, adminClient, postWebhook, startHub, waitUntil, type TestEdge } from "../harness.js";
+import { authExtension } from "../../apps/edge/src/auth/auth.extension.js";
+import { mcpExtension } from "../../apps/edge/src/mcp/mcp.extension.js";
+import { SHOWN_ONCE, TOOL_NAMES } from "../../apps/edge/src/mcp/mcp.tools.js";
 
 const TOKEN = TEST_SECRETS.ADMIN_TOKEN;
 const STDIO = join(ROOT, "apps", "edge", "src", "mcp", "stdio.ts");

@@ -6,11 +6,11 @@ import { WebhookStatus } from "@hookly/proto/gen/admin_pb";
 import { join } from "node:path";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
-import { useCleanups } from "../../../../test/cleanup.js";
-import type { Receiver } from "../../../../test/fakes/receiver.js";
-import { startFakeTelegram, type FakeTelegram } from "../../../../test/fakes/telegram.js";
-import { TestClock, adminClient, createEndpoint, postWebhook, startEdge, startHub, tempDir, waitUntil, type TestEdge } from "../../../../test/harness.js";
-import { notifyExtension, type NotifyExtensionOptions } from "./notify.extension.js";
+import { useCleanups } from "../cleanup.js";
+import type { Receiver } from "../fakes/receiver.js";
+import { startFakeTelegram, type FakeTelegram } from "../fakes/telegram.js";
+import { TestClock, adminClient, createEndpoint, postWebhook, startEdge, startHub, tempDir, waitUntil, type TestEdge } from "../harness.js";
+import { notifyExtension, type NotifyExtensionOptions } from "../../apps/edge/src/notify/notify.extension.js";
 
 const BOT_TOKEN = "123456:TEST-secret-bot-token_xyz";
 const CHAT_ID = "4242";

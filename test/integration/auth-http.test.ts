@@ -11,11 +11,11 @@ import { pino } from "pino";
 import type { Socket } from "node:net";
 import { Writable } from "node:stream";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startFakeGitHub, type FakeGitHub } from "../../../../test/fakes/github.js";
-import { TEST_SECRETS, TestClock, adminClient, startEdge, tempDir, type TestEdge } from "../../../../test/harness.js";
-import { createApp } from "../app.js";
-import { loadConfig } from "../config.js";
-import { authExtension } from "./auth.extension.js";
+import { startFakeGitHub, type FakeGitHub } from "../fakes/github.js";
+import { TEST_SECRETS, TestClock, adminClient, startEdge, tempDir, type TestEdge } from "../harness.js";
+import { createApp } from "../../apps/edge/src/app.js";
+import { loadConfig } from "../../apps/edge/src/config.js";
+import { authExtension } from "../../apps/edge/src/auth/auth.extension.js";
 
 const BASE_URL = "http://hookly.test";
 const ORG = "acme";

@@ -2,16 +2,15 @@
  * /metrics against a real edge (port 0, temp database) and a real hub, with
  * recording LAN services: values after ingest, delivery, retry, failure and a
  * hub reconnect; every family's HELP and TYPE; histogram lines; the access
- * guard (as a table, and against the edge).
+ * guard against the edge (its decision table is metrics.http.test.ts, a unit test).
  */
 import { ProviderType } from "@hookly/proto/gen/admin_pb";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
-import { useCleanups } from "../../../../test/cleanup.js";
-import { adminClient, createEndpoint, startHub, waitUntil, type TestEdge } from "../../../../test/harness.js";
-import type { Hub } from "../../../hub/src/hub.js";
-import { BATCH_BUCKETS, COMMIT_BUCKETS, LATENCY_BUCKETS, metricsExtension } from "./metrics.extension.js";
-import { checkMetricsAccess, isLoopback } from "./metrics.http.js";
+import { useCleanups } from "../cleanup.js";
+import { adminClient, createEndpoint, startHub, waitUntil, type TestEdge } from "../harness.js";
+import type { Hub } from "../../apps/hub/src/hub.js";
+import { BATCH_BUCKETS, COMMIT_BUCKETS, LATENCY_BUCKETS, metricsExtension } from "../../apps/edge/src/metrics/metrics.extension.js";
 
 const scope = useCleanups();
 const { cleanups, receiver } = scope;
@@ -319,35 +318,5 @@ describe("GET /metrics", () => {
 
     const open = await edge({ METRICS_PUBLIC: "true" });
     await scrape(open.url, { "x-forwarded-for": "203.0.113.9" });
-  });
-});
-
-describe("metrics access", () => {
-  const req = (remoteAddress: string | undefined, headers: Record<string, string> = {}) => ({ remoteAddress, headers });
-  it.each([
-    // token set: the bearer token decides, wherever the request comes from
-    [{ token: "t0ken-t0ken-t0ken", public: false }, req("203.0.113.9", { authorization: "Bearer t0ken-t0ken-t0ken" }), "ok"],
-    [{ token: "t0ken-t0ken-t0ken", public: true }, req("127.0.0.1"), "unauthenticated"],
-    [{ token: "t0ken-t0ken-t0ken", public: false }, req("127.0.0.1", { authorization: "Bearer t0ken-t0ken-t0ke" }), "unauthenticated"],
-    [{ token: "t0ken-t0ken-t0ken", public: false }, req("127.0.0.1", { authorization: "Basic t0ken-t0ken-t0ken" }), "unauthenticated"],
-    // no token, not public: direct loopback only
-    [{ token: undefined, public: false }, req("127.0.0.1"), "ok"],
-    [{ token: undefined, public: false }, req("::1"), "ok"],
-    [{ token: undefined, public: false }, req("::ffff:127.0.0.1"), "ok"],
-    [{ token: undefined, public: false }, req("10.0.0.7"), "forbidden"],
-    [{ token: undefined, public: false }, req("::ffff:192.168.1.5"), "forbidden"],
-    [{ token: undefined, public: false }, req(undefined), "forbidden"],
-    [{ token: undefined, public: false }, req("127.0.0.1", { "x-forwarded-for": "203.0.113.9" }), "forbidden"],
-    [{ token: undefined, public: false }, req("127.0.0.1", { forwarded: "for=203.0.113.9" }), "forbidden"],
-    [{ token: undefined, public: false }, req("127.0.0.1", { via: "2.0 caddy" }), "forbidden"],
-    // public
-    [{ token: undefined, public: true }, req("203.0.113.9", { "x-forwarded-for": "203.0.113.9" }), "ok"],
-  ] as const)("%j %j → %s", (access, r, want) => {
-    expect(checkMetricsAccess(access, r)).toBe(want);
-  });
-
-  it("knows loopback addresses", () => {
-    expect(["127.0.0.1", "127.8.9.10", "::1", "::ffff:127.0.0.1"].every(isLoopback)).toBe(true);
-    expect(["128.0.0.1", "::2", "fe80::1", "1270.0.0.1", ""].some(isLoopback)).toBe(false);
   });
 });
