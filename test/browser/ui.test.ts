@@ -9,13 +9,14 @@ import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from "playwright-core";
 import { Webhook } from "standardwebhooks";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { WebhookStatus } from "@hookly/proto/gen/admin_pb";
 import type { Hub } from "../../apps/hub/src/hub.js";
 import { loadConfig } from "../../apps/edge/src/config.js";
 import { defaultExtensions } from "../../apps/edge/src/extensions.js";
 import { startFakeGitHub, type FakeGitHub } from "../fakes/github.js";
 import { startReceiver, type Receiver } from "../fakes/receiver.js";
-import { ROOT, TEST_SECRETS, createEndpoint, freePort, postWebhook, startEdge, startHub, type TestEdge } from "../harness.js";
+import { ROOT, TEST_SECRETS, adminClient, createEndpoint, freePort, postWebhook, startEdge, startHub, type TestEdge } from "../harness.js";
 import { SCREENSHOTS, byTestId, expectFitsPhone, screenshot } from "./page.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -137,18 +138,43 @@ function signed(body: string, msgId: string): Record<string, string> {
   };
 }
 
-describe("admin UI", () => {
-  it("signs in with GitHub, creates an endpoint, shows webhooks live, their failure and a delivered replay", async () => {
-    const { page, trouble } = await openPage();
+/** Fails the test for anything the page should not have done: uncaught errors, dialogs, CSP refusals. */
+function expectNoTrouble(trouble: PageTrouble): void {
+  expect(trouble.dialogs).toEqual([]);
+  expect(trouble.errors).toEqual([]);
+  expect(trouble.console.filter((m) => /Content Security Policy/i.test(m))).toEqual([]);
+}
 
-    // Sign in as an org member: GitHub → callback → the endpoints page, empty.
-    await signInWithGitHub(page, MEMBER);
+/** A page signed in as the org member, on the endpoints page. */
+async function memberPage(): Promise<{ page: Page; trouble: PageTrouble }> {
+  const opened = await openPage();
+  await signInWithGitHub(opened.page, MEMBER);
+  return opened;
+}
+
+/** A recording LAN target of the test's own, closed after it. */
+async function ownReceiver(): Promise<Receiver> {
+  const r = await startReceiver();
+  scenarioReceivers.push(r);
+  return r;
+}
+const scenarioReceivers: Receiver[] = [];
+afterEach(async () => {
+  while (scenarioReceivers.length) await scenarioReceivers.pop()!.close();
+});
+
+/** The webhook row of `id` on the list. */
+const webhookRow = (page: Page, id: string) => page.locator(`[data-testid="webhook-row"][data-webhook-id="${id}"]`);
+
+describe("admin UI", () => {
+  it("signs in with GitHub as an org member and creates an endpoint through the dialog", async () => {
+    const { page, trouble } = await memberPage();
+    // GitHub → callback → the endpoints page, empty (this scenario runs first in the file).
     expect(new URL(page.url()).pathname).toBe("/");
     await byTestId(page, "endpoints-empty").waitFor();
     expect(await byTestId(page, "user").innerText()).toContain(MEMBER.login);
     await waitForAttribute(byTestId(page, "hub-status"), "data-connected", "true");
 
-    // New endpoint through the dialog.
     await byTestId(page, "new-endpoint").click();
     const dialog = byTestId(page, "new-endpoint-dialog");
     await dialog.waitFor();
@@ -169,14 +195,28 @@ describe("admin UI", () => {
     expect(await row.innerText()).toContain("LAN receiver");
     await screenshot(page, "endpoints");
 
-    // The webhooks page, empty, with the live stream open.
-    await byTestId(page, "nav-webhooks").click();
-    await page.waitForURL("**/webhooks");
+    // What the dialog made is what the API has: the secret verifies a signed webhook.
+    const endpointId = new URL(ingestUrl).pathname.split("/").at(-1)!;
+    const body = JSON.stringify({ type: "dialog.check" });
+    const id = await postWebhook(ingestUrl, body, signed(body, "msg_dialog"));
+    const { webhook } = await adminClient(edge.url).getWebhook({ id });
+    expect(webhook!.endpointId).toBe(endpointId);
+    expect(webhook!.signatureValid).toBe(true);
+    await receiver.waitFor(1, { filter: (r) => r.url === "/hook" });
+    expectNoTrouble(trouble);
+  });
+
+  it("shows a signed webhook live, without a reload, and its page: pretty JSON with every digit, headers, signature, attempt", async () => {
+    const target = await ownReceiver();
+    const { id: endpointId, ingestUrl } = await createEndpoint(edge.url, `${target.url}/hook`, { name: "live", signatureSecret: SIGNING_SECRET });
+    const { page, trouble } = await memberPage();
+
+    // The endpoint's webhooks, empty, with the live stream open.
+    await page.goto(`/webhooks?endpoint=${endpointId}`);
     await byTestId(page, "webhooks-empty").waitFor();
     await waitForAttribute(byTestId(page, "live-status"), "data-state", "live");
     await screenshot(page, "webhooks-empty");
 
-    // A signed webhook appears without a reload and is delivered.
     let navigations = 0;
     page.on("framenavigated", (frame) => {
       if (frame === page.mainFrame()) navigations++;
@@ -197,14 +237,13 @@ describe("admin UI", () => {
       "}",
     ].join("\n");
     const firstId = await postWebhook(ingestUrl, body, signed(body, "msg_first"));
-    const firstRow = page.locator(`[data-testid="webhook-row"][data-webhook-id="${firstId}"]`);
+    const firstRow = webhookRow(page, firstId);
     await firstRow.waitFor();
     await waitForAttribute(byTestId(firstRow, "status-badge"), "data-status", "delivered");
     expect(navigations).toBe(0);
-    await receiver.waitFor(1);
-    expect(receiver.requests[0]!.body.toString()).toBe(body);
+    await target.waitFor(1);
+    expect(target.requests[0]!.body.toString()).toBe(body);
 
-    // Its page: pretty JSON, headers, a valid signature, one successful attempt.
     await byTestId(firstRow, "webhook-link").click();
     await page.waitForURL(`**/webhooks/${firstId}`);
     expect(await byTestId(page, "webhook-id").innerText()).toBe(firstId);
@@ -229,14 +268,20 @@ describe("admin UI", () => {
     expect(await attempts.first().getAttribute("data-outcome")).toBe("response");
     expect(await attempts.first().innerText()).toContain("200");
     await screenshot(page, "webhook-detail");
+    expectNoTrouble(trouble);
+  });
 
-    // The target answers 500: the next webhook is retried (still pending), then a 400 fails it for good.
-    receiver.respondWith(500);
-    await byTestId(page, "nav-webhooks").click();
-    await page.waitForURL("**/webhooks");
+  it("shows retries while the target answers 500, the failure on a 400, and a replay that is delivered", async () => {
+    const target = await ownReceiver();
+    target.respondWith(500);
+    const { id: endpointId, ingestUrl } = await createEndpoint(edge.url, `${target.url}/hook`, { name: "flaky", signatureSecret: SIGNING_SECRET });
+    const { page, trouble } = await memberPage();
+    await page.goto(`/webhooks?endpoint=${endpointId}`);
+    await waitForAttribute(byTestId(page, "live-status"), "data-state", "live");
+
     const failBody = JSON.stringify({ type: "order.refunded", n: 2 });
     const failId = await postWebhook(ingestUrl, failBody, signed(failBody, "msg_second"));
-    const failRow = page.locator(`[data-testid="webhook-row"][data-webhook-id="${failId}"]`);
+    const failRow = webhookRow(page, failId);
     await failRow.waitFor();
     await waitForAttribute(byTestId(failRow, "status-badge"), "data-status", "pending");
     await byTestId(failRow, "webhook-link").click();
@@ -244,16 +289,15 @@ describe("admin UI", () => {
     await expect.poll(() => byTestId(page, "attempt-row").count(), { timeout: UI_MS }).toBeGreaterThanOrEqual(2);
     expect(await byTestId(page, "status-badge").getAttribute("data-status")).toBe("pending");
     expect(await byTestId(page, "webhook-error").innerText()).toContain("HTTP 500");
-    receiver.respondWith(400);
+    target.respondWith(400);
     await waitForAttribute(byTestId(page, "status-badge"), "data-status", "failed");
     await expect.poll(() => byTestId(page, "webhook-error").innerText(), { timeout: UI_MS }).toContain("HTTP 400");
-    const lastAttempt = byTestId(page, "attempt-row").last();
-    expect(await lastAttempt.innerText()).toContain("400");
+    expect(await byTestId(page, "attempt-row").last().innerText()).toContain("400");
     await screenshot(page, "webhook-failed");
 
     // The target recovers; a replay of the failed webhook is delivered.
-    receiver.respondWith(200);
-    const before = receiver.requests.length;
+    target.respondWith(200);
+    const before = target.requests.length;
     await byTestId(page, "replay").click();
     const replayed = byTestId(page, "replayed-link");
     await replayed.waitFor();
@@ -264,29 +308,47 @@ describe("admin UI", () => {
     await waitForAttribute(byTestId(page, "status-badge"), "data-status", "delivered");
     expect(await byTestId(page, "replay-of").innerText()).toBe(failId);
     expect(await byTestId(page, "payload").innerText()).toBe(JSON.stringify(JSON.parse(failBody), null, 2));
-    const arrived = await receiver.waitFor(before + 1);
+    const arrived = await target.waitFor(before + 1);
     expect(arrived.at(-1)!.body.toString()).toBe(failBody);
     await waitForAttribute(byTestId(page, "hub-status"), "data-connected", "true");
     await screenshot(page, "webhook-replay");
+    expectNoTrouble(trouble);
+  });
 
-    // The list shows all three with their states.
-    await byTestId(page, "nav-webhooks").click();
-    await page.waitForURL("**/webhooks");
+  it("lists an endpoint's webhooks with their states, and Status counts what the edge counts", async () => {
+    const target = await ownReceiver();
+    const { id: endpointId, ingestUrl } = await createEndpoint(edge.url, `${target.url}/hook`, { name: "states" });
+    // Two delivered, then one the target refuses for good.
+    for (const n of [1, 2]) await postWebhook(ingestUrl, JSON.stringify({ n }));
+    await target.waitFor(2);
+    target.respondWith(400);
+    const failedId = await postWebhook(ingestUrl, JSON.stringify({ n: 3 }));
+    const admin = adminClient(edge.url);
+    await expect.poll(async () => (await admin.getWebhook({ id: failedId })).webhook!.status, { timeout: UI_MS }).toBe(WebhookStatus.FAILED);
+
+    const { page, trouble } = await memberPage();
+    await page.goto(`/webhooks?endpoint=${endpointId}`);
     await expect.poll(() => byTestId(page, "webhook-row").count(), { timeout: UI_MS }).toBe(3);
     const states = await byTestId(page, "status-badge").evaluateAll((els) => els.map((e) => e.getAttribute("data-status")));
     expect(states.sort()).toEqual(["delivered", "delivered", "failed"]);
     await screenshot(page, "webhooks");
 
-    // Status, tokens and settings pages.
     await byTestId(page, "nav-status").click();
     await page.waitForURL("**/status");
     await waitForAttribute(byTestId(page, "hub-card"), "data-connected", "true");
-    await expect.poll(() => byTestId(page, "count-received").innerText(), { timeout: UI_MS }).toBe("3");
-    expect(await byTestId(page, "count-delivered").innerText()).toBe("2");
-    expect(await byTestId(page, "count-failed").innerText()).toBe("1");
+    // note: the counts cover every endpoint of this edge, so they are compared with the edge's own.
+    const { last24h } = await admin.getStatus({});
+    await expect.poll(() => byTestId(page, "count-received").innerText(), { timeout: UI_MS }).toBe(String(last24h!.received));
+    expect(await byTestId(page, "count-delivered").innerText()).toBe(String(last24h!.delivered));
+    expect(await byTestId(page, "count-failed").innerText()).toBe(String(last24h!.failed));
+    expect(last24h!.failed).toBeGreaterThanOrEqual(1n);
     expect(await byTestId(page, "edge-version").innerText()).toMatch(/^\d+\.\d+\.\d+/);
     await screenshot(page, "status");
+    expectNoTrouble(trouble);
+  });
 
+  it("creates an API token and shows its secret once; Settings shows the edge's base URL", async () => {
+    const { page, trouble } = await memberPage();
     await byTestId(page, "nav-tokens").click();
     await page.waitForURL("**/tokens");
     await byTestId(page, "tokens-empty").waitFor();
@@ -298,15 +360,17 @@ describe("admin UI", () => {
     await byTestId(page, "token-row").waitFor();
     expect(await byTestId(page, "token-row").innerText()).toContain("ci deploy");
     await screenshot(page, "tokens");
+    // The secret works, and is shown nowhere once the page is left.
+    expect((await adminClient(edge.url, secret).whoAmI({})).principal).toBeTruthy();
+    await page.reload();
+    await byTestId(page, "token-row").waitFor();
+    expect(await page.content()).not.toContain(secret);
 
     await byTestId(page, "nav-settings").click();
     await page.waitForURL("**/settings");
     expect(await byTestId(page, "setting-base-url").innerText()).toBe(edge.url);
     await screenshot(page, "settings");
-
-    expect(trouble.dialogs).toEqual([]);
-    expect(trouble.errors).toEqual([]);
-    expect(trouble.console.filter((m) => /Content Security Policy/i.test(m))).toEqual([]);
+    expectNoTrouble(trouble);
   });
 
   it("shows hostile payloads and headers as text, running nothing", async () => {
