@@ -19,7 +19,7 @@ export function createHttpDispatch(deps: {
   routes: Router;
   guard: Pick<AuthGuard, "requirePrincipal">;
   /** Serves a UI file for GET/HEAD; false when there is none for the path. */
-  serveUi: ((req: NodeRequest, res: NodeResponse, path: string) => boolean) | undefined;
+  serveUi: ((req: NodeRequest, res: NodeResponse) => boolean) | undefined;
   /** A storage error of a write behind these routes is reported here (the caller gets 503). */
   storage: Pick<StorageReporter, "failed">;
   log: Logger;
@@ -47,7 +47,7 @@ export function createHttpDispatch(deps: {
           return;
         }
         if (isApi) throw new AppError("not_found", `no route ${url.pathname}`);
-        if ((method === "GET" || method === "HEAD") && serveUi?.(req, res, url.pathname)) return;
+        if ((method === "GET" || method === "HEAD") && serveUi?.(req, res)) return;
         sendJson(res, 404, { error: { code: "not_found", message: `nothing at ${url.pathname}` } });
       } catch (err) {
         storage.failed("admin", err);

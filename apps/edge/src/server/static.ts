@@ -1,24 +1,17 @@
 /**
- * Serves the built UI (SvelteKit adapter-static): files as they are,
- * precompressed .br/.gz when the client accepts them, index.html for client
- * routes. Immutable hashed assets are cached for a year, the rest revalidated.
+ * Serves the built UI (SvelteKit adapter-static) through sirv: the file list is
+ * read once at start (no stat per request), precompressed .br/.gz are sent when
+ * the client accepts them, ETags answer 304, malformed paths are not an error,
+ * and client routes (/webhooks/wh_…) get index.html while a missing asset (a
+ * path with an extension) stays 404. Hashed assets under /_app/immutable/ are
+ * cached for a year, the rest revalidated; every response carries UI_HEADERS.
+ * note: a UI rebuilt while the edge runs is seen after a restart (the list is read at start).
  */
-import { createReadStream, existsSync, statSync } from "node:fs";
-import { extname, join, normalize, resolve, sep } from "node:path";
+import { existsSync } from "node:fs";
+import type { ServerResponse } from "node:http";
+import { join, resolve } from "node:path";
+import sirv from "sirv";
 import type { NodeRequest, NodeResponse } from "./http.js";
-
-const TYPES: Record<string, string> = {
-  ".html": "text/html; charset=utf-8",
-  ".js": "text/javascript; charset=utf-8",
-  ".css": "text/css; charset=utf-8",
-  ".json": "application/json; charset=utf-8",
-  ".svg": "image/svg+xml",
-  ".png": "image/png",
-  ".ico": "image/x-icon",
-  ".woff2": "font/woff2",
-  ".txt": "text/plain; charset=utf-8",
-  ".webmanifest": "application/manifest+json",
-};
 
 /** Security headers for every UI response. */
 export const UI_HEADERS = {
@@ -29,36 +22,37 @@ export const UI_HEADERS = {
     "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https://avatars.githubusercontent.com; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
 };
 
-/** Returns a handler for GET/HEAD of the UI, or undefined when `dir` has no build. */
-export function createStaticHandler(dir: string): ((req: NodeRequest, res: NodeResponse, path: string) => boolean) | undefined {
+/** Text types sirv names without a charset; the UI's files are UTF-8. */
+const TEXT_TYPES: Record<string, string> = {
+  ".js": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".json": "application/json; charset=utf-8",
+  ".txt": "text/plain; charset=utf-8",
+  ".webmanifest": "application/manifest+json; charset=utf-8",
+};
+
+/** Returns a handler for GET/HEAD of the UI (true when it answered), or undefined when `dir` has no build. */
+export function createStaticHandler(dir: string): ((req: NodeRequest, res: NodeResponse) => boolean) | undefined {
   const root = resolve(dir);
   if (!existsSync(join(root, "index.html"))) return undefined;
-  return (req, res, path) => {
-    let rel = normalize(decodeURIComponent(path)).replace(/^([/\\])+/, "");
-    let file = join(root, rel);
-    if (!file.startsWith(root + sep) && file !== root) return false;
-    if (!rel || !existsSync(file) || !statSync(file).isFile()) {
-      // note: client routes (/webhooks/wh_…) fall back to the SPA shell; missing assets stay 404.
-      if (extname(rel) && !rel.endsWith(".html")) return false;
-      rel = "index.html";
-      file = join(root, rel);
-    }
-    const accept = String(req.headers["accept-encoding"] ?? "");
-    let encoding: string | undefined;
-    let served = file;
-    if (/\bbr\b/.test(accept) && existsSync(`${file}.br`)) [encoding, served] = ["br", `${file}.br`];
-    else if (/\bgzip\b/.test(accept) && existsSync(`${file}.gz`)) [encoding, served] = ["gzip", `${file}.gz`];
-    const headers: Record<string, string | number> = {
-      ...UI_HEADERS,
-      "content-type": TYPES[extname(file)] ?? "application/octet-stream",
-      "content-length": statSync(served).size,
-      "cache-control": rel.includes("/immutable/") ? "public, max-age=31536000, immutable" : "no-cache",
-      vary: "accept-encoding",
-    };
-    if (encoding) headers["content-encoding"] = encoding;
-    (res as import("node:http").ServerResponse).writeHead(200, headers);
-    if (req.method === "HEAD") res.end();
-    else createReadStream(served).pipe(res as import("node:http").ServerResponse);
-    return true;
+  const serve = sirv(root, {
+    single: true,
+    brotli: true,
+    gzip: true,
+    etag: true,
+    setHeaders(res, pathname) {
+      for (const [name, value] of Object.entries(UI_HEADERS)) res.setHeader(name, value);
+      res.setHeader("cache-control", pathname.startsWith("/_app/immutable/") ? "public, max-age=31536000, immutable" : "no-cache");
+      const type = TEXT_TYPES[pathname.slice(pathname.lastIndexOf("."))];
+      if (type) res.setHeader("content-type", type);
+    },
+  });
+  return (req, res) => {
+    let served = true;
+    // note: sirv calls next synchronously when nothing matches; the caller then answers 404 itself.
+    serve(req as import("node:http").IncomingMessage, res as ServerResponse, () => {
+      served = false;
+    });
+    return served;
   };
 }
