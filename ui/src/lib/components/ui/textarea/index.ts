@@ -1,3 +1,0 @@
-import Root from "./textarea.svelte";
-
-export { Root, Root as Textarea };
