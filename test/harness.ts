@@ -4,7 +4,7 @@
  * port for unit tests (AdminService in memory), an admin client, REST and
  * ingest callers, and polling with a deadline. Everything binds 127.0.0.1 only.
  */
-import { createClient, createRouterTransport, type Client, type Interceptor } from "@connectrpc/connect";
+import { type Code, ConnectError, createClient, createRouterTransport, type Client, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { AdminService, ProviderType } from "@hookly/proto/gen/admin_pb";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -433,6 +433,16 @@ export function childHubEnv(port: number, hubId: string, extra: Record<string, s
 
 /** The X-Hookly-Webhook-Id of a received request. */
 export const webhookIdOf = (r: { headers: Record<string, string | string[] | undefined> }): string => String(r.headers["x-hookly-webhook-id"]);
+
+/** The ConnectError code a call fails with, or "ok". */
+export async function codeOf(call: Promise<unknown>): Promise<Code | "ok"> {
+  try {
+    await call;
+    return "ok";
+  } catch (err) {
+    return ConnectError.from(err).code;
+  }
+}
 
 /** Waits until `target` has received every webhook in `ids` at least once; returns the first arrivals of those, in order. */
 export async function waitForIds(

@@ -1,14 +1,41 @@
 /**
- * What the browser tests share: finding elements by test id, screenshots, and
- * the phone-width check.
+ * What the browser tests share: starting Chromium on the built UI, finding
+ * elements by test id, screenshots, and the phone-width check.
  */
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import type { Locator, Page } from "playwright-core";
+import { chromium, type Browser, type Locator, type Page } from "playwright-core";
 import { expect } from "vitest";
 import { ROOT } from "../harness.js";
 
 /** Where screenshots go (CI keeps the folder as an artifact). */
 export const SCREENSHOTS = join(ROOT, "test-output", "screenshots");
+
+/** Debian's Chromium (`apt-get install chromium`), or CHROMIUM_PATH. */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+
+/** Builds the UI if there is no build yet, makes the screenshot folder, and starts headless Chromium. */
+export async function launchBrowser(): Promise<Browser> {
+  if (!existsSync(join(ROOT, "ui", "build", "index.html"))) {
+    // note: `npm test` builds the UI first; a lone `vitest --project browser` may not have.
+    execFileSync("npm", ["run", "build", "-w", "@hookly/ui"], { cwd: ROOT, stdio: "inherit" });
+  }
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+}
 
 /** The element(s) with `data-testid="<id>"` inside `scope`. */
 export const byTestId = (scope: Page | Locator, id: string): Locator => scope.locator(`[data-testid="${id}"]`);

@@ -5,17 +5,13 @@
  * webhook fails with SQLITE_READONLY; or the free-space floor is set above what the disk has.
  * Screenshots go to test-output/screenshots/.
  */
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../apps/edge/src/config.js";
 import { defaultExtensions } from "../../apps/edge/src/extensions.js";
-import { ROOT, TEST_SECRETS, createEndpoint, freePort, startEdge, type TestEdge } from "../harness.js";
-import { SCREENSHOTS, byTestId, expectFitsPhone, screenshot } from "./page.js";
+import { TEST_SECRETS, createEndpoint, freePort, startEdge, type TestEdge } from "../harness.js";
+import { byTestId, expectFitsPhone, screenshot, launchBrowser } from "./page.js";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 /**
  * How long the banner may take to follow the edge: the layout asks every 5 s (storage changes are
  * not announced on WatchEvents) and the storage service probes every second.
@@ -27,24 +23,7 @@ const contexts: BrowserContext[] = [];
 const edges: TestEdge[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(join(ROOT, "ui", "build", "index.html"))) {
-    // note: `npm test` builds the UI first; a lone `vitest --project browser` may not have.
-    execFileSync("npm", ["run", "build", "-w", "@hookly/ui"], { cwd: ROOT, stdio: "inherit" });
-  }
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  browser = await launchBrowser();
 });
 
 afterEach(async () => {

@@ -4,10 +4,7 @@
  * is asserted on what the page shows. Full-page screenshots of each main page go to
  * test-output/screenshots/ for a person to look at.
  */
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
-import { chromium, type Browser, type BrowserContext, type Locator, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { Webhook } from "standardwebhooks";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { WebhookStatus } from "@hookly/proto/gen/admin_pb";
@@ -16,10 +13,9 @@ import { loadConfig } from "../../apps/edge/src/config.js";
 import { defaultExtensions } from "../../apps/edge/src/extensions.js";
 import { startFakeGitHub, type FakeGitHub } from "../fakes/github.js";
 import { startReceiver, type Receiver } from "../fakes/receiver.js";
-import { ROOT, TEST_SECRETS, adminClient, createEndpoint, freePort, postWebhook, startEdge, startHub, type TestEdge } from "../harness.js";
-import { SCREENSHOTS, byTestId, expectFitsPhone, screenshot } from "./page.js";
+import { TEST_SECRETS, adminClient, createEndpoint, freePort, postWebhook, startEdge, startHub, type TestEdge } from "../harness.js";
+import { byTestId, expectFitsPhone, screenshot, launchBrowser } from "./page.js";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const ORG = "hookly-friends";
 /** An avatar the UI's CSP lets through (`img-src data:`), like GitHub's own avatar host. */
 const AVATAR = `data:image/svg+xml,${encodeURIComponent('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 8 8"><rect width="8" height="8" fill="#6e40c9"/></svg>')}`;
@@ -38,12 +34,6 @@ let browser: Browser;
 const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(join(ROOT, "ui", "build", "index.html"))) {
-    // note: `npm test` builds the UI first; a lone `vitest --project browser` may not have.
-    execFileSync("npm", ["run", "build", "-w", "@hookly/ui"], { cwd: ROOT, stdio: "inherit" });
-  }
-  mkdirSync(SCREENSHOTS, { recursive: true });
-
   github = await startFakeGitHub({ user: MEMBER });
   receiver = await startReceiver();
   // note: the OAuth redirect and the ingest URLs are built from BASE_URL, so it must be the real address.
@@ -65,19 +55,7 @@ beforeAll(async () => {
   edge = await startEdge({ env, port, extensions: defaultExtensions(config) });
   expect(edge.url).toBe(env.BASE_URL);
   hub = await startHub(edge.url);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  browser = await launchBrowser();
 });
 
 afterAll(async () => {

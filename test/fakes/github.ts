@@ -13,7 +13,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import { listenLocal } from "./listen.js";
 
 /** A GitHub account the fake signs in. */
 export interface FakeGitHubUser {
@@ -167,10 +167,9 @@ export async function startFakeGitHub(init: { clientId?: string; clientSecret?: 
     });
   });
 
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as AddressInfo).port;
+  const { url } = await listenLocal(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     clientId,
     clientSecret,
     requests,

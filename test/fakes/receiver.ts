@@ -4,7 +4,7 @@
  * mid-test (svix `tests/it/utils` TestReceiver).
  */
 import http, { type IncomingHttpHeaders } from "node:http";
-import type { Socket } from "node:net";
+import { listenLocal } from "./listen.js";
 
 /** One request as it arrived, recorded once its body was fully read. */
 export interface ReceivedRequest {
@@ -58,7 +58,6 @@ const closeGraceMs = 5_000;
 /** Starts a receiver on 127.0.0.1, port 0. Answers 200 "ok" until told otherwise. */
 export async function startReceiver(): Promise<Receiver> {
   const requests: ReceivedRequest[] = [];
-  const sockets = new Set<Socket>();
   const waiters = new Set<() => void>();
   const pendingAnswers = new Set<NodeJS.Timeout>();
   let connectionCount = 0;
@@ -101,20 +100,11 @@ export async function startReceiver(): Promise<Receiver> {
       pendingAnswers.add(timer);
     });
   });
-  server.on("connection", (socket: Socket) => {
-    connectionCount++;
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
-  });
-  const { port } = server.address() as { port: number };
+  server.on("connection", () => connectionCount++);
+  const { url, sockets } = await listenLocal(server);
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     requests,
     get connectionCount() {
       return connectionCount;

@@ -5,7 +5,7 @@
  * Point TELEGRAM_API_ROOT at `url`.
  */
 import http from "node:http";
-import type { Socket } from "node:net";
+import { listenLocal } from "./listen.js";
 
 /** A message the fake accepted. */
 export interface SentMessage {
@@ -42,7 +42,6 @@ export interface FakeTelegram {
 /** Starts the fake on 127.0.0.1:0. Only `token` is accepted (others get 401, like Telegram). */
 export async function startFakeTelegram(token: string): Promise<FakeTelegram> {
   const messages: SentMessage[] = [];
-  const sockets = new Set<Socket>();
   const waiters = new Set<() => void>();
   let mode: TelegramMode = "ok";
   let calls = 0;
@@ -101,15 +100,7 @@ export async function startFakeTelegram(token: string): Promise<FakeTelegram> {
       });
     });
   });
-  server.on("connection", (s: Socket) => {
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
-  });
-  const { port } = server.address() as { port: number };
+  const { port, sockets } = await listenLocal(server);
 
   const waitFor = (done: () => boolean, timeoutMs: number, what: () => string): Promise<void> =>
     new Promise((resolve, reject) => {

@@ -3,10 +3,10 @@
  * REST routes asserted on status codes and JSON, and the guard in front of AdminService (its
  * handlers are unit-tested in memory in apps/edge/src/admin/admin.rpc.test.ts).
  */
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { Code, createClient } from "@connectrpc/connect";
 import { AdminService } from "@hookly/proto/gen/admin_pb";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { TEST_EPOCH, TestClock, githubSignature, startEdge, testTransport, type TestEdge } from "../harness.js";
+import { TEST_EPOCH, TestClock, codeOf, githubSignature, startEdge, testTransport, type TestEdge } from "../harness.js";
 
 let edge: TestEdge<TestClock>;
 
@@ -35,16 +35,6 @@ function settle(id: string, status: "failed" | "dead_letter" | "delivered"): voi
     .prepare(`UPDATE delivery SET status = ?, settled_at = ?, delivered_at = ? WHERE webhook_seq = (SELECT seq FROM webhook WHERE id = ?)`)
     .run(status, at, status === "delivered" ? at : null, id);
   edge.app.db.prepare(`UPDATE webhook SET status = ?, settled_at = ?, delivered_at = ? WHERE id = ?`).run(status, at, status === "delivered" ? at : null, id);
-}
-
-/** The ConnectError code a call fails with. */
-async function codeOf(call: Promise<unknown>): Promise<Code | "ok"> {
-  try {
-    await call;
-    return "ok";
-  } catch (err) {
-    return ConnectError.from(err).code;
-  }
 }
 
 describe("AdminService authentication", () => {

@@ -54,6 +54,16 @@ async function edgeOn(dir: string, tg: FakeTelegram, env: Record<string, string>
   return e;
 }
 
+/** An edge on `dir` with a recording target behind an endpoint, and a hub connected to it. */
+async function relaying(dir: string, tg: FakeTelegram, env: Record<string, string>) {
+  const e = await edgeOn(dir, tg, env);
+  const t = await receiver();
+  const ep = await createEndpoint(e.url, t.url);
+  const h = await hub(e.url);
+  await waitUntil(() => h.state().connected, 10_000, "hub connected");
+  return { e, t, ep, h };
+}
+
 async function telegram(): Promise<FakeTelegram> {
   const tg = await startFakeTelegram(BOT_TOKEN);
   cleanups.push(() => tg.close());
@@ -120,12 +130,7 @@ describe("storage faults on a real filesystem", () => {
     if (tmp) cleanups.push(async () => tmp.remove());
     const tg = await telegram();
     // note: the floor is off, so the disk really fills: this is what a floor set too low (or another process filling the disk) leads to.
-    const e = await edgeOn(d?.dir ?? tmp!.dir, tg, { MIN_FREE_DISK_MB: "0" });
-    const t = await receiver();
-    const ep = await createEndpoint(e.url, t.url);
-    const h = await hub(e.url);
-    await waitUntil(() => h.state().connected, 10_000, "hub connected");
-
+    const { e, t, ep } = await relaying(d?.dir ?? tmp!.dir, tg, { MIN_FREE_DISK_MB: "0" });
     const traffic: Traffic = { accepted: [], refused: [], other: [] };
     const started = Date.now();
     await steady(ep.ingestUrl, traffic, { until: () => Date.now() - started > 1_000, maxMs: 5_000 });
@@ -206,11 +211,7 @@ describe("a database locked past the busy timeout", () => {
     const tmp = tempDir();
     cleanups.push(async () => tmp.remove());
     const tg = await telegram();
-    const e = await edgeOn(tmp.dir, tg, { DATABASE_BUSY_TIMEOUT_MS: "200" });
-    const t = await receiver();
-    const ep = await createEndpoint(e.url, t.url);
-    const h = await hub(e.url);
-    await waitUntil(() => h.state().connected, 10_000, "hub connected");
+    const { e, t, ep } = await relaying(tmp.dir, tg, { DATABASE_BUSY_TIMEOUT_MS: "200" });
     const traffic: Traffic = { accepted: [], refused: [], other: [] };
     const started = Date.now();
     await steady(ep.ingestUrl, traffic, { until: () => Date.now() - started > 500, maxMs: 5_000 });

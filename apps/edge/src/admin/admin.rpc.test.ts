@@ -3,7 +3,7 @@ import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import { ProviderType, WatchEventsRequestSchema, WebhookStatus, type WatchEventsResponse } from "@hookly/proto/gen/admin_pb";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { TEST_EPOCH, TestClock, buildEdge, githubSignature, type BuiltEdge } from "../../../../test/harness.js";
+import { TEST_EPOCH, TestClock, buildEdge, codeOf, githubSignature, type BuiltEdge } from "../../../../test/harness.js";
 import { AppError } from "../errors.js";
 import { EdgeEvents } from "../events.js";
 import { createAdminRpc, toConnectError } from "./admin.rpc.js";
@@ -20,15 +20,6 @@ afterEach(async () => {
   await edge.close();
 });
 
-/** The ConnectError code a call fails with. */
-async function codeOf(call: Promise<unknown>): Promise<Code | "ok"> {
-  try {
-    await call;
-    return "ok";
-  } catch (err) {
-    return ConnectError.from(err).code;
-  }
-}
 
 const createGeneric = (name = "orders") =>
   edge.client.createEndpoint({
