@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DeliveryStatus, WebhookStatus } from "@hookly/proto/gen/admin_pb";
-import { deliveryStatusLabel, deliveryStatusSlug, statusLabel, statusSlug, statusTone } from "./names";
+import { DELIVERY_STATUSES, deliveryStatusLabel, deliveryStatusSlug, statusLabel, statusSlug, statusTone } from "./names";
 
 describe("state names", () => {
   it("names the partial and filtered webhook states", () => {
@@ -13,6 +13,13 @@ describe("state names", () => {
     expect(deliveryStatusSlug(DeliveryStatus.DEAD_LETTER)).toBe("dead_letter");
     expect(deliveryStatusSlug(DeliveryStatus.FILTERED)).toBe("filtered");
     expect(deliveryStatusLabel(DeliveryStatus.PENDING)).toBe("Pending");
+    expect(DELIVERY_STATUSES).toEqual([
+      { value: DeliveryStatus.PENDING, slug: "pending", label: "Pending" },
+      { value: DeliveryStatus.DELIVERED, slug: "delivered", label: "Delivered" },
+      { value: DeliveryStatus.FAILED, slug: "failed", label: "Failed" },
+      { value: DeliveryStatus.DEAD_LETTER, slug: "dead_letter", label: "Dead letter" },
+      { value: DeliveryStatus.FILTERED, slug: "filtered", label: "Filtered" },
+    ]);
   });
 
   it("colours delivered green, waiting or partial amber, failed red, filtered grey", () => {

@@ -68,14 +68,14 @@ export const STATUSES: ReadonlyArray<{ value: WebhookStatus; slug: string; label
   { value: WebhookStatus.FILTERED, slug: "filtered", label: "Filtered" },
 ];
 
-/** Where one webhook stands at one destination, with the same slugs as the webhook states. */
-export const DELIVERY_STATUSES: ReadonlyArray<{ value: DeliveryStatus; slug: string; label: string }> = [
-  { value: DeliveryStatus.PENDING, slug: "pending", label: "Pending" },
-  { value: DeliveryStatus.DELIVERED, slug: "delivered", label: "Delivered" },
-  { value: DeliveryStatus.FAILED, slug: "failed", label: "Failed" },
-  { value: DeliveryStatus.DEAD_LETTER, slug: "dead_letter", label: "Dead letter" },
-  { value: DeliveryStatus.FILTERED, slug: "filtered", label: "Filtered" },
-];
+/**
+ * Where one webhook stands at one destination: the webhook states a delivery can have (all but
+ * `partial`), with the same slugs and labels.
+ */
+export const DELIVERY_STATUSES: ReadonlyArray<{ value: DeliveryStatus; slug: string; label: string }> = STATUSES.flatMap(({ slug, label }) => {
+  const value = DeliveryStatus[slug.toUpperCase() as keyof typeof DeliveryStatus];
+  return value === undefined ? [] : [{ value, slug, label }];
+});
 
 /** How a state's badge looks, by slug: green when delivered, amber while waiting or partial, red when failed. */
 export type StatusTone = "success" | "warning" | "destructive" | "secondary" | "outline";
