@@ -334,34 +334,9 @@ export function adminRoutes(deps: AdminDeps): Route[] {
       path: "/api/status",
       handler: (_req, res) => {
         const s = statusSnapshot(deps);
-        sendJson(res, 200, {
-          hub: {
-            connected: s.hub.connected,
-            since: iso(s.hub.since),
-            hub_id: s.hub.hubId || null,
-            hub_version: s.hub.hubVersion || null,
-            last_seen_at: iso(s.hub.lastSeenAt),
-            in_flight: s.hub.inFlight,
-          },
-          queues: s.queues.map((q) => ({
-            endpoint_id: q.endpointId,
-            name: q.name,
-            depth: q.depth,
-            oldest_pending_at: iso(q.oldestPendingAt),
-            muted: q.muted,
-          })),
-          last_24h: {
-            received: s.last24h.received,
-            delivered: s.last24h.delivered,
-            failed: s.last24h.failed,
-            dead_letter: s.last24h.deadLetter,
-            pending: s.last24h.pending,
-          },
-          oldest_pending_at: iso(s.oldestPendingAt),
-          edge_version: s.edgeVersion,
-          hubs: restJson(s.hubs),
-          storage: restJson(s.storage),
-        });
+        const json = restJson(s) as Record<string, RestJson>;
+        // note: before any hub has connected, its id and version read null, not "".
+        sendJson(res, 200, { ...json, hub: { ...(json.hub as Record<string, RestJson>), hub_id: s.hub.hubId || null, hub_version: s.hub.hubVersion || null } });
       },
     },
     {
