@@ -20,7 +20,6 @@ afterEach(async () => {
   await edge.close();
 });
 
-
 const createGeneric = (name = "orders") =>
   edge.client.createEndpoint({
     name,
