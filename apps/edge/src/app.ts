@@ -223,7 +223,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
 
   const router = new Router();
   router.add(
-    ...ingestRoutes(ingest, log, { maxPayloadBytes: config.maxPayloadBytes, trustProxy: config.trustProxy }),
+    ...ingestRoutes(ingest, log, { maxPayloadBytes: config.maxPayloadBytes, maxInflightBytes: config.ingestMaxInflightBytes, trustProxy: config.trustProxy }),
     ...healthRoutes({ storage, relay, log }),
     ...extensions.flatMap((e) => e.routes ?? []),
   );

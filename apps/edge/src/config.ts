@@ -58,6 +58,12 @@ export const edgeEnvSchema = z
     MAX_PAYLOAD_BYTES: intFrom(1, 1024 * 1024 * 1024)
       .default(100 * 1024 * 1024)
       .meta({ description: "Largest accepted webhook body in bytes; larger → 413. Default 100 MiB." }),
+    INGEST_MAX_INFLIGHT_BYTES: intFrom(1024 * 1024, 64 * 1024 * 1024 * 1024)
+      .default(256 * 1024 * 1024)
+      .meta({
+        description:
+          "Request-body bytes all webhooks being received may hold at once; a webhook that would pass it gets 503 with Retry-After (the provider retries). Default 256 MiB.",
+      }),
     RETENTION_DAYS: intFrom(0, 3650)
       .default(7)
       .meta({ description: "Delivered and dead-lettered webhooks are purged after this many days (0: never). Default 7." }),
@@ -173,6 +179,7 @@ function toConfig(env: z.output<typeof edgeEnvSchema>) {
     hubSecrets: env.HOME_HUB_SECRET,
     adminToken: env.ADMIN_TOKEN,
     maxPayloadBytes: env.MAX_PAYLOAD_BYTES,
+    ingestMaxInflightBytes: env.INGEST_MAX_INFLIGHT_BYTES,
     retentionMs: env.RETENTION_DAYS * 86_400_000,
     deadLetterAfterMs: env.DEAD_LETTER_AFTER_HOURS * 3_600_000,
     backoffInitialMs: env.BACKOFF_INITIAL_MS,

@@ -10,7 +10,7 @@ import type { IngestStore } from "./ingest/ingest.store.js";
 import type { Logger } from "./logger.js";
 import type { RelayService } from "./relay/relay.service.js";
 import type { NodeRequest, NodeResponse } from "./server/http.js";
-import { createDualServer, type DualServer } from "./server/listener.js";
+import { continueIfAsked, createDualServer, type DualServer } from "./server/listener.js";
 import type { StorageService } from "./storage/storage.service.js";
 
 /** Shutdown: how long in-flight requests (a large upload, say) may take to finish. */
@@ -55,6 +55,8 @@ export function createLifecycle(deps: {
   const streams = new Set<NodeResponse>();
   const server = createDualServer((req, res) => {
     if (/^application\/(connect\+|grpc)/.test(String(req.headers["content-type"] ?? ""))) {
+      // note: Connect reads its own bodies; a client waiting for 100 Continue is told to go on now.
+      continueIfAsked(req);
       streams.add(res);
       res.once("close", () => streams.delete(res));
     } else {

@@ -1,34 +1,50 @@
 /**
  * `POST /h/{endpoint-id}`: what providers call. Answers 202 with the webhook
  * id only once it is on disk; 404 for an unknown endpoint, 413 over
- * MAX_PAYLOAD_BYTES, 503 with Retry-After while storage refuses new webhooks or
- * the database cannot write (so the provider retries).
+ * MAX_PAYLOAD_BYTES, 503 with Retry-After while storage refuses new webhooks,
+ * the database cannot write, or the bodies being received already hold
+ * INGEST_MAX_INFLIGHT_BYTES (so the provider retries).
+ *
+ * Everything that can be answered without the body is answered before it is
+ * read (a client that sent `Expect: 100-continue` never sends it); a large
+ * unread body closes the connection instead of being read (ingest.admission.ts).
  */
+import { AppError } from "../errors.js";
 import type { Logger } from "../logger.js";
-import { RequestAbortedError, readBody, rawHeaderPairs, sendError, sendJson, type Route } from "../server/http.js";
+import { RequestAbortedError, readBody, rawHeaderPairs, sendError, sendJson, type NodeRequest, type NodeResponse, type Route } from "../server/http.js";
+import { BUSY_RETRY_AFTER_S, BodyBudget, declaredLength, unreadBodyAction } from "./ingest.admission.js";
 import type { IngestService } from "./ingest.service.js";
 
-/** Where the source IP comes from. */
+/** Where the source IP comes from, and the body limits. */
 export interface IngestHttpOptions {
   maxPayloadBytes: number;
+  /** Bytes all bodies being received may hold at once. */
+  maxInflightBytes: number;
   /** Use the left-most X-Forwarded-For entry (only behind a trusted proxy). */
   trustProxy: boolean;
 }
 
+/** Answers `err` to a request whose body was not (all) read: a small one is drained, else the connection closes. */
+function answerUnread(req: NodeRequest, res: NodeResponse, err: unknown, log: Logger, endpointId: string): void {
+  const http2 = req.httpVersion === "2.0";
+  if (unreadBodyAction(declaredLength(req.headers["content-length"]), http2) === "close" && !http2) res.setHeader("connection", "close");
+  sendError(res, err, log, { endpointId });
+}
+
 /** The ingest route. */
 export function ingestRoutes(ingest: IngestService, log: Logger, opts: IngestHttpOptions): Route[] {
+  const budget = new BodyBudget(opts.maxInflightBytes);
+  const busy = () => new AppError("unavailable", "the edge is receiving too many webhook bodies at once; retry shortly", { retryAfterS: BUSY_RETRY_AFTER_S });
   const handler: Route["handler"] = async (req, res, params, url) => {
     const endpointId = params.id!;
-    const refused = ingest.refusal();
-    if (refused) {
-      // note: storage cannot take it: answer before reading a body that would only be thrown away.
-      if (req.httpVersion !== "2.0") res.setHeader("connection", "close");
-      req.resume();
-      sendError(res, refused, log, { endpointId });
-      return;
-    }
+    // note: storage cannot take it, or no such endpoint: answer before reading a body that would only be thrown away.
+    const refused = ingest.refusal() ?? (ingest.knows(endpointId) ? undefined : new AppError("not_found", "no endpoint with this id"));
+    if (refused) return answerUnread(req, res, refused, log, endpointId);
+    const lease = budget.lease();
+    const declared = declaredLength(req.headers["content-length"]);
+    if (declared !== undefined && declared <= opts.maxPayloadBytes && !lease.grow(declared)) return answerUnread(req, res, busy(), log, endpointId);
     try {
-      const body = await readBody(req, opts.maxPayloadBytes);
+      const body = await readBody(req, opts.maxPayloadBytes, { admit: (received) => (lease.grow(received) ? undefined : busy()) });
       const forwarded = opts.trustProxy
         ? String(req.headers["x-forwarded-for"] ?? "")
             .split(",")[0]
@@ -45,11 +61,13 @@ export function ingestRoutes(ingest: IngestService, log: Logger, opts: IngestHtt
       sendJson(res, 202, { id: result.webhookId, verified: result.signatureValid });
     } catch (err) {
       if (err instanceof RequestAbortedError) return;
-      if (err instanceof Error && "code" in err && err.code === "payload_too_large") {
+      if (err instanceof AppError && (err.code === "payload_too_large" || err.code === "unavailable")) {
         // note: stop reading a body we refuse; the client learns why first.
-        res.setHeader("connection", "close");
+        if (req.httpVersion !== "2.0") res.setHeader("connection", "close");
       }
       sendError(res, err, log, { endpointId });
+    } finally {
+      lease.release();
     }
   };
   return [{ method: "POST", path: "/h/:id", handler }];

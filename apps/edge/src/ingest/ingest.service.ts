@@ -71,6 +71,10 @@ export function createIngestService(deps: {
      * note: while refused, nothing is tried: the storage service probes the
      * disk and lifts the refusal within seconds of it taking writes again.
      */
+    /** Whether an endpoint with this id exists (checked before a body is read; accept checks again). */
+    knows(endpointId: string): boolean {
+      return endpoints.find(endpointId) !== undefined;
+    },
     async accept(input: IncomingWebhook): Promise<{ webhookId: string; signatureValid: boolean }> {
       const endpoint = endpoints.find(input.endpointId);
       if (!endpoint) throw new AppError("not_found", "no endpoint with this id");

@@ -7,6 +7,7 @@ import type http2 from "node:http2";
 import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
 import { AppError, ERROR_ANSWERS, storageAppError } from "../errors.js";
 import type { Logger } from "../logger.js";
+import { continueIfAsked } from "./listener.js";
 
 /** A request on either protocol. */
 export type NodeRequest = Parameters<NodeHandler>[0];
@@ -60,13 +61,16 @@ export function sendError(res: NodeResponse, err: unknown, log: Logger, context:
 /**
  * Reads the whole body, refusing more than `limit` bytes with AppError
  * payload_too_large (checked against Content-Length first, then as it streams).
+ * `admit` sees the bytes received so far after each chunk and may refuse the
+ * rest with an error. A client waiting for 100 Continue is told to go on here.
+ * A refused body is left unread: the caller answers and decides about the connection.
  */
-export function readBody(req: NodeRequest, limit: number): Promise<Buffer> {
+export function readBody(req: NodeRequest, limit: number, opts: { admit?: (received: number) => AppError | undefined } = {}): Promise<Buffer> {
   const declared = Number(req.headers["content-length"]);
   if (Number.isFinite(declared) && declared > limit) {
-    req.resume();
     return Promise.reject(new AppError("payload_too_large", `body of ${declared} bytes exceeds the ${limit}-byte limit`));
   }
+  continueIfAsked(req);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -77,6 +81,12 @@ export function readBody(req: NodeRequest, limit: number): Promise<Buffer> {
       if (size > limit) {
         done = true;
         reject(new AppError("payload_too_large", `body exceeds the ${limit}-byte limit`));
+        return;
+      }
+      const refused = opts.admit?.(size);
+      if (refused) {
+        done = true;
+        reject(refused);
         return;
       }
       chunks.push(chunk);
@@ -137,6 +147,15 @@ interface CompiledRoute extends Route {
   names: string[];
 }
 
+/** A path segment without its percent-encoding; a malformed one (`%ZZ`) is the client's error, 400. */
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new AppError("invalid_argument", `the path has malformed percent-encoding: ${JSON.stringify(segment.slice(0, 100))}`);
+  }
+}
+
 /** A path router; `match` returns undefined (404) or "method" (405, see `allowed`). */
 export class Router {
   private readonly routes: CompiledRoute[] = [];
@@ -162,7 +181,7 @@ export class Router {
       if (r.method !== method && !(method === "HEAD" && r.method === "GET")) continue;
       const params: Params = {};
       r.names.forEach((n, i) => {
-        params[n] = decodeURIComponent(m[i + 1]!);
+        params[n] = decodePathSegment(m[i + 1]!);
       });
       return { route: r, params };
     }

@@ -19,6 +19,24 @@ const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 /** The request handler both protocol servers share. */
 export type DualHandler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void;
 
+type AnyRequest = http.IncomingMessage | http2.Http2ServerRequest;
+type AnyResponse = http.ServerResponse | http2.Http2ServerResponse;
+
+// Requests that sent `Expect: 100-continue` and have not been told to go on yet.
+const awaitingContinue = new WeakMap<AnyRequest, AnyResponse>();
+
+/**
+ * Tells a client that sent `Expect: 100-continue` to send its body; no-op otherwise or when
+ * already told. Whatever reads a body calls it first, so a request answered without reading
+ * (an unknown endpoint, a refusal) never has its body sent at all.
+ */
+export function continueIfAsked(req: AnyRequest): void {
+  const res = awaitingContinue.get(req);
+  if (!res) return;
+  awaitingContinue.delete(req);
+  if (!res.headersSent) res.writeContinue();
+}
+
 /** A listening dual-protocol server. */
 export interface DualServer {
   /** The TCP listener. */
@@ -36,17 +54,28 @@ export function createDualServer(handler: DualHandler, opts: { maxHeaderSize?: n
   // HTTP/1.1 responses under way, so that a shutdown can tell their clients not to keep the connection.
   const h1Responses = new Set<http.ServerResponse>();
   let closing = false;
-  const h1 = http.createServer({ maxHeaderSize: opts.maxHeaderSize ?? 64 * 1024 }, (req, res) => {
+  const onH1Request = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     if (closing) res.setHeader("connection", "close");
     h1Responses.add(res);
     res.once("close", () => h1Responses.delete(res));
     handler(req, res);
+  };
+  const h1 = http.createServer({ maxHeaderSize: opts.maxHeaderSize ?? 64 * 1024 }, onH1Request);
+  // note: with a listener here Node no longer answers 100 Continue by itself: continueIfAsked does,
+  // once something starts reading the body.
+  h1.on("checkContinue", (req: http.IncomingMessage, res: http.ServerResponse) => {
+    awaitingContinue.set(req, res);
+    onH1Request(req, res);
   });
   // note: providers may take a while to send a large body; the default 300 s requestTimeout is fine,
   // headersTimeout defends against slowloris.
   h1.headersTimeout = 30_000;
   h1.keepAliveTimeout = 65_000;
   const h2 = http2.createServer({ maxSessionMemory: 64 }, handler);
+  h2.on("checkContinue", (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
+    awaitingContinue.set(req, res);
+    handler(req, res);
+  });
   const sockets = new Set<Duplex>();
   const sessions = new Set<http2.ServerHttp2Session>();
   h2.on("session", (s) => {
