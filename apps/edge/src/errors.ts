@@ -13,6 +13,7 @@ export type AppErrorCode =
   | "unauthenticated"
   | "permission_denied"
   | "payload_too_large"
+  | "request_timeout"
   | "unavailable"
   | "failed_precondition";
 
@@ -42,6 +43,7 @@ export const ERROR_ANSWERS: Record<AppErrorCode, { http: number; connect: Code }
   unauthenticated: { http: 401, connect: Code.Unauthenticated },
   permission_denied: { http: 403, connect: Code.PermissionDenied },
   payload_too_large: { http: 413, connect: Code.ResourceExhausted },
+  request_timeout: { http: 408, connect: Code.DeadlineExceeded },
   unavailable: { http: 503, connect: Code.Unavailable },
   failed_precondition: { http: 409, connect: Code.FailedPrecondition },
 };

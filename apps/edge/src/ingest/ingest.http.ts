@@ -9,6 +9,7 @@
  * read (a client that sent `Expect: 100-continue` never sends it); a large
  * unread body closes the connection instead of being read (ingest.admission.ts).
  */
+import http2, { type Http2ServerRequest } from "node:http2";
 import { AppError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { RequestAbortedError, readBody, rawHeaderPairs, sendError, sendJson, type NodeRequest, type NodeResponse, type Route } from "../server/http.js";
@@ -61,9 +62,11 @@ export function ingestRoutes(ingest: IngestService, log: Logger, opts: IngestHtt
       sendJson(res, 202, { id: result.webhookId, verified: result.signatureValid });
     } catch (err) {
       if (err instanceof RequestAbortedError) return;
-      if (err instanceof AppError && (err.code === "payload_too_large" || err.code === "unavailable")) {
-        // note: stop reading a body we refuse; the client learns why first.
+      if (err instanceof AppError && (err.code === "payload_too_large" || err.code === "unavailable" || err.code === "request_timeout")) {
+        // note: stop reading a body we refuse; the client learns why first. On HTTP/1.1 the
+        // connection closes after the answer; on HTTP/2 the stream is reset once it is sent.
         if (req.httpVersion !== "2.0") res.setHeader("connection", "close");
+        else res.once("finish", () => (req as Http2ServerRequest).stream.close(http2.constants.NGHTTP2_CANCEL));
       }
       sendError(res, err, log, { endpointId });
     } finally {

@@ -62,10 +62,27 @@ export function sendError(res: NodeResponse, err: unknown, log: Logger, context:
  * Reads the whole body, refusing more than `limit` bytes with AppError
  * payload_too_large (checked against Content-Length first, then as it streams).
  * `admit` sees the bytes received so far after each chunk and may refuse the
- * rest with an error. A client waiting for 100 Continue is told to go on here.
+ * rest with an error. A body that stops arriving (no bytes for
+ * BODY_IDLE_TIMEOUT_MS) or trickles past BODY_TIMEOUT_MS is request_timeout
+ * (408), on HTTP/2 as on HTTP/1.1. A client waiting for 100 Continue is told to go on here.
  * A refused body is left unread: the caller answers and decides about the connection.
  */
-export function readBody(req: NodeRequest, limit: number, opts: { admit?: (received: number) => AppError | undefined } = {}): Promise<Buffer> {
+/** A body with no bytes for this long has stopped arriving (408). */
+export const BODY_IDLE_TIMEOUT_MS = 30_000;
+/** A body not complete this long after it was asked for is too slow (408), as HTTP/1.1's requestTimeout is for the whole request. */
+export const BODY_TIMEOUT_MS = 300_000;
+
+/** Options of {@link readBody}. */
+export interface ReadBodyOptions {
+  /** Sees the bytes received so far after each chunk; an error refuses the rest. */
+  admit?: (received: number) => AppError | undefined;
+  /** Default {@link BODY_IDLE_TIMEOUT_MS}. */
+  idleTimeoutMs?: number;
+  /** Default {@link BODY_TIMEOUT_MS}. */
+  timeoutMs?: number;
+}
+
+export function readBody(req: NodeRequest, limit: number, opts: ReadBodyOptions = {}): Promise<Buffer> {
   const declared = Number(req.headers["content-length"]);
   if (Number.isFinite(declared) && declared > limit) {
     return Promise.reject(new AppError("payload_too_large", `body of ${declared} bytes exceeds the ${limit}-byte limit`));
@@ -75,37 +92,39 @@ export function readBody(req: NodeRequest, limit: number, opts: { admit?: (recei
     const chunks: Buffer[] = [];
     let size = 0;
     let done = false;
+    const idleMs = opts.idleTimeoutMs ?? BODY_IDLE_TIMEOUT_MS;
+    const fail = (err: Error) => {
+      if (done) return;
+      done = true;
+      clearTimeout(idle);
+      clearTimeout(total);
+      reject(err);
+    };
+    const stalled = () => fail(new AppError("request_timeout", `the body stopped arriving: nothing for ${idleMs / 1000} s after ${size} bytes`));
+    let idle = setTimeout(stalled, idleMs);
+    const total = setTimeout(
+      () => fail(new AppError("request_timeout", `the body took longer than ${(opts.timeoutMs ?? BODY_TIMEOUT_MS) / 1000} s (${size} bytes arrived)`)),
+      opts.timeoutMs ?? BODY_TIMEOUT_MS,
+    );
     req.on("data", (chunk: Buffer) => {
       if (done) return;
+      clearTimeout(idle);
+      idle = setTimeout(stalled, idleMs);
       size += chunk.length;
-      if (size > limit) {
-        done = true;
-        reject(new AppError("payload_too_large", `body exceeds the ${limit}-byte limit`));
-        return;
-      }
+      if (size > limit) return fail(new AppError("payload_too_large", `body exceeds the ${limit}-byte limit`));
       const refused = opts.admit?.(size);
-      if (refused) {
-        done = true;
-        reject(refused);
-        return;
-      }
+      if (refused) return fail(refused);
       chunks.push(chunk);
     });
     req.on("end", () => {
       if (done) return;
       done = true;
+      clearTimeout(idle);
+      clearTimeout(total);
       resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     });
-    req.on("error", (err: Error) => {
-      if (done) return;
-      done = true;
-      reject(err);
-    });
-    req.on("aborted", () => {
-      if (done) return;
-      done = true;
-      reject(new RequestAbortedError());
-    });
+    req.on("error", (err: Error) => fail(err));
+    req.on("aborted", () => fail(new RequestAbortedError()));
   });
 }
 

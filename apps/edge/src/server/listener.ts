@@ -49,8 +49,24 @@ export interface DualServer {
   close(graceMs?: number): Promise<void>;
 }
 
+/** How long a new connection may take to show which protocol it speaks (its first bytes). */
+export const SNIFF_TIMEOUT_MS = 10_000;
+/** How long an HTTP/2 session may stay without an open stream (a preface and nothing else, or an idle pooled connection). */
+export const H2_IDLE_SESSION_MS = 30_000;
+
+/** Deadlines of {@link createDualServer}; tests shorten them. */
+export interface DualServerOptions {
+  maxHeaderSize?: number;
+  /** Default {@link SNIFF_TIMEOUT_MS}. */
+  sniffTimeoutMs?: number;
+  /** Default {@link H2_IDLE_SESSION_MS}. A session with a stream open (the hub's) is never closed for this. */
+  h2IdleSessionMs?: number;
+}
+
 /** Creates the dual-protocol server; call listen() to bind it. */
-export function createDualServer(handler: DualHandler, opts: { maxHeaderSize?: number } = {}): DualServer {
+export function createDualServer(handler: DualHandler, opts: DualServerOptions = {}): DualServer {
+  const sniffTimeoutMs = opts.sniffTimeoutMs ?? SNIFF_TIMEOUT_MS;
+  const h2IdleSessionMs = opts.h2IdleSessionMs ?? H2_IDLE_SESSION_MS;
   // HTTP/1.1 responses under way, so that a shutdown can tell their clients not to keep the connection.
   const h1Responses = new Set<http.ServerResponse>();
   let closing = false;
@@ -81,6 +97,31 @@ export function createDualServer(handler: DualHandler, opts: { maxHeaderSize?: n
   h2.on("session", (s) => {
     sessions.add(s);
     s.once("close", () => sessions.delete(s));
+    // note: a session with no stream open for h2IdleSessionMs is closed (GOAWAY, then gone): a
+    // preface alone cannot hold a connection. Streams (the hub's bidi stream, requests) keep it.
+    let open = 0;
+    let idle: NodeJS.Timeout | undefined;
+    const arm = () => {
+      clearTimeout(idle);
+      idle = setTimeout(() => {
+        if (open === 0 && !s.destroyed) {
+          s.close();
+          // note: close() waits for streams the peer may still open; a silent peer is cut off.
+          setTimeout(() => s.destroy(), 1_000).unref();
+        }
+      }, h2IdleSessionMs);
+      idle.unref();
+    };
+    s.on("stream", (stream) => {
+      open++;
+      clearTimeout(idle);
+      stream.once("close", () => {
+        open--;
+        if (open === 0) arm();
+      });
+    });
+    s.once("close", () => clearTimeout(idle));
+    arm();
   });
 
   const tcp = net.createServer((socket) => {
@@ -88,11 +129,16 @@ export function createDualServer(handler: DualHandler, opts: { maxHeaderSize?: n
     socket.once("close", () => sockets.delete(socket));
     socket.on("error", () => socket.destroy());
     let seen: Buffer = Buffer.alloc(0);
+    // note: a connection that says nothing (or half a preface) is closed rather than kept.
+    const sniffing = setTimeout(() => socket.destroy(), sniffTimeoutMs);
+    sniffing.unref();
+    socket.once("close", () => clearTimeout(sniffing));
     const onData = (chunk: Buffer): void => {
       seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
       const n = Math.min(seen.length, PREFACE.length);
       const looksH2 = seen.subarray(0, n).equals(PREFACE.subarray(0, n));
       if (looksH2 && seen.length < PREFACE.length) return; // need the whole preface to decide
+      clearTimeout(sniffing);
       socket.off("data", onData);
       socket.pause();
       if (looksH2) {
