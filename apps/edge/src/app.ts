@@ -267,7 +267,18 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
     fallback,
   });
 
-  const lifecycle = createLifecycle({ handler, relay, storage, extensions, ingestStore, checkpointer, db, log, baseUrl: config.baseUrl });
+  const lifecycle = createLifecycle({
+    handler,
+    relay,
+    storage,
+    extensions,
+    ingestStore,
+    checkpointer,
+    db,
+    log,
+    baseUrl: config.baseUrl,
+    maxConnectionsPerSource: config.maxConnectionsPerSource,
+  });
 
   return {
     config,

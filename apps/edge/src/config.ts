@@ -64,6 +64,10 @@ export const edgeEnvSchema = z
         description:
           "Request-body bytes all webhooks being received may hold at once; a webhook that would pass it gets 503 with Retry-After (the provider retries). Default 256 MiB.",
       }),
+    MAX_CONNECTIONS_PER_SOURCE: intFrom(0, 1_000_000).default(256).meta({
+      description:
+        "Connections one source address may hold open at once; more are closed at once (0: no cap). Behind a proxy every connection comes from the proxy: raise it or cap clients there. Default 256.",
+    }),
     RETENTION_DAYS: intFrom(0, 3650)
       .default(7)
       .meta({ description: "Delivered and dead-lettered webhooks are purged after this many days (0: never). Default 7." }),
@@ -180,6 +184,7 @@ function toConfig(env: z.output<typeof edgeEnvSchema>) {
     adminToken: env.ADMIN_TOKEN,
     maxPayloadBytes: env.MAX_PAYLOAD_BYTES,
     ingestMaxInflightBytes: env.INGEST_MAX_INFLIGHT_BYTES,
+    maxConnectionsPerSource: env.MAX_CONNECTIONS_PER_SOURCE,
     retentionMs: env.RETENTION_DAYS * 86_400_000,
     deadLetterAfterMs: env.DEAD_LETTER_AFTER_HOURS * 3_600_000,
     backoffInitialMs: env.BACKOFF_INITIAL_MS,

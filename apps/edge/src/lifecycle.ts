@@ -47,24 +47,33 @@ export function createLifecycle(deps: {
   db: Db;
   log: Logger;
   baseUrl: string;
+  /** Connections one source address may hold open at once (0: no cap). */
+  maxConnectionsPerSource: number;
 }): Lifecycle {
   const { relay, storage, extensions, ingestStore, checkpointer, db, log } = deps;
   // Requests being answered, so shutdown can let them finish: ingest answers 202 only after its commit.
   // Long-lived streams (the hub's, the UI's WatchEvents) are kept apart: they never "finish".
   let activeRequests = 0;
   const streams = new Set<NodeResponse>();
-  const server = createDualServer((req, res) => {
-    if (/^application\/(connect\+|grpc)/.test(String(req.headers["content-type"] ?? ""))) {
-      // note: Connect reads its own bodies; a client waiting for 100 Continue is told to go on now.
-      continueIfAsked(req);
-      streams.add(res);
-      res.once("close", () => streams.delete(res));
-    } else {
-      activeRequests++;
-      res.once("close", () => activeRequests--);
-    }
-    deps.handler(req, res);
-  });
+  const server = createDualServer(
+    (req, res) => {
+      if (/^application\/(connect\+|grpc)/.test(String(req.headers["content-type"] ?? ""))) {
+        // note: Connect reads its own bodies; a client waiting for 100 Continue is told to go on now.
+        continueIfAsked(req);
+        streams.add(res);
+        res.once("close", () => streams.delete(res));
+      } else {
+        activeRequests++;
+        res.once("close", () => activeRequests--);
+      }
+      deps.handler(req, res);
+    },
+    {
+      maxConnectionsPerSource: deps.maxConnectionsPerSource,
+      onConnectionRefused: (source, open) =>
+        log.warn({ source, open, cap: deps.maxConnectionsPerSource }, "connections refused: this source already holds MAX_CONNECTIONS_PER_SOURCE"),
+    },
+  );
   let closing: Promise<void> | undefined;
 
   return {

@@ -161,3 +161,43 @@ async function waitFor(check: () => boolean, timeoutMs: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+describe("connections per source", () => {
+  it("closes a source's connections past the cap at once, reports it once, and takes new ones as others close", async () => {
+    const refused: [string, number][] = [];
+    server = createDualServer((_req, res) => res.end("ok"), {
+      maxConnectionsPerSource: 3,
+      onConnectionRefused: (source, open) => refused.push([source, open]),
+    });
+    const port = await server.listen(0, "127.0.0.1");
+    const connect = async () => {
+      const s = net.connect(port, "127.0.0.1");
+      s.on("error", () => undefined);
+      await new Promise<void>((r) => s.once("connect", r));
+      return s;
+    };
+    const held = [await connect(), await connect(), await connect()];
+    const closedAt = async (s: net.Socket) =>
+      new Promise<boolean>((r) => {
+        const t = setTimeout(() => r(false), 500);
+        s.once("close", () => {
+          clearTimeout(t);
+          r(true);
+        });
+      });
+    const fourth = await connect();
+    const fifth = await connect();
+    expect(await closedAt(fourth)).toBe(true);
+    expect(await closedAt(fifth)).toBe(true);
+    expect(refused).toEqual([["127.0.0.1", 3]]);
+    // The held ones still work.
+    held[0]!.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    await new Promise<void>((r) => held[0]!.once("data", () => r()));
+    // One closes: a new connection is taken.
+    held[1]!.destroy();
+    await new Promise((r) => setTimeout(r, 50));
+    const again = await connect();
+    expect(await closedAt(again)).toBe(false);
+    for (const s of [...held, again]) s.destroy();
+  });
+});

@@ -61,6 +61,10 @@ export interface DualServerOptions {
   sniffTimeoutMs?: number;
   /** Default {@link H2_IDLE_SESSION_MS}. A session with a stream open (the hub's) is never closed for this. */
   h2IdleSessionMs?: number;
+  /** Connections one source address may hold open at once; more are closed at once. 0 or absent: no cap. */
+  maxConnectionsPerSource?: number;
+  /** Called when a connection is refused for the cap (at most once per source per minute, so a flood is one line). */
+  onConnectionRefused?: (source: string, open: number) => void;
 }
 
 /** Creates the dual-protocol server; call listen() to bind it. */
@@ -124,7 +128,28 @@ export function createDualServer(handler: DualHandler, opts: DualServerOptions =
     arm();
   });
 
+  const perSource = new Map<string, number>();
+  const lastReported = new Map<string, number>();
   const tcp = net.createServer((socket) => {
+    const source = socket.remoteAddress ?? "";
+    const cap = opts.maxConnectionsPerSource ?? 0;
+    const open = perSource.get(source) ?? 0;
+    if (cap > 0 && open >= cap) {
+      socket.destroy();
+      const now = Date.now();
+      if (now - (lastReported.get(source) ?? 0) >= 60_000) {
+        lastReported.set(source, now);
+        if (lastReported.size > 10_000) lastReported.clear();
+        opts.onConnectionRefused?.(source, open);
+      }
+      return;
+    }
+    perSource.set(source, open + 1);
+    socket.once("close", () => {
+      const left = (perSource.get(source) ?? 1) - 1;
+      if (left > 0) perSource.set(source, left);
+      else perSource.delete(source);
+    });
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
     socket.on("error", () => socket.destroy());
