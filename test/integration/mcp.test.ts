@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { useCleanups } from "../cleanup.js";
 import type { Receiver } from "../fakes/receiver.js";
-import { ROOT, TEST_SECRETS, adminClient, postWebhook, startHub, waitUntil, type TestEdge } from "../harness.js";
+import { ROOT, TEST_SECRETS, adminClient, createEndpoint, postWebhook, startHub, waitUntil, type TestEdge } from "../harness.js";
 import { authExtension } from "../../apps/edge/src/auth/auth.extension.js";
 import { mcpExtension } from "../../apps/edge/src/mcp/mcp.extension.js";
 import { SHOWN_ONCE, TOOL_NAMES } from "../../apps/edge/src/mcp/mcp.tools.js";
@@ -60,9 +60,11 @@ async function call(client: Client, name: string, args: Record<string, unknown> 
   const r = await client.callTool({ name, arguments: args });
   const content = r.content as { type: string; text: string }[];
   const text = content.map((c) => c.text).join("\n");
-  if (!r.isError) expect(JSON.parse(text)).toEqual(r.structuredContent);
+  // note: hookly_get_webhook answers text alone (its payload is not sent twice); every other tool sends both, alike.
+  if (!r.isError && name !== "hookly_get_webhook") expect(JSON.parse(text)).toEqual(r.structuredContent);
+  if (name === "hookly_get_webhook") expect(r.structuredContent).toBeUndefined();
   // biome-ignore lint/suspicious/noExplicitAny: a test reads the JSON it expects; every tool answers differently.
-  return { isError: r.isError === true, text, data: r.structuredContent as any };
+  return { isError: r.isError === true, text, data: (r.structuredContent ?? (r.isError ? undefined : JSON.parse(text))) as any };
 }
 
 /** One hub of hookly_list_hubs. */
@@ -138,6 +140,11 @@ describe.each(transports)("MCP over %s", (_name, connect) => {
     expect(got.data.attempts).toHaveLength(1);
     expect(got.data.attempts[0]).toMatchObject({ number: 1, status_code: 200, outcome: "response", destination_id: destinationId });
 
+    expect(got.data.webhook).toMatchObject({ payload_truncated: false, payload_shown_bytes: Buffer.byteLength(body) });
+    expect(got.data.webhook.payload_note).toBeUndefined();
+    // The payload appears once in the whole answer.
+    expect(got.text.split(JSON.stringify(body).slice(1, -1)).length - 1).toBe(1);
+
     const binary = Buffer.from([0xff, 0xfe, 0x00, 0x80]);
     const binId = await postWebhook(`${e.url}/h/${ep.id}`, binary, { "content-type": "application/octet-stream" });
     const bin = await call(client, "hookly_get_webhook", { webhook_id: binId });
@@ -148,8 +155,8 @@ describe.each(transports)("MCP over %s", (_name, connect) => {
     const replayed = await call(client, "hookly_replay_webhook", { webhook_id: id });
     expect(replayed.data.webhook).toMatchObject({ replay_of: id, endpoint_id: ep.id });
     expect(replayed.data.webhook.id).not.toBe(id);
-    await target.waitFor(3);
-    expect(target.requests[2]!.body.toString()).toBe(body);
+    const [copy] = await target.waitFor(1, { filter: (r) => r.headers["x-hookly-webhook-id"] === replayed.data.webhook.id });
+    expect(copy!.body.toString()).toBe(body);
 
     const muted = await call(client, "hookly_mute_endpoint", { endpoint_id: ep.id });
     expect(muted.data.endpoint.muted).toBe(true);
@@ -169,6 +176,26 @@ describe.each(transports)("MCP over %s", (_name, connect) => {
 
     expect((await call(client, "hookly_delete_endpoint", { endpoint_id: ep.id })).data).toEqual({ deleted: ep.id });
     expect((await call(client, "hookly_list_endpoints")).data.endpoints).toEqual([]);
+  });
+
+  it("shows at most max_bytes of a payload, cut on a character boundary, and says so", async () => {
+    const { e, target } = await setup();
+    const client = await connect(e);
+    const ep = await createEndpoint(e.url, `${target.url}/hook`);
+    const big = JSON.stringify({ note: "é".repeat(30_000) });
+    const bigId = await postWebhook(ep.ingestUrl, big);
+    const cut = await call(client, "hookly_get_webhook", { webhook_id: bigId, max_bytes: 1002 });
+    expect(cut.data.webhook).toMatchObject({ payload_encoding: "utf8", payload_truncated: true, payload_size: Buffer.byteLength(big) });
+    expect(cut.data.webhook.payload_shown_bytes).toBe(1001); // 1002 would split an é
+    expect(cut.data.webhook.payload).toBe(Buffer.from(big).subarray(0, 1001).toString("utf8"));
+    expect(cut.data.webhook.payload_note).toMatch(new RegExp(`first 1001 of ${Buffer.byteLength(big)} bytes.*max_bytes`));
+    expect(cut.text.length).toBeLessThan(5_000);
+    const byDefault = await call(client, "hookly_get_webhook", { webhook_id: bigId });
+    expect(byDefault.data.webhook.payload_shown_bytes).toBeLessThanOrEqual(16 * 1024);
+    expect(byDefault.data.webhook.payload_truncated).toBe(true);
+    const whole = await call(client, "hookly_get_webhook", { webhook_id: bigId, max_bytes: 1024 * 1024 });
+    expect(whole.data.webhook).toMatchObject({ payload: big, payload_truncated: false });
+    expect((await call(client, "hookly_get_webhook", { webhook_id: bigId, max_bytes: 0 })).isError).toBe(true);
   });
 
   it("answers mistakes with tool errors an assistant can act on", async () => {

@@ -96,13 +96,41 @@ function filterJson(f: DestinationFilter, json: { [key: string]: RestJson }): Re
   return { ...rest, equals };
 }
 
-/** The payload as UTF-8 text when it decodes as such, else base64. */
-function payloadJson(payload: Uint8Array): { payload_encoding: "utf8" | "base64"; payload: string } {
-  try {
-    return { payload_encoding: "utf8", payload: utf8.decode(payload) };
-  } catch {
-    return { payload_encoding: "base64", payload: Buffer.from(payload).toString("base64") };
+/** How much of a payload hookly_get_webhook shows when max_bytes is not given, and the most it shows. */
+export const DEFAULT_PAYLOAD_BYTES = 16 * 1024;
+export const MAX_PAYLOAD_BYTES_SHOWN = 1024 * 1024;
+
+/** UTF-8 text of `bytes`, or undefined; a cut-off `truncated` tail (up to 3 bytes of a split character) is dropped. */
+function utf8Text(bytes: Uint8Array, truncated: boolean): { text: string; bytes: number } | undefined {
+  for (let drop = 0; drop <= (truncated ? 3 : 0) && drop < bytes.length + 1; drop++) {
+    try {
+      const shown = bytes.subarray(0, bytes.length - drop);
+      return { text: utf8.decode(shown), bytes: shown.length };
+    } catch {
+      // try again without the last byte: the cut may have split a character
+    }
   }
+  return undefined;
+}
+
+/**
+ * At most `maxBytes` of the payload: as UTF-8 text when it decodes as such, else base64, with
+ * how many bytes are shown and, when that is not all of them, a note that says so.
+ */
+function payloadJson(payload: Uint8Array, maxBytes: number) {
+  const truncated = payload.length > maxBytes;
+  const head = truncated ? payload.subarray(0, maxBytes) : payload;
+  const text = utf8Text(head, truncated);
+  const shown = text ? text.bytes : head.length;
+  return {
+    payload_encoding: text ? ("utf8" as const) : ("base64" as const),
+    payload: text ? text.text : Buffer.from(head).toString("base64"),
+    payload_truncated: truncated,
+    payload_shown_bytes: shown,
+    ...(truncated && {
+      payload_note: `Only the first ${shown} of ${payload.length} bytes are shown. Call hookly_get_webhook again with a larger max_bytes (at most ${MAX_PAYLOAD_BYTES_SHOWN}) to see more.`,
+    }),
+  };
 }
 
 /**
@@ -112,11 +140,11 @@ function payloadJson(payload: Uint8Array): { payload_encoding: "utf8" | "base64"
  * whose headers, payload and deliveries only GetWebhook fills
  * (`webhookBody`: shown, the payload as text or base64; else left out).
  */
-function mcpJson<D extends DescMessage>(schema: D, message: MessageShape<D>, opts: { webhookBody?: boolean } = {}) {
+function mcpJson<D extends DescMessage>(schema: D, message: MessageShape<D>, opts: { webhookBody?: { maxBytes: number } } = {}) {
   return messageJson(schema, message, (m, json) => {
     if (isMessage(m, DestinationFilterSchema)) return filterJson(m, json);
     if (!isMessage(m, WebhookSchema)) return json;
-    if (opts.webhookBody) return { ...json, ...payloadJson(m.payload) };
+    if (opts.webhookBody) return { ...json, ...payloadJson(m.payload, opts.webhookBody.maxBytes) };
     const { headers: _headers, payload: _payload, deliveries: _deliveries, ...summary } = json;
     return summary;
   });
@@ -225,11 +253,15 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
     },
   );
 
-  /** Runs a tool body; its result becomes JSON text + structuredContent, errors become isError results. */
-  const run = async (tool: string, body: () => Promise<Record<string, unknown>>): Promise<CallToolResult> => {
+  /**
+   * Runs a tool body; its result becomes JSON text + structuredContent (text alone with
+   * `textOnly`, for results whose bulk should not be sent twice), errors become isError results.
+   */
+  const run = async (tool: string, body: () => Promise<Record<string, unknown>>, shape: { textOnly?: boolean } = {}): Promise<CallToolResult> => {
     try {
       const data = await body();
-      return { content: [{ type: "text", text: JSON.stringify(data, null, 2) }], structuredContent: data };
+      const content: CallToolResult["content"] = [{ type: "text", text: JSON.stringify(data, null, 2) }];
+      return shape.textOnly ? { content } : { content, structuredContent: data };
     } catch (err) {
       return toolError(err, tool, opts.log);
     }
@@ -401,15 +433,27 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
     "hookly_get_webhook",
     {
       title: "Get a webhook",
-      description:
-        "Returns one webhook in full: status, event_type, signature check, the request headers and the whole payload exactly as the provider sent it (payload_encoding utf8: payload is the text; base64: payload is the bytes in base64), its deliveries (one per destination: status, attempts, error_message, next_attempt_at while pending) and every delivery attempt with its destination, status code, error and response excerpt. Nothing is redacted.",
-      inputSchema: { webhook_id: webhookId },
+      description: `Returns one webhook: status, event_type, signature check, the request headers and its payload exactly as the provider sent it, up to max_bytes (payload_encoding utf8: payload is the text; base64: payload is the bytes in base64; payload_size is the whole size, payload_truncated says whether more exists, and payload_note says how to see it), its deliveries (one per destination: status, attempts, error_message, next_attempt_at while pending) and every delivery attempt with its destination, status code, error and response excerpt. Nothing is redacted.`,
+      inputSchema: {
+        webhook_id: webhookId,
+        max_bytes: z
+          .number()
+          .int()
+          .min(1)
+          .max(MAX_PAYLOAD_BYTES_SHOWN)
+          .optional()
+          .describe(`Most payload bytes to show, 1–${MAX_PAYLOAD_BYTES_SHOWN}. Default ${DEFAULT_PAYLOAD_BYTES}.`),
+      },
       annotations: readOnly,
     },
-    ({ webhook_id }) =>
-      run("hookly_get_webhook", async () => {
-        return mcpJson(GetWebhookResponseSchema, await api.getWebhook({ id: webhook_id }), { webhookBody: true });
-      }),
+    ({ webhook_id, max_bytes }) =>
+      run(
+        "hookly_get_webhook",
+        async () =>
+          mcpJson(GetWebhookResponseSchema, await api.getWebhook({ id: webhook_id }), { webhookBody: { maxBytes: max_bytes ?? DEFAULT_PAYLOAD_BYTES } }),
+        // note: the payload is the bulk of this answer: it goes to the assistant once, as text.
+        { textOnly: true },
+      ),
   );
 
   server.registerTool(
