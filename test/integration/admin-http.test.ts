@@ -6,7 +6,7 @@
 import { Code, createClient } from "@connectrpc/connect";
 import { AdminService } from "@hookly/proto/gen/admin_pb";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { TEST_EPOCH, TestClock, codeOf, githubSignature, startEdge, testTransport, type TestEdge } from "../harness.js";
+import { TEST_EPOCH, TEST_SECRETS, TestClock, codeOf, githubSignature, startEdge, testTransport, type TestEdge } from "../harness.js";
 
 let edge: TestEdge<TestClock>;
 
@@ -67,6 +67,7 @@ describe("authentication", () => {
     ["POST", `/api/endpoints/${UNKNOWN_EP}/replay`],
     ["GET", "/api/webhooks"],
     ["GET", `/api/webhooks/${UNKNOWN_WH}`],
+    ["GET", `/api/webhooks/${UNKNOWN_WH}/payload`],
     ["POST", `/api/webhooks/${UNKNOWN_WH}/replay`],
     ["GET", "/api/status"],
   ];
@@ -204,6 +205,7 @@ describe("not found", () => {
     ["GET", `/api/endpoints/not-an-id`],
     ["GET", `/api/webhooks/${UNKNOWN_WH}`],
     ["GET", `/api/webhooks/not-an-id`],
+    ["GET", `/api/webhooks/${UNKNOWN_WH}/payload`],
     ["POST", `/api/webhooks/${UNKNOWN_WH}/replay`],
     ["GET", `/api/webhooks?endpoint_id=${UNKNOWN_EP}`],
     ["GET", "/api/nothing-here"],
@@ -352,6 +354,21 @@ describe("webhooks", () => {
          VALUES ('att_a000000000000000000', ?, 1, ?, 42, 502, 'response', 'HTTP 502', 'bad gateway')`,
       )
       .run(seq, edge.clock.now());
+
+    // The payload itself: the bytes as received, with their content type, as a download never rendered.
+    for (const [id, bytes, type, name] of [
+      [textId, Buffer.from('{"ok":"✓"}'), "application/json", `${textId}.json`],
+      [binId, Buffer.from(binary), "application/octet-stream", `${binId}.bin`],
+    ] as const) {
+      const raw = await fetch(`${edge.url}/api/webhooks/${id}/payload`, { headers: { authorization: `Bearer ${TEST_SECRETS.ADMIN_TOKEN}` } });
+      expect(raw.status).toBe(200);
+      expect(Buffer.from(await raw.arrayBuffer()).equals(bytes)).toBe(true);
+      expect(raw.headers.get("content-type")).toBe(type);
+      expect(raw.headers.get("content-length")).toBe(String(bytes.length));
+      expect(raw.headers.get("content-disposition")).toBe(`attachment; filename="${name}"`);
+      expect(raw.headers.get("x-content-type-options")).toBe("nosniff");
+      expect(raw.headers.get("content-security-policy")).toMatch(/^sandbox/);
+    }
 
     const res = await edge.api("GET", `/api/webhooks/${textId}`);
     expect(res.status).toBe(200);

@@ -17,6 +17,7 @@
  *          (since ≤ received_at < until, ISO-8601 with a zone or a plain date; limit 1–500, default 50;
  *          next_page_token is "" on the last page)
  *   GET    /api/webhooks/:id              → 200 { webhook (+ headers, payload, payload_text), attempts }
+ *   GET    /api/webhooks/:id/payload      → 200 the payload's bytes as received, its content type, as a download
  *   POST   /api/webhooks/:id/replay       → 201 { webhook }
  *   GET    /api/status                    → 200 { hub, hubs, queues, last_24h, oldest_pending_at, edge_version }
  *   GET    /api/hubs                      → 200 { hubs: [Hub] }
@@ -76,6 +77,16 @@ export function webhookDetailJson(w: WebhookDetail) {
     payload_text: payloadText(payload),
     deliveries: restJson(deliveries.map(({ seq: _seq, ...d }) => d)),
   };
+}
+
+/** A file name extension for a payload download: .json, .xml, .txt for what they say, else .bin. */
+function extensionOf(contentType: string): string {
+  const type = contentType.split(";")[0]!.trim().toLowerCase();
+  if (type === "application/json" || type.endsWith("+json")) return ".json";
+  if (type === "application/xml" || type === "text/xml" || type.endsWith("+xml")) return ".xml";
+  if (type === "application/x-www-form-urlencoded") return ".txt";
+  if (type.startsWith("text/")) return ".txt";
+  return ".bin";
 }
 
 /** An attempt as REST JSON. */
@@ -318,6 +329,25 @@ export function adminRoutes(deps: AdminDeps): Route[] {
       handler: (_req, res, params) => {
         const { webhook, attempts } = webhooks.get(params.id!);
         sendJson(res, 200, { webhook: webhookDetailJson(webhook), attempts: attempts.map(attemptJson) });
+      },
+    },
+    {
+      method: "GET",
+      path: "/api/webhooks/:id/payload",
+      handler: (req, res, params) => {
+        const { contentType, payload } = webhooks.payload(params.id!);
+        // note: the bytes are the sender's: a download (attachment), never rendered here (nosniff,
+        // a sandbox CSP), whatever content type they claim.
+        res.writeHead(200, {
+          "content-type": contentType || "application/octet-stream",
+          "content-length": payload.byteLength,
+          "content-disposition": `attachment; filename="${params.id}${extensionOf(contentType ?? "")}"`,
+          "x-content-type-options": "nosniff",
+          "content-security-policy": "sandbox; default-src 'none'",
+          "cache-control": "no-store",
+        });
+        if (req.method === "HEAD") res.end();
+        else res.end(payload);
       },
     },
     {

@@ -219,6 +219,11 @@ export function createWebhookService(deps: {
         nextPageToken: rows.length > limit ? encodePageToken(page.at(-1)!.seq) : "",
       };
     },
+    /** One webhook's payload, exactly as received, and the content type it came with; not_found when unknown. */
+    payload(id: string): { contentType: string | null; payload: Uint8Array } {
+      const found = mustGet(id);
+      return { contentType: found.contentType, payload: found.payload };
+    },
     /** One webhook with headers, payload and attempts (by number); not_found when unknown. */
     get(id: string): { webhook: WebhookDetail; attempts: AttemptView[] } {
       const found = mustGet(id);
