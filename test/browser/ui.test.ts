@@ -4,6 +4,7 @@
  * is asserted on what the page shows. Full-page screenshots of each main page go to
  * test-output/screenshots/ for a person to look at.
  */
+import { readFileSync } from "node:fs";
 import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { Webhook } from "standardwebhooks";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -246,6 +247,11 @@ describe("admin UI", () => {
     expect(await attempts.first().getAttribute("data-outcome")).toBe("response");
     expect(await attempts.first().innerText()).toContain("200");
     await screenshot(page, "webhook-detail");
+
+    // The download is the edge's copy of the bytes, as a file named for the webhook.
+    const [download] = await Promise.all([page.waitForEvent("download"), byTestId(page, "download-payload").click()]);
+    expect(download.suggestedFilename()).toBe(`${firstId}.json`);
+    expect(readFileSync(await download.path()).toString()).toBe(body);
     expectNoTrouble(trouble);
   });
 
