@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { mulberry32 } from "../../../../test/random.js";
-import { BodyBudget, DRAIN_LIMIT_BYTES, declaredLength, unreadBodyAction } from "./ingest.admission.js";
+import { declaredLength } from "../server/http.js";
+import { BodyBudget, DRAIN_LIMIT_BYTES, unreadBodyAction } from "./ingest.admission.js";
 
 describe("BodyBudget", () => {
   it("grants leases up to the cap, refuses past it without taking anything, and takes bytes back on release", () => {

@@ -68,9 +68,3 @@ export function unreadBodyAction(declaredLength: number | undefined, http2: bool
   if (http2) return "close";
   return declaredLength !== undefined && declaredLength <= DRAIN_LIMIT_BYTES ? "drain" : "close";
 }
-
-/** The Content-Length header as a number of bytes, or undefined when absent or not a plain non-negative integer. */
-export function declaredLength(header: string | string[] | undefined): number | undefined {
-  if (typeof header !== "string" || !/^\d{1,16}$/.test(header.trim())) return undefined;
-  return Number(header.trim());
-}

@@ -12,8 +12,18 @@
 import http2, { type Http2ServerRequest } from "node:http2";
 import { AppError } from "../errors.js";
 import type { Logger } from "../logger.js";
-import { RequestAbortedError, readBody, rawHeaderPairs, sendError, sendJson, type NodeRequest, type NodeResponse, type Route } from "../server/http.js";
-import { BUSY_RETRY_AFTER_S, BodyBudget, declaredLength, unreadBodyAction } from "./ingest.admission.js";
+import {
+  RequestAbortedError,
+  declaredLength,
+  readBody,
+  rawHeaderPairs,
+  sendError,
+  sendJson,
+  type NodeRequest,
+  type NodeResponse,
+  type Route,
+} from "../server/http.js";
+import { BUSY_RETRY_AFTER_S, BodyBudget, unreadBodyAction } from "./ingest.admission.js";
 import type { IngestService } from "./ingest.service.js";
 
 /** Where the source IP comes from, and the body limits. */
@@ -25,10 +35,18 @@ export interface IngestHttpOptions {
   trustProxy: boolean;
 }
 
-/** Answers `err` to a request whose body was not (all) read: a small one is drained, else the connection closes. */
-function answerUnread(req: NodeRequest, res: NodeResponse, err: unknown, log: Logger, endpointId: string): void {
-  const http2 = req.httpVersion === "2.0";
-  if (unreadBodyAction(declaredLength(req.headers["content-length"]), http2) === "close" && !http2) res.setHeader("connection", "close");
+/**
+ * Answers `err` to a request whose body was not (all) read. `declared`: the body's announced length
+ * when nothing of it was read yet (a small one is then drained, keeping the connection); undefined
+ * once reading stopped part-way. Otherwise the body is not read: on HTTP/1.1 the connection closes
+ * after the answer, on HTTP/2 the stream is reset once the answer is sent.
+ */
+function answerUnread(req: NodeRequest, res: NodeResponse, err: unknown, log: Logger, endpointId: string, declared: number | undefined): void {
+  const isHttp2 = req.httpVersion === "2.0";
+  if (unreadBodyAction(declared, isHttp2) === "close") {
+    if (isHttp2) res.once("finish", () => (req as Http2ServerRequest).stream.close(http2.constants.NGHTTP2_CANCEL));
+    else res.setHeader("connection", "close");
+  }
   sendError(res, err, log, { endpointId });
 }
 
@@ -39,11 +57,11 @@ export function ingestRoutes(ingest: IngestService, log: Logger, opts: IngestHtt
   const handler: Route["handler"] = async (req, res, params, url) => {
     const endpointId = params.id!;
     // note: storage cannot take it, or no such endpoint: answer before reading a body that would only be thrown away.
-    const refused = ingest.refusal() ?? (ingest.knows(endpointId) ? undefined : new AppError("not_found", "no endpoint with this id"));
-    if (refused) return answerUnread(req, res, refused, log, endpointId);
-    const lease = budget.lease();
     const declared = declaredLength(req.headers["content-length"]);
-    if (declared !== undefined && declared <= opts.maxPayloadBytes && !lease.grow(declared)) return answerUnread(req, res, busy(), log, endpointId);
+    const refused = ingest.refusal() ?? (ingest.knows(endpointId) ? undefined : new AppError("not_found", "no endpoint with this id"));
+    if (refused) return answerUnread(req, res, refused, log, endpointId, declared);
+    const lease = budget.lease();
+    if (declared !== undefined && declared <= opts.maxPayloadBytes && !lease.grow(declared)) return answerUnread(req, res, busy(), log, endpointId, declared);
     try {
       const body = await readBody(req, opts.maxPayloadBytes, { admit: (received) => (lease.grow(received) ? undefined : busy()) });
       const forwarded = opts.trustProxy
@@ -63,10 +81,8 @@ export function ingestRoutes(ingest: IngestService, log: Logger, opts: IngestHtt
     } catch (err) {
       if (err instanceof RequestAbortedError) return;
       if (err instanceof AppError && (err.code === "payload_too_large" || err.code === "unavailable" || err.code === "request_timeout")) {
-        // note: stop reading a body we refuse; the client learns why first. On HTTP/1.1 the
-        // connection closes after the answer; on HTTP/2 the stream is reset once it is sent.
-        if (req.httpVersion !== "2.0") res.setHeader("connection", "close");
-        else res.once("finish", () => (req as Http2ServerRequest).stream.close(http2.constants.NGHTTP2_CANCEL));
+        // note: stop reading a body we refuse; the client learns why first.
+        return answerUnread(req, res, err, log, endpointId, undefined);
       }
       sendError(res, err, log, { endpointId });
     } finally {

@@ -102,7 +102,7 @@ export const MAX_PAYLOAD_BYTES_SHOWN = 1024 * 1024;
 
 /** UTF-8 text of `bytes`, or undefined; a cut-off `truncated` tail (up to 3 bytes of a split character) is dropped. */
 function utf8Text(bytes: Uint8Array, truncated: boolean): { text: string; bytes: number } | undefined {
-  for (let drop = 0; drop <= (truncated ? 3 : 0) && drop < bytes.length + 1; drop++) {
+  for (let drop = 0; drop <= (truncated ? Math.min(3, bytes.length) : 0); drop++) {
     try {
       const shown = bytes.subarray(0, bytes.length - drop);
       return { text: utf8.decode(shown), bytes: shown.length };

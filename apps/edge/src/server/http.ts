@@ -58,15 +58,6 @@ export function sendError(res: NodeResponse, err: unknown, log: Logger, context:
   sendJson(res, 500, { error: { code: "internal", message: "internal error" } });
 }
 
-/**
- * Reads the whole body, refusing more than `limit` bytes with AppError
- * payload_too_large (checked against Content-Length first, then as it streams).
- * `admit` sees the bytes received so far after each chunk and may refuse the
- * rest with an error. A body that stops arriving (no bytes for
- * BODY_IDLE_TIMEOUT_MS) or trickles past BODY_TIMEOUT_MS is request_timeout
- * (408), on HTTP/2 as on HTTP/1.1. A client waiting for 100 Continue is told to go on here.
- * A refused body is left unread: the caller answers and decides about the connection.
- */
 /** A body with no bytes for this long has stopped arriving (408). */
 export const BODY_IDLE_TIMEOUT_MS = 30_000;
 /** A body not complete this long after it was asked for is too slow (408), as HTTP/1.1's requestTimeout is for the whole request. */
@@ -82,34 +73,52 @@ export interface ReadBodyOptions {
   timeoutMs?: number;
 }
 
+/** The Content-Length header as a number of bytes, or undefined when absent or not a plain non-negative integer. */
+export function declaredLength(header: string | string[] | undefined): number | undefined {
+  if (typeof header !== "string" || !/^\d{1,16}$/.test(header.trim())) return undefined;
+  return Number(header.trim());
+}
+
+/**
+ * Reads the whole body, refusing more than `limit` bytes with AppError
+ * payload_too_large (checked against Content-Length first, then as it streams).
+ * `admit` sees the bytes received so far after each chunk and may refuse the
+ * rest with an error. A body that stops arriving (no bytes for
+ * BODY_IDLE_TIMEOUT_MS) or trickles past BODY_TIMEOUT_MS is request_timeout
+ * (408), on HTTP/2 as on HTTP/1.1. A client waiting for 100 Continue is told to go on here.
+ * A refused body is left unread: the caller answers and decides about the connection.
+ */
 export function readBody(req: NodeRequest, limit: number, opts: ReadBodyOptions = {}): Promise<Buffer> {
-  const declared = Number(req.headers["content-length"]);
-  if (Number.isFinite(declared) && declared > limit) {
+  const declared = declaredLength(req.headers["content-length"]);
+  if (declared !== undefined && declared > limit) {
     return Promise.reject(new AppError("payload_too_large", `body of ${declared} bytes exceeds the ${limit}-byte limit`));
   }
   continueIfAsked(req);
+  const idleMs = opts.idleTimeoutMs ?? BODY_IDLE_TIMEOUT_MS;
+  const totalMs = opts.timeoutMs ?? BODY_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     let done = false;
-    const idleMs = opts.idleTimeoutMs ?? BODY_IDLE_TIMEOUT_MS;
-    const fail = (err: Error) => {
-      if (done) return;
+    /** Ends the read once: no more chunks are taken and both timers stop. */
+    const settle = (): boolean => {
+      if (done) return false;
       done = true;
       clearTimeout(idle);
       clearTimeout(total);
-      reject(err);
+      return true;
     };
-    const stalled = () => fail(new AppError("request_timeout", `the body stopped arriving: nothing for ${idleMs / 1000} s after ${size} bytes`));
-    let idle = setTimeout(stalled, idleMs);
-    const total = setTimeout(
-      () => fail(new AppError("request_timeout", `the body took longer than ${(opts.timeoutMs ?? BODY_TIMEOUT_MS) / 1000} s (${size} bytes arrived)`)),
-      opts.timeoutMs ?? BODY_TIMEOUT_MS,
+    const fail = (err: Error) => {
+      if (settle()) reject(err);
+    };
+    const idle = setTimeout(
+      () => fail(new AppError("request_timeout", `the body stopped arriving: nothing for ${idleMs / 1000} s after ${size} bytes`)),
+      idleMs,
     );
+    const total = setTimeout(() => fail(new AppError("request_timeout", `the body took longer than ${totalMs / 1000} s (${size} bytes arrived)`)), totalMs);
     req.on("data", (chunk: Buffer) => {
       if (done) return;
-      clearTimeout(idle);
-      idle = setTimeout(stalled, idleMs);
+      idle.refresh();
       size += chunk.length;
       if (size > limit) return fail(new AppError("payload_too_large", `body exceeds the ${limit}-byte limit`));
       const refused = opts.admit?.(size);
@@ -117,11 +126,7 @@ export function readBody(req: NodeRequest, limit: number, opts: ReadBodyOptions 
       chunks.push(chunk);
     });
     req.on("end", () => {
-      if (done) return;
-      done = true;
-      clearTimeout(idle);
-      clearTimeout(total);
-      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+      if (settle()) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     });
     req.on("error", (err: Error) => fail(err));
     req.on("aborted", () => fail(new RequestAbortedError()));

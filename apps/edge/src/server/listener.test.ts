@@ -4,6 +4,7 @@ import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { AppError, ERROR_ANSWERS } from "../errors.js";
 import { readBody, sendJson } from "./http.js";
+import { waitUntil } from "../../../../test/harness.js";
 import { createDualServer, type DualServer } from "./listener.js";
 
 let server: DualServer | undefined;
@@ -114,7 +115,7 @@ describe("dual-protocol listener deadlines", () => {
     release();
     await ended;
     expect(body).toBe("done");
-    await waitFor(() => closedAt !== undefined, 5_000);
+    await waitUntil(() => closedAt !== undefined, 5_000, "the idle session closed");
   });
 });
 
@@ -133,7 +134,7 @@ describe("request bodies that stop arriving", () => {
     let h1Got = "";
     h1.on("data", (d: Buffer) => (h1Got += d));
     h1.write("POST /h/x HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n0123456789");
-    await waitFor(() => /^HTTP\/1\.1 408 /.test(h1Got), 5_000);
+    await waitUntil(() => /^HTTP\/1\.1 408 /.test(h1Got), 5_000, "the 408");
     expect(h1Got).toContain("the body stopped arriving");
     h1.destroy();
 
@@ -152,15 +153,6 @@ describe("request bodies that stop arriving", () => {
     expect(await ok.json()).toEqual({ size: 5000 });
   });
 });
-
-/** Polls `check` every 20 ms until it holds, or fails after `timeoutMs`. */
-async function waitFor(check: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe("connections per source", () => {
   it("closes a source's connections past the cap at once, reports it once, and takes new ones as others close", async () => {

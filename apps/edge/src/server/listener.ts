@@ -128,13 +128,14 @@ export function createDualServer(handler: DualHandler, opts: DualServerOptions =
     arm();
   });
 
+  const cap = opts.maxConnectionsPerSource ?? 0;
   const perSource = new Map<string, number>();
   const lastReported = new Map<string, number>();
-  const tcp = net.createServer((socket) => {
+  /** Counts the socket against its source; false (the socket destroyed) when the source is at the cap. */
+  const admitSource = (socket: net.Socket): boolean => {
     const source = socket.remoteAddress ?? "";
-    const cap = opts.maxConnectionsPerSource ?? 0;
     const open = perSource.get(source) ?? 0;
-    if (cap > 0 && open >= cap) {
+    if (open >= cap) {
       socket.destroy();
       const now = Date.now();
       if (now - (lastReported.get(source) ?? 0) >= 60_000) {
@@ -142,7 +143,7 @@ export function createDualServer(handler: DualHandler, opts: DualServerOptions =
         if (lastReported.size > 10_000) lastReported.clear();
         opts.onConnectionRefused?.(source, open);
       }
-      return;
+      return false;
     }
     perSource.set(source, open + 1);
     socket.once("close", () => {
@@ -150,6 +151,10 @@ export function createDualServer(handler: DualHandler, opts: DualServerOptions =
       if (left > 0) perSource.set(source, left);
       else perSource.delete(source);
     });
+    return true;
+  };
+  const tcp = net.createServer((socket) => {
+    if (cap > 0 && !admitSource(socket)) return;
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
     socket.on("error", () => socket.destroy());
