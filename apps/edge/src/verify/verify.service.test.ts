@@ -3,7 +3,7 @@ import { sign as githubSign, verify as githubVerify } from "@octokit/webhooks-me
 import { Webhook } from "standardwebhooks";
 import Stripe from "stripe";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { parseSecrets, type ProviderType, type VerifyFailureCode, type VerifyInput, verifySignature } from "./verify.service.js";
+import { parseSecrets, type ProviderType, startVerification, type VerifyFailureCode, type VerifyInput, verifySignature } from "./verify.service.js";
 
 const NOW = new Date("2025-06-01T12:00:00.000Z");
 const T = Math.floor(NOW.getTime() / 1000);
@@ -760,6 +760,70 @@ describe("verifySignature: never throws", () => {
     const body = backing.subarray(2, backing.length - 1);
     const header = headerLookup({ "x-hub-signature-256": `sha256=${hmac(GITHUB_SECRET, JSON_BODY).toString("hex")}` });
     expect(verifySignature({ provider: "github", secrets: [GITHUB_SECRET], header, body, now: NOW })).toEqual({ ok: true });
+  });
+});
+
+describe("startVerification: a body fed in parts", () => {
+  /** Deterministic pseudo-random numbers (mulberry32), so a failure can be replayed from its seed. */
+  const rng = (seed: number) => () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const body = new Uint8Array(200_000).map((_, i) => (i * 31 + 7) % 256);
+  const stripeSig = stripeHeaderForBytes(STRIPE_SECRET, T, body);
+  const githubSig = `sha256=${hmac(GITHUB_SECRET, body).toString("hex")}`;
+  const swHeaders = {
+    "webhook-id": "msg_parts",
+    "webhook-timestamp": String(T),
+    "webhook-signature": `v1,${hmac(swKey(SW_SECRET), `msg_parts.${T}.`, body).toString("base64")}`,
+  };
+  const inputs: { name: string; input: Omit<VerifyInput, "body"> }[] = [
+    {
+      name: "stripe",
+      input: { provider: "stripe", secrets: [STRIPE_OLD_SECRET, STRIPE_SECRET], header: headerLookup({ "stripe-signature": stripeSig }), now: NOW },
+    },
+    { name: "github", input: { provider: "github", secrets: [GITHUB_SECRET], header: headerLookup({ "x-hub-signature-256": githubSig }), now: NOW } },
+    { name: "generic", input: { provider: "generic", secrets: [SW_SECRET], header: headerLookup(swHeaders), now: NOW } },
+    {
+      name: "telegram",
+      input: { provider: "telegram", secrets: [TELEGRAM_SECRET], header: headerLookup({ "x-telegram-bot-api-secret-token": TELEGRAM_SECRET }), now: NOW },
+    },
+    {
+      name: "stripe, stale",
+      input: {
+        provider: "stripe",
+        secrets: [STRIPE_SECRET],
+        header: headerLookup({ "stripe-signature": stripeSig }),
+        now: new Date(NOW.getTime() + 3_600_000),
+      },
+    },
+  ];
+
+  it.each(inputs)("$name: any split of the body gives verifySignature's answer", ({ input }) => {
+    const whole = verifySignature({ ...input, body });
+    for (let seed = 1; seed <= 50; seed++) {
+      const random = rng(seed);
+      const v = startVerification(input);
+      let at = 0;
+      while (at < body.length) {
+        const n = random() < 0.1 ? 0 : Math.ceil(random() * 40_000);
+        v.update(body.subarray(at, at + n));
+        at += n;
+      }
+      expect(v.finish(), `seed ${seed}`).toEqual(whole);
+    }
+    if (input.provider !== "telegram") expect(whole.ok).toBe(input.now === NOW);
+  });
+
+  it("a changed byte in one part is a mismatch", () => {
+    const v = startVerification(inputs[1]!.input);
+    const altered = Uint8Array.from(body);
+    altered[150_000] = altered[150_000]! ^ 1;
+    v.update(altered.subarray(0, 100_000));
+    v.update(altered.subarray(100_000));
+    expect(v.finish()).toMatchObject({ ok: false, code: "mismatch" });
   });
 });
 

@@ -26,18 +26,31 @@ export type VerifyFailureCode = "no_secret" | "missing_header" | "malformed_head
  */
 export type VerifyResult = { ok: true } | { ok: false; code: VerifyFailureCode; reason: string };
 
-/** Everything {@link verifySignature} needs from one incoming request and its endpoint. */
-export interface VerifyInput {
+/** Everything {@link startVerification} needs from one incoming request and its endpoint, before its body. */
+export interface VerifyStart {
   provider: ProviderType;
   /** Every currently valid secret (rotation: any one may match). Empty → { ok:false, code:"no_secret" }. */
   secrets: readonly string[];
   /** Header lookup by lower-case name; joins repeated headers as Node does. */
   header: (name: string) => string | undefined;
-  /** The raw request body exactly as received; never a re-serialised or decoded copy. */
-  body: Uint8Array;
   now: Date;
   /** Default 300 s, both directions. A bound of exactly `toleranceSeconds` is accepted; `Infinity` disables the window. */
   toleranceSeconds?: number;
+}
+
+/** Everything {@link verifySignature} needs: the request and its whole body. */
+export interface VerifyInput extends VerifyStart {
+  /** The raw request body exactly as received; never a re-serialised or decoded copy. */
+  body: Uint8Array;
+}
+
+/**
+ * A signature check fed the raw body as it arrives, so a body of any size is checked without
+ * being held whole: `update` with each part in order, then `finish` once.
+ */
+export interface Verification {
+  update(chunk: Uint8Array): void;
+  finish(): VerifyResult;
 }
 
 /** Stripe's and Standard Webhooks' own default window, in seconds. */
@@ -55,6 +68,17 @@ const TELEGRAM_TOKEN = /^[A-Za-z0-9_-]{1,256}$/;
 const MISMATCH: VerifyResult = { ok: false, code: "mismatch", reason: "signature does not match any configured secret" };
 
 /**
+ * What the headers say must be checked against the body: HMAC-SHA256 under each key over `prefix`
+ * followed by the body must equal one of `signatures`; then `after` judges the rest (the timestamp).
+ */
+interface BodyCheck {
+  keys: readonly Buffer[];
+  prefix: string;
+  signatures: readonly Buffer[];
+  after?: () => VerifyResult;
+}
+
+/**
  * Checks a provider's signature over the raw body bytes against every configured secret, in constant time.
  *
  * Never throws on bad input: every problem becomes `{ ok: false, code, reason }`. Checks run in this order, and the
@@ -65,21 +89,59 @@ const MISMATCH: VerifyResult = { ok: false, code: "mismatch", reason: "signature
  * unauthenticated timestamp is attacker-controlled and says nothing, so it is not reported on its own.
  */
 export function verifySignature(input: VerifyInput): VerifyResult {
+  const v = startVerification(input);
+  v.update(input.body);
+  return v.finish();
+}
+
+/**
+ * {@link verifySignature} for a body that arrives in parts: the headers are judged now, the body as
+ * it is fed. The result is the same as verifySignature's over the concatenated parts.
+ */
+export function startVerification(input: VerifyStart): Verification {
+  const check = bodyCheck(input);
+  if ("ok" in check) {
+    return { update: () => undefined, finish: () => check };
+  }
+  const hmacs = check.keys.map((key) => createHmac("sha256", key).update(check.prefix));
+  let finished = false;
+  return {
+    update(chunk) {
+      for (const h of hmacs) h.update(chunk);
+    },
+    finish() {
+      if (finished) throw new Error("verification already finished");
+      finished = true;
+      let matched = false;
+      // note: every pair is compared, without an early return, so the time taken does not tell which secret or entry matched.
+      for (const h of hmacs) {
+        const expected = h.digest();
+        for (const signature of check.signatures) {
+          if (constantTimeEqual(expected, signature)) matched = true;
+        }
+      }
+      if (!matched) return MISMATCH;
+      return check.after ? check.after() : { ok: true };
+    },
+  };
+}
+
+/** The headers' verdict: a result already (nothing to check, or a bad header), or what to check over the body. */
+function bodyCheck(input: VerifyStart): VerifyResult | BodyCheck {
   const secrets = input.secrets.filter((secret) => secret.length > 0);
   if (secrets.length === 0) {
     return { ok: false, code: "no_secret", reason: "no signing secret is configured for this endpoint" };
   }
-  const body = Buffer.from(input.body.buffer, input.body.byteOffset, input.body.byteLength);
   const window = { now: input.now, toleranceSeconds: input.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS };
   switch (input.provider) {
     case "stripe":
-      return verifyStripe(secrets, input.header, body, window);
+      return stripeCheck(secrets, input.header, window);
     case "github":
-      return verifyGithub(secrets, input.header, body);
+      return githubCheck(secrets, input.header);
     case "telegram":
       return verifyTelegram(secrets, input.header);
     case "generic":
-      return verifyStandardWebhooks(secrets, input.header, body, window);
+      return standardWebhooksCheck(secrets, input.header, window);
     default: {
       // note: the provider comes from a database row; a value this build does not know must not throw.
       const unknown: never = input.provider;
@@ -106,7 +168,7 @@ interface TimestampWindow {
   toleranceSeconds: number;
 }
 
-function verifyStripe(secrets: readonly string[], header: VerifyInput["header"], body: Buffer, window: TimestampWindow): VerifyResult {
+function stripeCheck(secrets: readonly string[], header: VerifyStart["header"], window: TimestampWindow): VerifyResult | BodyCheck {
   const value = header("stripe-signature");
   if (!value?.trim()) return missing("Stripe-Signature");
 
@@ -137,29 +199,20 @@ function verifyStripe(secrets: readonly string[], header: VerifyInput["header"],
   if (signatures.length === 0) return malformed("Stripe-Signature v1 signatures are not 64 hex digits");
 
   // note: Stripe keys the HMAC with the whole secret string, `whsec_` prefix included (unlike Standard Webhooks).
-  const signed = Buffer.concat([Buffer.from(`${timestamp}.`), body]);
-  if (
-    !anySignatureMatches(
-      secrets.map((secret) => Buffer.from(secret)),
-      signed,
-      signatures,
-    )
-  )
-    return MISMATCH;
-  return checkTimestamp(Number(timestamp), window);
+  const t = Number(timestamp);
+  return { keys: secrets.map((secret) => Buffer.from(secret)), prefix: `${timestamp}.`, signatures, after: () => checkTimestamp(t, window) };
 }
 
-function verifyGithub(secrets: readonly string[], header: VerifyInput["header"], body: Buffer): VerifyResult {
+function githubCheck(secrets: readonly string[], header: VerifyStart["header"]): VerifyResult | BodyCheck {
   const value = header("x-hub-signature-256");
   if (!value?.trim()) return missing("X-Hub-Signature-256");
   const trimmed = value.trim();
   const hex = trimmed.startsWith("sha256=") ? trimmed.slice("sha256=".length) : "";
   if (!HEX_SHA256.test(hex)) return malformed("X-Hub-Signature-256 header is not sha256=<64 hex digits>");
-  const keys = secrets.map((secret) => Buffer.from(secret));
-  return anySignatureMatches(keys, body, [Buffer.from(hex, "hex")]) ? { ok: true } : MISMATCH;
+  return { keys: secrets.map((secret) => Buffer.from(secret)), prefix: "", signatures: [Buffer.from(hex, "hex")] };
 }
 
-function verifyTelegram(secrets: readonly string[], header: VerifyInput["header"]): VerifyResult {
+function verifyTelegram(secrets: readonly string[], header: VerifyStart["header"]): VerifyResult {
   const value = header("x-telegram-bot-api-secret-token");
   if (!value) return missing("X-Telegram-Bot-Api-Secret-Token");
   if (!TELEGRAM_TOKEN.test(value)) {
@@ -174,7 +227,7 @@ function verifyTelegram(secrets: readonly string[], header: VerifyInput["header"
   return matched ? { ok: true } : { ok: false, code: "mismatch", reason: "X-Telegram-Bot-Api-Secret-Token does not match any configured secret" };
 }
 
-function verifyStandardWebhooks(secrets: readonly string[], header: VerifyInput["header"], body: Buffer, window: TimestampWindow): VerifyResult {
+function standardWebhooksCheck(secrets: readonly string[], header: VerifyStart["header"], window: TimestampWindow): VerifyResult | BodyCheck {
   const keys = secrets.map(standardWebhooksKey).filter((key): key is Buffer => key !== undefined);
   if (keys.length === 0) {
     return {
@@ -215,9 +268,8 @@ function verifyStandardWebhooks(secrets: readonly string[], header: VerifyInput[
   if (v1Count === 0) return malformed("webhook-signature header has no v1 signature");
   if (signatures.length === 0) return malformed("webhook-signature v1 signatures are not base64 HMAC-SHA256 values");
 
-  const signed = Buffer.concat([Buffer.from(`${id}.${timestamp}.`), body]);
-  if (!anySignatureMatches(keys, signed, signatures)) return MISMATCH;
-  return checkTimestamp(Number(timestamp), window);
+  const t = Number(timestamp);
+  return { keys, prefix: `${id}.${timestamp}.`, signatures, after: () => checkTimestamp(t, window) };
 }
 
 /** The HMAC key of a Standard Webhooks secret: base64 after an optional `whsec_`; undefined when it is not base64. */
@@ -226,21 +278,6 @@ function standardWebhooksKey(secret: string): Buffer | undefined {
   if (!BASE64.test(encoded)) return undefined;
   const key = Buffer.from(encoded, "base64");
   return key.length > 0 ? key : undefined;
-}
-
-/**
- * True when HMAC-SHA256(key, signed) equals any of `signatures` for any key.
- * note: every pair is compared, without an early return, so the time taken does not tell which secret or entry matched.
- */
-function anySignatureMatches(keys: readonly Buffer[], signed: Buffer, signatures: readonly Buffer[]): boolean {
-  let matched = false;
-  for (const key of keys) {
-    const expected = createHmac("sha256", key).update(signed).digest();
-    for (const signature of signatures) {
-      if (constantTimeEqual(expected, signature)) matched = true;
-    }
-  }
-  return matched;
 }
 
 /** crypto.timingSafeEqual throws on different lengths; a length difference is a plain mismatch here. */
