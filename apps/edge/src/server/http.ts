@@ -80,15 +80,27 @@ export function declaredLength(header: string | string[] | undefined): number | 
 }
 
 /**
- * Reads the whole body, refusing more than `limit` bytes with AppError
- * payload_too_large (checked against Content-Length first, then as it streams).
- * `admit` sees the bytes received so far after each chunk and may refuse the
- * rest with an error. A body that stops arriving (no bytes for
- * BODY_IDLE_TIMEOUT_MS) or trickles past BODY_TIMEOUT_MS is request_timeout
- * (408), on HTTP/2 as on HTTP/1.1. A client waiting for 100 Continue is told to go on here.
- * A refused body is left unread: the caller answers and decides about the connection.
+ * Reads a whole body into memory (at most `limit` bytes): for the API's small
+ * JSON bodies and tests. See {@link receiveBody} for errors and deadlines.
  */
-export function readBody(req: NodeRequest, limit: number, opts: ReadBodyOptions = {}): Promise<Buffer> {
+export async function readBody(req: NodeRequest, limit: number, opts: ReadBodyOptions = {}): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  const size = await receiveBody(req, limit, (chunk) => void chunks.push(chunk), opts);
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+}
+
+/**
+ * Hands a request body to `sink` chunk by chunk as it arrives and resolves with its size. When
+ * the sink returns a promise (its write is under way), the request is paused until it settles:
+ * the body is taken no faster than the sink takes it. A sink that rejects fails the read.
+ *
+ * Fails with payload_too_large past `limit` (at once when Content-Length says so), with the
+ * `admit` error, with request_timeout when nothing arrives for the idle timeout or all of it
+ * takes longer than the total one (time spent waiting on the sink counts towards neither's
+ * idleness), and with RequestAbortedError when the client goes away. Sends `100 Continue` when
+ * the client asked for it.
+ */
+export function receiveBody(req: NodeRequest, limit: number, sink: (chunk: Buffer) => Promise<void> | undefined, opts: ReadBodyOptions = {}): Promise<number> {
   const declared = declaredLength(req.headers["content-length"]);
   if (declared !== undefined && declared > limit) {
     return Promise.reject(new AppError("payload_too_large", `body of ${declared} bytes exceeds the ${limit}-byte limit`));
@@ -97,9 +109,11 @@ export function readBody(req: NodeRequest, limit: number, opts: ReadBodyOptions 
   const idleMs = opts.idleTimeoutMs ?? BODY_IDLE_TIMEOUT_MS;
   const totalMs = opts.timeoutMs ?? BODY_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
     let size = 0;
     let done = false;
+    /** The sink's write under way, if any. */
+    let writing: Promise<void> | undefined;
+    let ended = false;
     /** Ends the read once: no more chunks are taken and both timers stop. */
     const settle = (): boolean => {
       if (done) return false;
@@ -108,13 +122,18 @@ export function readBody(req: NodeRequest, limit: number, opts: ReadBodyOptions 
       clearTimeout(total);
       return true;
     };
-    const fail = (err: Error) => {
+    const fail = (err: unknown) => {
       if (settle()) reject(err);
     };
-    const idle = setTimeout(
-      () => fail(new AppError("request_timeout", `the body stopped arriving: nothing for ${idleMs / 1000} s after ${size} bytes`)),
-      idleMs,
-    );
+    const finish = () => {
+      if (settle()) resolve(size);
+    };
+    const onIdle = () => {
+      // note: waiting on our own sink (the disk) is not the client's silence.
+      if (writing) return idle.refresh();
+      fail(new AppError("request_timeout", `the body stopped arriving: nothing for ${idleMs / 1000} s after ${size} bytes`));
+    };
+    const idle = setTimeout(onIdle, idleMs);
     const total = setTimeout(() => fail(new AppError("request_timeout", `the body took longer than ${totalMs / 1000} s (${size} bytes arrived)`)), totalMs);
     req.on("data", (chunk: Buffer) => {
       if (done) return;
@@ -123,10 +142,32 @@ export function readBody(req: NodeRequest, limit: number, opts: ReadBodyOptions 
       if (size > limit) return fail(new AppError("payload_too_large", `body exceeds the ${limit}-byte limit`));
       const refused = opts.admit?.(size);
       if (refused) return fail(refused);
-      chunks.push(chunk);
+      let pending: Promise<void> | undefined;
+      try {
+        pending = sink(chunk);
+      } catch (err) {
+        return fail(err);
+      }
+      if (!pending) return;
+      writing = pending;
+      req.pause();
+      pending.then(
+        () => {
+          writing = undefined;
+          if (done) return;
+          idle.refresh();
+          if (ended) finish();
+          else req.resume();
+        },
+        (err: unknown) => {
+          writing = undefined;
+          fail(err);
+        },
+      );
     });
     req.on("end", () => {
-      if (settle()) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+      ended = true;
+      if (!writing) finish();
     });
     req.on("error", (err: Error) => fail(err));
     req.on("aborted", () => fail(new RequestAbortedError()));
