@@ -1,7 +1,9 @@
 /**
- * The payload file store: webhook bodies larger than FILE_PAYLOAD_BYTES live in
- * files beside the database instead of in it (ARCHITECTURE.md says why), one
- * file per webhook, named by its id, in `<DATABASE_PATH>-payloads/`.
+ * The payload file store (not used yet, #11): webhook bodies larger than
+ * FILE_PAYLOAD_BYTES are to live in files beside the database, one per webhook,
+ * named by its id, in `<DATABASE_PATH>-payloads/`. Files, not SQLite blobs:
+ * better-sqlite3 has no incremental blob I/O, so a blob is always read and
+ * written whole in memory.
  *
  * A body is written to `tmp/<id>` as it arrives, then fsynced, renamed into
  * place and the directory fsynced — all before its row commits, so a row never
@@ -9,11 +11,9 @@
  * row; `sweep` removes those (and every `tmp/` leftover) at start-up. Rows are
  * deleted before their files, so the same holds for retention.
  */
-import { createReadStream, mkdirSync, readdirSync, readSync, openSync, closeSync, statSync, unlinkSync, mkdtempSync, rmSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readdirSync, readSync, rmSync, unlinkSync } from "node:fs";
 import { copyFile, link, open, rename, unlink, type FileHandle } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Readable } from "node:stream";
 import { PARSE_LIMIT_BYTES } from "../destination/destination.filter.js";
 
 /**
@@ -40,13 +40,6 @@ export interface PayloadSpool {
   commit(): Promise<string>;
   /** Deletes what was written (also after commit: the row it was for did not commit). */
   abandon(): void;
-}
-
-/** The file store's directory for a database file. */
-export function payloadDirFor(databasePath: string): string {
-  // note: an in-memory database (tests) gets a temp directory that dies with the process's tmp cleanup.
-  if (databasePath === ":memory:" || databasePath === "") return mkdtempSync(join(tmpdir(), "hookly-payloads-"));
-  return `${databasePath}-payloads`;
 }
 
 /** fsyncs a directory, so a rename or unlink in it survives a power cut. */
@@ -115,14 +108,6 @@ export function createPayloadFiles(dir: string) {
         },
       };
     },
-    /** The bytes of a file payload from `start`, as a stream of at most `chunkBytes` per read. */
-    stream(name: string, opts: { start?: number; highWaterMark?: number } = {}): Readable {
-      return createReadStream(path(name), { start: opts.start ?? 0, highWaterMark: opts.highWaterMark ?? 64 * 1024 });
-    },
-    /** Opens a file payload for reads at offsets (the relay's chunks). */
-    open(name: string): Promise<FileHandle> {
-      return open(path(name), "r");
-    },
     /** The first `maxBytes` of a payload, wherever it is stored. */
     head(ref: PayloadRef, maxBytes: number): Buffer {
       if (ref.file === null) return ref.inline.subarray(0, maxBytes);
@@ -185,14 +170,6 @@ export function createPayloadFiles(dir: string) {
         orphans += 1;
       }
       return { partial, orphans };
-    },
-    /** Size of a stored file payload, or undefined when the file is missing. */
-    sizeOf(name: string): number | undefined {
-      try {
-        return statSync(path(name)).size;
-      } catch {
-        return undefined;
-      }
     },
   };
 }

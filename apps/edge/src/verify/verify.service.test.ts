@@ -3,6 +3,7 @@ import { sign as githubSign, verify as githubVerify } from "@octokit/webhooks-me
 import { Webhook } from "standardwebhooks";
 import Stripe from "stripe";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { mulberry32 } from "../../../../test/random.js";
 import { parseSecrets, type ProviderType, startVerification, type VerifyFailureCode, type VerifyInput, verifySignature } from "./verify.service.js";
 
 const NOW = new Date("2025-06-01T12:00:00.000Z");
@@ -764,13 +765,6 @@ describe("verifySignature: never throws", () => {
 });
 
 describe("startVerification: a body fed in parts", () => {
-  /** Deterministic pseudo-random numbers (mulberry32), so a failure can be replayed from its seed. */
-  const rng = (seed: number) => () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
   const body = new Uint8Array(200_000).map((_, i) => (i * 31 + 7) % 256);
   const stripeSig = stripeHeaderForBytes(STRIPE_SECRET, T, body);
   const githubSig = `sha256=${hmac(GITHUB_SECRET, body).toString("hex")}`;
@@ -804,7 +798,7 @@ describe("startVerification: a body fed in parts", () => {
   it.each(inputs)("$name: any split of the body gives verifySignature's answer", ({ input }) => {
     const whole = verifySignature({ ...input, body });
     for (let seed = 1; seed <= 50; seed++) {
-      const random = rng(seed);
+      const random = mulberry32(seed);
       const v = startVerification(input);
       let at = 0;
       while (at < body.length) {
