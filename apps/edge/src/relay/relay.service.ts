@@ -299,11 +299,14 @@ export function createRelayService(deps: {
     if (resumeTimer) clearTimeout(resumeTimer);
     resumeTimer = setTimeout(() => {
       resumeTimer = undefined;
+      // note: the timer firing is the end of the wait. Node's timers may fire a millisecond before
+      // Date.now() reaches retryAt; comparing the clock again here once left dispatch paused for good.
+      if (storageFault) storageFault = { ...storageFault, retryAt: 0 };
       safely("resume after a storage fault", () => {
         pumpAll();
         // note: nothing was left to send (no hub, or nothing pending): no result waits to be recorded, so
         // the pause ends here; the next result that cannot be written starts it again.
-        if (storageFault && deliveries.size === 0 && Date.now() >= storageFault.retryAt) {
+        if (storageFault && deliveries.size === 0) {
           storageFault = undefined;
           deps.storage.succeeded("delivery");
         }
