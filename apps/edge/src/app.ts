@@ -12,6 +12,8 @@ import { createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { AdminService } from "@hookly/proto/gen/admin_pb";
 import { StreamService } from "@hookly/proto/gen/stream_pb";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { adminRoutes } from "./admin/admin.http.js";
@@ -33,6 +35,9 @@ import { createHubService } from "./hub/hub.service.js";
 import { createHubStore } from "./hub/hub.store.js";
 import { ingestRoutes } from "./ingest/ingest.http.js";
 import { createIngestService } from "./ingest/ingest.service.js";
+import { createPayloadFiles } from "./payload/payload.files.js";
+import { createPayloadService } from "./payload/payload.service.js";
+import { createPayloadStore } from "./payload/payload.store.js";
 import { createIngestStore } from "./ingest/ingest.store.js";
 import { createLifecycle } from "./lifecycle.js";
 import { createLogger, type Logger } from "./logger.js";
@@ -89,6 +94,11 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
   });
   const box = createSecretBox(config.encryptionKeys);
 
+  // note: bodies over 1 MiB live beside the database (payload/payload.files.ts); an in-memory database gets a
+  // temporary directory that goes with it.
+  const inMemory = config.databasePath === ":memory:";
+  const files = createPayloadFiles(inMemory ? mkdtempSync(join(tmpdir(), "hookly-payloads-")) : `${config.databasePath}-payloads`);
+  const payloads = createPayloadService({ files, store: createPayloadStore(db), log });
   const queueStore = createQueueStore(db);
   const hubs = createHubService({
     store: createHubStore(db),
@@ -134,6 +144,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
     log,
     deadLetterAfterMs: config.deadLetterAfterMs,
     storage,
+    files,
   });
   const finalFailureListeners: ((f: FinalFailure) => void)[] = [];
   const heldListeners: ((h: HeldDestination) => void)[] = [];
@@ -143,6 +154,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
     destinations,
     hubDeadAfterMs: config.hubDeadAfterMs,
     storage,
+    files,
     clock,
     events,
     log,
@@ -180,6 +192,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
     destinations,
     ingestStore,
     deadLetterAfterMs: config.deadLetterAfterMs,
+    files,
   });
   const settings: Settings = {
     baseUrl: config.baseUrl,
@@ -274,9 +287,11 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
     extensions,
     ingestStore,
     checkpointer,
+    payloads,
     db,
     log,
     baseUrl: config.baseUrl,
+    onClosed: inMemory ? () => rmSync(files.dir, { recursive: true, force: true }) : undefined,
     maxConnectionsPerSource: config.maxConnectionsPerSource,
   });
 

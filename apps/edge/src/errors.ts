@@ -65,14 +65,20 @@ export function isForeignKeyViolation(err: unknown): boolean {
 }
 
 /**
- * The SQLite result code of a storage failure (disk full, I/O error, busy past
- * the timeout, read-only, locked, cannot open), or undefined for any other
- * error. Branches on the error's code, never its message.
+ * The code of a storage failure, or undefined for any other error: SQLite's
+ * (disk full, I/O error, busy past the timeout, read-only, locked, cannot
+ * open), or the file system's where payload files are written (ENOSPC,
+ * EDQUOT, EIO, EROFS). Branches on the error's code, never its message.
  */
 export function storageErrorCode(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code !== "string") return undefined;
-  return /^SQLITE_(FULL|IOERR|BUSY|READONLY|LOCKED|CANTOPEN|PROTOCOL|NOLFS)/.test(code) ? code : undefined;
+  return /^SQLITE_(FULL|IOERR|BUSY|READONLY|LOCKED|CANTOPEN|PROTOCOL|NOLFS)/.test(code) || /^E(NOSPC|DQUOT|IO|ROFS)$/.test(code) ? code : undefined;
+}
+
+/** Whether a storage error code means the disk (or the database's page limit) is full. */
+export function isFullCode(code: string): boolean {
+  return code.startsWith("SQLITE_FULL") || code === "ENOSPC" || code === "EDQUOT";
 }
 
 /**

@@ -8,6 +8,7 @@ import type { Db } from "./db/db.js";
 import type { Extension } from "./core.js";
 import type { IngestStore } from "./ingest/ingest.store.js";
 import type { Logger } from "./logger.js";
+import type { PayloadService } from "./payload/payload.service.js";
 import type { RelayService } from "./relay/relay.service.js";
 import type { NodeRequest, NodeResponse } from "./server/http.js";
 import { continueIfAsked, createDualServer, type DualServer } from "./server/listener.js";
@@ -44,13 +45,16 @@ export function createLifecycle(deps: {
   extensions: readonly Extension[];
   ingestStore: Pick<IngestStore, "close">;
   checkpointer: Checkpointer;
+  payloads: Pick<PayloadService, "start" | "close">;
   db: Db;
   log: Logger;
   baseUrl: string;
   /** Connections one source address may hold open at once (0: no cap). */
   maxConnectionsPerSource: number;
+  /** Runs last, once the database is closed. */
+  onClosed?: (() => void) | undefined;
 }): Lifecycle {
-  const { relay, storage, extensions, ingestStore, checkpointer, db, log } = deps;
+  const { relay, storage, extensions, ingestStore, checkpointer, payloads, db, log } = deps;
   // Requests being answered, so shutdown can let them finish: ingest answers 202 only after its commit.
   // Long-lived streams (the hub's, the UI's WatchEvents) are kept apart: they never "finish".
   let activeRequests = 0;
@@ -79,6 +83,8 @@ export function createLifecycle(deps: {
   return {
     server,
     async listen(port, host) {
+      // note: first, before anything is received: it deletes uploads a crash left half-done.
+      payloads.start();
       storage.start();
       relay.start();
       const bound = await server.listen(port, host);
@@ -91,6 +97,7 @@ export function createLifecycle(deps: {
         // 1. No new deliveries to the hub; no new connections; idle keep-alives and h2 sessions (GOAWAY) wind down.
         relay.stop();
         storage.stop();
+        payloads.close();
         const serverClosed = server.close(SHUTDOWN_DRAIN_MS + 2_000);
         // 2. In-flight requests finish (ingest commits, then answers 2xx); the hub's results for what it has
         //    already started are still recorded, so those are not delivered twice after a restart.
@@ -111,6 +118,7 @@ export function createLifecycle(deps: {
         await ingestStore.close();
         await checkpointer.stop();
         db.close();
+        deps.onClosed?.();
       })();
       return closing;
     },

@@ -16,7 +16,9 @@
  *                                         → 200 { webhooks: [Webhook], next_page_token }
  *          (since ≤ received_at < until, ISO-8601 with a zone or a plain date; limit 1–500, default 50;
  *          next_page_token is "" on the last page)
- *   GET    /api/webhooks/:id              → 200 { webhook (+ headers, payload, payload_text), attempts }
+ *   GET    /api/webhooks/:id?payload_bytes= → 200 { webhook (+ headers, payload, payload_text, payload_truncated,
+ *                                           payload_sha256), attempts }   (the first payload_bytes of the payload,
+ *                                           default 65536, at most 1048576; the whole of it: …/payload)
  *   GET    /api/webhooks/:id/payload      → 200 the payload's bytes as received, its content type, as a download
  *   POST   /api/webhooks/:id/replay       → 201 { webhook }
  *   GET    /api/status                    → 200 { hub, hubs, queues, last_24h, oldest_pending_at, edge_version }
@@ -28,24 +30,15 @@
  *   GET · PATCH · DELETE /api/destinations/:id
  *   POST   /api/webhooks/:id/replay?destination_id=dst_…   (one destination; default all)
  */
+import { pipeline } from "node:stream/promises";
 import { z } from "zod";
 import { PROVIDER_TYPES, type EndpointView } from "../endpoint/endpoint.service.js";
 import { AppError } from "../errors.js";
 import { readJson, sendJson, type NodeResponse, type Route } from "../server/http.js";
-import type { AttemptView, EndpointQueueStats, WebhookDetail, WebhookView } from "../webhook/webhook.service.js";
+import { utf8Head } from "../payload/payload.text.js";
+import { MAX_PAYLOAD_PREVIEW_BYTES, type AttemptView, type EndpointQueueStats, type WebhookDetail, type WebhookView } from "../webhook/webhook.service.js";
 import type { HubService } from "../hub/hub.service.js";
 import { destinationSnapshot, hubSnapshots, iso, restJson, statusSnapshot, type AdminDeps, type DestinationSnapshot, type RestJson } from "./admin.mapping.js";
-
-const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-
-/** The payload as text when it is valid UTF-8, else null. */
-function payloadText(payload: Uint8Array): string | null {
-  try {
-    return utf8.decode(payload);
-  } catch {
-    return null;
-  }
-}
 
 /** An endpoint as REST JSON, with its destinations and queue. */
 export function endpointJson(e: EndpointView, q: EndpointQueueStats | undefined, destinations: DestinationSnapshot[]) {
@@ -67,14 +60,17 @@ export function webhookJson(w: WebhookView) {
   return restJson(w) as Record<string, RestJson>;
 }
 
-/** A webhook with headers, payload (base64, plus `payload_text` when it is valid UTF-8) and deliveries. */
+/**
+ * A webhook with headers, the start of its payload (base64, plus `payload_text` when it is valid
+ * UTF-8; `payload_truncated` when there is more), payload_sha256 and deliveries.
+ */
 export function webhookDetailJson(w: WebhookDetail) {
   const { headers, payload, deliveries, ...view } = w;
   return {
     ...webhookJson(view),
     headers: headers.map(([name, value]) => ({ name, value })),
     payload: Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString("base64"),
-    payload_text: payloadText(payload),
+    payload_text: utf8Head(payload, w.payloadTruncated)?.text ?? null,
     deliveries: restJson(deliveries.map(({ seq: _seq, ...d }) => d)),
   };
 }
@@ -202,6 +198,14 @@ const listWebhooksQuery = z.strictObject({
   page_token: z.string().optional(),
 });
 
+const getWebhookQuery = z.strictObject({
+  payload_bytes: z
+    .string()
+    .regex(/^\d{1,8}$/, { error: `payload_bytes must be an integer from 1 to ${MAX_PAYLOAD_PREVIEW_BYTES}` })
+    .transform(Number)
+    .optional(),
+});
+
 /** Parses with a schema; invalid_argument naming every bad field otherwise. */
 function parse<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
   const result = schema.safeParse(input);
@@ -326,28 +330,35 @@ export function adminRoutes(deps: AdminDeps): Route[] {
     {
       method: "GET",
       path: "/api/webhooks/:id",
-      handler: (_req, res, params) => {
-        const { webhook, attempts } = webhooks.get(params.id!);
+      handler: (_req, res, params, url) => {
+        const q = parse(getWebhookQuery, queryObject(url), "query parameter");
+        const { webhook, attempts } = webhooks.get(params.id!, { previewBytes: q.payload_bytes });
         sendJson(res, 200, { webhook: webhookDetailJson(webhook), attempts: attempts.map(attemptJson) });
       },
     },
     {
       method: "GET",
       path: "/api/webhooks/:id/payload",
-      handler: (req, res, params) => {
-        const { contentType, payload } = webhooks.payload(params.id!);
+      handler: async (req, res, params) => {
+        const { contentType, size, stream } = webhooks.payload(params.id!);
         // note: the bytes are the sender's: a download (attachment), never rendered here (nosniff,
         // a sandbox CSP), whatever content type they claim.
         res.writeHead(200, {
           "content-type": contentType || "application/octet-stream",
-          "content-length": payload.byteLength,
+          "content-length": size,
           "content-disposition": `attachment; filename="${params.id}${extensionOf(contentType ?? "")}"`,
           "x-content-type-options": "nosniff",
           "content-security-policy": "sandbox; default-src 'none'",
           "cache-control": "no-store",
         });
-        if (req.method === "HEAD") res.end();
-        else res.end(payload);
+        if (req.method === "HEAD") {
+          res.end();
+          return;
+        }
+        // note: read in parts as the client takes them (pipeline pauses the file while the socket is full).
+        await pipeline(stream(), res).catch((err: unknown) => {
+          if (!res.destroyed) res.destroy(err instanceof Error ? err : undefined);
+        });
       },
     },
     {

@@ -117,10 +117,12 @@ function endpointMessage(e: EndpointView, q: EndpointQueueStats | undefined, des
 }
 
 /** A webhook message; headers, payload and deliveries only for a detail. */
-function webhookMessage(w: WebhookView, body?: Pick<WebhookDetail, "headers" | "payload" | "deliveries">): Webhook {
+function webhookMessage(w: WebhookView, body?: Pick<WebhookDetail, "headers" | "payload" | "payloadTruncated" | "payloadSha256" | "deliveries">): Webhook {
   return messageFrom(WebhookSchema, w, {
     headers: body?.headers.map(([name, value]) => ({ name, value })),
     payload: body?.payload,
+    payloadTruncated: body?.payloadTruncated,
+    payloadSha256: body?.payloadSha256,
     deliveries: body?.deliveries.map(deliveryMessage),
   });
 }
@@ -243,7 +245,7 @@ export function createAdminRpc(
 
     getWebhook: (req, ctx) =>
       guard(ctx, () => {
-        const { webhook, attempts } = webhooks.get(req.id);
+        const { webhook, attempts } = webhooks.get(req.id, { previewBytes: req.payloadPreviewBytes });
         return { webhook: webhookMessage(webhook, webhook), attempts: attempts.map(attemptMessage) };
       }),
 

@@ -15,7 +15,7 @@ import type { Logger } from "../logger.js";
 import {
   RequestAbortedError,
   declaredLength,
-  readBody,
+  receiveBody,
   rawHeaderPairs,
   sendError,
   sendJson,
@@ -24,7 +24,7 @@ import {
   type Route,
 } from "../server/http.js";
 import { BUSY_RETRY_AFTER_S, BodyBudget, unreadBodyAction } from "./ingest.admission.js";
-import type { IngestService } from "./ingest.service.js";
+import type { IngestService, Reception } from "./ingest.service.js";
 
 /** Where the source IP comes from, and the body limits. */
 export interface IngestHttpOptions {
@@ -56,29 +56,39 @@ export function ingestRoutes(ingest: IngestService, log: Logger, opts: IngestHtt
   const busy = () => new AppError("unavailable", "the edge is receiving too many webhook bodies at once; retry shortly", { retryAfterS: BUSY_RETRY_AFTER_S });
   const handler: Route["handler"] = async (req, res, params, url) => {
     const endpointId = params.id!;
-    // note: storage cannot take it, or no such endpoint: answer before reading a body that would only be thrown away.
     const declared = declaredLength(req.headers["content-length"]);
-    const refused = ingest.refusal() ?? (ingest.knows(endpointId) ? undefined : new AppError("not_found", "no endpoint with this id"));
-    if (refused) return answerUnread(req, res, refused, log, endpointId, declared);
-    const lease = budget.lease();
-    if (declared !== undefined && declared <= opts.maxPayloadBytes && !lease.grow(declared)) return answerUnread(req, res, busy(), log, endpointId, declared);
+    const forwarded = opts.trustProxy
+      ? String(req.headers["x-forwarded-for"] ?? "")
+          .split(",")[0]
+          ?.trim()
+      : "";
+    let reception: Reception;
     try {
-      const body = await readBody(req, opts.maxPayloadBytes, { admit: (received) => (lease.grow(received) ? undefined : busy()) });
-      const forwarded = opts.trustProxy
-        ? String(req.headers["x-forwarded-for"] ?? "")
-            .split(",")[0]
-            ?.trim()
-        : "";
-      const result = await ingest.accept({
+      reception = ingest.begin({
         endpointId,
         method: req.method ?? "POST",
         query: url.search.replace(/^\?/, ""),
         headers: rawHeaderPairs(req),
-        body,
         sourceIp: forwarded || req.socket?.remoteAddress || null,
       });
+    } catch (err) {
+      // note: storage cannot take it, or no such endpoint: answer before reading a body that would only be thrown away.
+      return answerUnread(req, res, err, log, endpointId, declared);
+    }
+    const r = reception;
+    const lease = budget.lease();
+    if (declared !== undefined && declared <= opts.maxPayloadBytes && !lease.grow(declared)) {
+      r.abandon();
+      lease.release();
+      return answerUnread(req, res, busy(), log, endpointId, declared);
+    }
+    try {
+      // note: the body goes to the reception as it arrives (to disk past 1 MiB), never whole in memory.
+      await receiveBody(req, opts.maxPayloadBytes, (chunk) => r.write(chunk), { admit: (received) => (lease.grow(received) ? undefined : busy()) });
+      const result = await r.commit();
       sendJson(res, 202, { id: result.webhookId, verified: result.signatureValid });
     } catch (err) {
+      r.abandon();
       if (err instanceof RequestAbortedError) return;
       if (err instanceof AppError && (err.code === "payload_too_large" || err.code === "unavailable" || err.code === "request_timeout")) {
         // note: stop reading a body we refuse; the client learns why first.

@@ -2,6 +2,7 @@
  * Ingest: find the endpoint, check the provider signature on the raw bytes,
  * store durably. An invalid signature is stored and marked, never rejected.
  */
+import { createHash } from "node:crypto";
 import type { Clock } from "../clock.js";
 import { eventTypeOf, lazyJson } from "../destination/destination.filter.js";
 import type { DestinationService } from "../destination/destination.service.js";
@@ -11,18 +12,36 @@ import type { EdgeEvents } from "../events.js";
 import { newId } from "../ids.js";
 import type { Logger } from "../logger.js";
 import type { StorageReporter } from "../storage/storage.service.js";
-import { verifySignature } from "../verify/verify.service.js";
+import { FILE_PAYLOAD_BYTES, type PayloadFiles, type PayloadRef, type PayloadSpool } from "../payload/payload.files.js";
+import { startVerification } from "../verify/verify.service.js";
 import type { IngestStore } from "./ingest.store.js";
 
-/** One request as it arrived on an ingest URL. */
-export interface IncomingWebhook {
+/** One request as it arrived on an ingest URL, before its body. */
+export interface IncomingRequest {
   endpointId: string;
   method: string;
   query: string;
   /** [name, value] pairs in arrival order, original case. */
   headers: [string, string][];
-  body: Uint8Array;
   sourceIp: string | null;
+}
+
+/** A request with its whole body. */
+export interface IncomingWebhook extends IncomingRequest {
+  body: Uint8Array;
+}
+
+/**
+ * A webhook being received: feed its body in order, then commit (resolves
+ * once it is on disk) or abandon (nothing of it is kept).
+ */
+export interface Reception {
+  /** Takes the next part of the body; when it returns a promise, wait for it before the next write. */
+  write(chunk: Uint8Array): Promise<void> | undefined;
+  /** Checks the signature over everything written and stores the webhook durably. */
+  commit(): Promise<{ webhookId: string; signatureValid: boolean }>;
+  /** Drops what was written (the request failed or was refused part-way). */
+  abandon(): void;
 }
 
 /** Ingest operations. */
@@ -50,88 +69,149 @@ export function createIngestService(deps: {
   deadLetterAfterMs: number;
   /** Storage health: refuses ingest while the disk is low or refuses writes, and learns of failures. */
   storage: StorageReporter & { ingestRefusal(): string | undefined };
+  /** Where bodies over FILE_PAYLOAD_BYTES go. */
+  files: PayloadFiles;
 }) {
-  const { endpoints, destinations, store, clock, events, log, deadLetterAfterMs, storage } = deps;
+  const { endpoints, destinations, store, clock, events, log, deadLetterAfterMs, storage, files } = deps;
+  /** The 503 for a write that failed (database or payload file); logged once per outage by the storage service. */
+  const unstored = (err: unknown, endpointId: string): AppError => {
+    if (!storage.failed("ingest", err)) log.error({ err, endpointId }, "cannot store webhook; answering 503 so the provider retries");
+    return new AppError("unavailable", "webhook could not be stored; retry later", { cause: err, retryAfterS: STORAGE_RETRY_AFTER_S });
+  };
   /** The 503 for a webhook arriving now, while storage refuses new ones. */
   const refusal = (): AppError | undefined => {
     const why = storage.ingestRefusal();
     return why === undefined ? undefined : new AppError("unavailable", `${why}; retry later`, { retryAfterS: STORAGE_RETRY_AFTER_S });
   };
-  return {
-    /**
-     * Why a webhook arriving now would be refused (503 with Retry-After), or
-     * undefined: the ingest route asks before reading a body it cannot store.
-     */
-    refusal,
-    /**
-     * Stores a webhook and resolves with its id once it is on disk.
-     * Throws AppError not_found for an unknown endpoint, unavailable (with
-     * Retry-After) while storage refuses new webhooks or cannot write.
-     *
-     * note: while refused, nothing is tried: the storage service probes the
-     * disk and lifts the refusal within seconds of it taking writes again.
-     */
-    /** Whether an endpoint with this id exists (checked before a body is read; accept checks again). */
-    knows(endpointId: string): boolean {
-      return endpoints.find(endpointId) !== undefined;
-    },
-    async accept(input: IncomingWebhook): Promise<{ webhookId: string; signatureValid: boolean }> {
-      const endpoint = endpoints.find(input.endpointId);
-      if (!endpoint) throw new AppError("not_found", "no endpoint with this id");
-      const refused = refusal();
-      if (refused) throw refused;
-      const receivedAt = clock.now();
-      const header = headerLookup(input.headers);
-      let secrets: string[];
-      try {
-        secrets = endpoints.secrets(endpoint);
-      } catch (err) {
-        // note: a secret that cannot be decrypted (wrong ENCRYPTION_KEY) must not lose the webhook.
-        log.error({ err, endpointId: endpoint.id }, "cannot decrypt endpoint secret; storing webhook unverified");
-        secrets = [];
-      }
-      const verdict = verifySignature({
-        provider: endpoint.providerType,
-        secrets,
-        header,
-        body: input.body,
-        now: new Date(receivedAt),
+  /**
+   * Starts receiving a webhook. The body is fed as it arrives: its
+   * signature and SHA-256 are computed on the way, up to
+   * FILE_PAYLOAD_BYTES of it is held for the row, and anything larger is
+   * written to a payload file as it comes (the caller waits on write, so a
+   * slow disk slows the upload, never fills memory).
+   *
+   * Throws AppError not_found for an unknown endpoint, unavailable (with
+   * Retry-After) while storage refuses new webhooks; write and commit
+   * reject with unavailable when the disk or database fails.
+   *
+   * note: while refused, nothing is tried: the storage service probes the
+   * disk and lifts the refusal within seconds of it taking writes again.
+   */
+  const begin = (input: IncomingRequest): Reception => {
+    const endpoint = endpoints.find(input.endpointId);
+    if (!endpoint) throw new AppError("not_found", "no endpoint with this id");
+    const refused = refusal();
+    if (refused) throw refused;
+    const receivedAt = clock.now();
+    const header = headerLookup(input.headers);
+    let secrets: string[];
+    try {
+      secrets = endpoints.secrets(endpoint);
+    } catch (err) {
+      // note: a secret that cannot be decrypted (wrong ENCRYPTION_KEY) must not lose the webhook.
+      log.error({ err, endpointId: endpoint.id }, "cannot decrypt endpoint secret; storing webhook unverified");
+      secrets = [];
+    }
+    const verification = startVerification({ provider: endpoint.providerType, secrets, header, now: new Date(receivedAt) });
+    const hash = createHash("sha256");
+    const id = newId("webhook");
+    let held: Uint8Array[] = [];
+    let size = 0;
+    let spool: PayloadSpool | undefined;
+    let state: "open" | "committing" | "done" = "open";
+    const toSpool = (chunk: Uint8Array): Promise<void> =>
+      spool!.write(chunk).catch((err: unknown) => {
+        throw unstored(err, endpoint.id);
       });
-      const json = lazyJson(input.body);
-      const eventType = eventTypeOf({ provider: endpoint.providerType, header, json, eventTypeHeader: endpoint.eventTypeHeader });
-      const routes = destinations.route(endpoint.id, eventType, json);
-      const id = newId("webhook");
-      let seq: number;
-      try {
-        seq = await store.insert({
-          id,
-          endpointId: endpoint.id,
-          receivedAt,
-          method: input.method,
-          query: input.query,
-          headers: input.headers,
-          payload: input.body,
-          contentType: header("content-type") ?? null,
-          sourceIp: input.sourceIp,
-          signatureValid: verdict.ok,
-          signatureReason: verdict.ok ? null : verdict.reason,
-          eventType,
-          routes,
-          deliverBy: receivedAt + deadLetterAfterMs,
-          replayOf: null,
-        });
-      } catch (err) {
-        if (isForeignKeyViolation(err)) {
-          throw new AppError("not_found", "no endpoint with this id");
+    return {
+      write(chunk) {
+        if (state !== "open") throw new Error("reception already committed or abandoned");
+        verification.update(chunk);
+        hash.update(chunk);
+        size += chunk.byteLength;
+        if (spool) return toSpool(chunk);
+        held.push(chunk);
+        if (size <= FILE_PAYLOAD_BYTES) return undefined;
+        spool = files.spool(id);
+        const first = Buffer.concat(held);
+        held = [];
+        return toSpool(first);
+      },
+      async commit() {
+        if (state !== "open") throw new Error("reception already committed or abandoned");
+        state = "committing";
+        const verdict = verification.finish();
+        const sha256 = hash.digest("hex");
+        let payload: PayloadRef;
+        if (spool) {
+          try {
+            payload = { size, inline: Buffer.alloc(0), file: await spool.commit(), sha256 };
+          } catch (err) {
+            spool.abandon();
+            state = "done";
+            throw unstored(err, endpoint.id);
+          }
+        } else {
+          payload = { size, inline: Buffer.concat(held, size), file: null, sha256 };
         }
-        // note: a storage error is logged once per outage by the storage service, not per request.
-        if (!storage.failed("ingest", err)) log.error({ err, endpointId: endpoint.id }, "cannot store webhook; answering 503 so the provider retries");
-        throw new AppError("unavailable", "webhook could not be stored; retry later", { cause: err, retryAfterS: STORAGE_RETRY_AFTER_S });
+        held = [];
+        // note: a body stored as a file is over PARSE_LIMIT_BYTES: never parsed for event types or filters.
+        const json = payload.file === null ? lazyJson(payload.inline) : () => undefined;
+        const eventType = eventTypeOf({ provider: endpoint.providerType, header, json, eventTypeHeader: endpoint.eventTypeHeader });
+        const routes = destinations.route(endpoint.id, eventType, json);
+        let seq: number;
+        try {
+          seq = await store.insert({
+            id,
+            endpointId: endpoint.id,
+            receivedAt,
+            method: input.method,
+            query: input.query,
+            headers: input.headers,
+            payload,
+            contentType: header("content-type") ?? null,
+            sourceIp: input.sourceIp,
+            signatureValid: verdict.ok,
+            signatureReason: verdict.ok ? null : verdict.reason,
+            eventType,
+            routes,
+            deliverBy: receivedAt + deadLetterAfterMs,
+            replayOf: null,
+          });
+        } catch (err) {
+          // note: the row did not commit: its file goes too (a crash here leaves it to the start-up sweep).
+          spool?.abandon();
+          state = "done";
+          if (isForeignKeyViolation(err)) throw new AppError("not_found", "no endpoint with this id");
+          throw unstored(err, endpoint.id);
+        }
+        state = "done";
+        storage.succeeded("ingest");
+        const destinationIds = routes.filter((r) => r.filteredBecause === null).map((r) => r.destinationId);
+        events.emit("webhook.received", { endpointId: endpoint.id, webhookId: id, seq, destinationIds, signatureValid: verdict.ok });
+        return { webhookId: id, signatureValid: verdict.ok };
+      },
+      abandon() {
+        if (state !== "open") return;
+        state = "done";
+        held = [];
+        spool?.abandon();
+      },
+    };
+  };
+
+  return {
+    begin,
+    /** Stores a webhook whose whole body is at hand: begin, one write, commit. */
+    async accept(input: IncomingWebhook): Promise<{ webhookId: string; signatureValid: boolean }> {
+      const reception = begin(input);
+      try {
+        await reception.write(input.body);
+        return await reception.commit();
+      } catch (err) {
+        reception.abandon();
+        throw err;
       }
-      storage.succeeded("ingest");
-      const destinationIds = routes.filter((r) => r.filteredBecause === null).map((r) => r.destinationId);
-      events.emit("webhook.received", { endpointId: endpoint.id, webhookId: id, seq, destinationIds, signatureValid: verdict.ok });
-      return { webhookId: id, signatureValid: verdict.ok };
     },
   };
 }

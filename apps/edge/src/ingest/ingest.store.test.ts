@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { openDatabase, type Db } from "../db/db.js";
 import { newId } from "../ids.js";
+import { inlinePayload } from "../payload/payload.files.js";
 import { createIngestStore, type NewWebhook } from "./ingest.store.js";
 
 let dir: string;
@@ -31,7 +32,7 @@ const webhook = (endpointId = "ep_aaaaaaaaaaaaaaaaaaaaa", payload = Buffer.from(
   method: "POST",
   query: "",
   headers: [["Content-Type", "application/json"]],
-  payload,
+  payload: inlinePayload(payload),
   contentType: "application/json",
   sourceIp: "127.0.0.1",
   signatureValid: false,

@@ -26,6 +26,7 @@
  */
 import { closeSync, fstatSync, fsync, openSync, statSync } from "node:fs";
 import type { Db } from "../db/db.js";
+import type { PayloadRef } from "../payload/payload.files.js";
 
 /** A webhook to store. */
 export interface NewWebhook {
@@ -36,7 +37,8 @@ export interface NewWebhook {
   query: string;
   /** [name, value] pairs in arrival order, original case. */
   headers: [string, string][];
-  payload: Uint8Array;
+  /** The body: its bytes in the row, or the name of its (committed) payload file. */
+  payload: PayloadRef;
   contentType: string | null;
   sourceIp: string | null;
   signatureValid: boolean;
@@ -48,6 +50,8 @@ export interface NewWebhook {
   deliverBy: number;
   replayOf: string | null;
 }
+
+const EMPTY = Buffer.alloc(0);
 
 /** Ingest persistence. */
 export type IngestStore = ReturnType<typeof createIngestStore>;
@@ -71,16 +75,18 @@ export function createIngestStore(
   } = {},
 ) {
   const insertWebhook = db.prepare(
-    `INSERT INTO webhook (id, endpoint_id, received_at, method, query, payload_size, content_type, source_ip,
+    `INSERT INTO webhook (id, endpoint_id, received_at, method, query, payload_size, payload_sha256, content_type, source_ip,
        signature_valid, signature_reason, event_type, delivery_count, status, settled_at, replay_of)
-     VALUES (@id, @endpointId, @receivedAt, @method, @query, @payloadSize, @contentType, @sourceIp,
+     VALUES (@id, @endpointId, @receivedAt, @method, @query, @payloadSize, @payloadSha256, @contentType, @sourceIp,
        @signatureValid, @signatureReason, @eventType, @deliveryCount, @status, @settledAt, @replayOf)`,
   );
   const insertDelivery = db.prepare<[number | bigint, string, string, number, number, number | null, string | null]>(
     `INSERT INTO delivery (webhook_seq, destination_id, status, next_attempt_at, deliver_by, settled_at, error_message)
      VALUES (?, ?, ?, ?, ?, ?, ?)`,
   );
-  const insertBody = db.prepare<[number | bigint, string, Uint8Array]>(`INSERT INTO webhook_body (webhook_seq, headers, payload) VALUES (?, ?, ?)`);
+  const insertBody = db.prepare<[number | bigint, string, Uint8Array, string | null]>(
+    `INSERT INTO webhook_body (webhook_seq, headers, payload, payload_file) VALUES (?, ?, ?, ?)`,
+  );
 
   const insertRow = (w: NewWebhook): number => {
     const queued = w.routes.some((r) => r.filteredBecause === null);
@@ -90,7 +96,8 @@ export function createIngestStore(
       receivedAt: w.receivedAt,
       method: w.method,
       query: w.query,
-      payloadSize: w.payload.byteLength,
+      payloadSize: w.payload.size,
+      payloadSha256: w.payload.sha256,
       contentType: w.contentType,
       sourceIp: w.sourceIp,
       signatureValid: w.signatureValid ? 1 : 0,
@@ -101,7 +108,7 @@ export function createIngestStore(
       settledAt: queued ? null : w.receivedAt,
       replayOf: w.replayOf,
     });
-    insertBody.run(lastInsertRowid, JSON.stringify(w.headers), w.payload);
+    insertBody.run(lastInsertRowid, JSON.stringify(w.headers), w.payload.file === null ? w.payload.inline : EMPTY, w.payload.file);
     for (const r of w.routes) {
       if (r.filteredBecause === null) insertDelivery.run(lastInsertRowid, r.destinationId, "pending", w.receivedAt, w.deliverBy, null, null);
       else insertDelivery.run(lastInsertRowid, r.destinationId, "filtered", w.receivedAt, w.deliverBy, w.receivedAt, `filtered: ${r.filteredBecause}`);

@@ -14,6 +14,7 @@ import { EdgeEvents } from "../events.js";
 import { createHubService } from "../hub/hub.service.js";
 import { createHubStore } from "../hub/hub.store.js";
 import { newId } from "../ids.js";
+import { inlinePayload } from "../payload/payload.files.js";
 import { createIngestStore } from "../ingest/ingest.store.js";
 import { createHubCredentialStore } from "./maintenance.store.js";
 import {
@@ -109,7 +110,7 @@ async function seed(db: Db, opts: { endpoints: number; perEndpoint: number; key?
           method: "POST",
           query: "",
           headers: [["content-type", "application/json"]],
-          payload: Buffer.from(JSON.stringify({ n, pad: "x".repeat(500) })),
+          payload: inlinePayload(Buffer.from(JSON.stringify({ n, pad: "x".repeat(500) }))),
           contentType: "application/json",
           sourceIp: null,
           signatureValid: false,
@@ -158,7 +159,7 @@ describe("backupDatabase", () => {
           method: "POST",
           query: "",
           headers: [],
-          payload: Buffer.from(`late ${n++}`),
+          payload: inlinePayload(Buffer.from(`late ${n++}`)),
           contentType: null,
           sourceIp: null,
           signatureValid: false,

@@ -36,11 +36,13 @@ import {
   WebhookSchema,
   type DestinationFilter,
   type HubCredential,
+  type Webhook,
 } from "@hookly/proto/gen/admin_pb";
 import { z } from "zod";
 import { messageJson, providerToProto, statusToProto, type RestJson } from "../admin/admin.mapping.js";
 import { PROVIDER_TYPES } from "../endpoint/endpoint.service.js";
 import type { Logger } from "../logger.js";
+import { utf8Head } from "../payload/payload.text.js";
 import { WEBHOOK_STATUSES } from "../webhook/webhook.store.js";
 import type { HooklyApi } from "./mcp.api.js";
 
@@ -80,8 +82,6 @@ export const SHOWN_ONCE =
 
 // ── output: proto messages → JSON an assistant reads ────────────────────────
 
-const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-
 /** A filter as the tools take it (`equals` as JSON instead of equals_json text); null when it keeps everything. */
 function filterJson(f: DestinationFilter, json: { [key: string]: RestJson }): RestJson {
   if (f.eventTypes.length === 0 && f.jsonPath === "") return null;
@@ -100,35 +100,20 @@ function filterJson(f: DestinationFilter, json: { [key: string]: RestJson }): Re
 export const DEFAULT_PAYLOAD_BYTES = 16 * 1024;
 export const MAX_PAYLOAD_BYTES_SHOWN = 1024 * 1024;
 
-/** UTF-8 text of `bytes`, or undefined; a cut-off `truncated` tail (up to 3 bytes of a split character) is dropped. */
-function utf8Text(bytes: Uint8Array, truncated: boolean): { text: string; bytes: number } | undefined {
-  for (let drop = 0; drop <= (truncated ? Math.min(3, bytes.length) : 0); drop++) {
-    try {
-      const shown = bytes.subarray(0, bytes.length - drop);
-      return { text: utf8.decode(shown), bytes: shown.length };
-    } catch {
-      // try again without the last byte: the cut may have split a character
-    }
-  }
-  return undefined;
-}
-
 /**
  * At most `maxBytes` of the payload: as UTF-8 text when it decodes as such, else base64, with
  * how many bytes are shown and, when that is not all of them, a note that says so.
  */
-function payloadJson(payload: Uint8Array, maxBytes: number) {
-  const truncated = payload.length > maxBytes;
-  const head = truncated ? payload.subarray(0, maxBytes) : payload;
-  const text = utf8Text(head, truncated);
-  const shown = text ? text.bytes : head.length;
+function payloadJson(w: Webhook) {
+  const text = utf8Head(w.payload, w.payloadTruncated);
+  const shown = text ? text.bytes : w.payload.length;
   return {
     payload_encoding: text ? ("utf8" as const) : ("base64" as const),
-    payload: text ? text.text : Buffer.from(head).toString("base64"),
-    payload_truncated: truncated,
+    payload: text ? text.text : Buffer.from(w.payload).toString("base64"),
+    payload_truncated: w.payloadTruncated,
     payload_shown_bytes: shown,
-    ...(truncated && {
-      payload_note: `Only the first ${shown} of ${payload.length} bytes are shown. Call hookly_get_webhook again with a larger max_bytes (at most ${MAX_PAYLOAD_BYTES_SHOWN}) to see more.`,
+    ...(w.payloadTruncated && {
+      payload_note: `Only the first ${shown} of ${w.payloadSize} bytes are shown. Call hookly_get_webhook again with a larger max_bytes (at most ${MAX_PAYLOAD_BYTES_SHOWN}) to see more.`,
     }),
   };
 }
@@ -140,11 +125,11 @@ function payloadJson(payload: Uint8Array, maxBytes: number) {
  * whose headers, payload and deliveries only GetWebhook fills
  * (`webhookBody`: shown, the payload as text or base64; else left out).
  */
-function mcpJson<D extends DescMessage>(schema: D, message: MessageShape<D>, opts: { webhookBody?: { maxBytes: number } } = {}) {
+function mcpJson<D extends DescMessage>(schema: D, message: MessageShape<D>, opts: { webhookBody?: boolean } = {}) {
   return messageJson(schema, message, (m, json) => {
     if (isMessage(m, DestinationFilterSchema)) return filterJson(m, json);
     if (!isMessage(m, WebhookSchema)) return json;
-    if (opts.webhookBody) return { ...json, ...payloadJson(m.payload, opts.webhookBody.maxBytes) };
+    if (opts.webhookBody) return { ...json, ...payloadJson(m) };
     const { headers: _headers, payload: _payload, deliveries: _deliveries, ...summary } = json;
     return summary;
   });
@@ -450,7 +435,9 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
       run(
         "hookly_get_webhook",
         async () =>
-          mcpJson(GetWebhookResponseSchema, await api.getWebhook({ id: webhook_id }), { webhookBody: { maxBytes: max_bytes ?? DEFAULT_PAYLOAD_BYTES } }),
+          mcpJson(GetWebhookResponseSchema, await api.getWebhook({ id: webhook_id, payloadPreviewBytes: max_bytes ?? DEFAULT_PAYLOAD_BYTES }), {
+            webhookBody: true,
+          }),
         // note: the payload is the bulk of this answer: it goes to the assistant once, as text.
         { textOnly: true },
       ),

@@ -1,9 +1,8 @@
 /**
- * The payload file store (not used yet, #11): webhook bodies larger than
- * FILE_PAYLOAD_BYTES are to live in files beside the database, one per webhook,
- * named by its id, in `<DATABASE_PATH>-payloads/`. Files, not SQLite blobs:
- * better-sqlite3 has no incremental blob I/O, so a blob is always read and
- * written whole in memory.
+ * The payload file store: webhook bodies larger than FILE_PAYLOAD_BYTES live
+ * in files beside the database, one per webhook, named by its id, in
+ * `<DATABASE_PATH>-payloads/`. Files, not SQLite blobs: better-sqlite3 has no
+ * incremental blob I/O, so a blob is always read and written whole in memory.
  *
  * A body is written to `tmp/<id>` as it arrives, then fsynced, renamed into
  * place and the directory fsynced — all before its row commits, so a row never
@@ -11,9 +10,11 @@
  * row; `sweep` removes those (and every `tmp/` leftover) at start-up. Rows are
  * deleted before their files, so the same holds for retention.
  */
-import { closeSync, mkdirSync, openSync, readdirSync, readSync, rmSync, unlinkSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { closeSync, createReadStream, mkdirSync, openSync, read, readdirSync, readSync, rmSync, unlinkSync } from "node:fs";
 import { copyFile, link, open, rename, unlink, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import { PARSE_LIMIT_BYTES } from "../destination/destination.filter.js";
 
 /**
@@ -30,6 +31,22 @@ export interface PayloadRef {
   inline: Buffer;
   /** File name in the store, when stored as a file. */
   file: string | null;
+  /** SHA-256 of the bytes, hex; null for a row stored before it was recorded (filled in when first shown). */
+  sha256: string | null;
+}
+
+/** A payload kept in its row. */
+export function inlinePayload(bytes: Uint8Array): PayloadRef {
+  const inline = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return { size: inline.length, inline, file: null, sha256: createHash("sha256").update(inline).digest("hex") };
+}
+
+/** A payload opened for reading in parts (the relay's chunks); close it when done. */
+export interface PayloadReader {
+  size: number;
+  /** Up to `length` bytes from `offset` (fewer only at the end). */
+  read(offset: number, length: number): Promise<Buffer>;
+  close(): void;
 }
 
 /** A body being written; commit once it is complete, or abandon. */
@@ -125,6 +142,51 @@ export function createPayloadFiles(dir: string) {
       } finally {
         closeSync(fd);
       }
+    },
+    /**
+     * Opens a payload for reading in parts. A file is opened now (so a missing
+     * one throws ENOENT here, not half-way) and stays readable until closed,
+     * even if retention deletes it meanwhile.
+     */
+    reader(ref: PayloadRef): PayloadReader {
+      if (ref.file === null) {
+        const bytes = ref.inline;
+        return { size: bytes.length, read: async (offset, length) => bytes.subarray(offset, offset + length), close() {} };
+      }
+      let fd: number | undefined = openSync(path(ref.file), "r");
+      return {
+        size: ref.size,
+        read: (offset, length) =>
+          new Promise((resolve, reject) => {
+            if (fd === undefined) return reject(new Error("payload reader is closed"));
+            const want = Math.max(0, Math.min(length, ref.size - offset));
+            const out = Buffer.allocUnsafe(want);
+            const more = (at: number): void => {
+              if (at === want) {
+                resolve(out);
+                return;
+              }
+              if (fd === undefined) {
+                reject(new Error("payload reader is closed"));
+                return;
+              }
+              read(fd, out, at, want - at, offset + at, (err, n) => {
+                if (err) return reject(err);
+                if (n === 0) return reject(new Error(`payload file ${ref.file} is shorter than its recorded ${ref.size} bytes`));
+                more(at + n);
+              });
+            };
+            more(0);
+          }),
+        close() {
+          if (fd !== undefined) closeSync(fd);
+          fd = undefined;
+        },
+      };
+    },
+    /** The whole payload as a stream (the download), read from its file in parts when it has one. */
+    stream(ref: PayloadRef): Readable {
+      return ref.file === null ? Readable.from([ref.inline]) : createReadStream(path(ref.file));
     },
     /**
      * Gives webhook `toId` its own copy of a file payload (a replay): a hard link

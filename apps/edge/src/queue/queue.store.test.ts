@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { openDatabase, type Db } from "../db/db.js";
 import { newId } from "../ids.js";
+import { inlinePayload } from "../payload/payload.files.js";
 import { createIngestStore } from "../ingest/ingest.store.js";
 import { createQueueStore, type Settlement } from "./queue.store.js";
 
@@ -43,7 +44,7 @@ async function webhook(ingest: ReturnType<typeof createIngestStore>, routes: { d
     method: "POST",
     query: "",
     headers: [],
-    payload: Buffer.from("{}"),
+    payload: inlinePayload(Buffer.from("{}")),
     contentType: null,
     sourceIp: null,
     signatureValid: true,

@@ -6,7 +6,7 @@
 import type { Statement } from "better-sqlite3";
 import type { Db } from "../db/db.js";
 import { isForeignKeyViolation } from "../errors.js";
-import type { AttemptFields, WebhookBody, WebhookRecord } from "../webhook/webhook.store.js";
+import { BODY_COLUMNS, type BodyColumns, toBody, type AttemptFields, type WebhookBody, type WebhookRecord } from "../webhook/webhook.store.js";
 
 /** A pending delivery as the dispatcher needs it (no body). */
 export interface QueuedDelivery
@@ -116,7 +116,7 @@ export function createQueueStore(db: Db) {
     }
     return stmt;
   };
-  const body = db.prepare<[number], { headers: string; payload: Buffer }>(`SELECT headers, payload FROM webhook_body WHERE webhook_seq = ?`);
+  const body = db.prepare<[number], BodyColumns>(`SELECT ${BODY_COLUMNS} FROM webhook w JOIN webhook_body b ON b.webhook_seq = w.seq WHERE w.seq = ?`);
   const destinationsWithPending = db.prepare<[], { id: string }>(
     // note: one index probe per destination instead of a scan over every pending delivery.
     `SELECT x.id FROM destination x
@@ -180,7 +180,7 @@ export function createQueueStore(db: Db) {
     /** Headers and payload of a webhook. */
     body(webhookSeq: number): WebhookBody | undefined {
       const row = body.get(webhookSeq);
-      return row && { headers: JSON.parse(row.headers) as [string, string][], payload: row.payload };
+      return row && toBody(row);
     },
     destinationsWithPending(): string[] {
       return destinationsWithPending.all().map((r) => r.id);

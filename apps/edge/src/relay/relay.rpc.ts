@@ -23,6 +23,7 @@ import type { Db } from "../db/db.js";
 import type { HubService } from "../hub/hub.service.js";
 import { newId } from "../ids.js";
 import type { Logger } from "../logger.js";
+import type { PayloadReader } from "../payload/payload.files.js";
 import type { StorageReporter } from "../storage/storage.service.js";
 import type { HubLink, RelayService } from "./relay.service.js";
 
@@ -96,17 +97,19 @@ export function createNonceStore(db: Db, storage?: StorageReporter) {
   };
 }
 
-/** One body being sent, in chunks after the start frame. */
+/** One body being sent, in chunks after the start frame, read from storage as the stream pulls. */
 interface Transfer {
   start: DeliveryStart;
-  body: Buffer;
+  body: PayloadReader;
   offset: number;
 }
 
 /**
  * What the edge sends on one stream: control frames first, then deliveries
  * round-robin, one frame each, so a 100 MB body shares the stream with
- * everything else instead of blocking it.
+ * everything else instead of blocking it. A body's next chunk is read only
+ * when the stream pulls the next frame (connect pulls when HTTP/2 flow
+ * control has room): the edge holds one chunk per stream, not the body.
  */
 class Outbox {
   // note: not connect's createWritableIterable: that is one FIFO; this sends control frames first and cuts bodies round-robin as the stream pulls.
@@ -125,8 +128,10 @@ class Outbox {
     this.notify();
   }
 
+  /** Ends the frames; closes what is still being read. */
   close(): void {
     this.closed = true;
+    for (const t of this.transfers.splice(0)) t.body.close();
     this.notify();
   }
 
@@ -136,35 +141,35 @@ class Outbox {
     w?.();
   }
 
-  private next(): EdgeFrame | undefined {
+  private async next(): Promise<EdgeFrame | undefined> {
     const c = this.control.shift();
     if (c) return c;
     const t = this.transfers.shift();
     if (!t) return undefined;
+    const data = await t.body.read(t.offset, CHUNK_BYTES);
     let frame: EdgeFrame;
     if (t.offset === 0) {
-      const first = t.body.subarray(0, CHUNK_BYTES);
-      t.start.body = first;
-      t.offset = first.length;
+      t.start.body = data;
       frame = create(EdgeFrameSchema, { kind: { case: "start", value: t.start } });
     } else {
-      const data = t.body.subarray(t.offset, t.offset + CHUNK_BYTES);
       frame = create(EdgeFrameSchema, {
         kind: { case: "chunk", value: create(DeliveryChunkSchema, { deliveryId: t.start.deliveryId, offset: BigInt(t.offset), data }) },
       });
-      t.offset += data.length;
     }
-    if (t.offset < t.body.length) this.transfers.push(t);
+    t.offset += data.length;
+    if (t.offset < t.body.size && !this.closed) this.transfers.push(t);
+    else t.body.close();
     return frame;
   }
 
   async *frames(): AsyncGenerator<EdgeFrame> {
     while (!this.closed) {
-      const f = this.next();
+      const f = await this.next();
       if (f) {
         yield f;
         continue;
       }
+      if (this.closed) break;
       await new Promise<void>((resolve) => (this.wake = resolve));
     }
   }

@@ -16,7 +16,7 @@
  */
 import { create } from "@bufbuild/protobuf";
 import { backoffDelay } from "@hookly/proto/backoff";
-import { type DeliveryResult, DeliveryOutcome, DeliveryStartSchema } from "@hookly/proto/gen/stream_pb";
+import { type DeliveryResult, DeliveryOutcome, DeliveryResultSchema, DeliveryStartSchema } from "@hookly/proto/gen/stream_pb";
 import { judgeOutcome } from "@hookly/proto/outcome";
 import type { Clock } from "../clock.js";
 import type { DestinationService } from "../destination/destination.service.js";
@@ -27,6 +27,7 @@ import type { StorageReporter } from "../storage/storage.service.js";
 import type { EdgeEvents } from "../events.js";
 import { newId } from "../ids.js";
 import type { Logger } from "../logger.js";
+import type { PayloadFiles, PayloadReader } from "../payload/payload.files.js";
 import type { QueueStore, QueuedDelivery, Settlement } from "../queue/queue.store.js";
 import { type Flight, type LaneLimits, type LaneState, markDispatched, markPassed, newLane, onResult, planRefill, refillRequest, resetLane } from "./lane.js";
 
@@ -46,8 +47,8 @@ export interface HubLink {
   lastSeenAt: number;
   /** Same, in real time (liveness is about the socket, not the queue). */
   lastArrivalMs: number;
-  /** Queues a delivery (and its body, chunked by the link) for sending. */
-  sendDelivery(start: ReturnType<typeof create<typeof DeliveryStartSchema>>, body: Buffer): void;
+  /** Queues a delivery (and its body, read and chunked by the link as it sends; the link closes it) for sending. */
+  sendDelivery(start: ReturnType<typeof create<typeof DeliveryStartSchema>>, body: PayloadReader): void;
   /** Ends the stream. */
   close(reason: string): void;
 }
@@ -158,6 +159,8 @@ export function createRelayService(deps: {
   hubDeadAfterMs?: number;
   /** Where storage errors of dispatch (and its recovery) are reported; it logs the outage once. */
   storage: StorageReporter;
+  /** Where bodies over 1 MiB are read from. */
+  files: Pick<PayloadFiles, "reader">;
 }) {
   const { store, endpoints, destinations, clock, events, log, options } = deps;
   const limits: LaneLimits = { window: options.dispatchWindow, windowBytes: options.dispatchWindowBytes };
@@ -248,9 +251,33 @@ export function createRelayService(deps: {
     });
   };
 
+  // Results that arrive in one event-loop turn are settled in one transaction, then
+  // their lanes are pumped: one WAL write for many attempts instead of one each.
+  let arrived: { from: HubLink; r: DeliveryResult }[] = [];
+  let settling = false;
+  /** A hub's result (or the edge's own, for a delivery it could not send) joins the next settle batch. */
+  const receive = (from: HubLink, r: DeliveryResult): void => {
+    if (links.get(from.hubId) !== from) return;
+    arrived.push({ from, r });
+    if (!settling) {
+      settling = true;
+      setImmediate(settleArrived);
+    }
+  };
+
   const dispatch = (lane: Lane, q: QueuedDelivery, dest: DestinationRecord, link: HubLink): boolean => {
     const body = store.body(q.webhookSeq);
     if (!body) return false;
+    let reader: PayloadReader | undefined;
+    let unreadable: string | undefined;
+    try {
+      reader = deps.files.reader(body.payload);
+    } catch (err) {
+      // note: the file was deleted or cannot be opened: this webhook can never be delivered; fail it
+      // (permanently, like any invalid delivery) rather than hold its queue forever.
+      log.error({ err, webhookId: q.id, file: body.payload.file }, "payload file missing or unreadable; the delivery fails");
+      unreadable = `payload file unreadable (${(err as NodeJS.ErrnoException).code ?? "error"}): the stored body is gone`;
+    }
     const deliveryId = newId("delivery");
     const flight = markDispatched(lane.state, q, deliveryId);
     const start = create(DeliveryStartSchema, {
@@ -263,14 +290,19 @@ export function createRelayService(deps: {
       method: q.method,
       url: destinationWithQuery(dest.url, q.query),
       headers: body.headers.map(([name, value]) => ({ name, value })),
-      bodySize: BigInt(body.payload.length),
+      bodySize: BigInt(body.payload.size),
       signatureValid: q.signatureValid,
       eventType: q.eventType ?? "",
     });
     const entry: Entry = { lane, flight, delivery: q, hubId: link.hubId };
     lane.entries.set(deliveryId, entry);
     deliveries.set(deliveryId, entry);
-    link.sendDelivery(start, body.payload);
+    if (reader) link.sendDelivery(start, reader);
+    else
+      receive(
+        link,
+        create(DeliveryResultSchema, { deliveryId, webhookId: q.id, outcome: DeliveryOutcome.INVALID, error: unreadable, startedAtMs: BigInt(Date.now()) }),
+      );
     return true;
   };
 
@@ -468,10 +500,6 @@ export function createRelayService(deps: {
     return true;
   };
 
-  // Results that arrive in one event-loop turn are settled in one transaction, then
-  // their lanes are pumped: one WAL write for many attempts instead of one each.
-  let arrived: { from: HubLink; r: DeliveryResult }[] = [];
-  let settling = false;
   const settleArrived = (): void => {
     settling = false;
     const batch = arrived;
@@ -632,14 +660,7 @@ export function createRelayService(deps: {
       events.emit("hub.changed", { hubId: gone.hubId, connected: false });
     },
     /** A result arrived on `from`. Unknown or stale deliveries are ignored. */
-    result(from: HubLink, r: DeliveryResult): void {
-      if (links.get(from.hubId) !== from) return;
-      arrived.push({ from, r });
-      if (!settling) {
-        settling = true;
-        setImmediate(settleArrived);
-      }
-    },
+    result: receive,
     /** Live state of one hub. */
     hubLive: liveStatus,
     /** Summary for the single-hub status fields: any hub connected, the first one's details. */

@@ -21,6 +21,7 @@
  * - *Degraded* = any area faulted, or low. One outage is one run of
  *   degraded; its start and end are the only transitions reported.
  */
+import { isFullCode } from "../errors.js";
 
 /** A write path of the edge. */
 export type StorageArea = "ingest" | "delivery" | "admin" | "alerts" | "hubs" | "sessions" | "checkpoint";
@@ -146,7 +147,7 @@ export function deliveryPaused(s: StorageState): boolean {
 export function describeStorage(s: StorageState, policy: StoragePolicy): string | undefined {
   if (s.degradedSince === undefined) return undefined;
   const parts: string[] = [];
-  const full = [...s.faults.values()].some((f) => f.code.startsWith("SQLITE_FULL"));
+  const full = [...s.faults.values()].some((f) => isFullCode(f.code));
   const codes = [...new Set([...s.faults.values()].map((f) => f.code))];
   const head = full || s.lowSince !== undefined ? (full ? "storage full" : "storage low") : `storage refuses writes (${codes.join(", ")})`;
   parts.push(s.disk ? `${head}: ${mb(s.disk.freeBytes)} free` : head);

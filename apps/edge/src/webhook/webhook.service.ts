@@ -7,6 +7,8 @@
  * through the ingest store, so it is durable before the call returns and lands
  * at the tail of its endpoint's queue; the original is never changed.
  */
+import { createHash } from "node:crypto";
+import type { Readable } from "node:stream";
 import type { Clock } from "../clock.js";
 import type { Db } from "../db/db.js";
 import { lazyJson } from "../destination/destination.filter.js";
@@ -16,6 +18,7 @@ import { AppError, isForeignKeyViolation } from "../errors.js";
 import type { EdgeEvents } from "../events.js";
 import { isId, newId } from "../ids.js";
 import type { IngestStore } from "../ingest/ingest.store.js";
+import type { PayloadFiles } from "../payload/payload.files.js";
 import {
   createWebhookStore,
   WEBHOOK_STATUSES,
@@ -23,6 +26,7 @@ import {
   type DeliveryRecord,
   type EndpointQueueStats,
   type StatusCounts,
+  type WebhookBody,
   type WebhookRecord,
   type WebhookStatusName,
 } from "./webhook.store.js";
@@ -45,11 +49,19 @@ const REPLAY_CHUNK = 100;
  */
 export type WebhookView = Omit<WebhookRecord, "seq" | "settledAt">;
 
-/** A webhook with its headers and payload. */
+/** How much of a payload a detail view carries by default, and at most (the whole body is a download). */
+export const PAYLOAD_PREVIEW_BYTES = 64 * 1024;
+export const MAX_PAYLOAD_PREVIEW_BYTES = 1024 * 1024;
+
+/** A webhook with its headers and the start of its payload. */
 export interface WebhookDetail extends WebhookView {
   /** [name, value] pairs in arrival order, original case. */
   headers: [string, string][];
+  /** The first bytes of the payload: all of it unless payloadTruncated (payloadSize is the whole size). */
   payload: Uint8Array;
+  payloadTruncated: boolean;
+  /** SHA-256 of the whole payload, hex. */
+  payloadSha256: string;
   /** One per destination it was routed to (filtered ones included). */
   deliveries: DeliveryRecord[];
 }
@@ -132,8 +144,10 @@ export function createWebhookService(deps: {
   ingestStore: IngestStore;
   /** Dead-letter deadline of a replay, from its (new) arrival. */
   deadLetterAfterMs: number;
+  /** Where payloads over 1 MiB are. */
+  files: PayloadFiles;
 }) {
-  const { clock, events, endpoints, destinations, ingestStore, deadLetterAfterMs } = deps;
+  const { clock, events, endpoints, destinations, ingestStore, deadLetterAfterMs, files } = deps;
   const store = createWebhookStore(deps.db);
 
   const mustGet = (id: string) => {
@@ -143,14 +157,17 @@ export function createWebhookService(deps: {
   };
 
   /** Stores a copy of the original at the tail of its endpoint's queue; resolves once on disk. */
-  const replayOne = async (original: WebhookRecord & { headers: [string, string][]; payload: Uint8Array }, to?: readonly string[]) => {
+  const replayOne = async (original: WebhookRecord & WebhookBody, to?: readonly string[]) => {
     const now = clock.now();
     const id = newId("webhook");
     // note: to named destinations: exactly there, whatever their filters say (the operator asked); to all:
-    // the endpoint's destinations and filters as they are now.
+    // the endpoint's destinations and filters as they are now. A file payload is over the parse limit.
+    const json = original.payload.file === null ? lazyJson(original.payload.inline) : () => undefined;
     const routes = to
       ? to.map((destinationId) => ({ destinationId, filteredBecause: null }))
-      : destinations.route(original.endpointId, original.eventType, lazyJson(original.payload));
+      : destinations.route(original.endpointId, original.eventType, json);
+    // note: the copy gets a payload file of its own (a hard link), so retention of either leaves the other whole.
+    const payload = original.payload.file === null ? original.payload : { ...original.payload, file: await files.copy(original.payload.file, id) };
     let seq: number;
     try {
       seq = await ingestStore.insert({
@@ -160,7 +177,7 @@ export function createWebhookService(deps: {
         method: original.method,
         query: original.query,
         headers: original.headers,
-        payload: original.payload,
+        payload,
         contentType: original.contentType,
         sourceIp: original.sourceIp,
         signatureValid: original.signatureValid,
@@ -171,6 +188,7 @@ export function createWebhookService(deps: {
         replayOf: original.id,
       });
     } catch (err) {
+      if (payload.file !== null) files.remove([payload.file]);
       if (isForeignKeyViolation(err)) {
         throw new AppError("not_found", `endpoint ${JSON.stringify(original.endpointId)} not found`, { cause: err });
       }
@@ -179,6 +197,18 @@ export function createWebhookService(deps: {
     const destinationIds = routes.filter((r) => r.filteredBecause === null).map((r) => r.destinationId);
     events.emit("webhook.received", { endpointId: original.endpointId, webhookId: id, seq, destinationIds });
     return id;
+  };
+
+  /** The payload's SHA-256; a row stored before ingest recorded it (always in the row) gets it now, once. */
+  const sha256Of = (w: WebhookRecord & WebhookBody): string => {
+    if (w.payload.sha256 !== null) return w.payload.sha256;
+    const hex = createHash("sha256").update(w.payload.inline).digest("hex");
+    try {
+      store.setSha256(w.seq, hex);
+    } catch {
+      // note: a read must not fail because the database refuses writes; the next read tries again.
+    }
+    return hex;
   };
 
   return {
@@ -219,16 +249,35 @@ export function createWebhookService(deps: {
         nextPageToken: rows.length > limit ? encodePageToken(page.at(-1)!.seq) : "",
       };
     },
-    /** One webhook's payload, exactly as received, and the content type it came with; not_found when unknown. */
-    payload(id: string): { contentType: string | null; payload: Uint8Array } {
+    /**
+     * One webhook's whole payload as a stream (read from its file in parts), its size and the
+     * content type it came with; not_found when unknown.
+     */
+    payload(id: string): { contentType: string | null; size: number; stream(): Readable } {
       const found = mustGet(id);
-      return { contentType: found.contentType, payload: found.payload };
+      return { contentType: found.contentType, size: found.payload.size, stream: () => files.stream(found.payload) };
     },
-    /** One webhook with headers, payload and attempts (by number); not_found when unknown. */
-    get(id: string): { webhook: WebhookDetail; attempts: AttemptView[] } {
+    /**
+     * One webhook with headers, the first `previewBytes` of its payload (0 or
+     * undefined: PAYLOAD_PREVIEW_BYTES; at most MAX_PAYLOAD_PREVIEW_BYTES) and
+     * attempts (by number); not_found when unknown.
+     */
+    get(id: string, opts: { previewBytes?: number } = {}): { webhook: WebhookDetail; attempts: AttemptView[] } {
+      const want = opts.previewBytes || PAYLOAD_PREVIEW_BYTES;
+      if (!Number.isInteger(want) || want < 1 || want > MAX_PAYLOAD_PREVIEW_BYTES) {
+        throw new AppError("invalid_argument", `payload preview must be 1 to ${MAX_PAYLOAD_PREVIEW_BYTES} bytes`);
+      }
       const found = mustGet(id);
+      const preview = files.head(found.payload, want);
       return {
-        webhook: { ...toView(found), headers: found.headers, payload: found.payload, deliveries: store.deliveries(found.seq) },
+        webhook: {
+          ...toView(found),
+          headers: found.headers,
+          payload: preview,
+          payloadTruncated: preview.length < found.payload.size,
+          payloadSha256: sha256Of(found),
+          deliveries: store.deliveries(found.seq),
+        },
         attempts: store.attempts(found.seq).map((a) => ({ ...a, webhookId: found.id })),
       };
     },

@@ -9,6 +9,7 @@
  * queue's (queue.store.ts).
  */
 import type { Db } from "../db/db.js";
+import type { PayloadRef } from "../payload/payload.files.js";
 
 /**
  * Where a webhook stands, as stored in `webhook.status`: the aggregate of its
@@ -75,7 +76,8 @@ export interface WebhookRecord {
 export interface WebhookBody {
   /** [name, value] pairs in arrival order, original case. */
   headers: [string, string][];
-  payload: Buffer;
+  /** Where the bytes are: in the row or in a payload file. */
+  payload: PayloadRef;
 }
 
 /** A delivery attempt as stored. */
@@ -133,9 +135,16 @@ export interface StatusCounts {
 /** A webhook row as selected: the record's own names (the SQL aliases them), signature_valid as 0 or 1. */
 type WebhookRow = Omit<WebhookRecord, "signatureValid"> & { signatureValid: number };
 
-interface BodyColumns {
+/** The body columns of a webhook `w` joined with its webhook_body `b`, as {@link toBody} reads them. */
+export const BODY_COLUMNS = `b.headers AS headers, b.payload AS payload, b.payload_file AS payloadFile,
+  w.payload_size AS bodySize, w.payload_sha256 AS payloadSha256`;
+
+export interface BodyColumns {
   headers: string | null;
   payload: Buffer | null;
+  payloadFile: string | null;
+  bodySize: number;
+  payloadSha256: string | null;
 }
 
 // note: columns are aliased to the record's names, so a row is a record but for signatureValid; retry
@@ -150,9 +159,10 @@ const columns = (t: string) => `${t}.seq AS seq, id, endpoint_id AS endpointId, 
 /** The record of a row (of the columns above only: a row with body columns keeps them, for toBody to replace). */
 const toRecord = (r: WebhookRow): WebhookRecord => ({ ...r, signatureValid: r.signatureValid === 1 });
 
-const toBody = (r: BodyColumns): WebhookBody => ({
+/** A webhook's body from its {@link BODY_COLUMNS}. */
+export const toBody = (r: BodyColumns): WebhookBody => ({
   headers: r.headers ? (JSON.parse(r.headers) as [string, string][]) : [],
-  payload: r.payload ?? Buffer.alloc(0),
+  payload: { size: r.bodySize, inline: r.payload ?? Buffer.alloc(0), file: r.payloadFile, sha256: r.payloadSha256 },
 });
 
 /** Bound parameters of every list statement. */
@@ -215,13 +225,14 @@ export function createWebhookStore(db: Db) {
   const lastSeqReceivedBefore = db.prepare<[number], { seq: number }>(`SELECT seq FROM webhook WHERE received_at < ? ORDER BY received_at DESC LIMIT 1`);
 
   const byId = db.prepare<[string], WebhookRow & BodyColumns>(
-    `SELECT ${columns("w")}, b.headers, b.payload
+    `SELECT ${columns("w")}, ${BODY_COLUMNS}
      FROM webhook w LEFT JOIN webhook_body b ON b.webhook_seq = w.seq WHERE w.id = ?`,
   );
   const bySeq = db.prepare<[number], WebhookRow & BodyColumns>(
-    `SELECT ${columns("w")}, b.headers, b.payload
+    `SELECT ${columns("w")}, ${BODY_COLUMNS}
      FROM webhook w LEFT JOIN webhook_body b ON b.webhook_seq = w.seq WHERE w.seq = ?`,
   );
+  const setSha256 = db.prepare<[string, number]>(`UPDATE webhook SET payload_sha256 = ? WHERE seq = ? AND payload_sha256 IS NULL`);
   // note: aliased to the record's names, like the webhook columns.
   const attempts = db.prepare<[number], AttemptRow>(
     `SELECT a.id, d.destination_id AS destinationId, a.number, a.started_at AS startedAt, a.duration_ms AS durationMs,
@@ -331,6 +342,10 @@ export function createWebhookStore(db: Db) {
       return row && { ...toRecord(row), ...toBody(row) };
     },
     /** A webhook's attempts, by number. */
+    /** Records the SHA-256 of a row stored before ingest computed it. */
+    setSha256(seq: number, hex: string): void {
+      setSha256.run(hex, seq);
+    },
     attempts(seq: number): AttemptRow[] {
       return attempts.all(seq);
     },
