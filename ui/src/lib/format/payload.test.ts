@@ -19,7 +19,7 @@ describe("viewPayload", () => {
 
   it("shows HTML and script as text (the caller interpolates it, never as markup)", () => {
     const view = viewPayload(bytes("<script>alert(1)</script>"), "text/html");
-    expect(view).toEqual({ kind: "text", raw: "<script>alert(1)</script>", shownBytes: 25 });
+    expect(view).toEqual({ kind: "text", raw: "<script>alert(1)</script>", shownBytes: 25, partial: false });
   });
 
   it("treats a JSON content type with a body that does not parse as text", () => {
@@ -46,13 +46,32 @@ describe("viewPayload", () => {
     expect(view.kind === "binary" && view.hex.split("\n").length).toBe(HEX_DUMP_LIMIT / 16);
   });
 
-  it("shows only the start of a very large body, as text, even when it is JSON", () => {
-    const body = bytes(`{"s":"${"é".repeat(20)}"}`);
-    const view = viewPayload(body, "application/json", 10);
-    expect(view.kind).toBe("text");
-    if (view.kind !== "text") return;
-    expect(view.shownBytes).toBe(10);
+  it("shows only the start of a very large JSON body, re-indented, and says it is partial", () => {
+    const body = bytes(`{"s":"${"é".repeat(20)}","n":[1,2]}`);
+    const view = viewPayload(body, "application/json", { limit: 10 });
+    expect(view.kind).toBe("json");
+    if (view.kind !== "json") return;
+    expect(view).toMatchObject({ shownBytes: 10, partial: true });
     expect(view.raw.startsWith('{"s":"éé')).toBe(true);
+    expect(view.pretty).toBe(reindentJson(view.raw));
+    expect(view.pretty.startsWith("{\n  ")).toBe(true);
+  });
+
+  it("a preview the edge cut (size says more exists) is partial even under the limit, and a cut character is not an error", () => {
+    const whole = bytes(`["${"€".repeat(1000)}"]`);
+    const head = whole.subarray(0, 101); // cuts a 3-byte character
+    const view = viewPayload(head, "", { size: whole.length });
+    expect(view).toMatchObject({ kind: "json", partial: true, shownBytes: 101 });
+    const text = viewPayload(bytes("plain words"), "", { size: 5000 });
+    expect(text).toMatchObject({ kind: "text", partial: true, raw: "plain words" });
+    expect(viewPayload(bytes('{"a":1}'))).toMatchObject({ kind: "json", partial: false });
+  });
+
+  it("a 10 MB JSON body is viewed from its 64 KiB preview: pretty, partial, never the whole body", () => {
+    const big = bytes(JSON.stringify(Array.from({ length: 200_000 }, (_, i) => ({ id: i, tags: ["a", "b"], nested: { ok: true } }))));
+    const view = viewPayload(big.subarray(0, 64 * 1024), "application/json", { size: big.length });
+    expect(view).toMatchObject({ kind: "json", partial: true, shownBytes: 64 * 1024 });
+    if (view.kind === "json") expect(view.pretty.split("\n").length).toBeGreaterThan(1000);
   });
 
   it("says when the body is empty", () => {

@@ -4,8 +4,8 @@
  */
 export type PayloadView =
   | { kind: "empty" }
-  | { kind: "json"; pretty: string; raw: string }
-  | { kind: "text"; raw: string; shownBytes: number }
+  | { kind: "json"; pretty: string; raw: string; shownBytes: number; partial: boolean }
+  | { kind: "text"; raw: string; shownBytes: number; partial: boolean }
   | { kind: "binary"; hex: string; raw: string; shownBytes: number };
 
 /** The hex dump shows at most this many bytes (64 KiB is 4,096 lines). */
@@ -17,14 +17,22 @@ export const HEX_DUMP_LIMIT = 64 * 1024;
  */
 export const TEXT_VIEW_LIMIT = 1024 * 1024;
 
-/** Picks the view for a body: pretty JSON, UTF-8 text, or a hex dump for anything else. */
-export function viewPayload(payload: Uint8Array, contentType = "", limit = TEXT_VIEW_LIMIT): PayloadView {
-  if (payload.length === 0) return { kind: "empty" };
+/**
+ * Picks the view for a body: pretty JSON, UTF-8 text, or a hex dump for anything else.
+ * `payload` may be only the start of the body (the edge sends a preview): `size` is the whole
+ * body's size. A partial view of JSON is still re-indented (character by character, so a cut-off
+ * document is fine) and says it is partial.
+ */
+export function viewPayload(payload: Uint8Array, contentType = "", opts: { size?: number; limit?: number } = {}): PayloadView {
+  const limit = opts.limit ?? TEXT_VIEW_LIMIT;
+  const size = Math.max(opts.size ?? payload.length, payload.length);
+  if (size === 0) return { kind: "empty" };
   const shown = payload.length > limit ? payload.subarray(0, limit) : payload;
+  const partial = shown.length < size;
   let text: string;
   try {
     // note: `stream` lets a cut in the middle of a multi-byte character pass as valid UTF-8.
-    text = new TextDecoder("utf-8", { fatal: true }).decode(shown, { stream: shown !== payload });
+    text = new TextDecoder("utf-8", { fatal: true }).decode(shown, { stream: partial });
   } catch {
     const hexBytes = Math.min(payload.length, HEX_DUMP_LIMIT);
     return {
@@ -34,15 +42,16 @@ export function viewPayload(payload: Uint8Array, contentType = "", limit = TEXT_
       shownBytes: hexBytes,
     };
   }
-  if (shown === payload && looksLikeJson(text, contentType)) {
+  if (looksLikeJson(text, contentType)) {
+    if (partial) return { kind: "json", pretty: reindentJson(text), raw: text, shownBytes: shown.length, partial };
     try {
       JSON.parse(text);
-      return { kind: "json", pretty: reindentJson(text), raw: text };
+      return { kind: "json", pretty: reindentJson(text), raw: text, shownBytes: shown.length, partial };
     } catch {
       // Not JSON after all: show it as the text it is.
     }
   }
-  return { kind: "text", raw: text, shownBytes: shown.length };
+  return { kind: "text", raw: text, shownBytes: shown.length, partial };
 }
 
 function looksLikeJson(text: string, contentType: string): boolean {
