@@ -52,8 +52,10 @@ describe("online backup", () => {
 
     // Pending webhooks (no hub), acknowledged in order per endpoint.
     const acked: string[][] = [[], []];
+    // note: webhook 10 of each endpoint is over 1 MiB: its body is a payload file the backup must carry.
     for (let n = 0; n < 50; n++) {
-      for (let i = 0; i < 2; i++) acked[i]!.push(await post(eps[i]!.ingestUrl, JSON.stringify({ n, pad: "y".repeat(2_000) })));
+      for (let i = 0; i < 2; i++)
+        acked[i]!.push(await post(eps[i]!.ingestUrl, JSON.stringify({ n, pad: (n === 10 ? "z" : "y").repeat(n === 10 ? 3 << 20 : 2_000) })));
     }
     const beforeBackup = acked.map((a) => a.length);
 
@@ -75,6 +77,7 @@ describe("online backup", () => {
     expect(pendingInBackup).toBe(Number(summary![1]));
     expect(pendingInBackup).toBeGreaterThan(beforeBackup[0]! + beforeBackup[1]!);
     expect(pendingInBackup, "the edge kept receiving after the snapshot").toBeLessThan(acked[0]!.length + acked[1]!.length);
+    expect(backup.stdout).toContain(`2 payload files (bodies over 1 MiB) in ${backupFile}-payloads`);
     // The backup refuses to overwrite itself.
     expect((await cli(["backup", backupFile], env)).code).toBe(1);
 
@@ -85,6 +88,7 @@ describe("online backup", () => {
     const env2 = childEdgeEnv(join(dir, "restored", "hookly.db"), port2);
     const restore = await cli(["restore", backupFile], env2);
     expect(restore.code, restore.stderr).toBe(0);
+    expect(restore.stdout).toContain("2 payload files");
     expect(existsSync(env2.DATABASE_PATH!)).toBe(true);
     const edge2 = track(spawnApp("edge", env2));
     await edge2.waitForLog(/edge listening/);
@@ -106,6 +110,7 @@ describe("online backup", () => {
       expect(delivered).toEqual(acked[i]!.slice(0, delivered.length));
     }
     expect(targets[0]!.requests.length + targets[1]!.requests.length).toBe(pendingInBackup);
+    for (let i = 0; i < 2; i++) expect((JSON.parse(targets[i]!.requests[10]!.body.toString()) as { pad: string }).pad.length).toBe(3 << 20);
     expect(await hub.kill("SIGTERM")).toBe(0);
     expect(await edge2.kill("SIGTERM")).toBe(0);
   });

@@ -35,7 +35,7 @@ import { createHubService } from "./hub/hub.service.js";
 import { createHubStore } from "./hub/hub.store.js";
 import { ingestRoutes } from "./ingest/ingest.http.js";
 import { createIngestService } from "./ingest/ingest.service.js";
-import { createPayloadFiles } from "./payload/payload.files.js";
+import { createPayloadFiles, payloadDirOf } from "./payload/payload.files.js";
 import { createPayloadService } from "./payload/payload.service.js";
 import { createPayloadStore } from "./payload/payload.store.js";
 import { createIngestStore } from "./ingest/ingest.store.js";
@@ -97,7 +97,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
   // note: bodies over 1 MiB live beside the database (payload/payload.files.ts); an in-memory database gets a
   // temporary directory that goes with it.
   const inMemory = config.databasePath === ":memory:";
-  const files = createPayloadFiles(inMemory ? mkdtempSync(join(tmpdir(), "hookly-payloads-")) : `${config.databasePath}-payloads`);
+  const files = createPayloadFiles(inMemory ? mkdtempSync(join(tmpdir(), "hookly-payloads-")) : payloadDirOf(config.databasePath));
   const payloads = createPayloadService({ files, store: createPayloadStore(db), log });
   const queueStore = createQueueStore(db);
   const hubs = createHubService({
@@ -308,6 +308,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
     webhooks,
     relay,
     storage,
+    payloads,
     settings,
     server: lifecycle.server,
     /** Binds the port and starts the timers and extensions; resolves with the port. */

@@ -19,11 +19,13 @@ import { createHubCredentialStore, type DatabaseSummary } from "./maintenance/ma
 import {
   MaintenanceError,
   backupDatabase,
+  checkPayloadFiles,
   generateSecrets,
   inspectDatabase,
   latestSchemaVersion,
   openExisting,
   restoreDatabase,
+  type PayloadFilesCopied,
   rotateEncryptionKey,
 } from "./maintenance/maintenance.service.js";
 
@@ -136,6 +138,13 @@ const contents = (r: DatabaseSummary) =>
   `schema version ${r.schemaVersion}; ${r.endpoints} endpoints, ${r.webhooks} webhooks (${r.pending} pending)` +
   (r.hubs === null ? "" : `; ${r.destinations} destinations, ${r.hubs} hubs`);
 
+/** The payload files (bodies over 1 MiB) a backup or restore carried, and any the database names that were not there. */
+const payloadLine = (r: PayloadFilesCopied, dir: string) =>
+  (r.payloadFiles > 0 ? `${r.payloadFiles} payload files (bodies over 1 MiB) in ${dir}\n` : "") +
+  (r.missingPayloadFiles > 0
+    ? `warning: ${r.missingPayloadFiles} payload files the database names were missing (deleted by retention meanwhile, or lost); those webhooks' bodies are gone\n`
+    : "");
+
 /** Answers whether an edge answers /healthz on this machine's PORT. */
 async function edgeAnswers(port: number): Promise<boolean> {
   try {
@@ -183,13 +192,17 @@ export async function run(
         const source = text(env, "DATABASE_PATH")!;
         const started = Date.now();
         const r = await backupDatabase(source, args.positionals[0]!, { force: args.flags.has("--force") });
-        io.out(`backup of ${source} written to ${r.file} (${mib(r.bytes)}, ${Date.now() - started} ms)\n` + `integrity ok; ${contents(r)}\n`);
+        io.out(
+          `backup of ${source} written to ${r.file} (${mib(r.bytes)}, ${Date.now() - started} ms)\n` +
+            `integrity ok; ${contents(r)}\n${payloadLine(r, `${r.file}-payloads`)}`,
+        );
         return 0;
       }
       case "verify": {
         expectArgs(args, [], 1, "one argument: the database or backup file");
         const r = inspectDatabase(args.positionals[0]!);
-        io.out(`integrity ${r.integrity}; ${contents(r)}\n`);
+        const files = r.integrity === "ok" ? payloadLine(checkPayloadFiles(args.positionals[0]!), `${args.positionals[0]}-payloads`) : "";
+        io.out(`integrity ${r.integrity}; ${contents(r)}\n${files}`);
         return r.integrity === "ok" ? 0 : 1;
       }
       case "restore": {
@@ -201,7 +214,7 @@ export async function run(
         }
         const r = restoreDatabase(args.positionals[0]!, target, { force: args.flags.has("--force") });
         io.out(
-          `restored ${args.positionals[0]} to ${target}: ${contents(r)}\n` +
+          `restored ${args.positionals[0]} to ${target}: ${contents(r)}\n${payloadLine(r, `${target}-payloads`)}` +
             (r.previous ? `the database it replaced is kept as ${r.previous}\n` : "") +
             "start the edge now; it delivers the pending webhooks once the hub connects\n",
         );

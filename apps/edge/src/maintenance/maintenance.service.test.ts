@@ -183,7 +183,7 @@ describe("backupDatabase", () => {
     expect(result.webhooks).toBeGreaterThanOrEqual(600);
     expect(result.webhooks).toBeLessThanOrEqual(600 + written);
     // A self-contained file: no WAL beside it, and it reads back the same.
-    expect(readdirSync(join(dir, "backups"))).toEqual(["copy.db"]);
+    expect(readdirSync(join(dir, "backups"))).toEqual(["copy.db", "copy.db-payloads"]);
     expect(inspectDatabase(target)).toMatchObject({ integrity: "ok", webhooks: result.webhooks, endpoints: 3 });
   });
 

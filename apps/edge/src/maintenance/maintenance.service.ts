@@ -6,11 +6,12 @@
  */
 import Database from "better-sqlite3";
 import { randomBytes } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import type { SecretBox } from "../crypto/secret-box.js";
 import { readMigrations, type Db } from "../db/db.js";
 import type { EndpointStore } from "../endpoint/endpoint.store.js";
+import { payloadDirOf } from "../payload/payload.files.js";
 import { createMaintenanceStore, type DatabaseSummary, type HubCredentialStore, type SealedHubCredentials } from "./maintenance.store.js";
 
 /** A failed maintenance operation; the message says what to do. */
@@ -87,10 +88,73 @@ export function inspectDatabase(path: string): DatabaseSummary {
   }
 }
 
+/** Payload files (bodies over 1 MiB) a backup or restore carried over. */
+export interface PayloadFilesCopied {
+  /** Files the database names that were copied (or linked). */
+  payloadFiles: number;
+  /** Files it names that were not there (a webhook retention deleted meanwhile, or a damaged store). */
+  missingPayloadFiles: number;
+}
+
 /** What a backup produced. */
-export interface BackupResult extends DatabaseSummary {
+export interface BackupResult extends DatabaseSummary, PayloadFilesCopied {
   file: string;
   bytes: number;
+}
+
+/** The payload files a database names (none before migration 008). */
+function namedPayloadFiles(path: string): Set<string> {
+  const db = openExisting(path, { readonly: true });
+  try {
+    const has = db.prepare<[], { name: string }>(`SELECT name FROM pragma_table_info('webhook_body') WHERE name = 'payload_file'`).get();
+    if (!has) return new Set();
+    return new Set(
+      db
+        .prepare<[], { f: string }>(`SELECT payload_file AS f FROM webhook_body WHERE payload_file IS NOT NULL`)
+        .all()
+        .map((r) => r.f),
+    );
+  } finally {
+    db.close();
+  }
+}
+
+/** How many payload files the database at `path` names, and how many of those are missing from `<path>-payloads/`. */
+export function checkPayloadFiles(path: string): PayloadFilesCopied {
+  const dir = payloadDirOf(path);
+  let missingPayloadFiles = 0;
+  const named = namedPayloadFiles(path);
+  for (const name of named) if (!existsSync(join(dir, name))) missingPayloadFiles++;
+  return { payloadFiles: named.size - missingPayloadFiles, missingPayloadFiles };
+}
+
+/**
+ * Gives `toDir` the files of `fromDir` that are in `names` (all of them when undefined): hard
+ * links when both are on one file system (payload files never change once written), else copies.
+ */
+function carryPayloadFiles(fromDir: string, toDir: string, names: ReadonlySet<string> | undefined): PayloadFilesCopied {
+  mkdirSync(toDir, { recursive: true });
+  const present = existsSync(fromDir) ? new Set(readdirSync(fromDir).filter((n) => n.startsWith("wh_"))) : new Set<string>();
+  let payloadFiles = 0;
+  let missingPayloadFiles = 0;
+  for (const name of names ?? present) {
+    if (!present.has(name)) {
+      missingPayloadFiles++;
+      continue;
+    }
+    const to = join(toDir, name);
+    if (existsSync(to)) {
+      payloadFiles++;
+      continue;
+    }
+    try {
+      linkSync(join(fromDir, name), to);
+    } catch {
+      copyFileSync(join(fromDir, name), to);
+    }
+    payloadFiles++;
+  }
+  return { payloadFiles, missingPayloadFiles };
 }
 
 /**
@@ -103,7 +167,9 @@ export interface BackupResult extends DatabaseSummary {
  * copy in small steps would restart whenever the edge commits, and might
  * never finish under load). The copy is written next to the target, switched
  * to a self-contained rollback-journal file, checked with `PRAGMA
- * integrity_check`, and only then renamed to `target`.
+ * integrity_check`, and only then renamed to `target`. The payload files it
+ * names (bodies over 1 MiB) go to `<target>-payloads/`, as hard links when on
+ * the same file system (they never change once written), else copies.
  *
  * Refuses to overwrite an existing `target` unless `force`.
  */
@@ -113,6 +179,8 @@ export async function backupDatabase(source: string, target: string, opts: { for
   mkdirSync(dirname(target), { recursive: true });
   const partial = `${target}.partial`;
   removeDatabaseFiles(partial);
+  const partialFiles = payloadDirOf(partial);
+  carryPayloadFiles(payloadDirOf(source), partialFiles, undefined);
   const db = openExisting(source);
   try {
     // note: the first step sizes the copy; returning the page count makes the next step copy everything at once.
@@ -140,13 +208,19 @@ export async function backupDatabase(source: string, target: string, opts: { for
     removeDatabaseFiles(partial);
     throw new MaintenanceError(`the backup failed its integrity check (${summary.integrity}); the source may be damaged`);
   }
+  // note: the files the snapshot names. Most were linked before it was taken (so retention deleting
+  // one meanwhile does not lose it); those committed since are linked now.
+  const named = namedPayloadFiles(partial);
+  const files = carryPayloadFiles(payloadDirOf(source), partialFiles, named);
+  for (const name of readdirSync(partialFiles)) if (!named.has(name)) rmSync(join(partialFiles, name), { force: true });
   if (opts.force) removeDatabaseFiles(target);
+  renameSync(partialFiles, payloadDirOf(target));
   renameSync(partial, target);
-  return { file: target, bytes: statSync(target).size, ...summary };
+  return { file: target, bytes: statSync(target).size, ...summary, ...files };
 }
 
 /** What a restore did. */
-export interface RestoreResult extends DatabaseSummary {
+export interface RestoreResult extends DatabaseSummary, PayloadFilesCopied {
   /** Where the database that was replaced went, if there was one. */
   previous: string | undefined;
 }
@@ -158,8 +232,10 @@ export interface RestoreResult extends DatabaseSummary {
  * The backup is verified first (integrity, a schema this edge knows). An
  * existing `target` is only replaced with `force`, and is kept as
  * `<target>.before-restore-<time>` (with its -wal/-shm, which must never be
- * applied to the restored file). The copy is written beside the target and
- * renamed over it, so a crash leaves either the old or the new database.
+ * applied to the restored file, and its payload files). The copy is written
+ * beside the target and renamed over it, so a crash leaves either the old or
+ * the new database. The payload files the backup names (in
+ * `<backup>-payloads/`) come with it.
  */
 export function restoreDatabase(backup: string, target: string, opts: { force?: boolean; now?: Date } = {}): RestoreResult {
   if (resolve(backup) === resolve(target)) throw new MaintenanceError("the backup file is the database itself");
@@ -175,19 +251,22 @@ export function restoreDatabase(backup: string, target: string, opts: { force?: 
     assertNotInUse(target);
     const stamp = (opts.now ?? new Date()).toISOString().replace(/[:.]/g, "-");
     previous = `${target}.before-restore-${stamp}`;
-    for (const suffix of ["", "-wal", "-shm"]) {
+    for (const suffix of ["", "-wal", "-shm", "-payloads"]) {
       if (existsSync(target + suffix)) renameSync(target + suffix, previous + suffix);
     }
   } else {
     mkdirSync(dirname(target), { recursive: true });
-    // note: a stray -wal of some earlier database would be replayed into the restored one.
-    for (const suffix of ["-wal", "-shm"]) rmSync(target + suffix, { force: true });
+    // note: a stray -wal of some earlier database would be replayed into the restored one; stray
+    // payload files belong to no row of it.
+    for (const suffix of ["-wal", "-shm", "-payloads"]) rmSync(target + suffix, { recursive: true, force: true });
   }
   const restoring = `${target}.restoring`;
   removeDatabaseFiles(restoring);
+  const files = carryPayloadFiles(payloadDirOf(backup), payloadDirOf(restoring), namedPayloadFiles(backup));
   copyFileSync(backup, restoring);
+  renameSync(payloadDirOf(restoring), payloadDirOf(target));
   renameSync(restoring, target);
-  return { ...summary, previous };
+  return { ...summary, ...files, previous };
 }
 
 /**
@@ -294,4 +373,5 @@ export function rotateEncryptionKey(
 
 function removeDatabaseFiles(path: string): void {
   for (const suffix of ["", "-wal", "-shm", "-journal"]) rmSync(path + suffix, { force: true });
+  rmSync(payloadDirOf(path), { recursive: true, force: true });
 }

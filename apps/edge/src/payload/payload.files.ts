@@ -11,7 +11,7 @@
  * deleted before their files, so the same holds for retention.
  */
 import { createHash } from "node:crypto";
-import { closeSync, createReadStream, mkdirSync, openSync, read, readdirSync, readSync, rmSync, unlinkSync } from "node:fs";
+import { closeSync, createReadStream, existsSync, mkdirSync, openSync, read, readdirSync, readSync, rmSync, unlinkSync } from "node:fs";
 import { copyFile, link, open, rename, unlink, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -23,6 +23,11 @@ import { PARSE_LIMIT_BYTES } from "../destination/destination.filter.js";
  * a body the edge never parses is one it never needs whole in memory.
  */
 export const FILE_PAYLOAD_BYTES = PARSE_LIMIT_BYTES;
+
+/** The payload file store of the database at `databasePath`. */
+export function payloadDirOf(databasePath: string): string {
+  return `${databasePath}-payloads`;
+}
 
 /** Where a webhook's payload is: in its row (`inline`), or in a file of the store. */
 export interface PayloadRef {
@@ -124,6 +129,10 @@ export function createPayloadFiles(dir: string) {
             .catch(() => undefined);
         },
       };
+    },
+    /** Whether a payload file is there. */
+    exists(name: string): boolean {
+      return existsSync(path(name));
     },
     /** The first `maxBytes` of a payload, wherever it is stored. */
     head(ref: PayloadRef, maxBytes: number): Buffer {

@@ -255,6 +255,9 @@ export function createWebhookService(deps: {
      */
     payload(id: string): { contentType: string | null; size: number; stream(): Readable } {
       const found = mustGet(id);
+      if (found.payload.file !== null && !files.exists(found.payload.file)) {
+        throw new AppError("not_found", `the payload file of webhook ${found.id} is missing from the payload store`);
+      }
       return { contentType: found.contentType, size: found.payload.size, stream: () => files.stream(found.payload) };
     },
     /**
@@ -268,7 +271,8 @@ export function createWebhookService(deps: {
         throw new AppError("invalid_argument", `payload preview must be 1 to ${MAX_PAYLOAD_PREVIEW_BYTES} bytes`);
       }
       const found = mustGet(id);
-      const preview = files.head(found.payload, want);
+      // note: a payload file someone deleted: the rest of the webhook is still shown (its delivery fails).
+      const preview = found.payload.file === null || files.exists(found.payload.file) ? files.head(found.payload, want) : Buffer.alloc(0);
       return {
         webhook: {
           ...toView(found),
