@@ -113,13 +113,13 @@ async function withCpu<T>(pids: (number | undefined)[], run: () => Promise<T>) {
 
 /** Sections to run: `npm run bench -- latency ingest ordered` (default: all). */
 const only = process.argv.slice(2);
-const SECTIONS = ["latency", "ingest", "ordered", "fanout", "admin"];
+const SECTIONS = ["latency", "ingest", "ordered", "fanout", "admin", "large"];
 for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`unknown bench section "${s}" (${SECTIONS.join(", ")})`);
 const want = (section: string) => only.length === 0 || only.includes(section);
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
-function post(url: string, body: string): Promise<number> {
+function post(url: string, body: string | Buffer): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = http.request(
       url,
@@ -270,6 +270,7 @@ async function main() {
   if (want("ordered")) await orderedSection(base, port, target);
   if (want("fanout")) await fanoutSection(base, port, edge, target);
   if (want("admin")) await adminSection();
+  if (want("large")) await largeSection(target);
   await cleanup();
   await target.close();
   remove();
@@ -502,6 +503,96 @@ async function adminSection() {
   console.log(`| GetStatus | ${fmt(status.median)} · ${fmt(status.max)} | |`);
   console.log(`| ListEndpoints | ${fmt(endpoints.median)} · ${fmt(endpoints.max)} | |`);
   await edge.close();
+}
+
+/** Resident and peak resident memory of a process (VmRSS, VmHWM), MiB; NaN where /proc is missing. */
+function memoryMiB(pid: number | undefined): { rss: number; peak: number } {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(status)?.[1]);
+    return { rss: kb("VmRSS") / 1024, peak: kb("VmHWM") / 1024 };
+  } catch {
+    return { rss: NaN, peak: NaN };
+  }
+}
+
+/**
+ * Large bodies (#11): start-up to /readyz, idle memory, one 100 MiB webhook
+ * relayed (peak RSS of edge and hub, time against a direct POST), and 20
+ * concurrent 50 MiB uploads against INGEST_MAX_INFLIGHT_BYTES = 256 MiB.
+ */
+async function largeSection(target: Target) {
+  const { dir, remove } = tempDir("hookly-bench-large-");
+  const port = await freePort();
+  const t0 = now();
+  const edge = spawnApp("edge", { ...edgeEnv(dir, port), INGEST_MAX_INFLIGHT_BYTES: String(256 << 20) });
+  children.push(edge);
+  const base = `http://127.0.0.1:${port}`;
+  let ready = NaN;
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline; ) {
+    const ok = await fetch(`${base}/readyz`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
+    if (ok) {
+      ready = now() - t0;
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const hub = spawnApp("hub", hubEnv(port));
+  children.push(hub);
+  await edge.waitForLog(/hub connected/, 30_000);
+  const ep = await createEndpoint(base, `${target.url}/large`, { name: "large" });
+  await new Promise((r) => setTimeout(r, 2_000));
+  const idle = { edge: memoryMiB(edge.child.pid).rss, hub: memoryMiB(hub.child.pid).rss };
+
+  const big = Buffer.alloc(100 << 20, "a");
+  let started = now();
+  const before = target.count();
+  expect200(await post(`${target.url}/direct`, big), "direct");
+  const direct = now() - started;
+  await waitFor(() => target.count() > before, 60_000);
+  started = now();
+  expect200(await post(ep.ingestUrl, big), "ingest", 202);
+  const acked = now() - started;
+  const arrivedBefore = target.count();
+  await waitFor(() => target.count() > arrivedBefore, 120_000);
+  const relayed = now() - started;
+  const oneBig = { edge: memoryMiB(edge.child.pid).peak, hub: memoryMiB(hub.child.pid).peak };
+
+  // 20 concurrent 50 MiB uploads: each is stored (202) or refused (503, the provider retries); none is lost.
+  const fifty = big.subarray(0, 50 << 20);
+  const statuses = await Promise.all(Array.from({ length: 20 }, () => post(ep.ingestUrl, fifty).catch(() => 0)));
+  const stored = statuses.filter((s) => s === 202).length;
+  const refused = statuses.filter((s) => s === 503).length;
+  const concurrentPeak = memoryMiB(edge.child.pid).peak;
+  const deliveredBefore = target.count();
+  await waitFor(() => target.count() >= deliveredBefore + stored || false, 300_000).catch(() => undefined);
+
+  console.log("\n### Large bodies\n");
+  console.log("| measure | edge | hub | direct |\n|---|---|---|---|");
+  console.log(`| start-up to /readyz, ms (tsx) | ${fmt(ready)} | | |`);
+  console.log(`| idle RSS, MiB | ${fmt(idle.edge)} | ${fmt(idle.hub)} | |`);
+  console.log(`| 100 MiB webhook: peak RSS, MiB | ${fmt(oneBig.edge)} | ${fmt(oneBig.hub)} | |`);
+  console.log(`| 100 MiB webhook: 202 after / arrival after, ms | ${fmt(acked)} / ${fmt(relayed)} | | ${fmt(direct)} |`);
+  console.log(`| 20 × 50 MiB at once (cap 256 MiB): stored / 503 / other | ${stored} / ${refused} / ${20 - stored - refused} | | |`);
+  console.log(`| … edge peak RSS, MiB | ${fmt(concurrentPeak)} | | |`);
+  await hub.kill("SIGTERM");
+  await edge.kill("SIGTERM");
+  remove();
+}
+
+function expect200(status: number, what: string, want = 200): void {
+  if (status !== want) throw new Error(`${what}: HTTP ${status}, expected ${want}`);
+}
+
+async function waitFor(check: () => boolean, timeoutMs: number): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; ) {
+    if (check()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms`);
 }
 
 main().then(

@@ -8,7 +8,8 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readdirSync, statSync, unlinkSync, writeFileSync } from "node:fs";
-import { request } from "node:http";
+import { createServer, request } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { WebhookStatus } from "@hookly/proto/gen/admin_pb";
 import { describe, expect, it } from "vitest";
@@ -71,6 +72,42 @@ describe("payload files", () => {
     expect(sha256(c!.body)).toBe(sha256(big));
     expect(c!.headers["x-hookly-webhook-id"]).toBe(copyId);
   }, 120_000);
+
+  it("a hub holding at most 2 MiB of streamed bodies still relays 30 MiB bodies to two destinations at once, bit for bit, and small ones between", async () => {
+    const e = await edge();
+    // A LAN service that reads slowly (a pause after every part): slower than the stream, so the hub's budget fills.
+    const got: { url: string; id: string; sha: string }[] = [];
+    const slow = createServer((req, res) => {
+      const hash = createHash("sha256");
+      req.on("data", (c: Buffer) => {
+        hash.update(c);
+        req.pause();
+        setTimeout(() => req.resume(), 2);
+      });
+      req.on("end", () => {
+        got.push({ url: req.url ?? "", id: String(req.headers["x-hookly-webhook-id"]), sha: hash.digest("hex") });
+        res.end("ok");
+      });
+    });
+    await new Promise<void>((r) => slow.listen(0, "127.0.0.1", r));
+    cleanups.push(() => new Promise((r) => slow.close(() => r(undefined))));
+    const url = `http://127.0.0.1:${(slow.address() as AddressInfo).port}`;
+    const a = await createEndpoint(e.url, `${url}/a`, { name: "a" });
+    const b = await createEndpoint(e.url, `${url}/b`, { name: "b" });
+    const bodies = [randomBytes(30 * MiB), randomBytes(30 * MiB)];
+    await postWebhook(a.ingestUrl, bodies[0]!);
+    await postWebhook(b.ingestUrl, bodies[1]!);
+    const small = await postWebhook(a.ingestUrl, "{}");
+    const h = await hub(e.url, { HUB_MAX_BODY_BYTES: String(2 * MiB) });
+    await waitUntil(() => got.length >= 3, 60_000, "all three delivered");
+    const at = (path: string) => got.filter((r) => r.url === path);
+    expect(at("/a")[0]!.sha).toBe(sha256(bodies[0]!));
+    expect(at("/b")[0]!.sha).toBe(sha256(bodies[1]!));
+    expect(at("/a")[1]!.id).toBe(small);
+    // The budget held: reading waited, and never more than the budget plus one 256 KiB part was held.
+    expect(h.state().bodyPauses).toBeGreaterThan(0);
+    expect(h.state().bodyBytesHeldPeak).toBeLessThanOrEqual(2 * MiB + 256 * 1024);
+  }, 90_000);
 
   it("deleting an endpoint deletes its payload files; partial uploads and files no row names go at start-up", async () => {
     const tmp = tempDir();

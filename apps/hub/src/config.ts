@@ -29,6 +29,12 @@ export const hubEnvSchema = z
       .meta({ description: "Comma-separated host / host:port / *.domain / CIDR patterns the hub may forward to. Default: any." }),
     HUB_FORWARD_TIMEOUT_MS: intFrom(100, 600_000).default(30_000).meta({ description: "Per-attempt timeout towards the LAN service. Default 30000." }),
     HUB_HEARTBEAT_MS: intFrom(100, 60_000).default(10_000).meta({ description: "Heartbeat interval on the stream. Default 10000." }),
+    HUB_MAX_BODY_BYTES: intFrom(2 * 1024 * 1024, 16 * 1024 * 1024 * 1024)
+      .default(64 * 1024 * 1024)
+      .meta({
+        description:
+          "Bytes of large bodies (over 1 MiB, streamed to their destinations as they arrive) the hub holds at once; past it the hub reads the stream no further until its forwards have written them. Default 64 MiB.",
+      }),
     HUB_DEAD_AFTER_MS: intFrom(300, 300_000)
       .default(30_000)
       .meta({ description: "Silence after which the stream is treated as dead and re-dialled. Default 30000." }),
@@ -64,6 +70,8 @@ export interface HubConfig {
   hubId: string;
   allowedDestinations: DestinationPattern[] | null;
   forwardTimeoutMs: number;
+  /** Bytes of streamed bodies held at once (HUB_MAX_BODY_BYTES). */
+  maxBodyBytes: number;
   heartbeatMs: number;
   deadAfterMs: number;
   reconnectMaxMs: number;
@@ -92,6 +100,7 @@ export function loadHubConfig(source: Record<string, string | undefined>): HubCo
     hubId: e.HUB_ID ?? hostname(),
     allowedDestinations: parseAllowedDestinations(e.HUB_ALLOWED_DESTINATIONS),
     forwardTimeoutMs: e.HUB_FORWARD_TIMEOUT_MS,
+    maxBodyBytes: e.HUB_MAX_BODY_BYTES,
     heartbeatMs: e.HUB_HEARTBEAT_MS,
     deadAfterMs: e.HUB_DEAD_AFTER_MS,
     reconnectMaxMs: e.HUB_RECONNECT_MAX_MS,

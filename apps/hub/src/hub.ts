@@ -79,6 +79,9 @@ export interface HubState {
   streamId: string | undefined;
   reconnects: number;
   lastError: string | undefined;
+  /** Most bytes of streamed bodies held at once, and how often reading waited for them to drain (HUB_MAX_BODY_BYTES). */
+  bodyBytesHeldPeak: number;
+  bodyPauses: number;
 }
 
 /**
@@ -105,7 +108,15 @@ export function createHub(config: HubConfig, deps: { log?: Logger; random?: () =
     );
   }
   const forwarder = createForwarder({ allowedDestinations: config.allowedDestinations, userAgent: `hookly-hub/${HUB_VERSION}` });
-  const state: HubState = { connected: false, since: Date.now(), streamId: undefined, reconnects: 0, lastError: undefined };
+  const state: HubState = {
+    connected: false,
+    since: Date.now(),
+    streamId: undefined,
+    reconnects: 0,
+    lastError: undefined,
+    bodyBytesHeldPeak: 0,
+    bodyPauses: 0,
+  };
   const stopper = new AbortController();
   // note: stop() first drains (no new deliveries, running forwards finish), and only then aborts.
   const drainer = new AbortController();
@@ -162,6 +173,10 @@ export function createHub(config: HubConfig, deps: { log?: Logger; random?: () =
               state.lastError = undefined;
               log.info({ edge: config.edgeUrl, streamId, hubId: config.hubId }, "connected to edge");
               changed();
+            },
+            onBodyBytes(held, paused) {
+              state.bodyBytesHeldPeak = Math.max(state.bodyBytesHeldPeak, held);
+              if (paused) state.bodyPauses += 1;
             },
           },
         });

@@ -7,17 +7,19 @@
  */
 import { DeliveryOutcome } from "@hookly/proto/gen/stream_pb";
 import { blocksQueue, judgeOutcome } from "@hookly/proto/outcome";
-import type { ForwardResult } from "./forward/forward.js";
+import type { BodyStream, ForwardResult } from "./forward/forward.js";
 
 /** A delivery waiting in a lane; its body may still be arriving. */
 export interface LaneJob {
   deliveryId: string;
   webhookId: string;
   epoch: bigint;
-  /** Resolves with the complete body, rejects when the stream dies mid-transfer. */
-  body: Promise<Uint8Array>;
-  /** Forwards the job (body complete). */
-  run: (body: Uint8Array) => Promise<ForwardResult>;
+  /** Resolves with the complete body (or, for a large one, its stream), rejects when the stream dies mid-transfer. */
+  body: Promise<Uint8Array | BodyStream>;
+  /** Forwards the job. */
+  run: (body: Uint8Array | BodyStream) => Promise<ForwardResult>;
+  /** Called once the job is done with, run or not (a streamed body then drops what is still to come). */
+  done?: () => void;
 }
 
 /** What a lane reports for each job. */
@@ -53,7 +55,11 @@ export class Lane {
   /** Drops queued jobs (the stream ended; the edge will re-send them). */
   stop(): void {
     this.stopped = true;
-    this.queue.length = 0;
+    this.dropQueued();
+  }
+
+  private dropQueued(): void {
+    for (const job of this.queue.splice(0)) job.done?.();
   }
 
   /**
@@ -63,7 +69,7 @@ export class Lane {
    */
   finish(): Promise<void> {
     this.finishing = true;
-    this.queue.length = 0;
+    this.dropQueued();
     if (!this.running) return Promise.resolve();
     return new Promise((resolve) => this.idle.push(resolve));
   }
@@ -80,17 +86,27 @@ export class Lane {
         const job = this.queue.shift();
         if (!job) return;
         if (job.epoch <= this.blockedEpoch) {
+          job.done?.();
           this.report(job, "skipped");
           continue;
         }
-        let body: Uint8Array;
+        let body: Uint8Array | BodyStream;
         try {
           body = await job.body;
         } catch {
+          job.done?.();
           return; // note: the stream died mid-transfer; the edge re-sends after reconnecting.
         }
-        if (this.stopped) return;
-        const result = await job.run(body);
+        if (this.stopped) {
+          job.done?.();
+          return;
+        }
+        let result: ForwardResult;
+        try {
+          result = await job.run(body);
+        } finally {
+          job.done?.();
+        }
         if (this.stopped) return;
         const code = result.outcome === "response" ? result.statusCode : 0;
         if (blocksQueue(judgeOutcome(OUTCOME_TO_WIRE[result.outcome], code))) this.blockedEpoch = job.epoch;

@@ -18,6 +18,7 @@ import { DeliveryResultSchema, DeliveryOutcome } from "@hookly/proto/gen/stream_
 import { EnvelopeOpener, EnvelopeSealer, OPEN_HEADERS, deriveSessionKey, signStreamOpen } from "@hookly/proto/stream-auth";
 import type { Logger } from "pino";
 import type { HubConfig } from "./config.js";
+import { BodyBudget, STREAM_BODY_BYTES, type StreamedBody } from "./body.js";
 import type { Forwarder, ForwardResult } from "./forward/forward.js";
 import { Lane, OUTCOME_TO_WIRE, type LaneJob } from "./lane.js";
 
@@ -73,6 +74,8 @@ interface Assembly {
 export interface SessionHooks {
   /** The welcome checked out: the hub is connected. */
   onConnected(streamId: string): void;
+  /** Bytes of streamed bodies held after a part arrived; `paused`: reading now waits for them to drain. */
+  onBodyBytes?(held: number, paused: boolean): void;
 }
 
 /** Thrown for a protocol violation by the edge. */
@@ -105,8 +108,14 @@ export async function runSession(deps: {
   const onOuterAbort = () => abort.abort(deps.signal.reason);
   deps.signal.addEventListener("abort", onOuterAbort);
   const outbound = new Outbound();
+  const aborted = new Promise<void>((resolve) => abort.signal.addEventListener("abort", () => resolve(), { once: true }));
   const lanes = new Map<string, Lane>();
   const assemblies = new Map<string, Assembly>();
+  // note: bodies over STREAM_BODY_BYTES are forwarded as they arrive (body.ts), within one budget of held bytes.
+  const budget = new BodyBudget(config.maxBodyBytes);
+  const streams = new Map<string, StreamedBody>();
+  /** Set while reading waits for held body bytes to drain (the edge's silence is then ours). */
+  let readingPaused = false;
   let sealer: EnvelopeSealer | undefined;
   let lastArrival = Date.now();
   let heartbeat: NodeJS.Timeout | undefined;
@@ -154,26 +163,39 @@ export async function runSession(deps: {
 
   const onStart = (start: DeliveryStart): void => {
     const size = Number(start.bodySize);
-    if (assemblies.has(start.deliveryId) || start.body.length > size) {
+    if (assemblies.has(start.deliveryId) || streams.has(start.deliveryId) || start.body.length > size) {
       throw new ProtocolError(`bad delivery start ${start.deliveryId}`);
     }
-    let resolve!: (b: Uint8Array) => void;
-    let reject!: (e: Error) => void;
-    const body = new Promise<Uint8Array>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    body.catch(() => undefined);
-    const a: Assembly = { start, parts: [start.body], received: start.body.length, size, resolve, reject };
-    assemblies.set(start.deliveryId, a);
+    let body: Promise<Uint8Array | StreamedBody>;
+    let a: Assembly | undefined;
+    let streamed: StreamedBody | undefined;
+    if (size > STREAM_BODY_BYTES) {
+      streamed = budget.open(size, start.body);
+      if (!streamed.complete) streams.set(start.deliveryId, streamed);
+      body = Promise.resolve(streamed);
+    } else {
+      let resolve!: (b: Uint8Array) => void;
+      let reject!: (e: Error) => void;
+      body = new Promise<Uint8Array>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      body.catch(() => undefined);
+      a = { start, parts: [start.body], received: start.body.length, size, resolve, reject };
+      assemblies.set(start.deliveryId, a);
+    }
     // note: while draining the body is still taken in (its chunks must not look like a protocol error), never forwarded.
-    if (draining) return;
+    if (draining) {
+      streamed?.discard();
+      return;
+    }
     // note: one lane per destination; an edge before 0.2 sends no destination id and had one queue per endpoint.
     laneOf(start.destinationId || start.endpointId).push({
       deliveryId: start.deliveryId,
       webhookId: start.webhookId,
       epoch: start.epoch,
       body,
+      done: streamed && (() => streamed.discard()),
       run: (b) =>
         forwarder.forward(
           {
@@ -192,10 +214,20 @@ export async function runSession(deps: {
           abort.signal,
         ),
     });
-    if (a.received === size) complete(a);
+    if (a && a.received === size) complete(a);
   };
 
   const onChunk = (deliveryId: string, offset: bigint, data: Uint8Array): void => {
+    const streamed = streams.get(deliveryId);
+    if (streamed) {
+      if (Number(offset) !== streamed.received || streamed.received + data.length > streamed.size) {
+        throw new ProtocolError(`unexpected chunk for ${deliveryId} at ${offset}`);
+      }
+      streamed.push(data);
+      if (streamed.complete) streams.delete(deliveryId);
+      hooks.onBodyBytes?.(budget.held, budget.paused());
+      return;
+    }
     const a = assemblies.get(deliveryId);
     if (!a || Number(offset) !== a.received || a.received + data.length > a.size) {
       throw new ProtocolError(`unexpected chunk for ${deliveryId} at ${offset}`);
@@ -238,7 +270,7 @@ export async function runSession(deps: {
         sealer = new EnvelopeSealer(key, "hub-to-edge", w.streamId);
         const interval = Math.min(w.heartbeatIntervalMs || config.heartbeatMs, config.heartbeatMs);
         heartbeat = setInterval(() => {
-          if (Date.now() - lastArrival > config.deadAfterMs) {
+          if (!readingPaused && Date.now() - lastArrival > config.deadAfterMs) {
             log.warn({ silentMs: Date.now() - lastArrival }, "edge stopped answering; dropping the stream");
             abort.abort(new ProtocolError("edge stopped answering"));
             return;
@@ -261,6 +293,14 @@ export async function runSession(deps: {
         default:
           throw new ProtocolError(`unexpected ${frame.kind.case ?? "empty"} message`);
       }
+      if (budget.paused()) {
+        // note: HTTP/2 flow control holds the edge back meanwhile; its heartbeats wait unread, so silence is not death.
+        readingPaused = true;
+        log.debug({ held: budget.held, max: budget.maxBytes }, "streamed bodies hold the budget; reading waits for their forwards");
+        await Promise.race([budget.whileFull(), aborted]);
+        readingPaused = false;
+        lastArrival = Date.now();
+      }
     }
     if (abort.signal.aborted && abort.signal.reason instanceof Error) throw abort.signal.reason;
   } catch (err) {
@@ -273,6 +313,7 @@ export async function runSession(deps: {
     outbound.end();
     for (const lane of lanes.values()) lane.stop();
     for (const a of assemblies.values()) a.reject(new Error("stream ended"));
+    budget.failAll(new Error("stream to the edge ended mid-body"));
     if (!abort.signal.aborted) abort.abort(new Error("session over"));
   }
 }

@@ -52,6 +52,48 @@ describe("forwarder against a recording receiver", () => {
     forwarder.close();
   });
 
+  it("streams a body given in parts as they come, with the whole Content-Length, byte for byte", async () => {
+    const whole = randomBytes(3 * 1024 * 1024);
+    const parts = [whole.subarray(0, 65_536), whole.subarray(65_536, 2_000_000), whole.subarray(2_000_000)];
+    const body = {
+      size: whole.length,
+      async *[Symbol.asyncIterator]() {
+        for (const p of parts) {
+          await new Promise((r) => setTimeout(r, 30));
+          yield p;
+        }
+      },
+    };
+    const result = await forwarder.forward(webhookAttempt(receiver.url, { body, timeoutMs: 1_000 }));
+    expect(result).toMatchObject({ outcome: "response", statusCode: 200 });
+    const [got] = receiver.requests;
+    expect(got?.headers["content-length"]).toBe(String(whole.length));
+    expect(got?.body.equals(whole)).toBe(true);
+  });
+
+  it("a streamed body whose next part does not come in time is a timeout; one that fails is a connection error", async () => {
+    const stalled = {
+      size: 10,
+      async *[Symbol.asyncIterator]() {
+        yield Buffer.alloc(5);
+        await new Promise((r) => setTimeout(r, 2_000));
+        yield Buffer.alloc(5);
+      },
+    };
+    const slow = await forwarder.forward(webhookAttempt(receiver.url, { body: stalled, timeoutMs: 300 }));
+    expect(slow).toMatchObject({ outcome: "timeout", error: "the body's next part did not come within 300 ms" });
+    const broken = {
+      size: 10,
+      async *[Symbol.asyncIterator]() {
+        yield Buffer.alloc(5);
+        throw new Error("stream to the edge ended mid-body");
+      },
+    };
+    const failed = await forwarder.forward(webhookAttempt(receiver.url, { body: broken }));
+    expect(failed).toMatchObject({ outcome: "connection_error", error: "body: stream to the edge ended mid-body" });
+    expect(receiver.requests).toHaveLength(0);
+  });
+
   it("delivers method, path and query, and a body with invalid UTF-8 byte for byte", async () => {
     const body = Buffer.from([0xff, 0xfe, 0x00, 0x80, 0xc3, 0x28, 0xed, 0xa0, 0x80, 0x0d, 0x0a]);
     const result = await forwarder.forward(webhookAttempt(`${receiver.url}/hooks/stripe?x=1&y=%20z`, { method: "PUT", body }));

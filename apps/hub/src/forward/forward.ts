@@ -26,13 +26,24 @@ export interface ForwardRequest {
   url: string;
   /** The headers as the edge received them: order, case and duplicates preserved. */
   headers: ReadonlyArray<{ name: string; value: string }>;
-  /** The body, delivered byte for byte. */
-  body: Uint8Array;
+  /** The body, delivered byte for byte: whole, or streamed as its parts arrive (over STREAM_BODY_BYTES). */
+  body: Uint8Array | BodyStream;
   /** Whether the edge verified the provider's signature; sent as `X-Hookly-Verified`. */
   signatureValid: boolean;
-  /** Deadline for connect plus the whole response, in milliseconds. */
+  /**
+   * Deadline for connect plus the whole response, in milliseconds. For a
+   * streamed body: the longest wait for its next part while it is sent, then
+   * for the response once it is.
+   */
   timeoutMs: number;
 }
+
+/** A body sent as its parts arrive; read once. */
+export interface BodyStream extends AsyncIterable<Uint8Array> {
+  readonly size: number;
+}
+
+const sizeOf = (body: Uint8Array | BodyStream): number => (body instanceof Uint8Array ? body.byteLength : body.size);
 
 /**
  * How an attempt ended. `response` means a complete HTTP response of any status
@@ -142,7 +153,8 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
     const deadline = startedAtMs + req.timeoutMs;
     const agent = url.protocol === "https:" ? httpsAgent : httpAgent;
     let exchange = await sendOnce(url, req, rawHeaders, agent, Math.max(0, deadline - now()), signal);
-    if (exchange.kind === "stale_socket") {
+    // note: only a whole body can be sent again; a streamed one is partly consumed: the edge retries it.
+    if (exchange.kind === "stale_socket" && req.body instanceof Uint8Array) {
       // note: ECONNRESET on a pooled socket before any response byte almost always
       // means the destination closed it while idle (Node's docs recommend retrying),
       // so retry once on a fresh connection within the same deadline. A duplicate is
@@ -212,8 +224,8 @@ function outgoingHeaders(req: ForwardRequest, url: URL, userAgent: string): stri
   }
   if (!hasUserAgent) raw.push("User-Agent", userAgent);
   // note: RFC 9110 §8.6 — no Content-Length on a bodiless GET/HEAD, where it could read as a body.
-  if (req.body.byteLength > 0 || !/^(GET|HEAD)$/i.test(req.method)) {
-    raw.push("Content-Length", String(req.body.byteLength));
+  if (sizeOf(req.body) > 0 || !/^(GET|HEAD)$/i.test(req.method)) {
+    raw.push("Content-Length", String(sizeOf(req.body)));
   }
   raw.push(
     "X-Hookly-Webhook-Id",
@@ -262,10 +274,21 @@ function sendOnce(
       request?.destroy();
     };
     const onAbort = (): void => stop({ kind: "error", error: "aborted" });
-    const timer = setTimeout(() => {
+    let uploading = false;
+    const onTimeout = (): void => {
+      if (uploading) {
+        stop({ kind: "timeout", error: `the body's next part did not come within ${req.timeoutMs} ms` });
+        return;
+      }
       const got = responseStarted ? ` (got status ${statusCode}, body incomplete)` : "";
       stop({ kind: "timeout", error: `no complete response within ${req.timeoutMs} ms${got}` });
-    }, timeoutMs);
+    };
+    let timer = setTimeout(onTimeout, timeoutMs);
+    /** Restarts the deadline (a streamed body: each part, then the response). */
+    const rearm = (): void => {
+      clearTimeout(timer);
+      timer = setTimeout(onTimeout, req.timeoutMs);
+    };
     signal?.addEventListener("abort", onAbort, { once: true });
 
     // note: an already-aborted signal never fires 'abort'; this also covers an abort before the stale-socket retry.
@@ -316,7 +339,40 @@ function sendOnce(
       // note: 'close' without 'end' first means the connection dropped mid-body.
       res.on("close", () => settle({ kind: "error", error: "response body: connection closed early" }));
     });
-    sent.end(req.body);
+    if (req.body instanceof Uint8Array) {
+      sent.end(req.body);
+      return;
+    }
+    const body = req.body;
+    uploading = true;
+    void (async () => {
+      try {
+        for await (const part of body) {
+          if (settled) break;
+          rearm();
+          if (!sent.write(part)) await drained(sent);
+        }
+        if (settled) return;
+        uploading = false;
+        rearm();
+        sent.end();
+      } catch (err) {
+        stop({ kind: "error", error: `body: ${describeError(err)}` });
+      }
+    })();
+  });
+}
+
+/** Resolves when the request can take more (or is gone). */
+function drained(req: http.ClientRequest): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      req.off("drain", done);
+      req.off("close", done);
+      resolve();
+    };
+    req.on("drain", done);
+    req.on("close", done);
   });
 }
 

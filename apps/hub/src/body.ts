@@ -1,0 +1,176 @@
+/**
+ * Large delivery bodies on the hub, streamed instead of assembled: a body
+ * over STREAM_BODY_BYTES goes to its destination as its chunks arrive from
+ * the edge, so the hub holds the chunks not yet written, not the body.
+ *
+ * The bytes held across all streamed bodies are bounded by one budget
+ * (HUB_MAX_BODY_BYTES): past it the session stops reading the stream, and
+ * HTTP/2 flow control holds the edge back. The rule that decides it is pure
+ * ({@link shouldPause}) and keeps progress possible: the stream is paused
+ * only while a running forward has held bytes to write — writing them needs
+ * no new input, so they drain (or the forward ends and drops them) and
+ * reading resumes. Held bytes of bodies still waiting for their turn in a
+ * lane never pause it (their forward cannot start before the one ahead
+ * ends, which may need the stream); the edge bounds those per lane
+ * (DISPATCH_WINDOW_BYTES).
+ */
+
+/** Bodies larger than this are streamed; smaller ones are assembled whole first (and may be resent on a stale socket). */
+export const STREAM_BODY_BYTES = 1024 * 1024;
+
+/** Held bytes of one streamed body, and whether its forward runs. */
+export interface HeldBody {
+  held: number;
+  running: boolean;
+}
+
+/**
+ * Whether the session should stop reading the stream now: more than
+ * `maxBytes` are held and some running forward can write what it holds.
+ */
+export function shouldPause(bodies: Iterable<HeldBody>, maxBytes: number): boolean {
+  let total = 0;
+  let drainable = false;
+  for (const b of bodies) {
+    total += b.held;
+    if (b.running && b.held > 0) drainable = true;
+  }
+  return total > maxBytes && drainable;
+}
+
+/** Tracks every streamed body of a session and wakes the reader when it may read again. */
+export class BodyBudget {
+  private readonly bodies = new Set<StreamedBody>();
+  private waiters: (() => void)[] = [];
+
+  constructor(readonly maxBytes: number) {}
+
+  /** A new body of `size` bytes, `first` its first part (sent with the start). */
+  open(size: number, first: Uint8Array): StreamedBody {
+    const body = new StreamedBody(size, this);
+    this.bodies.add(body);
+    if (first.length > 0) body.push(first);
+    return body;
+  }
+
+  /** Held bytes across all bodies. */
+  get held(): number {
+    let n = 0;
+    for (const b of this.bodies) n += b.held;
+    return n;
+  }
+
+  /** Whether the reader should wait before the next frame. */
+  paused(): boolean {
+    return shouldPause(this.bodies, this.maxBytes);
+  }
+
+  /** Resolves once reading may go on (at once when not paused). */
+  async whileFull(): Promise<void> {
+    while (this.paused()) await new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+
+  /** A body's held bytes or state changed. */
+  changed(): void {
+    if (this.paused()) return;
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  forget(body: StreamedBody): void {
+    this.bodies.delete(body);
+    this.changed();
+  }
+
+  /** Ends every body (the stream is over). */
+  failAll(err: Error): void {
+    for (const b of [...this.bodies]) b.fail(err);
+  }
+}
+
+/**
+ * One body arriving in parts: `push` from the stream, read once by the
+ * forward (an async iterable of its parts, in order). `discard` when nobody
+ * will read it (skipped, dropped, or the forward ended early): later parts
+ * are then only counted, never held.
+ */
+export class StreamedBody implements HeldBody, AsyncIterable<Uint8Array> {
+  held = 0;
+  running = false;
+  /** Bytes received so far, held or not. */
+  received = 0;
+  private readonly parts: Uint8Array[] = [];
+  private wake: (() => void) | undefined;
+  private error: Error | undefined;
+  private discarded = false;
+  private taken = false;
+
+  constructor(
+    readonly size: number,
+    private readonly budget: BodyBudget,
+  ) {}
+
+  /** Whether all of it has arrived. */
+  get complete(): boolean {
+    return this.received === this.size;
+  }
+
+  /** The next part from the stream (offsets are checked by the session). */
+  push(data: Uint8Array): void {
+    this.received += data.length;
+    if (this.discarded) return;
+    this.parts.push(data);
+    this.held += data.length;
+    this.budget.changed();
+    this.notify();
+    if (this.complete) this.budget.changed();
+  }
+
+  /** The stream ended before the body did: its reader fails. */
+  fail(err: Error): void {
+    this.error ??= err;
+    this.notify();
+    this.discard();
+  }
+
+  /** Nobody reads it: drop what is held and whatever still arrives. */
+  discard(): void {
+    if (this.discarded) return;
+    this.discarded = true;
+    this.parts.length = 0;
+    this.held = 0;
+    this.running = false;
+    this.budget.forget(this);
+    this.notify();
+  }
+
+  private notify(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    if (this.taken) throw new Error("a streamed body is read once");
+    this.taken = true;
+    this.running = true;
+    this.budget.changed();
+    let given = 0;
+    try {
+      while (given < this.size) {
+        const part = this.parts.shift();
+        if (part) {
+          this.held -= part.length;
+          given += part.length;
+          this.budget.changed();
+          yield part;
+          continue;
+        }
+        if (this.error) throw this.error;
+        if (this.discarded) throw new Error("body discarded");
+        await new Promise<void>((resolve) => (this.wake = resolve));
+      }
+    } finally {
+      this.discard();
+    }
+  }
+}
