@@ -152,7 +152,10 @@ export function createIngestService(deps: {
             throw unstored(err, endpoint.id);
           }
         } else {
-          payload = { size, inline: Buffer.concat(held, size), file: null, sha256 };
+          // note: most bodies arrive in one chunk: no copy then (as readBody did).
+          const only = held.length === 1 ? held[0]! : undefined;
+          const inline = only ? Buffer.from(only.buffer, only.byteOffset, only.byteLength) : Buffer.concat(held, size);
+          payload = { size, inline, file: null, sha256 };
         }
         held = [];
         // note: a body stored as a file is over PARSE_LIMIT_BYTES: never parsed for event types or filters.
