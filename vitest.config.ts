@@ -30,6 +30,8 @@ export default defineConfig({
         test: {
           name: "integration",
           include: ["test/integration/**/*.test.ts"],
+          // note: builds apps/*/dist first; the tests that start processes run that output.
+          globalSetup: ["./test/integration/setup.ts"],
           testTimeout: 120_000,
           hookTimeout: 60_000,
           // note: the suites start real processes and measure ordering; two cores only.

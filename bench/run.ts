@@ -40,6 +40,7 @@ import {
   type Spawned,
 } from "../test/harness.js";
 import { LIST_CASES, seedWebhooks } from "../test/seed.js";
+import { bundleApps } from "../scripts/bundle.js";
 
 const children: Spawned[] = [];
 const cleanup = async () => {
@@ -258,6 +259,8 @@ const fmt = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : "–");
 
 async function main() {
   const rows: string[] = [];
+  // The edge and hub processes run the production build, made fresh from the sources.
+  await bundleApps();
   const target = await startTarget();
   const { dir, remove } = tempDir("hookly-bench-");
   const port = await freePort();
@@ -572,7 +575,7 @@ async function largeSection(target: Target) {
 
   console.log("\n### Large bodies\n");
   console.log("| measure | edge | hub | direct |\n|---|---|---|---|");
-  console.log(`| start-up to /readyz, ms (tsx) | ${fmt(ready)} | | |`);
+  console.log(`| start-up to /readyz, ms | ${fmt(ready)} | | |`);
   console.log(`| idle RSS, MiB | ${fmt(idle.edge)} | ${fmt(idle.hub)} | |`);
   console.log(`| 100 MiB webhook: peak RSS, MiB | ${fmt(oneBig.edge)} | ${fmt(oneBig.hub)} | |`);
   console.log(`| 100 MiB webhook: 202 after / arrival after, ms | ${fmt(acked)} / ${fmt(relayed)} | | ${fmt(direct)} |`);

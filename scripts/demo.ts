@@ -72,7 +72,7 @@ const env = {
   LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
 };
 const config = loadConfig({ ...process.env, ...env });
-const app = await createApp(config, { log: pino({ level: config.logLevel, name: "edge" }), extensions: defaultExtensions(config) });
+const app = await createApp(config, { log: pino({ level: config.logLevel, name: "edge" }), extensions: await defaultExtensions(config) });
 await app.listen();
 
 const hub = createHub(

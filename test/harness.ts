@@ -22,6 +22,7 @@ import type { Clock } from "../apps/edge/src/clock.js";
 import { loadConfig } from "../apps/edge/src/config.js";
 import { loadHubConfig } from "../apps/hub/src/config.js";
 import { createHub, type Hub } from "../apps/hub/src/hub.js";
+import { distFile } from "../scripts/bundle.js";
 
 /** Fixed secrets for tests (never used outside them). */
 export const TEST_SECRETS = {
@@ -315,7 +316,7 @@ export async function waitUntil<T>(check: () => T | Promise<T>, timeoutMs: numbe
   }
 }
 
-/** A child process running an app's main.ts through tsx. */
+/** A child process running an app's built entry point (`apps/<app>/dist/main.js`, plain node). */
 export interface Spawned {
   child: ChildProcess;
   /** Everything it printed. */
@@ -326,12 +327,13 @@ export interface Spawned {
 }
 
 /**
- * Spawns `apps/<app>/src/main.ts` with the given environment (logs as JSON at info).
+ * Spawns `node apps/<app>/dist/main.js`, the JavaScript production runs (built by
+ * scripts/bundle.ts in the integration tests' global set-up), with the given environment (logs as JSON at info).
  * `opts.stdout`: a file descriptor to hand the child as its stdout instead of a pipe
  * (e.g. one open on /dev/full); `output()` and `waitForLog` then see stderr only.
  */
 export function spawnApp(app: "edge" | "hub", env: Record<string, string>, opts: { stdout?: number } = {}): Spawned {
-  const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "apps", app, "src", "main.ts")], {
+  const child = spawn(process.execPath, [distFile(app)], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "info", ...env },
     stdio: ["ignore", opts.stdout ?? "pipe", "pipe"],

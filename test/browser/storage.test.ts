@@ -44,7 +44,7 @@ async function edgeWith(extra: Record<string, string> = {}): Promise<TestEdge> {
   const port = await freePort();
   const env = { PORT: String(port), HOST: "127.0.0.1", BASE_URL: `http://127.0.0.1:${port}`, ...extra };
   const config = loadConfig({ ...TEST_SECRETS, DATABASE_PATH: ":memory:", ...env });
-  const edge = await startEdge({ env, port, extensions: defaultExtensions(config) });
+  const edge = await startEdge({ env, port, extensions: await defaultExtensions(config) });
   edges.push(edge);
   return edge;
 }

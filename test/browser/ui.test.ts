@@ -53,7 +53,7 @@ beforeAll(async () => {
     HUB_DEAD_AFTER_MS: "4000",
   };
   const config = loadConfig({ ...TEST_SECRETS, DATABASE_PATH: ":memory:", ...env });
-  edge = await startEdge({ env, port, extensions: defaultExtensions(config) });
+  edge = await startEdge({ env, port, extensions: await defaultExtensions(config) });
   expect(edge.url).toBe(env.BASE_URL);
   hub = await startHub(edge.url);
   browser = await launchBrowser();

@@ -10,14 +10,15 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { useCleanups } from "../cleanup.js";
 import type { ReceivedRequest } from "../fakes/receiver.js";
+import { distFile } from "../../scripts/bundle.js";
 import { ROOT, TEST_SECRETS, childEdgeEnv, createEndpoint, freePort, spawnApp, tempDir, waitUntil } from "../harness.js";
 
 const { track, receiver, cleanups } = useCleanups();
 
-/** Runs `node --import tsx apps/edge/src/cli.ts …args` with `env`; resolves with its exit code and output. */
+/** Runs `node apps/edge/dist/cli.js …args` (the built CLI) with `env`; resolves with its exit code and output. */
 function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "apps", "edge", "src", "cli.ts"), ...args], {
+    const child = spawn(process.execPath, [distFile("edge", "cli"), ...args], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? "", ...env },
       stdio: ["ignore", "pipe", "pipe"],

@@ -6,12 +6,13 @@
  * needs are in place. No Docker needed: the files are read, not run.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { edgeEnvSchema } from "../../apps/edge/src/config.js";
 import { hubEnvSchema } from "../../apps/hub/src/config.js";
 import { parse } from "yaml";
 import { ROOT } from "../harness.js";
+import { distFile, type BundledApp } from "../../scripts/bundle.js";
 
 const DEPLOY = join(ROOT, "deploy");
 const read = (path: string) => readFileSync(path, "utf8");
@@ -162,14 +163,24 @@ describe("deployment files", () => {
       const cmd = /^CMD (\[.*\])$/m.exec(text);
       expect(cmd, `${b.dockerfile} has an exec-form CMD`).not.toBeNull();
       const argv = JSON.parse(cmd![1]!) as string[];
-      expect(argv.slice(0, 3)).toEqual(["node", "--import", "tsx"]);
+      // Plain node on the bundle scripts/bundle.ts builds (the one the integration tests run): no tsx at run time.
+      expect(argv).not.toContain("tsx");
+      expect(argv[0]).toBe("node");
       const entry = argv.at(-1)!;
-      expect(entry).toMatch(/^apps\/(edge|hub)\/src\/main\.ts$/);
-      expect(existsSync(join(context, entry)), entry).toBe(true);
-      // The runtime stage copies what the entry point needs: its app, proto, node_modules and the tsconfig tsx reads.
-      const app = dirname(dirname(entry));
-      expect(text).toContain(`COPY --from=build /app/${app} ${app}`);
-      expect(text).toMatch(/COPY --from=build \/app\/package\.json \/app\/tsconfig\.base\.json/);
+      const app = /^apps\/(edge|hub)\/dist\/main\.js$/.exec(entry)?.[1] as BundledApp | undefined;
+      expect(app, entry).toBeDefined();
+      expect(relative(ROOT, distFile(app!)), "the entry point is the bundle's").toBe(entry);
+      expect(text).toContain(`npm run build --workspace @hookly/${app}`);
+      expect(text, "dev dependencies are pruned and none is put back").toContain("npm prune --omit=dev");
+      expect(text).not.toMatch(/node_modules\/(tsx|esbuild)/);
+      // The runtime stage copies what the bundle needs: its dist, its package.json (how install.ts finds the app) and node_modules.
+      expect(text).toContain(`COPY --from=build /app/apps/${app}/dist apps/${app}/dist`);
+      expect(text).toContain(`COPY --from=build /app/apps/${app}/package.json apps/${app}/`);
+      expect(text).toContain("COPY --from=build /app/node_modules node_modules");
+      if (app === "edge") {
+        expect(text).toContain("COPY --from=build /app/apps/edge/src/migrations apps/edge/src/migrations");
+        expect(text).toContain("COPY --from=build /app/ui/build ui/build");
+      }
     }
   });
 
@@ -201,9 +212,9 @@ describe("deployment files", () => {
       expect(setting("ProtectSystem")).toEqual(["strict"]);
       expect(setting("DynamicUser")).toEqual(["yes"]);
       const exec = setting("ExecStart")[0]!.split(/\s+/);
-      expect(exec.slice(1, 3)).toEqual(["--import", "tsx"]);
-      expect(exec.at(-1)).toBe(`apps/${app}/src/main.ts`);
-      expect(existsSync(join(ROOT, exec.at(-1)!))).toBe(true);
+      expect(exec).not.toContain("tsx");
+      expect(exec.at(-1)).toBe(relative(ROOT, distFile(app)));
+      expect(text, "the install steps build the bundle").toContain(`npm run build -w @hookly/${app}`);
     }
     const edge = read(join(DEPLOY, "hookly-edge.service"));
     expect(edge).toMatch(/^StateDirectory=hookly$/m);

@@ -8,8 +8,8 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { distFile } from "../../scripts/bundle.js";
 import { useCleanups } from "../cleanup.js";
 import type { Receiver } from "../fakes/receiver.js";
 import { ROOT, TEST_SECRETS, adminClient, createEndpoint, postWebhook, startHub, waitUntil, type TestEdge } from "../harness.js";
@@ -18,7 +18,8 @@ import { mcpExtension } from "../../apps/edge/src/mcp/mcp.extension.js";
 import { SHOWN_ONCE, TOOL_NAMES } from "../../apps/edge/src/mcp/mcp.tools.js";
 
 const TOKEN = TEST_SECRETS.ADMIN_TOKEN;
-const STDIO = join(ROOT, "apps", "edge", "src", "mcp", "stdio.ts");
+/** The built stdio MCP command (scripts/bundle.ts). */
+const STDIO = distFile("edge", "mcp-stdio");
 
 const scope = useCleanups();
 const { cleanups } = scope;
@@ -45,7 +46,7 @@ async function stdioClient(e: TestEdge, token = TOKEN): Promise<Client> {
   const client = new Client({ name: "hookly-test", version: "0.0.0" });
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: ["--import", "tsx", STDIO],
+    args: [STDIO],
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? "", HOOKLY_URL: e.url, HOOKLY_TOKEN: token, LOG_LEVEL: "warn" },
     stderr: "pipe",
@@ -442,7 +443,7 @@ describe("MCP authentication", () => {
     expect(r.text).toContain("HOOKLY_TOKEN");
 
     const { spawnSync } = await import("node:child_process");
-    const run = spawnSync(process.execPath, ["--import", "tsx", STDIO], {
+    const run = spawnSync(process.execPath, [STDIO], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? "", HOOKLY_URL: "ftp://edge" },
       encoding: "utf8",

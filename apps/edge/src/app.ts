@@ -14,8 +14,7 @@ import { AdminService } from "@hookly/proto/gen/admin_pb";
 import { StreamService } from "@hookly/proto/gen/stream_pb";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { adminRoutes } from "./admin/admin.http.js";
 import { createAdminRpc } from "./admin/admin.rpc.js";
 import { createAuthGuard } from "./auth/auth.guard.js";
@@ -39,6 +38,7 @@ import { createPayloadFiles, payloadDirOf } from "./payload/payload.files.js";
 import { createPayloadService } from "./payload/payload.service.js";
 import { createPayloadStore } from "./payload/payload.store.js";
 import { createIngestStore } from "./ingest/ingest.store.js";
+import { UI_BUILD_DIR } from "./install.js";
 import { createLifecycle } from "./lifecycle.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createQueueStore } from "./queue/queue.store.js";
@@ -69,8 +69,6 @@ function forwardedFor(value: string | string[] | undefined): string | undefined 
   const first = (Array.isArray(value) ? value[0] : value)?.split(",")[0]?.trim();
   return first || undefined;
 }
-
-const DEFAULT_UI_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "ui", "build");
 
 /** Builds the edge: database, services, Connect routes, HTTP routes, server. */
 export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
@@ -241,7 +239,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
     ...extensions.flatMap((e) => e.routes ?? []),
   );
   const apiRouter = new Router().add(...adminRoutes({ endpoints, webhooks, hubs, destinations, relay, settings, storage }));
-  const serveUi = createStaticHandler(config.uiDir ?? DEFAULT_UI_DIR);
+  const serveUi = createStaticHandler(config.uiDir ?? UI_BUILD_DIR);
 
   const fallback = createHttpDispatch({ api: apiRouter, routes: router, guard, serveUi, storage, log });
 

@@ -1,6 +1,6 @@
 /**
  * Operator commands for the edge: `npm run -s hookly -- <command>`, or in the
- * container `node --import tsx apps/edge/src/cli.ts <command>`. Reads the
+ * container (or after `npm run build`) `node apps/edge/dist/cli.js <command>`. Reads the
  * same environment variables as the edge (DATABASE_PATH, ENCRYPTION_KEY, …),
  * optionally from a file given with --env-file.
  *

@@ -25,7 +25,8 @@ try {
 
 const log = createLogger(config.logLevel, "edge");
 // note: a disk that refuses writes at start (a migration needs room) is waited for, not exited on.
-const app = await buildWhenStorageAllows(() => createApp(config, { log, extensions: defaultExtensions(config) }), {
+const extensions = await defaultExtensions(config);
+const app = await buildWhenStorageAllows(() => createApp(config, { log, extensions }), {
   port: config.port,
   host: config.host,
   log,

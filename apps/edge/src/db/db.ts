@@ -11,12 +11,10 @@
 import Database from "better-sqlite3";
 import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { MIGRATIONS_DIR } from "../install.js";
 
 /** The database handle type used by every store. */
 export type Db = Database.Database;
-
-const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "migrations");
 
 /** Default of DATABASE_BUSY_TIMEOUT_MS. */
 export const DEFAULT_BUSY_TIMEOUT_MS = 5000;

@@ -14,16 +14,17 @@
  * Cookie sessions are not accepted here: /mcp has no CSRF protection and
  * assistants send bearer tokens anyway. No or a wrong token → 401 JSON.
  *
+ * The MCP SDK and the tools are loaded on the first request (about 10 MiB of
+ * memory an edge nobody queries by MCP does not need).
+ *
  * Wiring (main.ts): `createApp(config, { extensions: [mcpExtension()] })`.
  */
-import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import type http from "node:http";
 import type { ExtensionFactory } from "../core.js";
 import { EDGE_VERSION } from "../version.js";
 import { AppError } from "../errors.js";
 import { readBody, sendError, sendJson, type NodeRequest, type NodeResponse, type Route } from "../server/http.js";
 import { inProcessHooklyApi } from "./mcp.api.js";
-import { createHooklyMcpServer } from "./mcp.tools.js";
 
 /** Path of the MCP endpoint. */
 export const MCP_PATH = "/mcp";
@@ -34,6 +35,13 @@ export const MCP_MAX_BODY_BYTES = 1024 * 1024;
 /** A JSON-RPC error answer (the shape MCP clients read). */
 function sendRpcError(res: NodeResponse, status: number, code: number, message: string, headers: Record<string, string> = {}): void {
   sendJson(res, status, { jsonrpc: "2.0", error: { code, message }, id: null }, headers);
+}
+
+/** The MCP SDK's HTTP transport and our tools, imported once, when first needed. */
+let mcpModules: Promise<[typeof import("@modelcontextprotocol/sdk/server/streamableHttp.js"), typeof import("./mcp.tools.js")]> | undefined;
+function loadMcp() {
+  mcpModules ??= Promise.all([import("@modelcontextprotocol/sdk/server/streamableHttp.js"), import("./mcp.tools.js")]);
+  return mcpModules;
 }
 
 /** Builds the /mcp extension. */
@@ -69,6 +77,7 @@ export function mcpExtension(): ExtensionFactory {
         if (err instanceof AppError) return sendRpcError(res, 413, -32600, err.message);
         return sendRpcError(res, 400, -32700, "Parse error: the body is not valid JSON");
       }
+      const [{ StreamableHTTPServerTransport }, { createHooklyMcpServer }] = await loadMcp();
       const server = createHooklyMcpServer(apiFor(principal), { version: EDGE_VERSION, log: core.log });
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
       res.on("close", () => {

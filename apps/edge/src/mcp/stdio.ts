@@ -3,8 +3,8 @@
  * servers as commands. A separate program from the edge: it calls a running
  * edge's AdminService over HTTP with a bearer token.
  *
- *   HOOKLY_URL=https://hooks.example.com HOOKLY_TOKEN=… npx tsx apps/edge/src/mcp/stdio.ts
- *   (or: npm run mcp)
+ *   HOOKLY_URL=https://hooks.example.com HOOKLY_TOKEN=… node apps/edge/dist/mcp-stdio.js
+ *   (built by `npm run build`; from the sources: npm run mcp)
  *
  * Environment (read here only; this program has no other configuration):
  *   HOOKLY_URL    the edge's public URL (BASE_URL), http(s). Required.
@@ -14,11 +14,11 @@
  * stdout carries the MCP protocol only; logs go to stderr.
  */
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
-import { readFileSync } from "node:fs";
 import { pino } from "pino";
 import { z } from "zod";
 import { remoteHooklyApi } from "./mcp.api.js";
 import { createHooklyMcpServer } from "./mcp.tools.js";
+import { EDGE_VERSION } from "../version.js";
 
 /** The stdio command's environment. */
 export const stdioEnvSchema = z.object({
@@ -42,10 +42,9 @@ if (!parsed.success) {
 const env = parsed.data;
 
 const log = pino({ name: "hookly-mcp", level: env.LOG_LEVEL }, pino.destination(2));
-const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
 
 const server = createHooklyMcpServer(remoteHooklyApi({ baseUrl: env.HOOKLY_URL.replace(/\/+$/, ""), token: env.HOOKLY_TOKEN }), {
-  version,
+  version: EDGE_VERSION,
   log,
 });
 
