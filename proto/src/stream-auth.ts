@@ -23,6 +23,11 @@ export const OPEN_HEADERS = {
   signature: "hookly-signature",
   /** Random per hub process, not signed: lets the edge tell a re-dial from a second process with the same credential. */
   instance: "hookly-hub-instance",
+  /**
+   * Bytes of each delivery's body the hub may be sent before it grants more (DeliveryCredit), not signed:
+   * someone able to change it can cut the stream anyway; without it the edge sends bodies without limit.
+   */
+  bodyWindow: "hookly-body-window",
 } as const;
 
 /** How far the open's timestamp may be from the edge's clock, in milliseconds. */

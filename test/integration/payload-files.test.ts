@@ -104,10 +104,67 @@ describe("payload files", () => {
     expect(at("/a")[0]!.sha).toBe(sha256(bodies[0]!));
     expect(at("/b")[0]!.sha).toBe(sha256(bodies[1]!));
     expect(at("/a")[1]!.id).toBe(small);
-    // The budget held: reading waited, and never more than the budget plus one 256 KiB part was held.
-    expect(h.state().bodyPauses).toBeGreaterThan(0);
+    // The budget held: never more than the budget plus one 256 KiB part was held; the bodies came as the hub granted them.
+    expect(h.state().bodyCredits).toBeGreaterThan(0);
     expect(h.state().bodyBytesHeldPeak).toBeLessThanOrEqual(2 * MiB + 256 * 1024);
   }, 90_000);
+
+  it("a destination that stops reading a large body holds back only that body: the hub's other destinations keep receiving", async () => {
+    const e = await edge();
+    // A LAN service: /stuck takes the request's headers and then reads nothing until released; /fast answers at once.
+    const fast: string[] = [];
+    let stuckStarted = false;
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let stuckSha: string | undefined;
+    const target = createServer((req, res) => {
+      if (req.url === "/stuck") {
+        stuckStarted = true;
+        req.pause();
+        const hash = createHash("sha256");
+        void released.then(() => {
+          req.on("data", (c: Buffer) => hash.update(c));
+          req.on("end", () => {
+            stuckSha = hash.digest("hex");
+            res.end("ok");
+          });
+          req.resume();
+        });
+        return;
+      }
+      req.resume();
+      req.on("end", () => {
+        fast.push(String(req.headers["x-hookly-webhook-id"]));
+        res.end("ok");
+      });
+    });
+    await new Promise<void>((r) => target.listen(0, "127.0.0.1", r));
+    cleanups.push(() => {
+      release();
+      target.closeAllConnections();
+      return new Promise((r) => target.close(() => r(undefined)));
+    });
+    const url = `http://127.0.0.1:${(target.address() as AddressInfo).port}`;
+    const stuck = await createEndpoint(e.url, `${url}/stuck`, { name: "stuck" });
+    const other = await createEndpoint(e.url, `${url}/fast`, { name: "fast" });
+    const big = randomBytes(40 * MiB);
+    await postWebhook(stuck.ingestUrl, big);
+    // A 4 MiB budget: without a window per body, the stuck body alone fills it and the hub stops reading the stream.
+    const h = await hub(e.url, { HUB_MAX_BODY_BYTES: String(4 * MiB), HUB_FORWARD_TIMEOUT_MS: "120000" });
+    await waitUntil(() => stuckStarted, 30_000, "the stuck destination got its request");
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i++) ids.push(await postWebhook(other.ingestUrl, JSON.stringify({ i })));
+    await waitUntil(() => fast.length >= ids.length, 30_000, "the other destination's webhooks, while the large body waits");
+    expect(fast).toEqual(ids);
+    expect(stuckSha, "the large body is still waiting").toBeUndefined();
+    expect(h.state().bodyPauses, "the hub never had to stop reading the stream").toBe(0);
+    expect(h.state().bodyBytesHeldPeak).toBeLessThanOrEqual(4 * MiB);
+
+    release();
+    await waitUntil(() => stuckSha, 60_000, "the large body, once its destination reads");
+    expect(stuckSha).toBe(sha256(big));
+    expect(h.state().bodyCredits).toBeGreaterThan(0);
+  }, 120_000);
 
   it("deleting an endpoint deletes its payload files; partial uploads and files no row names go at start-up", async () => {
     const tmp = tempDir();

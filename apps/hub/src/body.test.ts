@@ -153,4 +153,33 @@ describe("streamed bodies", () => {
       expect(budget.held).toBe(0);
     }
   });
+
+  it("grant the edge more of a body as its forward takes the parts, and the rest at once when nobody will", async () => {
+    const MiB = 1024 * 1024;
+    // A 2 MiB budget: each body's window is 1 MiB (proto/src/body-window.ts).
+    const budget = new BodyBudget(2 * MiB);
+    expect(budget.window).toBe(MiB);
+    const part = 256 * 1024;
+    const grants: number[] = [];
+    const body = budget.open(4 * MiB, new Uint8Array(part), (until) => grants.push(until));
+    for (let i = 1; i < 4; i++) body.push(new Uint8Array(part));
+    expect(grants, "nothing granted before the forward takes anything").toEqual([]);
+    const reading = body[Symbol.asyncIterator]();
+    await reading.next();
+    await reading.next();
+    // Half the window taken: the edge may send up to one window past it.
+    expect(grants).toEqual([MiB / 2 + MiB]);
+    await reading.next();
+    await reading.next();
+    expect(grants).toEqual([MiB / 2 + MiB, 2 * MiB]);
+    // The forward ends early (its destination answered): the edge may send the rest, which is dropped on arrival.
+    await reading.return?.(undefined);
+    expect(grants.at(-1)).toBe(4 * MiB);
+    body.push(new Uint8Array(part));
+    expect(budget.held).toBe(0);
+
+    const skipped = budget.open(4 * MiB, new Uint8Array(part), (until) => grants.push(until));
+    skipped.discard();
+    expect(grants.at(-1)).toBe(4 * MiB);
+  });
 });

@@ -13,7 +13,17 @@
  * lane never pause it (their forward cannot start before the one ahead
  * ends, which may need the stream); the edge bounds those per lane
  * (DISPATCH_WINDOW_BYTES).
+ *
+ * Before that budget is reached, each body has a window of its own: the hub
+ * announces it when it opens the stream, the edge sends no more of a body
+ * than the window beyond what its forward has taken, and the body grants
+ * more (a DeliveryCredit, via `onGrant`) as its forward takes parts
+ * (proto/src/body-window.ts `nextGrant`). So a body whose destination reads
+ * slowly waits at the edge, and the stream — every other lane — goes on;
+ * the budget's pause remains for edges without credits and for many large
+ * bodies at once.
  */
+import { bodyWindowFor, nextGrant } from "@hookly/proto/body-window";
 
 /** Bodies larger than this are streamed; smaller ones are assembled whole first (and may be resent on a stale socket). */
 export const STREAM_BODY_BYTES = 1024 * 1024;
@@ -42,12 +52,19 @@ export function shouldPause(bodies: Iterable<HeldBody>, maxBytes: number): boole
 export class BodyBudget {
   private readonly bodies = new Set<StreamedBody>();
   private waiters: (() => void)[] = [];
+  /** Bytes of each body the edge may send beyond what its forward has taken (announced to the edge at open). */
+  readonly window: number;
 
-  constructor(readonly maxBytes: number) {}
+  constructor(readonly maxBytes: number) {
+    this.window = bodyWindowFor(maxBytes);
+  }
 
-  /** A new body of `size` bytes, `first` its first part (sent with the start). */
-  open(size: number, first: Uint8Array): StreamedBody {
-    const body = new StreamedBody(size, this);
+  /**
+   * A new body of `size` bytes, `first` its first part (sent with the start);
+   * `onGrant(until)` sends the edge a credit for it.
+   */
+  open(size: number, first: Uint8Array, onGrant: (until: number) => void = () => {}): StreamedBody {
+    const body = new StreamedBody(size, this, onGrant);
     this.bodies.add(body);
     if (first.length > 0) body.push(first);
     return body;
@@ -103,11 +120,24 @@ export class StreamedBody implements HeldBody, AsyncIterable<Uint8Array> {
   private error: Error | undefined;
   private discarded = false;
   private taken = false;
+  /** Bytes of the body the edge may send in all (the window at first). */
+  private granted: number;
 
   constructor(
     readonly size: number,
     private readonly budget: BodyBudget,
-  ) {}
+    private readonly onGrant: (until: number) => void = () => {},
+  ) {
+    this.granted = budget.window;
+  }
+
+  /** Grants the edge more of this body when the rule says so. */
+  private grant(consumed: number, finished: boolean): void {
+    const until = nextGrant(this.granted, consumed, this.budget.window, this.size, finished);
+    if (until === undefined) return;
+    this.granted = until;
+    this.onGrant(until);
+  }
 
   /** Whether all of it has arrived. */
   get complete(): boolean {
@@ -141,6 +171,8 @@ export class StreamedBody implements HeldBody, AsyncIterable<Uint8Array> {
     this.running = false;
     this.budget.forget(this);
     this.notify();
+    // note: nobody takes the rest: let the edge send it (it is counted and dropped) so its transfer ends, as before credits.
+    if (!this.complete) this.grant(this.received, true);
   }
 
   private notify(): void {
@@ -162,6 +194,7 @@ export class StreamedBody implements HeldBody, AsyncIterable<Uint8Array> {
           this.held -= part.length;
           given += part.length;
           this.budget.changed();
+          this.grant(given, false);
           yield part;
           continue;
         }

@@ -33,7 +33,7 @@ export const hubEnvSchema = z
       .default(64 * 1024 * 1024)
       .meta({
         description:
-          "Bytes of large bodies (over 1 MiB, streamed to their destinations as they arrive) the hub holds at once; past it the hub reads the stream no further until its forwards have written them. Default 64 MiB.",
+          "Bytes of large bodies (over 1 MiB, streamed to their destinations as they arrive) the hub holds at once. Each body may be sent an eighth of it (1–8 MiB) beyond what its destination has taken, the rest waiting at the edge; past the whole, the hub reads the stream no further until its forwards have written them. Default 64 MiB.",
       }),
     HUB_DEAD_AFTER_MS: intFrom(300, 300_000)
       .default(30_000)

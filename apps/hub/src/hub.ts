@@ -82,6 +82,8 @@ export interface HubState {
   /** Most bytes of streamed bodies held at once, and how often reading waited for them to drain (HUB_MAX_BODY_BYTES). */
   bodyBytesHeldPeak: number;
   bodyPauses: number;
+  /** Credits sent to the edge: more of a body granted as its forward took it (per-delivery windows). */
+  bodyCredits: number;
 }
 
 /**
@@ -116,6 +118,7 @@ export function createHub(config: HubConfig, deps: { log?: Logger; random?: () =
     lastError: undefined,
     bodyBytesHeldPeak: 0,
     bodyPauses: 0,
+    bodyCredits: 0,
   };
   const stopper = new AbortController();
   // note: stop() first drains (no new deliveries, running forwards finish), and only then aborts.
@@ -177,6 +180,9 @@ export function createHub(config: HubConfig, deps: { log?: Logger; random?: () =
             onBodyBytes(held, paused) {
               state.bodyBytesHeldPeak = Math.max(state.bodyBytesHeldPeak, held);
               if (paused) state.bodyPauses += 1;
+            },
+            onCredit() {
+              state.bodyCredits += 1;
             },
           },
         });

@@ -76,6 +76,8 @@ export interface SessionHooks {
   onConnected(streamId: string): void;
   /** Bytes of streamed bodies held after a part arrived; `paused`: reading now waits for them to drain. */
   onBodyBytes?(held: number, paused: boolean): void;
+  /** A credit for more of a body went to the edge. */
+  onCredit?(): void;
 }
 
 /** Thrown for a protocol violation by the edge. */
@@ -170,7 +172,10 @@ export async function runSession(deps: {
     let a: Assembly | undefined;
     let streamed: StreamedBody | undefined;
     if (size > STREAM_BODY_BYTES) {
-      streamed = budget.open(size, start.body);
+      streamed = budget.open(size, start.body, (until) => {
+        send(create(HubFrameSchema, { kind: { case: "credit", value: { deliveryId: start.deliveryId, until: BigInt(until) } } }));
+        hooks.onCredit?.();
+      });
       if (!streamed.complete) streams.set(start.deliveryId, streamed);
       body = Promise.resolve(streamed);
     } else {
@@ -254,6 +259,7 @@ export async function runSession(deps: {
     ...signStreamOpen(config.secret, config.hubId, Date.now()),
     "hookly-hub-version": HUB_VERSION,
     [OPEN_HEADERS.instance]: deps.instanceId,
+    [OPEN_HEADERS.bodyWindow]: String(budget.window),
   };
   try {
     const responses = client.stream(outbound, { headers, signal: abort.signal });

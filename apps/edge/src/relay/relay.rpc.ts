@@ -16,6 +16,7 @@ import {
   type StreamResponse,
   type StreamService,
 } from "@hookly/proto/gen/stream_pb";
+import { parseBodyWindow } from "@hookly/proto/body-window";
 import { EnvelopeOpener, EnvelopeSealer, OPEN_HEADERS, deriveSessionKey, verifyStreamOpen } from "@hookly/proto/stream-auth";
 import { randomBytes } from "node:crypto";
 import type { Clock } from "../clock.js";
@@ -98,10 +99,12 @@ export function createNonceStore(db: Db, storage?: StorageReporter) {
 }
 
 /** One body being sent, in chunks after the start frame, read from storage as the stream pulls. */
-interface Transfer {
+export interface Transfer {
   start: DeliveryStart;
   body: PayloadReader;
   offset: number;
+  /** Bytes of the body that may be sent in all: the hub's window, raised by its credits; Infinity for a hub without one. */
+  limit: number;
 }
 
 /**
@@ -109,12 +112,19 @@ interface Transfer {
  * round-robin, one frame each, so a 100 MB body shares the stream with
  * everything else instead of blocking it. A body's next chunk is read only
  * when the stream pulls the next frame (connect pulls when HTTP/2 flow
- * control has room): the edge holds one chunk per stream, not the body.
+ * control has room): the edge holds one chunk per stream, not the body. A
+ * body that has reached its limit waits, out of the rotation, for the hub's
+ * credit (proto/src/body-window.ts), so a destination that reads slowly
+ * holds back only its own body.
  */
-class Outbox {
+export class Outbox {
   // note: not connect's createWritableIterable: that is one FIFO; this sends control frames first and cuts bodies round-robin as the stream pulls.
   private readonly control: EdgeFrame[] = [];
   private readonly transfers: Transfer[] = [];
+  /** Every body still being sent, by delivery id (in the rotation, waiting for credit, or being read). */
+  private readonly active = new Map<string, Transfer>();
+  /** Bodies at their limit, until a credit raises it. */
+  private readonly waiting = new Set<Transfer>();
   private wake: (() => void) | undefined;
   private closed = false;
 
@@ -124,14 +134,34 @@ class Outbox {
   }
 
   pushTransfer(t: Transfer): void {
+    this.active.set(t.start.deliveryId, t);
     this.transfers.push(t);
     this.notify();
+  }
+
+  /** The hub's credit: `deliveryId`'s body may be sent up to `until` bytes in all. Unknown or finished deliveries are ignored. */
+  grant(deliveryId: string, until: number): void {
+    const t = this.active.get(deliveryId);
+    if (!t || until <= t.limit) return;
+    t.limit = until;
+    if (this.waiting.delete(t)) {
+      this.transfers.push(t);
+      this.notify();
+    }
+  }
+
+  /** Bodies waiting for credit now. */
+  get waitingForCredit(): number {
+    return this.waiting.size;
   }
 
   /** Ends the frames; closes what is still being read. */
   close(): void {
     this.closed = true;
     for (const t of this.transfers.splice(0)) t.body.close();
+    for (const t of this.waiting) t.body.close();
+    this.waiting.clear();
+    this.active.clear();
     this.notify();
   }
 
@@ -146,7 +176,7 @@ class Outbox {
     if (c) return c;
     const t = this.transfers.shift();
     if (!t) return undefined;
-    const data = await t.body.read(t.offset, CHUNK_BYTES);
+    const data = await t.body.read(t.offset, Math.min(CHUNK_BYTES, t.limit - t.offset));
     let frame: EdgeFrame;
     if (t.offset === 0) {
       t.start.body = data;
@@ -157,8 +187,11 @@ class Outbox {
       });
     }
     t.offset += data.length;
-    if (t.offset < t.body.size && !this.closed) this.transfers.push(t);
-    else t.body.close();
+    if (this.closed || t.offset >= t.body.size) {
+      this.active.delete(t.start.deliveryId);
+      t.body.close();
+    } else if (t.offset >= t.limit) this.waiting.add(t);
+    else this.transfers.push(t);
     return frame;
   }
 
@@ -216,6 +249,8 @@ export function createStreamService(deps: {
       const sealer = new EnvelopeSealer(key, "edge-to-hub", streamId);
       const opener = new EnvelopeOpener(key, "hub-to-edge", streamId);
       const outbox = new Outbox();
+      // note: a hub that announces no window (before 0.3) is sent bodies without limit, as then.
+      const bodyWindow = parseBodyWindow(header(OPEN_HEADERS.bodyWindow));
       const abort = new AbortController();
       const slog = log.child({ hubId: registryId, streamId });
 
@@ -230,7 +265,7 @@ export function createStreamService(deps: {
         lastSeenAt: clock.now(),
         lastArrivalMs: Date.now(),
         sendDelivery(start, body) {
-          outbox.pushTransfer({ start, body, offset: 0 });
+          outbox.pushTransfer({ start, body, offset: 0, limit: bodyWindow });
         },
         close(reason) {
           slog.info({ reason }, "closing hub stream");
@@ -268,6 +303,7 @@ export function createStreamService(deps: {
           link.lastArrivalMs = Date.now();
           link.lastSeenAt = clock.now();
           if (frame.kind.case === "result") relay.result(link, frame.kind.value);
+          else if (frame.kind.case === "credit") outbox.grant(frame.kind.value.deliveryId, Number(frame.kind.value.until));
         }
       })().then(
         () => abort.abort(new ConnectError("hub closed the stream", Code.Canceled)),

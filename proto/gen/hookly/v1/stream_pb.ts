@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file hookly/v1/stream.proto.
  */
 export const file_hookly_v1_stream: GenFile = /*@__PURE__*/
-  fileDesc("ChZob29rbHkvdjEvc3RyZWFtLnByb3RvEglob29rbHkudjEiOAoNU3RyZWFtUmVxdWVzdBILCgNzZXEYASABKAQSDQoFZnJhbWUYAiABKAwSCwoDbWFjGAMgASgMIjkKDlN0cmVhbVJlc3BvbnNlEgsKA3NlcRgBIAEoBBINCgVmcmFtZRgCIAEoDBILCgNtYWMYAyABKAwiagoISHViRnJhbWUSKQoJaGVhcnRiZWF0GAEgASgLMhQuaG9va2x5LnYxLkhlYXJ0YmVhdEgAEisKBnJlc3VsdBgCIAEoCzIZLmhvb2tseS52MS5EZWxpdmVyeVJlc3VsdEgAQgYKBGtpbmQivwEKCUVkZ2VGcmFtZRIpCgd3ZWxjb21lGAEgASgLMhYuaG9va2x5LnYxLkVkZ2VXZWxjb21lSAASKQoJaGVhcnRiZWF0GAIgASgLMhQuaG9va2x5LnYxLkhlYXJ0YmVhdEgAEikKBXN0YXJ0GAMgASgLMhguaG9va2x5LnYxLkRlbGl2ZXJ5U3RhcnRIABIpCgVjaHVuaxgEIAEoCzIYLmhvb2tseS52MS5EZWxpdmVyeUNodW5rSABCBgoEa2luZCJpCgtFZGdlV2VsY29tZRIRCglzdHJlYW1faWQYASABKAkSEgoKZWRnZV9ub25jZRgCIAEoDBIUCgxlZGdlX3ZlcnNpb24YAyABKAkSHQoVaGVhcnRiZWF0X2ludGVydmFsX21zGAQgASgNIh8KCUhlYXJ0YmVhdBISCgpzZW50X2F0X21zGAEgASgDIiUKBkhlYWRlchIMCgRuYW1lGAEgASgJEg0KBXZhbHVlGAIgASgJIqgCCg1EZWxpdmVyeVN0YXJ0EhMKC2RlbGl2ZXJ5X2lkGAEgASgJEhIKCndlYmhvb2tfaWQYAiABKAkSEwoLZW5kcG9pbnRfaWQYAyABKAkSDQoFZXBvY2gYBCABKAQSDwoHYXR0ZW1wdBgFIAEoDRIOCgZtZXRob2QYBiABKAkSCwoDdXJsGAcgASgJEiIKB2hlYWRlcnMYCCADKAsyES5ob29rbHkudjEuSGVhZGVyEhEKCWJvZHlfc2l6ZRgJIAEoBBIMCgRib2R5GAogASgMEhcKD3NpZ25hdHVyZV92YWxpZBgLIAEoCBISCgp0aW1lb3V0X21zGAwgASgNEhYKDmRlc3RpbmF0aW9uX2lkGA0gASgJEhIKCmV2ZW50X3R5cGUYDiABKAkiQgoNRGVsaXZlcnlDaHVuaxITCgtkZWxpdmVyeV9pZBgBIAEoCRIOCgZvZmZzZXQYAiABKAQSDAoEZGF0YRgDIAEoDCLtAQoORGVsaXZlcnlSZXN1bHQSEwoLZGVsaXZlcnlfaWQYASABKAkSEgoKd2ViaG9va19pZBgCIAEoCRIrCgdvdXRjb21lGAMgASgOMhouaG9va2x5LnYxLkRlbGl2ZXJ5T3V0Y29tZRITCgtzdGF0dXNfY29kZRgEIAEoDRITCgtkdXJhdGlvbl9tcxgFIAEoDRINCgVlcnJvchgGIAEoCRIbChNyZXRyeV9hZnRlcl9zZWNvbmRzGAcgASgNEhUKDXN0YXJ0ZWRfYXRfbXMYCCABKAMSGAoQcmVzcG9uc2VfZXhjZXJwdBgJIAEoCSqBAgoPRGVsaXZlcnlPdXRjb21lEiAKHERFTElWRVJZX09VVENPTUVfVU5TUEVDSUZJRUQQABIdChlERUxJVkVSWV9PVVRDT01FX1JFU1BPTlNFEAESHAoYREVMSVZFUllfT1VUQ09NRV9USU1FT1VUEAISJQohREVMSVZFUllfT1VUQ09NRV9DT05ORUNUSU9OX0VSUk9SEAMSLAooREVMSVZFUllfT1VUQ09NRV9ERVNUSU5BVElPTl9OT1RfQUxMT1dFRBAEEhwKGERFTElWRVJZX09VVENPTUVfU0tJUFBFRBAFEhwKGERFTElWRVJZX09VVENPTUVfSU5WQUxJRBAGMlIKDVN0cmVhbVNlcnZpY2USQQoGU3RyZWFtEhguaG9va2x5LnYxLlN0cmVhbVJlcXVlc3QaGS5ob29rbHkudjEuU3RyZWFtUmVzcG9uc2UoATABYgZwcm90bzM");
+  fileDesc("ChZob29rbHkvdjEvc3RyZWFtLnByb3RvEglob29rbHkudjEiOAoNU3RyZWFtUmVxdWVzdBILCgNzZXEYASABKAQSDQoFZnJhbWUYAiABKAwSCwoDbWFjGAMgASgMIjkKDlN0cmVhbVJlc3BvbnNlEgsKA3NlcRgBIAEoBBINCgVmcmFtZRgCIAEoDBILCgNtYWMYAyABKAwilwEKCEh1YkZyYW1lEikKCWhlYXJ0YmVhdBgBIAEoCzIULmhvb2tseS52MS5IZWFydGJlYXRIABIrCgZyZXN1bHQYAiABKAsyGS5ob29rbHkudjEuRGVsaXZlcnlSZXN1bHRIABIrCgZjcmVkaXQYAyABKAsyGS5ob29rbHkudjEuRGVsaXZlcnlDcmVkaXRIAEIGCgRraW5kIr8BCglFZGdlRnJhbWUSKQoHd2VsY29tZRgBIAEoCzIWLmhvb2tseS52MS5FZGdlV2VsY29tZUgAEikKCWhlYXJ0YmVhdBgCIAEoCzIULmhvb2tseS52MS5IZWFydGJlYXRIABIpCgVzdGFydBgDIAEoCzIYLmhvb2tseS52MS5EZWxpdmVyeVN0YXJ0SAASKQoFY2h1bmsYBCABKAsyGC5ob29rbHkudjEuRGVsaXZlcnlDaHVua0gAQgYKBGtpbmQiaQoLRWRnZVdlbGNvbWUSEQoJc3RyZWFtX2lkGAEgASgJEhIKCmVkZ2Vfbm9uY2UYAiABKAwSFAoMZWRnZV92ZXJzaW9uGAMgASgJEh0KFWhlYXJ0YmVhdF9pbnRlcnZhbF9tcxgEIAEoDSIfCglIZWFydGJlYXQSEgoKc2VudF9hdF9tcxgBIAEoAyIlCgZIZWFkZXISDAoEbmFtZRgBIAEoCRINCgV2YWx1ZRgCIAEoCSKoAgoNRGVsaXZlcnlTdGFydBITCgtkZWxpdmVyeV9pZBgBIAEoCRISCgp3ZWJob29rX2lkGAIgASgJEhMKC2VuZHBvaW50X2lkGAMgASgJEg0KBWVwb2NoGAQgASgEEg8KB2F0dGVtcHQYBSABKA0SDgoGbWV0aG9kGAYgASgJEgsKA3VybBgHIAEoCRIiCgdoZWFkZXJzGAggAygLMhEuaG9va2x5LnYxLkhlYWRlchIRCglib2R5X3NpemUYCSABKAQSDAoEYm9keRgKIAEoDBIXCg9zaWduYXR1cmVfdmFsaWQYCyABKAgSEgoKdGltZW91dF9tcxgMIAEoDRIWCg5kZXN0aW5hdGlvbl9pZBgNIAEoCRISCgpldmVudF90eXBlGA4gASgJIkIKDURlbGl2ZXJ5Q2h1bmsSEwoLZGVsaXZlcnlfaWQYASABKAkSDgoGb2Zmc2V0GAIgASgEEgwKBGRhdGEYAyABKAwiNAoORGVsaXZlcnlDcmVkaXQSEwoLZGVsaXZlcnlfaWQYASABKAkSDQoFdW50aWwYAiABKAQi7QEKDkRlbGl2ZXJ5UmVzdWx0EhMKC2RlbGl2ZXJ5X2lkGAEgASgJEhIKCndlYmhvb2tfaWQYAiABKAkSKwoHb3V0Y29tZRgDIAEoDjIaLmhvb2tseS52MS5EZWxpdmVyeU91dGNvbWUSEwoLc3RhdHVzX2NvZGUYBCABKA0SEwoLZHVyYXRpb25fbXMYBSABKA0SDQoFZXJyb3IYBiABKAkSGwoTcmV0cnlfYWZ0ZXJfc2Vjb25kcxgHIAEoDRIVCg1zdGFydGVkX2F0X21zGAggASgDEhgKEHJlc3BvbnNlX2V4Y2VycHQYCSABKAkqgQIKD0RlbGl2ZXJ5T3V0Y29tZRIgChxERUxJVkVSWV9PVVRDT01FX1VOU1BFQ0lGSUVEEAASHQoZREVMSVZFUllfT1VUQ09NRV9SRVNQT05TRRABEhwKGERFTElWRVJZX09VVENPTUVfVElNRU9VVBACEiUKIURFTElWRVJZX09VVENPTUVfQ09OTkVDVElPTl9FUlJPUhADEiwKKERFTElWRVJZX09VVENPTUVfREVTVElOQVRJT05fTk9UX0FMTE9XRUQQBBIcChhERUxJVkVSWV9PVVRDT01FX1NLSVBQRUQQBRIcChhERUxJVkVSWV9PVVRDT01FX0lOVkFMSUQQBjJSCg1TdHJlYW1TZXJ2aWNlEkEKBlN0cmVhbRIYLmhvb2tseS52MS5TdHJlYW1SZXF1ZXN0GhkuaG9va2x5LnYxLlN0cmVhbVJlc3BvbnNlKAEwAWIGcHJvdG8z");
 
 /**
  * StreamRequest is one sealed hub→edge message; frame is a serialized HubFrame.
@@ -103,6 +103,12 @@ export type HubFrame = Message<"hookly.v1.HubFrame"> & {
      */
     value: DeliveryResult;
     case: "result";
+  } | {
+    /**
+     * @generated from field: hookly.v1.DeliveryCredit credit = 3;
+     */
+    value: DeliveryCredit;
+    case: "credit";
   } | { case: undefined; value?: undefined };
 };
 
@@ -396,6 +402,40 @@ export const DeliveryChunkSchema: GenMessage<DeliveryChunk> = /*@__PURE__*/
   messageDesc(file_hookly_v1_stream, 8);
 
 /**
+ * DeliveryCredit lets the edge send more of one delivery's body. A hub that
+ * opens the stream with the `hookly-body-window` header (a byte count) may be
+ * sent that many bytes of each delivery's body at first; each credit raises
+ * the delivery's limit to `until` bytes in all (an offset; a lower one than
+ * before changes nothing). The hub grants as its forward writes the body to
+ * the destination, so a slow destination's body waits at the edge instead of
+ * filling the hub, and the other lanes keep the stream. Edges that do not
+ * know this message ignore it; to hubs that send no window the edge sends
+ * bodies without limit, as before.
+ *
+ * @generated from message hookly.v1.DeliveryCredit
+ */
+export type DeliveryCredit = Message<"hookly.v1.DeliveryCredit"> & {
+  /**
+   * @generated from field: string delivery_id = 1;
+   */
+  deliveryId: string;
+
+  /**
+   * Bytes of the body the edge may have sent in all, from offset 0.
+   *
+   * @generated from field: uint64 until = 2;
+   */
+  until: bigint;
+};
+
+/**
+ * Describes the message hookly.v1.DeliveryCredit.
+ * Use `create(DeliveryCreditSchema)` to create a new message.
+ */
+export const DeliveryCreditSchema: GenMessage<DeliveryCredit> = /*@__PURE__*/
+  messageDesc(file_hookly_v1_stream, 9);
+
+/**
  * DeliveryResult reports one attempt (or a skip) back to the edge.
  *
  * @generated from message hookly.v1.DeliveryResult
@@ -464,7 +504,7 @@ export type DeliveryResult = Message<"hookly.v1.DeliveryResult"> & {
  * Use `create(DeliveryResultSchema)` to create a new message.
  */
 export const DeliveryResultSchema: GenMessage<DeliveryResult> = /*@__PURE__*/
-  messageDesc(file_hookly_v1_stream, 9);
+  messageDesc(file_hookly_v1_stream, 10);
 
 /**
  * DeliveryOutcome is what happened when the hub tried the destination.
