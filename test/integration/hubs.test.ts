@@ -4,8 +4,9 @@
  * SIGKILL), recording LAN targets, assertions on what arrives where.
  */
 import { DeliveryStatus, ProviderType, WebhookStatus } from "@hookly/proto/gen/admin_pb";
-import { createHmac } from "node:crypto";
-import { copyFileSync } from "node:fs";
+import Database from "better-sqlite3";
+import { createHash, createHmac, randomBytes } from "node:crypto";
+import { copyFileSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { useCleanups } from "../cleanup.js";
@@ -346,5 +347,39 @@ describe("migration", () => {
     expect(byPath("alpha")).toEqual([pendingIds[1]]);
     expect(byPath("billing")).toEqual([pendingIds[0], pendingIds[2]]);
     await waitUntil(async () => (await admin.listWebhooks({ status: WebhookStatus.PENDING })).webhooks.length === 0, 5_000, "all settled");
+  });
+
+  it("moves a body over 1 MiB that release 0.1.0 kept in its row into a payload file, and delivers it bit for bit", async () => {
+    const tmp = tempDir();
+    cleanups.push(async () => tmp.remove());
+    const dbPath = join(tmp.dir, "hookly.db");
+    copyFileSync(join(ROOT, "test", "fixtures", "v0.1.0.db"), dbPath);
+    // As 0.1.0 stored a 5 MiB webhook: the whole body in webhook_body.payload (the fixture's pending webhook 5, alpha's).
+    const big = randomBytes(5 * 1024 * 1024);
+    const old = new Database(dbPath);
+    old.prepare(`UPDATE webhook_body SET payload = ? WHERE webhook_seq = 5`).run(big);
+    old.prepare(`UPDATE webhook SET payload_size = ? WHERE seq = 5`).run(big.length);
+    const id = (old.prepare(`SELECT id FROM webhook WHERE seq = 5`).get() as { id: string }).id;
+    old.close();
+
+    const e = await edge({ databasePath: dbPath });
+    const file = join(`${dbPath}-payloads`, id);
+    await waitUntil(() => existsSync(file), 10_000, "the body moved into a payload file");
+    expect(readFileSync(file).equals(big)).toBe(true);
+    const row = e.app.db.prepare(`SELECT payload_file AS file, length(payload) AS inline FROM webhook_body WHERE webhook_seq = 5`).get();
+    expect(row).toEqual({ file: id, inline: 0 });
+    const detail = await adminClient(e.url).getWebhook({ id });
+    expect(detail.webhook).toMatchObject({
+      payloadSize: BigInt(big.length),
+      payloadTruncated: true,
+      payloadSha256: createHash("sha256").update(big).digest("hex"),
+    });
+
+    const t = await receiver();
+    const { endpoints } = await adminClient(e.url).listEndpoints({});
+    for (const x of endpoints) await adminClient(e.url).updateEndpoint({ id: x.id, destinationUrl: `${t.url}/${x.name}` });
+    await hub(e.url);
+    await waitUntil(() => t.requests.some((r) => webhookIdOf(r) === id), 20_000, "the large body delivered");
+    expect(t.requests.find((r) => webhookIdOf(r) === id)!.body.equals(big)).toBe(true);
   });
 });

@@ -97,7 +97,7 @@ export function createLifecycle(deps: {
         // 1. No new deliveries to the hub; no new connections; idle keep-alives and h2 sessions (GOAWAY) wind down.
         relay.stop();
         storage.stop();
-        payloads.close();
+        const payloadsClosed = payloads.close();
         const serverClosed = server.close(SHUTDOWN_DRAIN_MS + 2_000);
         // 2. In-flight requests finish (ingest commits, then answers 2xx); the hub's results for what it has
         //    already started are still recorded, so those are not delivered twice after a restart.
@@ -116,6 +116,7 @@ export function createLifecycle(deps: {
           }
         }
         await ingestStore.close();
+        await payloadsClosed;
         await checkpointer.stop();
         db.close();
         deps.onClosed?.();

@@ -4,16 +4,17 @@
  * 008's trigger names them), rows that still name a file keep it, and the
  * start-up sweep spares every file a row names.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { openDatabase, type Db } from "../db/db.js";
 import { newId } from "../ids.js";
 import { createIngestStore } from "../ingest/ingest.store.js";
 import { createQueueStore } from "../queue/queue.store.js";
-import { createPayloadFiles, inlinePayload, type PayloadFiles } from "./payload.files.js";
+import { FILE_PAYLOAD_BYTES, createPayloadFiles, inlinePayload, type PayloadFiles } from "./payload.files.js";
 import { createPayloadService } from "./payload.service.js";
 import { createPayloadStore } from "./payload.store.js";
 
@@ -39,10 +40,10 @@ function setup() {
   return { files, service, ingest: createIngestStore(db), queue: createQueueStore(db) };
 }
 
-/** Stores a webhook (settled as delivered at `settledAt`) with a file payload, or an inline one. */
-async function store(files: PayloadFiles, ingest: ReturnType<typeof createIngestStore>, asFile: boolean) {
+/** Stores a webhook with a file payload, or an inline one (`inline`: its bytes, default "small"). */
+async function store(files: PayloadFiles, ingest: ReturnType<typeof createIngestStore>, asFile: boolean, inline = Buffer.from("small")) {
   const id = newId("webhook");
-  let payload = inlinePayload(Buffer.from("small"));
+  let payload = inlinePayload(inline);
   if (asFile) {
     const spool = files.spool(id);
     await spool.write(Buffer.alloc(2000, 7));
@@ -101,7 +102,7 @@ describe("payload service", () => {
     writeFileSync(files.path("wh_orphan"), "x");
     writeFileSync(join(files.dir, "tmp", "wh_partial"), "x");
     service.start();
-    service.close();
+    await service.close();
     expect(existsSync(files.path(named.id))).toBe(true);
     expect(existsSync(files.path("wh_orphan"))).toBe(false);
     expect(existsSync(join(files.dir, "tmp", "wh_partial"))).toBe(false);
@@ -120,5 +121,41 @@ describe("payload service", () => {
     await expect(short.read(0, 5000)).rejects.toThrow(/shorter than its recorded 5000 bytes/);
     short.close();
     expect(() => files.reader({ size: 1, inline: Buffer.alloc(0), file: "wh_missing", sha256: null })).toThrow(/ENOENT/);
+  });
+
+  it("moves bodies over 1 MiB that rows from before payload files hold into files, once, and leaves the rest in their rows", async () => {
+    const { files, service, ingest } = setup();
+    const big = randomBytes(FILE_PAYLOAD_BYTES + 1);
+    const old = await store(files, ingest, false, big);
+    db.prepare(`UPDATE webhook SET payload_sha256 = NULL WHERE seq = ?`).run(old.seq);
+    const small = await store(files, ingest, false, randomBytes(FILE_PAYLOAD_BYTES));
+    const plan = db
+      .prepare(`EXPLAIN QUERY PLAN SELECT webhook_seq FROM webhook_body WHERE payload_file IS NULL AND length(payload) > ${FILE_PAYLOAD_BYTES}`)
+      .all();
+    expect(JSON.stringify(plan), "migration 009's partial index finds them").toContain("webhook_body_inline_large");
+
+    expect(await service.moveInline()).toBe(1);
+    const row = (seq: number) =>
+      db
+        .prepare<[number], { file: string | null; inline: number; sha: string | null }>(
+          `SELECT b.payload_file AS file, length(b.payload) AS inline, w.payload_sha256 AS sha FROM webhook_body b JOIN webhook w ON w.seq = b.webhook_seq WHERE b.webhook_seq = ?`,
+        )
+        .get(seq);
+    expect(row(old.seq)).toEqual({ file: old.id, inline: 0, sha: createHash("sha256").update(big).digest("hex") });
+    expect(readFileSync(files.path(old.id)).equals(big)).toBe(true);
+    expect(row(small.seq)).toMatchObject({ file: null, inline: FILE_PAYLOAD_BYTES });
+    expect(readdirSync(join(files.dir, "tmp"))).toEqual([]);
+    expect(await service.moveInline()).toBe(0);
+  });
+
+  it("a row deleted while its body is being moved keeps nothing behind: the new file goes", async () => {
+    const { files, service, ingest } = setup();
+    const old = await store(files, ingest, false, randomBytes(FILE_PAYLOAD_BYTES + 10));
+    const moving = service.moveInline();
+    // The body was read and its write began; the row goes now (retention, an endpoint deleted).
+    db.prepare(`DELETE FROM webhook WHERE seq = ?`).run(old.seq);
+    expect(await moving).toBe(0);
+    await vi.waitFor(() => expect(existsSync(files.path(old.id))).toBe(false));
+    expect(readdirSync(join(files.dir, "tmp"))).toEqual([]);
   });
 });

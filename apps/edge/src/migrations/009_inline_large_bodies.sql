@@ -1,0 +1,11 @@
+-- Bodies over 1 MiB still in their rows (issue #11).
+--
+-- Databases from before payload files (008) may hold bodies over 1 MiB
+-- (FILE_PAYLOAD_BYTES) in webhook_body.payload, which the relay could only
+-- read whole. The payload service moves them into payload files in the
+-- background after start; this partial index finds them without reading
+-- every row at each start. It is empty once they are moved, and no new row
+-- enters it: ingest writes such bodies to files.
+--
+-- note: payload.store.ts queries with the same literal, so SQLite can use it.
+CREATE INDEX webhook_body_inline_large ON webhook_body (webhook_seq) WHERE payload_file IS NULL AND length(payload) > 1048576;
