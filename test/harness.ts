@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pino } from "pino";
 import { createAdminRpc } from "../apps/edge/src/admin/admin.rpc.js";
-import { createApp, type App } from "../apps/edge/src/app.js";
+import { createApp, type App, type AppDeps } from "../apps/edge/src/app.js";
 import type { ExtensionFactory } from "../apps/edge/src/core.js";
 import type { Clock } from "../apps/edge/src/clock.js";
 import { loadConfig } from "../apps/edge/src/config.js";
@@ -68,6 +68,8 @@ export interface EdgeOptions<C extends Clock = Clock> {
    * false keeps the configuration's defaults (what GetSettings reports to a real operator).
    */
   fastRetries?: boolean;
+  /** Shorter connection deadlines (sniffing, idle HTTP/2 sessions). */
+  deadlines?: AppDeps["deadlines"];
 }
 
 /** The config and app of a test edge, not listening yet. */
@@ -80,7 +82,7 @@ async function buildApp<C extends Clock>(opts: EdgeOptions<C>) {
     ...(opts.fastRetries === false ? {} : { BACKOFF_INITIAL_MS: "50", BACKOFF_MAX_MS: "400" }),
     ...opts.env,
   });
-  const app = await createApp(config, { clock: opts.clock, log: pino({ level: config.logLevel }), extensions: opts.extensions });
+  const app = await createApp(config, { clock: opts.clock, log: pino({ level: config.logLevel }), extensions: opts.extensions, deadlines: opts.deadlines });
   return { app, clock: app.clock as C, removeFiles: () => tmp?.remove() };
 }
 

@@ -47,6 +47,7 @@ import { createRelayService, type FinalFailure, type HeldDestination } from "./r
 import { createHttpDispatch } from "./server/dispatch.js";
 import { healthRoutes } from "./server/health.http.js";
 import { Router } from "./server/http.js";
+import type { DualServerOptions } from "./server/listener.js";
 import { createStaticHandler } from "./server/static.js";
 import { createStorageService } from "./storage/storage.service.js";
 import { createStorageStore } from "./storage/storage.store.js";
@@ -59,6 +60,8 @@ export interface AppDeps {
   log?: Logger;
   /** Feature modules, built once the core exists. */
   extensions?: ExtensionFactory[];
+  /** The listener's connection deadlines (sniffing, idle HTTP/2 sessions); tests shorten them. Default: listener.ts's. */
+  deadlines?: Pick<DualServerOptions, "sniffTimeoutMs" | "h2IdleSessionMs">;
 }
 
 /** A built edge. */
@@ -291,6 +294,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
     baseUrl: config.baseUrl,
     onClosed: inMemory ? () => rmSync(files.dir, { recursive: true, force: true }) : undefined,
     maxConnectionsPerSource: config.maxConnectionsPerSource,
+    deadlines: deps.deadlines,
   });
 
   return {

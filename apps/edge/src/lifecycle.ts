@@ -11,7 +11,7 @@ import type { Logger } from "./logger.js";
 import type { PayloadService } from "./payload/payload.service.js";
 import type { RelayService } from "./relay/relay.service.js";
 import type { NodeRequest, NodeResponse } from "./server/http.js";
-import { continueIfAsked, createDualServer, type DualServer } from "./server/listener.js";
+import { continueIfAsked, createDualServer, type DualServer, type DualServerOptions } from "./server/listener.js";
 import type { StorageService } from "./storage/storage.service.js";
 
 /** Shutdown: how long in-flight requests (a large upload, say) may take to finish. */
@@ -51,6 +51,8 @@ export function createLifecycle(deps: {
   baseUrl: string;
   /** Connections one source address may hold open at once (0: no cap). */
   maxConnectionsPerSource: number;
+  /** Connection deadlines other than the defaults (tests). */
+  deadlines?: Pick<DualServerOptions, "sniffTimeoutMs" | "h2IdleSessionMs"> | undefined;
   /** Runs last, once the database is closed. */
   onClosed?: (() => void) | undefined;
 }): Lifecycle {
@@ -73,6 +75,7 @@ export function createLifecycle(deps: {
       deps.handler(req, res);
     },
     {
+      ...deps.deadlines,
       maxConnectionsPerSource: deps.maxConnectionsPerSource,
       onConnectionRefused: (source, open) =>
         log.warn({ source, open, cap: deps.maxConnectionsPerSource }, "connections refused: this source already holds MAX_CONNECTIONS_PER_SOURCE"),
