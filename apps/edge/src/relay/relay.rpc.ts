@@ -249,7 +249,7 @@ export function createStreamService(deps: {
       const sealer = new EnvelopeSealer(key, "edge-to-hub", streamId);
       const opener = new EnvelopeOpener(key, "hub-to-edge", streamId);
       const outbox = new Outbox();
-      // note: a hub that announces no window (before 0.3) is sent bodies without limit, as then.
+      // note: a hub from before body windows announces none and is sent bodies without limit, as then.
       const bodyWindow = parseBodyWindow(header(OPEN_HEADERS.bodyWindow));
       const abort = new AbortController();
       const slog = log.child({ hubId: registryId, streamId });
