@@ -14,7 +14,7 @@ import { loadConfig } from "../../apps/edge/src/config.js";
 import { defaultExtensions } from "../../apps/edge/src/extensions.js";
 import { startFakeGitHub, type FakeGitHub } from "../fakes/github.js";
 import { startReceiver, type Receiver } from "../fakes/receiver.js";
-import { TEST_SECRETS, adminClient, createEndpoint, freePort, postWebhook, startEdge, startHub, type TestEdge } from "../harness.js";
+import { TEST_SECRETS, adminClient, createEndpoint, freePort, postWebhook, startEdge, startHub, waitUntil, type TestEdge } from "../harness.js";
 import { byTestId, expectFitsPhone, screenshot, launchBrowser } from "./page.js";
 
 const ORG = "hookly-friends";
@@ -107,13 +107,13 @@ async function signInWithGitHub(page: Page, user: Parameters<FakeGitHub["nextUse
 }
 
 /** A Standard Webhooks signed request, as a provider would send it. */
-function signed(body: string, msgId: string): Record<string, string> {
+function signed(body: string, msgId: string, secret = SIGNING_SECRET): Record<string, string> {
   const now = new Date();
   return {
     "content-type": "application/json",
     "webhook-id": msgId,
     "webhook-timestamp": String(Math.floor(now.getTime() / 1000)),
-    "webhook-signature": new Webhook(SIGNING_SECRET).sign(msgId, now, body),
+    "webhook-signature": new Webhook(secret).sign(msgId, now, body),
   };
 }
 
@@ -182,6 +182,35 @@ describe("admin UI", () => {
     expect(webhook!.endpointId).toBe(endpointId);
     expect(webhook!.signatureValid).toBe(true);
     await receiver.waitFor(1, { filter: (r) => r.url === "/hook" });
+    expectNoTrouble(trouble);
+  });
+
+  it("rotates an endpoint's signature secret in the UI: one field per secret, and both verify until the old one goes", async () => {
+    const target = await ownReceiver();
+    const { id: endpointId, ingestUrl } = await createEndpoint(edge.url, `${target.url}/hook`, { name: "rotating", signatureSecret: SIGNING_SECRET });
+    const { page, trouble } = await memberPage();
+    await page.goto(`/endpoints/${endpointId}`);
+    await byTestId(page, "signature-state").waitFor();
+    expect(await byTestId(page, "signature-state").innerText()).toBe("Secret set");
+
+    // The old secret and the new one, each in its own field (a new secret may hold spaces: it is never split).
+    const NEW_SECRET = `whsec_${Buffer.from("the new browser-test signing key").toString("base64")}`;
+    await byTestId(page, "endpoint-secret").fill(SIGNING_SECRET);
+    await byTestId(page, "endpoint-secret-add").click();
+    await byTestId(page, "endpoint-secret-2").fill(NEW_SECRET);
+    await screenshot(page, "endpoint-rotation");
+    await byTestId(page, "save-endpoint").click();
+    await byTestId(page, "saved").waitFor();
+    await waitUntil(async () => (await byTestId(page, "signature-state").innerText()).startsWith("2 secrets set"), UI_MS, "two secrets shown");
+    expect((await adminClient(edge.url).getEndpoint({ id: endpointId })).endpoint?.signatureSecretCount).toBe(2);
+
+    const verified = async (secret: string, msgId: string) => {
+      const body = JSON.stringify({ type: "rotation.check", msgId });
+      const id = await postWebhook(ingestUrl, body, signed(body, msgId, secret));
+      return (await adminClient(edge.url).getWebhook({ id })).webhook!.signatureValid;
+    };
+    expect(await verified(SIGNING_SECRET, "msg_old")).toBe(true);
+    expect(await verified(NEW_SECRET, "msg_new")).toBe(true);
     expectNoTrouble(trouble);
   });
 

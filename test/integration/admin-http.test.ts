@@ -120,6 +120,7 @@ describe("endpoints", () => {
       event_type_header: null,
       muted: false,
       has_signature_secret: true,
+      signature_secret_count: 1,
       ingest_url: `${edge.app.config.baseUrl}/h/${ep.id}`,
       created_at: new Date(edge.clock.now()).toISOString(),
       updated_at: new Date(edge.clock.now()).toISOString(),
@@ -145,6 +146,7 @@ describe("endpoints", () => {
       name: "GitHub prod",
       muted: true,
       has_signature_secret: false,
+      signature_secret_count: 0,
       provider_type: "stripe",
       updated_at: new Date(edge.clock.now()).toISOString(),
       queue_depth: 1,
@@ -184,7 +186,11 @@ describe("endpoints", () => {
   });
 
   it.each<[string, unknown, RegExp]>([
-    ["an empty body", {}, /^body must set at least one of name, provider_type, signature_secret, destination_url, event_type_header, muted$/],
+    [
+      "an empty body",
+      {},
+      /^body must set at least one of name, provider_type, signature_secret, signature_secrets, destination_url, event_type_header, muted$/,
+    ],
     ["a bad provider", { provider_type: "gitlab" }, /^provider_type must be one of/],
     ["a bad url", { destination_url: "nope" }, /destination_url "nope" is not an absolute URL/],
     ["an unknown field", { enabled: true }, /^unknown field "enabled"$/],

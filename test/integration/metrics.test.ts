@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { useCleanups } from "../cleanup.js";
 import { adminClient, createEndpoint, startHub, waitUntil, type TestEdge } from "../harness.js";
 import type { Hub } from "../../apps/hub/src/hub.js";
-import { BATCH_BUCKETS, COMMIT_BUCKETS, LATENCY_BUCKETS, metricsExtension } from "../../apps/edge/src/metrics/metrics.extension.js";
+import { BATCH_BUCKETS, COMMIT_BUCKETS, LATENCY_BUCKETS, endpointLabel, metricsExtension } from "../../apps/edge/src/metrics/metrics.extension.js";
 
 const scope = useCleanups();
 const { cleanups, receiver } = scope;
@@ -90,6 +90,7 @@ const FAMILIES: Record<string, [string, string]> = {
   hookly_delivery_latency_seconds: ["histogram", "Time from a webhook's arrival at the edge to its delivery to the LAN service, retries included."],
   hookly_destination_queue_depth: ["gauge", "Pending deliveries per destination, with its hub."],
   hookly_queue_depth: ["gauge", "Pending webhooks per endpoint."],
+  hookly_endpoint_info: ["gauge", "1 per endpoint: the endpoint's name for its endpoint label (a hash of its id)."],
   hookly_queue_oldest_pending_seconds: ["gauge", "Age of the oldest pending webhook (head of the queue) per endpoint; 0 when none."],
   hookly_deliveries_in_flight: ["gauge", "Deliveries sent to a hub and not yet answered, per hub."],
   hookly_hub_connected: ["gauge", "1 while the hub's stream is connected, else 0, per hub."],
@@ -129,13 +130,13 @@ describe("GET /metrics", () => {
     let flakyCalls = 0;
     flakyTarget.respondWith(() => (++flakyCalls === 1 ? 503 : 200));
     goneTarget.respondWith(410);
-    const ok = await createEndpoint(e.url, `${okTarget.url}/ok`, { providerType: ProviderType.GENERIC, signatureSecret: SW_SECRET });
-    const flaky = await createEndpoint(e.url, `${flakyTarget.url}/flaky`);
-    const gone = await createEndpoint(e.url, `${goneTarget.url}/gone`);
+    const ok = await createEndpoint(e.url, `${okTarget.url}/ok`, { name: "ok", providerType: ProviderType.GENERIC, signatureSecret: SW_SECRET });
+    const flaky = await createEndpoint(e.url, `${flakyTarget.url}/flaky`, { name: "flaky" });
+    const gone = await createEndpoint(e.url, `${goneTarget.url}/gone`, { name: "gone" });
 
     const before = await scrape(e.url);
-    expect(before.get(`hookly_queue_depth{endpoint="${ok.id}"}`)).toBe(0);
-    expect(before.get(`hookly_queue_oldest_pending_seconds{endpoint="${ok.id}"}`)).toBe(0);
+    expect(before.get(`hookly_queue_depth{endpoint="${endpointLabel(ok.id)}"}`)).toBe(0);
+    expect(before.get(`hookly_queue_oldest_pending_seconds{endpoint="${endpointLabel(ok.id)}"}`)).toBe(0);
     expect(before.get(`hookly_hub_connected{hub="hub_bootstrap"}`)).toBe(0);
     expect(before.get('hookly_build_info{version="0.2.0"}')).toBe(1);
 
@@ -150,12 +151,12 @@ describe("GET /metrics", () => {
     await new Promise((r) => setTimeout(r, 30));
 
     const queued = await scrape(e.url);
-    expect(queued.get(`hookly_webhooks_received_total{endpoint="${ok.id}",verified="true"}`)).toBe(3);
-    expect(queued.get(`hookly_webhooks_received_total{endpoint="${ok.id}",verified="false"}`)).toBe(1);
-    expect(queued.get(`hookly_webhooks_received_total{endpoint="${flaky.id}",verified="false"}`)).toBe(2);
-    expect(queued.get(`hookly_queue_depth{endpoint="${ok.id}"}`)).toBe(4);
-    expect(queued.get(`hookly_queue_depth{endpoint="${flaky.id}"}`)).toBe(2);
-    expect(queued.get(`hookly_queue_oldest_pending_seconds{endpoint="${ok.id}"}`)).toBeGreaterThan(0.02);
+    expect(queued.get(`hookly_webhooks_received_total{endpoint="${endpointLabel(ok.id)}",verified="true"}`)).toBe(3);
+    expect(queued.get(`hookly_webhooks_received_total{endpoint="${endpointLabel(ok.id)}",verified="false"}`)).toBe(1);
+    expect(queued.get(`hookly_webhooks_received_total{endpoint="${endpointLabel(flaky.id)}",verified="false"}`)).toBe(2);
+    expect(queued.get(`hookly_queue_depth{endpoint="${endpointLabel(ok.id)}"}`)).toBe(4);
+    expect(queued.get(`hookly_queue_depth{endpoint="${endpointLabel(flaky.id)}"}`)).toBe(2);
+    expect(queued.get(`hookly_queue_oldest_pending_seconds{endpoint="${endpointLabel(ok.id)}"}`)).toBeGreaterThan(0.02);
     expect(queued.get("hookly_ingest_batch_size_sum{}")).toBe(7);
     expect(queued.get("hookly_ingest_batch_size_count{}")).toBeGreaterThanOrEqual(1);
     expect(queued.get("hookly_ingest_commit_seconds_count{}")).toBe(queued.get("hookly_ingest_batch_size_count{}"));
@@ -164,7 +165,7 @@ describe("GET /metrics", () => {
     await waitUntil(
       async () => {
         const m = await scrape(e.url);
-        return [ok, flaky, gone].every((ep) => m.get(`hookly_queue_depth{endpoint="${ep.id}"}`) === 0);
+        return [ok, flaky, gone].every((ep) => m.get(`hookly_queue_depth{endpoint="${endpointLabel(ep.id)}"}`) === 0);
       },
       15_000,
       "every queue drained",
@@ -173,19 +174,19 @@ describe("GET /metrics", () => {
     const after = await scrape(e.url);
     expect(after.get(`hookly_hub_connected{hub="hub_bootstrap"}`)).toBe(1);
     expect(after.get(`hookly_deliveries_in_flight{hub="hub_bootstrap"}`)).toBe(0);
-    expect(after.get(`hookly_deliveries_total{endpoint="${ok.id}",hub="hub_bootstrap",outcome="delivered"}`)).toBe(4);
-    expect(after.get(`hookly_deliveries_total{endpoint="${flaky.id}",hub="hub_bootstrap",outcome="retry"}`)).toBe(1);
-    expect(after.get(`hookly_deliveries_total{endpoint="${flaky.id}",hub="hub_bootstrap",outcome="delivered"}`)).toBe(2);
-    expect(after.get(`hookly_deliveries_total{endpoint="${gone.id}",hub="hub_bootstrap",outcome="failed"}`)).toBe(1);
-    expect(after.get(`hookly_deliveries_total{endpoint="${gone.id}",hub="hub_bootstrap",outcome="delivered"}`)).toBeUndefined();
-    expect(after.get(`hookly_delivery_latency_seconds_count{endpoint="${ok.id}"}`)).toBe(4);
-    expect(after.get(`hookly_delivery_latency_seconds_bucket{endpoint="${ok.id}",le="+Inf"}`)).toBe(4);
-    expect(after.get(`hookly_delivery_latency_seconds_sum{endpoint="${ok.id}"}`)).toBeGreaterThan(0);
-    const okLatency = buckets(after, "hookly_delivery_latency_seconds", `endpoint="${ok.id}"`);
+    expect(after.get(`hookly_deliveries_total{endpoint="${endpointLabel(ok.id)}",hub="hub_bootstrap",outcome="delivered"}`)).toBe(4);
+    expect(after.get(`hookly_deliveries_total{endpoint="${endpointLabel(flaky.id)}",hub="hub_bootstrap",outcome="retry"}`)).toBe(1);
+    expect(after.get(`hookly_deliveries_total{endpoint="${endpointLabel(flaky.id)}",hub="hub_bootstrap",outcome="delivered"}`)).toBe(2);
+    expect(after.get(`hookly_deliveries_total{endpoint="${endpointLabel(gone.id)}",hub="hub_bootstrap",outcome="failed"}`)).toBe(1);
+    expect(after.get(`hookly_deliveries_total{endpoint="${endpointLabel(gone.id)}",hub="hub_bootstrap",outcome="delivered"}`)).toBeUndefined();
+    expect(after.get(`hookly_delivery_latency_seconds_count{endpoint="${endpointLabel(ok.id)}"}`)).toBe(4);
+    expect(after.get(`hookly_delivery_latency_seconds_bucket{endpoint="${endpointLabel(ok.id)}",le="+Inf"}`)).toBe(4);
+    expect(after.get(`hookly_delivery_latency_seconds_sum{endpoint="${endpointLabel(ok.id)}"}`)).toBeGreaterThan(0);
+    const okLatency = buckets(after, "hookly_delivery_latency_seconds", `endpoint="${endpointLabel(ok.id)}"`);
     expect(okLatency.map(([le]) => le)).toEqual(bounds(LATENCY_BUCKETS));
     expect(okLatency.every(([, n], i) => i === 0 || n >= okLatency[i - 1]![1])).toBe(true);
-    expect(after.get(`hookly_delivery_latency_seconds_count{endpoint="${flaky.id}"}`)).toBe(2);
-    expect(after.get(`hookly_queue_oldest_pending_seconds{endpoint="${ok.id}"}`)).toBe(0);
+    expect(after.get(`hookly_delivery_latency_seconds_count{endpoint="${endpointLabel(flaky.id)}"}`)).toBe(2);
+    expect(after.get(`hookly_queue_oldest_pending_seconds{endpoint="${endpointLabel(ok.id)}"}`)).toBe(0);
     expect(after.get(`hookly_hub_reconnects_total{hub="hub_bootstrap"}`)).toBe(0);
     expect(okTarget.requests).toHaveLength(4);
 
@@ -194,6 +195,18 @@ describe("GET /metrics", () => {
     await hub(e.url);
     await waitUntil(async () => (await scrape(e.url)).get(`hookly_hub_connected{hub="hub_bootstrap"}`) === 1, 10_000, "hub back");
     expect((await scrape(e.url)).get(`hookly_hub_reconnects_total{hub="hub_bootstrap"}`)).toBe(1);
+
+    // Endpoint ids (the secret part of ingest URLs) appear nowhere; each label is named by hookly_endpoint_info.
+    const text = (await scrape(e.url)).lines.join("\n");
+    for (const ep of [ok, flaky, gone]) expect(text).not.toContain(ep.id);
+    expect(text).not.toContain("ep_");
+    for (const [ep, name] of [
+      [ok, "ok"],
+      [flaky, "flaky"],
+      [gone, "gone"],
+    ] as const) {
+      expect(after.get(`hookly_endpoint_info{endpoint="${endpointLabel(ep.id)}",name="${name}"}`)).toBe(1);
+    }
   });
 
   it("names every family with its TYPE and HELP, and writes each sample after its family's TYPE", async () => {
@@ -270,17 +283,17 @@ describe("GET /metrics", () => {
     await post(gone.ingestUrl, "{}");
     const destinations = (m: Scrape) => m.lines.filter((l) => l.startsWith("hookly_destination_queue_depth{"));
     const before = await scrape(e.url);
-    expect(before.get(`hookly_queue_depth{endpoint="${gone.id}"}`)).toBe(1);
+    expect(before.get(`hookly_queue_depth{endpoint="${endpointLabel(gone.id)}"}`)).toBe(1);
     expect(destinations(before)).toHaveLength(2);
 
     await adminClient(e.url).deleteEndpoint({ id: gone.id });
     const after = await scrape(e.url);
-    expect(after.get(`hookly_queue_depth{endpoint="${gone.id}"}`)).toBeUndefined();
-    expect(after.get(`hookly_queue_oldest_pending_seconds{endpoint="${gone.id}"}`)).toBeUndefined();
-    expect(after.get(`hookly_queue_depth{endpoint="${kept.id}"}`)).toBe(0);
+    expect(after.get(`hookly_queue_depth{endpoint="${endpointLabel(gone.id)}"}`)).toBeUndefined();
+    expect(after.get(`hookly_queue_oldest_pending_seconds{endpoint="${endpointLabel(gone.id)}"}`)).toBeUndefined();
+    expect(after.get(`hookly_queue_depth{endpoint="${endpointLabel(kept.id)}"}`)).toBe(0);
     expect(destinations(after)).toHaveLength(1);
     // note: counters keep the series: what was received stays received.
-    expect(after.get(`hookly_webhooks_received_total{endpoint="${gone.id}",verified="false"}`)).toBe(1);
+    expect(after.get(`hookly_webhooks_received_total{endpoint="${endpointLabel(gone.id)}",verified="false"}`)).toBe(1);
   });
 
   it("keeps one registry per edge: two edges in one process count apart", async () => {
@@ -289,9 +302,9 @@ describe("GET /metrics", () => {
     const target = await receiver();
     const ep = await createEndpoint(a.url, `${target.url}/a`);
     await post(ep.ingestUrl, "{}");
-    expect((await scrape(a.url)).get(`hookly_webhooks_received_total{endpoint="${ep.id}",verified="false"}`)).toBe(1);
+    expect((await scrape(a.url)).get(`hookly_webhooks_received_total{endpoint="${endpointLabel(ep.id)}",verified="false"}`)).toBe(1);
     const other = await scrape(b.url);
-    expect(other.get(`hookly_webhooks_received_total{endpoint="${ep.id}",verified="false"}`)).toBeUndefined();
+    expect(other.get(`hookly_webhooks_received_total{endpoint="${endpointLabel(ep.id)}",verified="false"}`)).toBeUndefined();
     expect(other.get("hookly_ingest_batch_size_count{}")).toBe(0);
   });
 

@@ -46,7 +46,7 @@ import { createNonceStore, createStreamService, peerKey } from "./relay/relay.rp
 import { createRelayService, type FinalFailure, type HeldDestination } from "./relay/relay.service.js";
 import { createHttpDispatch } from "./server/dispatch.js";
 import { healthRoutes } from "./server/health.http.js";
-import { Router } from "./server/http.js";
+import { Router, clientAddress } from "./server/http.js";
 import type { DualServerOptions } from "./server/listener.js";
 import { createStaticHandler } from "./server/static.js";
 import { createStorageService } from "./storage/storage.service.js";
@@ -66,12 +66,6 @@ export interface AppDeps {
 
 /** A built edge. */
 export type App = Awaited<ReturnType<typeof createApp>>;
-
-/** The client address a trusted proxy reports (first of X-Forwarded-For). */
-function forwardedFor(value: string | string[] | undefined): string | undefined {
-  const first = (Array.isArray(value) ? value[0] : value)?.split(",")[0]?.trim();
-  return first || undefined;
-}
 
 /** Builds the edge: database, services, Connect routes, HTTP routes, server. */
 export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
@@ -126,6 +120,12 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
     events,
     baseUrl: config.baseUrl,
   });
+  try {
+    endpoints.upgradeLegacySecrets(log);
+  } catch (err) {
+    // note: a database that refuses writes now keeps the old form, which is still read correctly; tried again at the next start.
+    if (!storage.failed("admin", err)) throw err;
+  }
   const ingestStore = createIngestStore(db, {
     onBatch: (size, ms) => events.emit("ingest.batch", { size, ms }),
     onCommit: (destinationIds) => {
@@ -275,7 +275,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
     // note: the hub registry records where each hub connects from and how.
     contextValues: (req) =>
       createContextValues().set(peerKey, {
-        remoteAddress: (config.trustProxy ? forwardedFor(req.headers["x-forwarded-for"]) : undefined) ?? req.socket.remoteAddress ?? "",
+        remoteAddress: clientAddress(req, config.trustProxy) ?? "",
         transport: `${req.httpVersion === "2.0" ? "h2c" : `HTTP/${req.httpVersion}`}${req.headers["x-forwarded-proto"] === "https" || req.headers["x-forwarded-for"] ? " via proxy" : ""}`,
       }),
     fallback,

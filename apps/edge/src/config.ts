@@ -68,9 +68,10 @@ export const edgeEnvSchema = z
       description:
         "Connections one source address may hold open at once; more are closed at once (0: no cap). Behind a proxy every connection comes from the proxy: raise it or cap clients there. Default 256.",
     }),
-    RETENTION_DAYS: intFrom(0, 3650)
-      .default(7)
-      .meta({ description: "Delivered and dead-lettered webhooks are purged after this many days (0: never). Default 7." }),
+    RETENTION_DAYS: intFrom(0, 3650).default(7).meta({
+      description:
+        "Settled webhooks (delivered, failed, dead-lettered, filtered), with their payloads and headers, are purged this many days after they settled (0: never). Default 7.",
+    }),
     DEAD_LETTER_AFTER_HOURS: intFrom(1, 24 * 365)
       .default(168)
       .meta({ description: "Undelivered webhooks become dead letters this long after arrival. Default 168 (7 days)." }),

@@ -28,6 +28,9 @@ function until(done: () => boolean, timeoutMs: number): Promise<void> {
   });
 }
 
+/** Strict-Transport-Security sent on every response when BASE_URL is https: a year, this host only (the edge does not own its parent domain). */
+export const HSTS = "max-age=31536000";
+
 /** The edge's server with listen and close. */
 export interface Lifecycle {
   server: DualServer;
@@ -61,8 +64,11 @@ export function createLifecycle(deps: {
   // Long-lived streams (the hub's, the UI's WatchEvents) are kept apart: they never "finish".
   let activeRequests = 0;
   const streams = new Set<NodeResponse>();
+  // note: HSTS only when the public URL is https (TLS ends at the proxy in front); over http a browser ignores it anyway.
+  const hsts = deps.baseUrl.startsWith("https://");
   const server = createDualServer(
     (req, res) => {
+      if (hsts) res.setHeader("strict-transport-security", HSTS);
       if (/^application\/(connect\+|grpc)/.test(String(req.headers["content-type"] ?? ""))) {
         // note: Connect reads its own bodies; a client waiting for 100 Continue is told to go on now.
         continueIfAsked(req);

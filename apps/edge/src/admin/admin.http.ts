@@ -33,6 +33,7 @@
 import { pipeline } from "node:stream/promises";
 import { z } from "zod";
 import { PROVIDER_TYPES, type EndpointView } from "../endpoint/endpoint.service.js";
+import { secretsToCreate, secretsToUpdate } from "../endpoint/endpoint.secrets.js";
 import { AppError } from "../errors.js";
 import { readJson, sendJson, type NodeResponse, type Route } from "../server/http.js";
 import { utf8Head } from "../payload/payload.text.js";
@@ -97,12 +98,15 @@ const providerType = z.enum(PROVIDER_TYPES, {
 });
 const text = (field: string) => z.string({ error: (iss) => (iss.input === undefined ? `${field} is required` : `${field} must be a string`) });
 const flag = (field: string) => z.boolean({ error: `${field} must be true or false` });
+const secretList = z.array(text("each of signature_secrets"), { error: "signature_secrets must be an array of strings" });
 
 const createEndpointBody = z.strictObject(
   {
     name: text("name"),
     provider_type: providerType,
+    // note: one secret exactly as given (never split on spaces or commas); several go in signature_secrets.
     signature_secret: text("signature_secret").optional(),
+    signature_secrets: secretList.optional(),
     destination_url: text("destination_url").optional(),
     hub_id: text("hub_id").optional(),
     destinations: z
@@ -121,8 +125,9 @@ const updateEndpointBody = z.strictObject(
   {
     name: text("name").optional(),
     provider_type: providerType.optional(),
-    // note: "" or null removes the secret.
+    // note: "" or null (or signature_secrets: []) removes the secrets.
     signature_secret: text("signature_secret").nullable().optional(),
+    signature_secrets: secretList.optional(),
     destination_url: text("destination_url").optional(),
     event_type_header: text("event_type_header").nullable().optional(),
     muted: flag("muted").optional(),
@@ -257,7 +262,7 @@ export function adminRoutes(deps: AdminDeps): Route[] {
         const e = endpoints.create({
           name: body.name,
           providerType: body.provider_type,
-          signatureSecret: body.signature_secret,
+          signatureSecrets: secretsToCreate(body.signature_secret, body.signature_secrets),
           destinationUrl: body.destination_url,
           hubId: body.hub_id,
           destinations: body.destinations?.map(destinationInput),
@@ -280,13 +285,13 @@ export function adminRoutes(deps: AdminDeps): Route[] {
         if (Object.keys(body).length === 0) {
           throw new AppError(
             "invalid_argument",
-            "body must set at least one of name, provider_type, signature_secret, destination_url, event_type_header, muted",
+            "body must set at least one of name, provider_type, signature_secret, signature_secrets, destination_url, event_type_header, muted",
           );
         }
         const e = endpoints.update(params.id!, {
           name: body.name,
           providerType: body.provider_type,
-          signatureSecret: body.signature_secret === null ? "" : body.signature_secret,
+          signatureSecrets: secretsToUpdate(body.signature_secret, body.signature_secrets),
           destinationUrl: body.destination_url,
           eventTypeHeader: body.event_type_header,
           muted: body.muted,

@@ -37,6 +37,7 @@ import type { DestinationInput } from "../destination/destination.service.js";
 import type { HubCredential } from "../hub/hub.service.js";
 import type { DeliveryRecord } from "../webhook/webhook.store.js";
 import type { EndpointView } from "../endpoint/endpoint.service.js";
+import { secretsToCreate, secretsToUpdate } from "../endpoint/endpoint.secrets.js";
 import { AppError, storageAppError, toConnectError } from "../errors.js";
 import type { StorageService, StorageStatus } from "../storage/storage.service.js";
 import type { EdgeEvents } from "../events.js";
@@ -181,7 +182,7 @@ export function createAdminRpc(
         const e = endpoints.create({
           name: req.name,
           providerType,
-          signatureSecret: req.signatureSecret,
+          signatureSecrets: secretsToCreate(req.signatureSecret, req.signatureSecrets),
           destinationUrl: req.destinationUrl || undefined,
           hubId: req.hubId || undefined,
           destinations: req.destinations.map(destinationInput),
@@ -209,7 +210,7 @@ export function createAdminRpc(
         const e = endpoints.update(req.id, {
           name: req.name,
           providerType,
-          signatureSecret: req.signatureSecret,
+          signatureSecrets: secretsToUpdate(req.signatureSecret, req.signatureSecrets?.secrets),
           destinationUrl: req.destinationUrl,
           eventTypeHeader: req.eventTypeHeader,
           muted: req.muted,

@@ -15,7 +15,7 @@
 import type http from "node:http";
 import { AppError } from "../errors.js";
 import type { Logger } from "../logger.js";
-import { readJson, sendJson, type NodeRequest, type NodeResponse, type Route } from "../server/http.js";
+import { clientAddress, readJson, sendJson, type NodeRequest, type NodeResponse, type Route } from "../server/http.js";
 import {
   OAUTH_COOKIE,
   OAUTH_STATE_TTL_MS,
@@ -126,7 +126,7 @@ export function authRoutes(o: AuthHttpOptions): Route[] {
       method: "POST",
       path: "/auth/token",
       handler: async (req, res) => {
-        const ip = clientIp(req, o.trustProxy);
+        const ip = clientAddress(req, o.trustProxy) ?? "unknown";
         const retryAfterMs = o.limiter.retryAfterMs(ip);
         if (retryAfterMs > 0) {
           sendJson(
@@ -198,23 +198,6 @@ export function headerOf(req: NodeRequest): (name: string) => string | undefined
     const v = req.headers[name];
     return Array.isArray(v) ? v.join(", ") : v;
   };
-}
-
-/**
- * The client address for rate limiting. Behind a trusted proxy this is the
- * right-most X-Forwarded-For entry: the one the proxy itself appended, which a
- * client cannot forge (left-most entries can be anything).
- */
-function clientIp(req: NodeRequest, trustProxy: boolean): string {
-  if (trustProxy) {
-    const forwarded = String(req.headers["x-forwarded-for"] ?? "")
-      .split(",")
-      .map((s) => s.trim())
-      .filter(Boolean)
-      .at(-1);
-    if (forwarded) return forwarded;
-  }
-  return req.socket?.remoteAddress ?? "unknown";
 }
 
 function redirect(res: NodeResponse, location: string, cookies: string[]): void {

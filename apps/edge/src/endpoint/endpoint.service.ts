@@ -8,7 +8,8 @@ import { AppError } from "../errors.js";
 import type { EdgeEvents } from "../events.js";
 import { isId, newId } from "../ids.js";
 import type { ProviderType } from "../verify/verify.service.js";
-import { parseSecrets } from "../verify/verify.service.js";
+import type { Logger } from "../logger.js";
+import { checkSecrets, decodeSecrets, encodeSecrets, isLegacy } from "./endpoint.secrets.js";
 import type { DestinationInput, DestinationService } from "../destination/destination.service.js";
 import type { DestinationRecord } from "../destination/destination.store.js";
 import type { EndpointRecord, EndpointStore } from "./endpoint.store.js";
@@ -27,6 +28,8 @@ export interface EndpointView {
   eventTypeHeader: string | null;
   muted: boolean;
   hasSignatureSecret: boolean;
+  /** How many signature secrets it holds (more than one during a rotation); never the secrets. */
+  signatureSecretCount: number;
   ingestUrl: string;
   createdAt: number;
   updatedAt: number;
@@ -36,7 +39,8 @@ export interface EndpointView {
 export interface EndpointInput {
   name: string;
   providerType: ProviderType;
-  signatureSecret?: string;
+  /** Signature secrets, each exactly as the provider shows it; any of them verifies (several during a rotation). */
+  signatureSecrets?: readonly string[];
   destinationUrl?: string;
   /** Hub of the `destinationUrl` destination (default: the bootstrap or only hub). */
   hubId?: string;
@@ -45,7 +49,7 @@ export interface EndpointInput {
   muted?: boolean;
 }
 
-/** Fields to change; undefined means unchanged, an empty secret removes it; `destinationUrl` changes the first destination. */
+/** Fields to change; undefined means unchanged, an empty secret list removes them; `destinationUrl` changes the first destination. */
 export type EndpointPatch = Partial<Omit<EndpointInput, "destinations" | "hubId">>;
 
 /** Endpoint operations. */
@@ -88,10 +92,25 @@ export function createEndpointService(deps: {
   const cache = new Map<string, { record: EndpointRecord | undefined; secrets?: string[] }>();
   const forget = (id: string) => cache.delete(id);
 
-  const sealSecret = (id: string, secret: string | undefined): string | null => {
-    if (secret === undefined || parseSecrets(secret).length === 0) return null;
-    if (secret.length > 4096) throw new AppError("invalid_argument", "signature_secret is longer than 4096 characters");
-    return box.seal(secret, id);
+  const sealSecrets = (id: string, secrets: readonly string[] | undefined): string | null => {
+    const list = checkSecrets(secrets ?? []);
+    return list.length === 0 ? null : box.seal(encodeSecrets(list), id);
+  };
+  // note: the count shown in views, without opening the secrets on every list (a cache of its own: views are not hot).
+  const counts = new Map<string, { sealed: string; count: number }>();
+  const secretCount = (e: EndpointRecord): number => {
+    if (e.sealedSecret === null) return 0;
+    const hit = counts.get(e.id);
+    if (hit?.sealed === e.sealedSecret) return hit.count;
+    let count = 0;
+    try {
+      count = decodeSecrets(box.open(e.sealedSecret, e.id)).length;
+    } catch {
+      // note: a secret sealed under a key this edge no longer has; ingest logs it. Shown as present, uncounted.
+      return 1;
+    }
+    counts.set(e.id, { sealed: e.sealedSecret, count });
+    return count;
   };
 
   const view = (e: EndpointRecord): EndpointView => {
@@ -105,6 +124,7 @@ export function createEndpointService(deps: {
       eventTypeHeader: e.eventTypeHeader,
       muted: e.muted,
       hasSignatureSecret: e.sealedSecret !== null,
+      signatureSecretCount: secretCount(e),
       ingestUrl: `${baseUrl}/h/${e.id}`,
       createdAt: e.createdAt,
       updatedAt: e.updatedAt,
@@ -126,7 +146,7 @@ export function createEndpointService(deps: {
         id,
         name: checkName(input.name ?? ""),
         providerType: checkProvider(input.providerType),
-        sealedSecret: sealSecret(id, input.signatureSecret),
+        sealedSecret: sealSecrets(id, input.signatureSecrets),
         eventTypeHeader: checkEventTypeHeader(input.eventTypeHeader),
         muted: input.muted ?? false,
         createdAt: now,
@@ -170,7 +190,7 @@ export function createEndpointService(deps: {
         ...current,
         name: patch.name !== undefined ? checkName(patch.name) : current.name,
         providerType: patch.providerType !== undefined ? checkProvider(patch.providerType) : current.providerType,
-        sealedSecret: patch.signatureSecret !== undefined ? sealSecret(id, patch.signatureSecret) : current.sealedSecret,
+        sealedSecret: patch.signatureSecrets !== undefined ? sealSecrets(id, patch.signatureSecrets) : current.sealedSecret,
         eventTypeHeader: patch.eventTypeHeader !== undefined ? checkEventTypeHeader(patch.eventTypeHeader) : current.eventTypeHeader,
         muted: patch.muted ?? current.muted,
         updatedAt: clock.now(),
@@ -194,12 +214,38 @@ export function createEndpointService(deps: {
       if (!e.sealedSecret) return [];
       const hit = cache.get(e.id);
       if (hit?.record === e && hit.secrets) return hit.secrets;
-      const opened = parseSecrets(box.open(e.sealedSecret, e.id));
+      const opened = decodeSecrets(box.open(e.sealedSecret, e.id));
       if (hit?.record === e) hit.secrets = opened;
       return opened;
     },
     webhookCount(id: string): number {
       return store.webhookCount(mustGet(id).id);
+    },
+    /**
+     * Re-seals secrets stored before lists (one string split on separators)
+     * as a list, read by the legacy rule (endpoint.secrets.ts); logs each
+     * endpoint changed and how many secrets it now has. Values this edge
+     * cannot open (another ENCRYPTION_KEY) are left as they are. Returns how
+     * many were re-sealed.
+     */
+    upgradeLegacySecrets(log: Logger): number {
+      let upgraded = 0;
+      for (const e of store.list()) {
+        if (e.sealedSecret === null) continue;
+        let plain: string;
+        try {
+          plain = box.open(e.sealedSecret, e.id);
+        } catch {
+          continue;
+        }
+        if (!isLegacy(plain)) continue;
+        const list = decodeSecrets(plain);
+        store.update({ ...e, sealedSecret: list.length ? box.seal(encodeSecrets(list), e.id) : null });
+        forget(e.id);
+        upgraded += 1;
+        log.info({ endpointId: e.id, secrets: list.length }, "signature secrets re-stored as a list");
+      }
+      return upgraded;
     },
   };
 }

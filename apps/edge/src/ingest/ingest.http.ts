@@ -14,6 +14,7 @@ import { AppError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import {
   RequestAbortedError,
+  clientAddress,
   declaredLength,
   receiveBody,
   rawHeaderPairs,
@@ -57,11 +58,6 @@ export function ingestRoutes(ingest: IngestService, log: Logger, opts: IngestHtt
   const handler: Route["handler"] = async (req, res, params, url) => {
     const endpointId = params.id!;
     const declared = declaredLength(req.headers["content-length"]);
-    const forwarded = opts.trustProxy
-      ? String(req.headers["x-forwarded-for"] ?? "")
-          .split(",")[0]
-          ?.trim()
-      : "";
     let reception: Reception;
     try {
       reception = ingest.begin({
@@ -69,7 +65,7 @@ export function ingestRoutes(ingest: IngestService, log: Logger, opts: IngestHtt
         method: req.method ?? "POST",
         query: url.search.replace(/^\?/, ""),
         headers: rawHeaderPairs(req),
-        sourceIp: forwarded || req.socket?.remoteAddress || null,
+        sourceIp: clientAddress(req, opts.trustProxy) ?? null,
       });
     } catch (err) {
       // note: storage cannot take it, or no such endpoint: answer before reading a body that would only be thrown away.

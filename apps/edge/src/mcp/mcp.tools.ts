@@ -154,7 +154,13 @@ const destinationUrl = z
 const signatureSecret = z
   .string()
   .describe(
-    "The provider's signing secret, used to mark webhooks verified or not (unverified ones are still stored and forwarded). Several may be given separated by commas or new lines during a rotation.",
+    "The provider's signing secret, exactly as the provider shows it (spaces and commas are part of it), used to mark webhooks verified or not (unverified ones are still stored and forwarded). For several at once, use signature_secrets.",
+  );
+const signatureSecrets = z
+  .array(z.string().min(1))
+  .max(10)
+  .describe(
+    "Several signing secrets at once, during a rotation (the old and the new): a webhook verifies with any of them. Each exactly as the provider shows it.",
   );
 const hubId = z.string().min(1).describe("The hub's id (hub_…), as returned by hookly_list_hubs.");
 const destinationId = z.string().min(1).describe("The destination's id (dst_…), as listed in its endpoint's destinations (hookly_get_endpoint).");
@@ -295,6 +301,7 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
         provider_type: providerType.default("generic"),
         destination_url: destinationUrl,
         signature_secret: signatureSecret.optional(),
+        signature_secrets: signatureSecrets.optional(),
         hub_id: destinationHub.optional(),
         muted: z.boolean().optional().describe("Create it muted: webhooks are stored but not delivered until unmuted. Default false."),
       },
@@ -307,6 +314,7 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
           providerType: providerToProto(args.provider_type),
           destinationUrl: args.destination_url,
           signatureSecret: args.signature_secret ?? "",
+          signatureSecrets: args.signature_secrets ?? [],
           hubId: args.hub_id ?? "",
           muted: args.muted ?? false,
         });
@@ -319,13 +327,14 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
     {
       title: "Update an endpoint",
       description:
-        "Changes the given fields of an endpoint (the others stay as they are) and returns it. destination_url changes the first destination's URL (hookly_update_destination changes any). An empty signature_secret removes the secret. The ingest_url never changes.",
+        "Changes the given fields of an endpoint (the others stay as they are) and returns it. destination_url changes the first destination's URL (hookly_update_destination changes any). signature_secret (one) or signature_secrets (a list) replaces the secrets; an empty one or an empty list removes them. The ingest_url never changes.",
       inputSchema: {
         endpoint_id: endpointId,
         name: z.string().min(1).max(200).optional().describe("New name."),
         provider_type: providerType.optional(),
         destination_url: destinationUrl.optional(),
         signature_secret: signatureSecret.optional(),
+        signature_secrets: signatureSecrets.optional(),
         muted: z.boolean().optional().describe("true holds delivery (webhooks are still stored); false resumes it."),
       },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
@@ -338,6 +347,7 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
           providerType: args.provider_type === undefined ? undefined : providerToProto(args.provider_type),
           destinationUrl: args.destination_url,
           signatureSecret: args.signature_secret,
+          signatureSecrets: args.signature_secrets === undefined ? undefined : { secrets: args.signature_secrets },
           muted: args.muted,
         });
         return mcpJson(UpdateEndpointResponseSchema, updated);

@@ -16,6 +16,7 @@
  * | hookly_hub_reconnects_total | counter | hub (connections after its first since start) |
  * | hookly_ingest_batch_size | histogram | (webhooks per group commit) |
  * | hookly_ingest_commit_seconds | histogram | (duration of a group commit, fsync included) |
+ * | hookly_endpoint_info | gauge | endpoint, name (1 per endpoint: the name behind each endpoint label) |
  * | hookly_build_info | gauge | version |
  * | hookly_storage_healthy | gauge | (1 while the database takes every write and free space is above MIN_FREE_DISK_MB) |
  * | hookly_storage_free_bytes | gauge | (free space of the database's filesystem; no sample until measured) |
@@ -25,9 +26,15 @@
  *
  * Counters and histograms live in memory and restart from zero with the edge
  * (Prometheus' rate() and increase() handle that); gauges are read from SQLite
- * and the relay at each scrape. Label sets stay bounded: endpoint, destination
+ * and the relay at each scrape. Label sets stay bounded: endpoints, destination
  * and hub ids, never webhook ids.
+ *
+ * The `endpoint` label is {@link endpointLabel}, a hash of the endpoint's id,
+ * never the id: the id is the secret part of the endpoint's ingest URL, and
+ * metrics travel to places (a Prometheus server, dashboards, screenshots)
+ * that should not be able to post webhooks. `hookly_endpoint_info` names each.
  */
+import { createHash } from "node:crypto";
 import { Counter, Gauge, Histogram, Registry, type LabelValues } from "prom-client";
 import type { ExtensionFactory } from "../core.js";
 import { EDGE_VERSION } from "../version.js";
@@ -40,6 +47,15 @@ export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
 export const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
 /** Upper bounds of hookly_ingest_commit_seconds. */
 export const COMMIT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+
+/**
+ * An endpoint's `endpoint` label: the first 16 hex digits of SHA-256 of its
+ * id. Stable for the endpoint's life (a rename keeps its series), and the id
+ * (about 126 random bits) cannot be recovered from it.
+ */
+export function endpointLabel(endpointId: string): string {
+  return createHash("sha256").update(endpointId).digest("hex").slice(0, 16);
+}
 
 /** One gauge reading. */
 interface Sample<L extends string> {
@@ -102,7 +118,10 @@ export function metricsExtension(): ExtensionFactory {
       destinationQueues.map((q) => ({ labels: { destination: q.destinationId, hub: q.hubId }, value: q.depth })),
     );
     scrapedGauge(registry, "hookly_queue_depth", "Pending webhooks per endpoint.", ["endpoint"], () =>
-      queues.map((q) => ({ labels: { endpoint: q.endpointId }, value: q.depth })),
+      queues.map((q) => ({ labels: { endpoint: endpointLabel(q.endpointId) }, value: q.depth })),
+    );
+    scrapedGauge(registry, "hookly_endpoint_info", "1 per endpoint: the endpoint's name for its endpoint label (a hash of its id).", ["endpoint", "name"], () =>
+      queues.map((q) => ({ labels: { endpoint: endpointLabel(q.endpointId), name: q.name }, value: 1 })),
     );
     scrapedGauge(
       registry,
@@ -112,7 +131,7 @@ export function metricsExtension(): ExtensionFactory {
       () => {
         const now = clock.now();
         return queues.map((q) => ({
-          labels: { endpoint: q.endpointId },
+          labels: { endpoint: endpointLabel(q.endpointId) },
           value: q.headReceivedAt === null ? 0 : Math.max(0, (now - q.headReceivedAt) / 1000),
         }));
       },
@@ -175,13 +194,13 @@ export function metricsExtension(): ExtensionFactory {
       events.on("webhook.received", (e) => {
         // note: replays carry no verdict; they were counted when they first arrived.
         if (e.signatureValid === undefined) return;
-        received.inc({ endpoint: e.endpointId, verified: String(e.signatureValid) });
+        received.inc({ endpoint: endpointLabel(e.endpointId), verified: String(e.signatureValid) });
       }),
       events.on("webhook.updated", (e) => {
         if (!e.delivery) return;
-        deliveries.inc({ endpoint: e.endpointId, outcome: e.delivery.outcome, hub: e.hubId ?? "" });
+        deliveries.inc({ endpoint: endpointLabel(e.endpointId), outcome: e.delivery.outcome, hub: e.hubId ?? "" });
         if (e.delivery.outcome === "delivered" && e.delivery.receivedAt !== undefined) {
-          latency.observe({ endpoint: e.endpointId }, Math.max(0, (clock.now() - e.delivery.receivedAt) / 1000));
+          latency.observe({ endpoint: endpointLabel(e.endpointId) }, Math.max(0, (clock.now() - e.delivery.receivedAt) / 1000));
         }
       }),
       events.on("hub.changed", (e) => {

@@ -7,6 +7,8 @@ import type { Db } from "../db/db.js";
 /** One endpoint's queue. */
 export interface QueueGauge {
   endpointId: string;
+  /** The endpoint's name (for hookly_endpoint_info). */
+  name: string;
   /** Pending webhooks. */
   depth: number;
   /** received_at (ms) of the head of the queue (lowest seq pending), null when empty. */
@@ -21,7 +23,7 @@ export function createMetricsStore(db: Db) {
   // note: both subqueries use the index webhook_by_endpoint_status (endpoint_id, status, seq);
   // the head is found by seq, so it costs one index step however long the queue is.
   const queues = db.prepare<[], QueueGauge>(
-    `SELECT e.id AS endpointId,
+    `SELECT e.id AS endpointId, e.name AS name,
             (SELECT count(*) FROM webhook w WHERE w.endpoint_id = e.id AND w.status = 'pending') AS depth,
             (SELECT w.received_at FROM webhook w WHERE w.endpoint_id = e.id AND w.status = 'pending'
               ORDER BY w.seq LIMIT 1) AS headReceivedAt

@@ -158,4 +158,29 @@ describe("webhook status from its deliveries", () => {
     expect(queue.retryNow(D1, 300)).toBe(1);
     expect(queue.pendingAfter(D1, 0, 1)[0]!.nextAttemptAt).toBe(300);
   });
+
+  it("retention purges every settled webhook that settled before the cutoff, failed and partial ones too, with their bodies", async () => {
+    const { ingest, queue } = setup();
+    const both = [
+      { destinationId: D1, filteredBecause: null },
+      { destinationId: D2, filteredBecause: null },
+    ];
+    const made = [];
+    for (const s of ["delivered", "failed", "partial", "dead_letter", "filtered", "pending"]) {
+      const w = await webhook(ingest, both);
+      db.prepare(`UPDATE webhook SET status = ?, settled_at = ? WHERE seq = ?`).run(s, s === "pending" ? null : 100, w.seq);
+      made.push({ status: s, ...w });
+    }
+    const young = await webhook(ingest, both);
+    db.prepare(`UPDATE webhook SET status = 'failed', settled_at = 900 WHERE seq = ?`).run(young.seq);
+    expect(queue.purge(500)).toBe(5);
+    const left = db
+      .prepare<[], { id: string }>(`SELECT id FROM webhook ORDER BY seq`)
+      .all()
+      .map((r) => r.id);
+    expect(left).toEqual([made.find((m) => m.status === "pending")!.id, young.id]);
+    // Bodies (headers and payload) and deliveries go with their webhooks.
+    expect(db.prepare(`SELECT count(*) AS n FROM webhook_body`).get()).toEqual({ n: 2 });
+    expect(db.prepare(`SELECT count(*) AS n FROM delivery`).get()).toEqual({ n: 4 });
+  });
 });

@@ -163,7 +163,7 @@ export function createQueueStore(db: Db) {
   const webhookOf = db.prepare<[number], { webhook_seq: number }>(`SELECT webhook_seq FROM delivery WHERE seq = ?`);
   const purgeBatch = db.prepare<[number]>(
     `DELETE FROM webhook WHERE seq IN (
-       SELECT seq FROM webhook WHERE status IN ('delivered', 'dead_letter', 'filtered') AND settled_at < ? LIMIT 500)`,
+       SELECT seq FROM webhook INDEXED BY webhook_settled WHERE status <> 'pending' AND settled_at < ? LIMIT 500)`,
   );
   const retryNow = db.prepare<[number, string, number]>(
     `UPDATE delivery SET next_attempt_at = ? WHERE destination_id = ? AND status = 'pending' AND next_attempt_at > ?`,
@@ -239,7 +239,7 @@ export function createQueueStore(db: Db) {
     retryNow(destinationId: string, now: number): number {
       return retryNow.run(now, destinationId, now).changes;
     },
-    /** Deletes settled (delivered, dead-lettered, filtered) webhooks older than `before`; returns how many. */
+    /** Deletes every settled webhook (not pending) that settled before `before`, with its body; returns how many. */
     purge(before: number): number {
       let total = 0;
       for (;;) {

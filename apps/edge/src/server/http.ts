@@ -196,6 +196,25 @@ export function rawHeaderPairs(req: NodeRequest): [string, string][] {
   return pairs;
 }
 
+/**
+ * The client's address. Behind a trusted proxy (TRUST_PROXY) it is the
+ * right-most X-Forwarded-For entry — the one that proxy appended, which the
+ * client cannot choose (the entries to its left are whatever the client
+ * sent); otherwise, or without the header, the socket's peer.
+ */
+export function clientAddress(req: NodeRequest, trustProxy: boolean): string | undefined {
+  if (trustProxy) {
+    const header = req.headers["x-forwarded-for"];
+    const last = (Array.isArray(header) ? header.join(",") : (header ?? ""))
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .at(-1);
+    if (last) return last;
+  }
+  return req.socket?.remoteAddress;
+}
+
 /** A matched route's path parameters. */
 export type Params = Record<string, string>;
 

@@ -1,4 +1,5 @@
 /** The UI file server over a small build in a temp folder, through a real HTTP server on port 0. */
+import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -6,7 +7,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { brotliCompressSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { UI_HEADERS, createStaticHandler } from "./static.js";
+import { createStaticHandler, inlineScriptHashes, uiHeaders } from "./static.js";
+
+/** The inline script a SvelteKit shell starts the app with, and its CSP hash. */
+const BOOT = "\n  start({ base: '' });\n";
+const BOOT_HASH = `'sha256-${createHash("sha256").update(BOOT).digest("base64")}'`;
 
 let base: string;
 let dir: string;
@@ -16,7 +21,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "hookly-static-"));
   const build = join(dir, "build");
   mkdirSync(join(build, "_app", "immutable"), { recursive: true });
-  writeFileSync(join(build, "index.html"), "<!doctype html><title>shell</title>");
+  writeFileSync(join(build, "index.html"), `<!doctype html><title>shell</title><script src="/_app/immutable/app.abc123.js"></script><script>${BOOT}</script>`);
   writeFileSync(join(build, "_app", "immutable", "app.abc123.js"), "console.log('plain');");
   writeFileSync(join(build, "_app", "immutable", "app.abc123.js.br"), brotliCompressSync("console.log('brotli');"));
   writeFileSync(join(build, "favicon.svg"), "<svg/>");
@@ -62,8 +67,18 @@ describe("UI file server", () => {
       expect(r.body.toString()).toContain("<title>shell</title>");
       expect(r.headers["content-type"]).toMatch(/^text\/html;\s*charset=utf-8$/);
       expect(r.headers["cache-control"]).toBe("no-cache");
-      for (const [name, value] of Object.entries(UI_HEADERS)) expect(r.headers[name], name).toBe(value);
+      for (const [name, value] of Object.entries(uiHeaders([BOOT_HASH]))) expect(r.headers[name], name).toBe(value);
     }
+  });
+
+  it("allows the shell's own inline script by its hash, and no other inline script", async () => {
+    const csp = String((await get("/")).headers["content-security-policy"]);
+    const scriptSrc = /script-src ([^;]*)/.exec(csp)![1]!.split(" ");
+    expect(scriptSrc).toEqual(["'self'", BOOT_HASH]);
+    expect(csp).not.toMatch(/script-src[^;]*unsafe-inline/);
+    expect(inlineScriptHashes("<script>a</script><script src=x></script><SCRIPT type=module>b</SCRIPT>")).toEqual(
+      ["a", "b"].map((code) => `'sha256-${createHash("sha256").update(code).digest("base64")}'`),
+    );
   });
 
   it("serves hashed assets for a year, precompressed when the client takes brotli", async () => {

@@ -150,19 +150,6 @@ function bodyCheck(input: VerifyStart): VerifyResult | BodyCheck {
   }
 }
 
-/**
- * Splits a stored secret field into secrets: separated by commas, whitespace or new lines; empty parts dropped.
- * One field can so hold the old and the new secret side by side during a rotation.
- *
- * note: Stripe, Standard Webhooks and Telegram secrets never contain commas or whitespace, but a GitHub secret is
- * chosen by the user and may (GitHub's own docs use "It's a Secret to Everybody"): such a secret is split into words
- * and will never match, so the UI should ask for one without spaces or commas.
- */
-export function parseSecrets(field: string | null | undefined): string[] {
-  if (!field) return [];
-  return field.split(/[\s,]+/).filter((part) => part.length > 0);
-}
-
 interface TimestampWindow {
   now: Date;
   toleranceSeconds: number;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { ProviderType } from "@hookly/proto/gen/admin_pb";
-import { providerFromSlug, slugFromProvider, validateEndpoint } from "./endpoint-form";
+import { providerFromSlug, secretsToSend, slugFromProvider, validateEndpoint } from "./endpoint-form";
 
-const valid = { name: "Stripe", provider: "stripe", secret: "", destination: "http://192.168.1.20:8080/hook" };
+const valid = { name: "Stripe", provider: "stripe", secrets: [""], destination: "http://192.168.1.20:8080/hook" };
 
 describe("endpoint form", () => {
   it("accepts a name and an http(s) destination", () => {
@@ -21,5 +21,10 @@ describe("endpoint form", () => {
       expect(providerFromSlug(slugFromProvider(type))).toBe(type);
     }
     expect(providerFromSlug("nope")).toBe(ProviderType.GENERIC);
+  });
+
+  it("sends each secret field whole (spaces and commas inside kept), without blank fields or the spaces at its ends", () => {
+    expect(secretsToSend({ ...valid, secrets: [" It's a Secret to Everybody ", "", "  ", "old,new"] })).toEqual(["It's a Secret to Everybody", "old,new"]);
+    expect(secretsToSend(valid)).toEqual([]);
   });
 });

@@ -5,8 +5,24 @@ import { PROVIDERS } from "$lib/format/names";
 export interface EndpointFormValues {
   name: string;
   provider: string;
-  secret: string;
+  /** Signature secrets, one per field (several during a rotation); blank fields are ignored. */
+  secrets: string[];
   destination: string;
+}
+
+/** An empty form: one blank secret field. */
+export function emptyEndpointForm(): EndpointFormValues {
+  return { name: "", provider: "generic", secrets: [""], destination: "" };
+}
+
+/**
+ * The secrets to send: each field as typed, less the spaces at its ends (a
+ * paste often brings one; no provider's secret starts or ends with one),
+ * blank fields left out. Never split: spaces and commas inside a secret are
+ * part of it.
+ */
+export function secretsToSend(values: EndpointFormValues): string[] {
+  return values.secrets.map((s) => s.trim()).filter((s) => s !== "");
 }
 
 /** Problems with the form, by field, in words for a person. */

@@ -1,0 +1,138 @@
+/**
+ * Security hardening (issue #12), each case against a real edge on port 0:
+ * what a client behind a trusted proxy can claim, the headers that pin
+ * browsers to HTTPS, and signature secrets that are any string the provider
+ * accepts, several at once.
+ */
+import { ProviderType } from "@hookly/proto/gen/admin_pb";
+import { sign } from "@octokit/webhooks-methods";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { createSecretBox } from "../../apps/edge/src/crypto/secret-box.js";
+import { useCleanups } from "../cleanup.js";
+import { TEST_SECRETS, adminClient, createEndpoint, postWebhook, tempDir, type TestEdge } from "../harness.js";
+
+const scope = useCleanups();
+
+describe("security", () => {
+  it("records the address the trusted proxy saw (the right-most X-Forwarded-For entry), not one the client wrote", async () => {
+    const proxied = await scope.edge({ env: { TRUST_PROXY: "true" } });
+    const ep = await createEndpoint(proxied.url, "http://127.0.0.1:9/x");
+    // The client claims 6.6.6.6; the proxy in front appends the address it saw.
+    const id = await postWebhook(ep.ingestUrl, "{}", { "x-forwarded-for": "6.6.6.6, 198.51.100.7" });
+    expect((await proxied.api("GET", `/api/webhooks/${id}`)).body.webhook.source_ip).toBe("198.51.100.7");
+    // Without TRUST_PROXY the header is ignored: the socket's peer is recorded.
+    const direct = await scope.edge();
+    const ep2 = await createEndpoint(direct.url, "http://127.0.0.1:9/x");
+    const id2 = await postWebhook(ep2.ingestUrl, "{}", { "x-forwarded-for": "6.6.6.6" });
+    expect((await direct.api("GET", `/api/webhooks/${id2}`)).body.webhook.source_ip).toBe("127.0.0.1");
+  });
+
+  it("sends Strict-Transport-Security on every response when BASE_URL is https, and not otherwise", async () => {
+    const secure = await scope.edge({ env: { BASE_URL: "https://hooks.example.com" } });
+    const ep = await createEndpoint(secure.url, "http://127.0.0.1:9/x");
+    const responses = [
+      await fetch(`${secure.url}/healthz`),
+      await fetch(ep.ingestUrl, { method: "POST", body: "{}" }),
+      await fetch(`${secure.url}/api/endpoints`),
+      await fetch(`${secure.url}/nothing-here`),
+    ];
+    for (const r of responses) expect(r.headers.get("strict-transport-security"), r.url).toBe("max-age=31536000");
+    // Connect (the admin API and the hub stream's protocol) answers with it too.
+    const statuses: string[] = [];
+    await adminClient(secure.url).getStatus({}, { onHeader: (h) => statuses.push(h.get("strict-transport-security") ?? "") });
+    expect(statuses).toEqual(["max-age=31536000"]);
+
+    const plain = await scope.edge();
+    expect((await fetch(`${plain.url}/healthz`)).headers.get("strict-transport-security")).toBeNull();
+  });
+
+  describe("signature secrets", () => {
+    // GitHub's own documentation uses this secret.
+    const DOCS_SECRET = "It's a Secret to Everybody";
+    const body = JSON.stringify({ action: "opened", zen: "Keep it logically awesome." });
+    /** Posts `body` signed by GitHub's own library with `secret`; returns whether the edge found it verified. */
+    const verifiedWith = async (e: TestEdge, endpointId: string, secret: string) => {
+      const id = await postWebhook(`${e.url}/h/${endpointId}`, body, {
+        "content-type": "application/json",
+        "x-github-event": "pull_request",
+        "x-hub-signature-256": await sign(secret, body),
+      });
+      return (await e.api("GET", `/api/webhooks/${id}`)).body.webhook.signature_valid as boolean;
+    };
+
+    it("accepts any secret the provider accepts, spaces included, as one secret", async () => {
+      const e = await scope.edge();
+      const ep = await createEndpoint(e.url, "http://127.0.0.1:9/x", { providerType: ProviderType.GITHUB, signatureSecret: DOCS_SECRET });
+      expect((await e.api("GET", `/api/endpoints/${ep.id}`)).body.endpoint).toMatchObject({ has_signature_secret: true, signature_secret_count: 1 });
+      expect(await verifiedWith(e, ep.id, DOCS_SECRET)).toBe(true);
+      // Its words are not secrets of their own.
+      expect(await verifiedWith(e, ep.id, "a")).toBe(false);
+    });
+
+    it("takes rotation secrets as a list (REST, Connect, MCP's shape), each verifying, and replaces or removes them", async () => {
+      const e = await scope.edge();
+      const created = await e.api("POST", "/api/endpoints", {
+        body: {
+          name: "gh",
+          provider_type: "github",
+          destination_url: "http://127.0.0.1:9/x",
+          signature_secrets: ["old secret, with a comma", DOCS_SECRET],
+        },
+      });
+      expect(created.status).toBe(201);
+      const id = created.body.endpoint.id as string;
+      expect(created.body.endpoint.signature_secret_count).toBe(2);
+      expect(await verifiedWith(e, id, "old secret, with a comma")).toBe(true);
+      expect(await verifiedWith(e, id, DOCS_SECRET)).toBe(true);
+      expect(await verifiedWith(e, id, "old secret")).toBe(false);
+
+      // Connect: the rotation ends, the old one goes.
+      const updated = await adminClient(e.url).updateEndpoint({ id, signatureSecrets: { secrets: [DOCS_SECRET] } });
+      expect(updated.endpoint?.signatureSecretCount).toBe(1);
+      expect(await verifiedWith(e, id, "old secret, with a comma")).toBe(false);
+      expect(await verifiedWith(e, id, DOCS_SECRET)).toBe(true);
+
+      // Bad lists are refused with the reason; both forms at once too.
+      const bad = await e.api("PATCH", `/api/endpoints/${id}`, { body: { signature_secrets: ["ok-secret", " "] } });
+      expect(bad.status).toBe(400);
+      expect(bad.body.error.message).toMatch(/secret 2 is empty/);
+      const both = await e.api("PATCH", `/api/endpoints/${id}`, { body: { signature_secret: "a", signature_secrets: ["b"] } });
+      expect(both.status).toBe(400);
+      const removed = await e.api("PATCH", `/api/endpoints/${id}`, { body: { signature_secrets: [] } });
+      expect(removed.body.endpoint).toMatchObject({ has_signature_secret: false, signature_secret_count: 0 });
+    });
+
+    it("re-stores secrets from before lists at start: a rotation stays a rotation, a secret with spaces becomes whole", async () => {
+      const tmp = tempDir();
+      scope.cleanups.push(async () => tmp.remove());
+      const databasePath = join(tmp.dir, "hookly.db");
+      let e = await startEdgeAt(databasePath);
+      const rotation = await createEndpoint(e.url, "http://127.0.0.1:9/x", { name: "rotation", providerType: ProviderType.GITHUB });
+      const spaced = await createEndpoint(e.url, "http://127.0.0.1:9/x", { name: "spaced", providerType: ProviderType.GITHUB });
+      // As an edge before lists stored them: one sealed string, split on whitespace and commas when read.
+      const box = createSecretBox([TEST_SECRETS.ENCRYPTION_KEY]);
+      const legacy = e.app.db.prepare(`UPDATE endpoint SET signature_secret = ? WHERE id = ?`);
+      legacy.run(box.seal("whsec_newnewnewnew, whsec_oldoldoldold", rotation.id), rotation.id);
+      legacy.run(box.seal(DOCS_SECRET, spaced.id), spaced.id);
+      await e.close();
+
+      e = await startEdgeAt(databasePath);
+      const count = async (id: string) => (await e.api("GET", `/api/endpoints/${id}`)).body.endpoint.signature_secret_count;
+      expect(await count(rotation.id)).toBe(2);
+      expect(await count(spaced.id)).toBe(1);
+      expect(await verifiedWith(e, rotation.id, "whsec_newnewnewnew")).toBe(true);
+      expect(await verifiedWith(e, rotation.id, "whsec_oldoldoldold")).toBe(true);
+      expect(await verifiedWith(e, spaced.id, DOCS_SECRET)).toBe(true);
+      expect(await verifiedWith(e, spaced.id, "a")).toBe(false);
+      // Re-sealed in the list form: what is stored now is no longer the old single string.
+      const stored = e.app.db.prepare<[string], { s: string }>(`SELECT signature_secret AS s FROM endpoint WHERE id = ?`).get(spaced.id)!.s;
+      expect(box.open(stored, spaced.id)).not.toBe(DOCS_SECRET);
+    });
+  });
+
+  /** An in-process edge on an existing database path, closed after the test. */
+  async function startEdgeAt(databasePath: string): Promise<TestEdge> {
+    return scope.edge({ databasePath });
+  }
+});
