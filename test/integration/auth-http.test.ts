@@ -12,10 +12,11 @@ import type { Socket } from "node:net";
 import { Writable } from "node:stream";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startFakeGitHub, type FakeGitHub } from "../fakes/github.js";
-import { TEST_SECRETS, TestClock, adminClient, startEdge, tempDir, type TestEdge } from "../harness.js";
+import { TEST_SECRETS, TestClock, adminClient, startEdge, tempDir, waitUntil, type TestEdge } from "../harness.js";
 import { createApp } from "../../apps/edge/src/app.js";
 import { loadConfig } from "../../apps/edge/src/config.js";
-import { authExtension } from "../../apps/edge/src/auth/auth.extension.js";
+import { authExtension, type AuthExtensionOptions } from "../../apps/edge/src/auth/auth.extension.js";
+import { GITHUB_RECHECK_MS } from "../../apps/edge/src/auth/auth.service.js";
 
 const BASE_URL = "http://hookly.test";
 const ORG = "acme";
@@ -34,7 +35,7 @@ afterEach(async () => {
 });
 
 /** Starts an edge with GitHub sign-in pointed at the fake. */
-async function edgeWithGitHub(env: Record<string, string> = {}, clock?: TestClock): Promise<TestEdge> {
+async function edgeWithGitHub(env: Record<string, string> = {}, clock?: TestClock, auth: AuthExtensionOptions = {}): Promise<TestEdge> {
   const edge = await startEdge({
     env: {
       BASE_URL,
@@ -47,7 +48,7 @@ async function edgeWithGitHub(env: Record<string, string> = {}, clock?: TestCloc
       ...env,
     },
     clock,
-    extensions: [authExtension()],
+    extensions: [authExtension(auth)],
   });
   return track(edge);
 }
@@ -489,16 +490,39 @@ describe("sessions", () => {
   it("expires after SESSION_TTL_HOURS and purges the row", async () => {
     const clock = new TestClock();
     const edge = await edgeWithGitHub({ SESSION_TTL_HOURS: "2" }, clock);
-    github.nextUser({ login: "octo-member", orgs: { [ORG]: "active" } });
+    // note: a user GITHUB_ALLOWED_USERS lists, so no org re-check is due while the test clock jumps hours.
+    github.nextUser({ login: "Friend-Of-Acme" });
     const browser = new Browser(edge.url);
     await browser.signInWithGitHub();
     expect(browser.setCookieFor("hookly_session")).toMatch(/Max-Age=7200$/);
     const { csrfToken } = await browser.session();
     clock.advance(2 * 3_600_000 - 1);
-    expect((await browser.admin(csrfToken as string).whoAmI({})).principal).toBe("github:octo-member");
+    expect((await browser.admin(csrfToken as string).whoAmI({})).principal).toBe("github:Friend-Of-Acme");
     clock.advance(1);
     expect((await rpcError(browser.admin(csrfToken as string).whoAmI({}))).code).toBe(Code.Unauthenticated);
     expect((await browser.session()).authenticated).toBe(false);
+    expect(edge.app.db.prepare("SELECT count(*) AS n FROM session").get()).toEqual({ n: 0 });
+  });
+
+  it("re-checks an org member's session with GitHub every 10 minutes and ends it once they left the org", async () => {
+    const clock = new TestClock();
+    const edge = await edgeWithGitHub({}, clock, { recheckIntervalMs: 50 });
+    const user = { login: "octo-member", orgs: { [ORG]: "active" as const } as Record<string, "active"> };
+    github.nextUser(user);
+    const browser = new Browser(edge.url);
+    await browser.signInWithGitHub();
+    const memberships = () => github.requests.filter((r) => r.path.startsWith("/user/memberships/")).length;
+    const atSignIn = memberships();
+
+    // Ten minutes on: the session is checked again with GitHub, and stays.
+    clock.advance(GITHUB_RECHECK_MS);
+    await waitUntil(() => memberships() > atSignIn, 5_000, "a re-check");
+    expect((await browser.session()).authenticated).toBe(true);
+
+    // The user leaves the org: at the next re-check the session ends.
+    delete user.orgs[ORG];
+    clock.advance(GITHUB_RECHECK_MS);
+    await waitUntil(async () => !(await browser.session()).authenticated, 5_000, "the session ended");
     expect(edge.app.db.prepare("SELECT count(*) AS n FROM session").get()).toEqual({ n: 0 });
   });
 

@@ -6,9 +6,12 @@
  */
 import { ProviderType } from "@hookly/proto/gen/admin_pb";
 import { sign } from "@octokit/webhooks-methods";
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { authExtension } from "../../apps/edge/src/auth/auth.extension.js";
 import { createSecretBox } from "../../apps/edge/src/crypto/secret-box.js";
+import { distFile } from "../../scripts/bundle.js";
 import { useCleanups } from "../cleanup.js";
 import { TEST_SECRETS, adminClient, createEndpoint, postWebhook, tempDir, type TestEdge } from "../harness.js";
 
@@ -128,6 +131,47 @@ describe("security", () => {
       // Re-sealed in the list form: what is stored now is no longer the old single string.
       const stored = e.app.db.prepare<[string], { s: string }>(`SELECT signature_secret AS s FROM endpoint WHERE id = ?`).get(spaced.id)!.s;
       expect(box.open(stored, spaced.id)).not.toBe(DOCS_SECRET);
+    });
+  });
+
+  describe("sessions", () => {
+    /** Signs in with `token` (POST /auth/token); returns the session cookie. */
+    const signIn = async (e: TestEdge, token: string) => {
+      const res = await fetch(`${e.url}/auth/token`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token }) });
+      expect(res.status).toBe(204);
+      return /hookly_session=([^;]+)/.exec(res.headers.get("set-cookie") ?? "")![1]!;
+    };
+    const signedIn = async (e: TestEdge, cookie: string) =>
+      ((await (await fetch(`${e.url}/auth/session`, { headers: { cookie: `hookly_session=${cookie}` } })).json()) as { authenticated: boolean }).authenticated;
+
+    it("an admin session ends when ADMIN_TOKEN is changed and the edge restarted", async () => {
+      const tmp = tempDir();
+      scope.cleanups.push(async () => tmp.remove());
+      const databasePath = join(tmp.dir, "hookly.db");
+      let e = await scope.edge({ databasePath, extensions: [authExtension()] });
+      const cookie = await signIn(e, TEST_SECRETS.ADMIN_TOKEN);
+      expect(await signedIn(e, cookie)).toBe(true);
+      await e.close();
+      // The token leaked; the operator sets a new one and restarts.
+      e = await scope.edge({ databasePath, extensions: [authExtension()], env: { ADMIN_TOKEN: "a-brand-new-admin-token-0123456789" } });
+      expect(await signedIn(e, cookie)).toBe(false);
+      expect((await fetch(`${e.url}/api/endpoints`, { headers: { cookie: `hookly_session=${cookie}` } })).status).toBe(401);
+    });
+
+    it("`hookly sessions revoke-all` ends every session while the edge runs", async () => {
+      const tmp = tempDir();
+      scope.cleanups.push(async () => tmp.remove());
+      const databasePath = join(tmp.dir, "hookly.db");
+      const e = await scope.edge({ databasePath, extensions: [authExtension()] });
+      const cookies = [await signIn(e, TEST_SECRETS.ADMIN_TOKEN), await signIn(e, TEST_SECRETS.ADMIN_TOKEN)];
+      const run = spawnSync(process.execPath, [distFile("edge", "cli"), "sessions", "revoke-all"], {
+        env: { PATH: process.env.PATH ?? "", ...TEST_SECRETS, DATABASE_PATH: databasePath },
+        encoding: "utf8",
+      });
+      expect(run.stderr).toBe("");
+      expect(run.stdout).toBe("2 session(s) ended; everyone signs in again\n");
+      expect(run.status).toBe(0);
+      for (const c of cookies) expect(await signedIn(e, c)).toBe(false);
     });
   });
 

@@ -10,6 +10,7 @@
 import { readFileSync } from "node:fs";
 import { parseEnv } from "node:util";
 import type { z } from "zod";
+import { createAuthStore } from "./auth/auth.store.js";
 import { createSecretBox } from "./crypto/secret-box.js";
 import { edgeEnvSchema } from "./config.js";
 import { createEndpointStore } from "./endpoint/endpoint.store.js";
@@ -60,6 +61,8 @@ Commands:
   hubs rotate <id>        Print a new credential for a hub, this once; the previous one stays
                           valid until \`hubs retire\`, so the hub can be switched over.
   hubs retire <id>        Stop accepting the credential from before the last rotation.
+  sessions revoke-all     End every UI session (admin token, API token and GitHub sign-ins
+                          alike): everyone signs in again. Works while the edge runs.
   help                    This text.
 
 The hubs commands work on DATABASE_PATH directly (the edge may keep running), with
@@ -235,6 +238,18 @@ export async function run(
               line(r.hubs, "hub credential(s)") +
               (dryRun || keys.length < 2 ? "" : "every secret now opens with ENCRYPTION_KEY alone: remove ENCRYPTION_KEY_PREVIOUS and restart the edge\n"),
           );
+        } finally {
+          db.close();
+        }
+        return 0;
+      }
+      case "sessions": {
+        expectArgs(args, [], 1, "one argument: revoke-all");
+        if (args.positionals[0] !== "revoke-all") throw new UsageError(`unknown command "sessions ${args.positionals[0]}" (sessions takes revoke-all)`);
+        const db = openExisting(text(env, "DATABASE_PATH")!, { minSchemaVersion: latestSchemaVersion() });
+        try {
+          const ended = createAuthStore(db).deleteAllSessions();
+          io.out(`${ended} session(s) ended; everyone signs in again\n`);
         } finally {
           db.close();
         }

@@ -23,7 +23,12 @@ export interface AuthExtensionOptions {
   github?: GitHubClient;
   /** Failed `POST /auth/token` attempts per IP and window. Default 10 per minute. */
   rateLimit?: { max: number; windowMs: number };
+  /** How often GitHub sessions due for a re-check are looked for. Default {@link RECHECK_PASS_MS}. */
+  recheckIntervalMs?: number;
 }
+
+/** How often the GitHub sessions due for a re-check (GITHUB_RECHECK_MS) are checked. */
+export const RECHECK_PASS_MS = 60_000;
 
 /** The auth extension; see the module comment. */
 export function authExtension(opts: AuthExtensionOptions = {}): ExtensionFactory {
@@ -36,6 +41,7 @@ export function authExtension(opts: AuthExtensionOptions = {}): ExtensionFactory
       sessionTtlMs: config.sessionTtlMs,
       adminToken: config.adminToken,
       storage: core.storage,
+      box: core.box,
       github: gh && {
         client:
           opts.github ??
@@ -50,6 +56,15 @@ export function authExtension(opts: AuthExtensionOptions = {}): ExtensionFactory
         allowedUsers: gh.allowedUsers,
       },
     });
+    let rechecks: NodeJS.Timeout | undefined;
+    const recheck = () =>
+      auth.recheckGitHubSessions().then(
+        (r) => {
+          for (const login of r.ended) log.info({ login }, "GitHub session ended: the user is no longer allowed to sign in");
+          if (r.unreachable > 0) log.warn({ sessions: r.unreachable }, "could not re-check GitHub sessions (GitHub unreachable); will try again");
+        },
+        (err: unknown) => log.warn({ err }, "re-checking GitHub sessions failed; will try again"),
+      );
     const limiter = createAttemptLimiter({
       max: opts.rateLimit?.max ?? TOKEN_SIGN_IN_MAX_FAILURES,
       windowMs: opts.rateLimit?.windowMs ?? TOKEN_SIGN_IN_WINDOW_MS,
@@ -70,7 +85,14 @@ export function authExtension(opts: AuthExtensionOptions = {}): ExtensionFactory
       adminRpc: createAuthRpc(auth),
       settings: { githubSignIn: auth.githubEnabled },
       start() {
-        if (gh) log.info({ org: gh.org, allowedUsers: gh.allowedUsers.length, githubUrl: gh.url }, "GitHub sign-in enabled");
+        if (!gh) return;
+        log.info({ org: gh.org, allowedUsers: gh.allowedUsers.length, githubUrl: gh.url }, "GitHub sign-in enabled");
+        // note: each session is due every GITHUB_RECHECK_MS; a pass a minute keeps every check within about 11 minutes.
+        rechecks = setInterval(recheck, opts.recheckIntervalMs ?? RECHECK_PASS_MS);
+        rechecks.unref();
+      },
+      close() {
+        if (rechecks) clearInterval(rechecks);
       },
     };
   };

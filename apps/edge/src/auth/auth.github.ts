@@ -113,8 +113,9 @@ export function createGitHubClient(opts: GitHubClientOptions): GitHubClient {
     async isOrgMember(accessToken, org) {
       const res = await api(`/user/memberships/orgs/${encodeURIComponent(org)}`, accessToken);
       // note: 404 = not a member (or the org does not exist); 403 = the org restricts
-      // OAuth apps or the token lacks read:org. Both mean "not shown to be a member".
-      if (res.status === 404 || res.status === 403) {
+      // OAuth apps or the token lacks read:org; 401 = the token was revoked (a session's
+      // re-check). All mean "not shown to be a member".
+      if (res.status === 404 || res.status === 403 || res.status === 401) {
         await res.body?.cancel();
         return false;
       }

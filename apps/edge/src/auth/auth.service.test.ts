@@ -5,8 +5,19 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openDatabase, type Db } from "../db/db.js";
 import { GitHubError, type GitHubClient, type GitHubUser } from "./auth.github.js";
-import { OAUTH_STATE_TTL_MS, cookieValue, createAttemptLimiter, createAuthService, sha256Hex, type AuthService, type GitHubAccess } from "./auth.service.js";
+import {
+  GITHUB_CHECK_GRACE_MS,
+  GITHUB_RECHECK_MS,
+  OAUTH_STATE_TTL_MS,
+  cookieValue,
+  createAttemptLimiter,
+  createAuthService,
+  sha256Hex,
+  type AuthService,
+  type GitHubAccess,
+} from "./auth.service.js";
 import { createAuthStore } from "./auth.store.js";
+import { createSecretBox } from "../crypto/secret-box.js";
 
 const ADMIN_TOKEN = "admin-token-for-tests-0123456789";
 const HOUR = 3_600_000;
@@ -46,8 +57,15 @@ beforeEach(() => {
 });
 afterEach(() => db.close());
 
-function service(github?: GitHubAccess): AuthService {
-  return createAuthService({ store: createAuthStore(db), clock, sessionTtlMs: 24 * HOUR, adminToken: ADMIN_TOKEN, github });
+function service(github?: GitHubAccess, adminToken = ADMIN_TOKEN): AuthService {
+  return createAuthService({
+    store: createAuthStore(db),
+    clock,
+    sessionTtlMs: 24 * HOUR,
+    adminToken,
+    github,
+    box: createSecretBox(["0123456789abcdef".repeat(4)]),
+  });
 }
 
 const count = (table: string) => (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
@@ -71,7 +89,7 @@ describe("cookieValue", () => {
 
 describe("sessions", () => {
   it("opens a session stored by digest, found by its cookie until it expires, then purged", () => {
-    const auth = service();
+    const auth = service({ client: stubGitHub({ login: "octo", avatarUrl: undefined }).client, allowedUsers: ["octo"] });
     const s = auth.startSession({ id: "github:octo", login: "octo", avatarUrl: "https://a/octo" });
     expect(s.expiresAt).toBe(clock.t + 24 * HOUR);
     expect(db.prepare("SELECT id FROM session").get()).toEqual({ id: sha256Hex(s.cookieValue) });
@@ -280,5 +298,79 @@ describe("attempt limiter", () => {
     // The oldest windows were dropped; the newest are still enforced.
     expect(limiter.retryAfterMs("10.0.0.0")).toBe(0);
     expect(limiter.retryAfterMs(`10.0.${10_049 >> 8}.${10_049 & 255}`)).toBeGreaterThan(0);
+  });
+});
+
+describe("sessions bound to what opened them", () => {
+  it("ends an admin session once the edge runs with another ADMIN_TOKEN", () => {
+    const s = service().startSession({ id: "admin", login: "admin" });
+    expect(service().sessionFromCookie(s.cookieValue)).toMatchObject({ id: "admin" });
+    expect(service(undefined, "a-new-admin-token-after-a-leak-0123").sessionFromCookie(s.cookieValue)).toBeUndefined();
+    expect(count("session")).toBe(0);
+    // Back to the old token: the session is gone for good.
+    expect(service().sessionFromCookie(s.cookieValue)).toBeUndefined();
+  });
+
+  it("ends a GitHub session at once when GITHUB_ALLOWED_USERS no longer lists the user, or GitHub sign-in is off", () => {
+    const gh = stubGitHub({ login: "alice", avatarUrl: undefined });
+    const s = service({ client: gh.client, allowedUsers: ["alice"] }).startSession({ id: "github:alice", login: "alice" }, "gho_alice");
+    expect(service({ client: gh.client, allowedUsers: ["alice"] }).sessionFromCookie(s.cookieValue)).toBeDefined();
+    expect(service({ client: gh.client, allowedUsers: ["bob"] }).sessionFromCookie(s.cookieValue)).toBeUndefined();
+    const t = service({ client: gh.client, allowedUsers: ["alice"] }).startSession({ id: "github:alice", login: "alice" }, "gho_alice");
+    expect(service().sessionFromCookie(t.cookieValue)).toBeUndefined();
+  });
+
+  it("re-checks org members every 10 minutes with their own token, and ends the session of one who left", async () => {
+    let member: boolean | Error = true;
+    const tokens: string[] = [];
+    const gh = stubGitHub({ login: "bob", avatarUrl: undefined });
+    gh.client.isOrgMember = async (token) => {
+      tokens.push(token);
+      if (member instanceof Error) throw member;
+      return member;
+    };
+    const auth = service({ client: gh.client, org: "acme", allowedUsers: [] });
+    const state = auth.beginGitHubSignIn().state;
+    const signIn = await auth.completeGitHubSignIn({ code: "c", state, cookieState: state });
+    if (!signIn.ok) throw new Error("sign-in failed");
+    const cookie = signIn.session.cookieValue;
+    // The access token is kept sealed, never as such.
+    expect(JSON.stringify(db.prepare("SELECT * FROM session").all())).not.toContain("gho_token");
+
+    expect(await auth.recheckGitHubSessions()).toEqual({ confirmed: 0, ended: [], unreachable: 0 });
+    clock.t += GITHUB_RECHECK_MS;
+    expect(await auth.recheckGitHubSessions()).toEqual({ confirmed: 1, ended: [], unreachable: 0 });
+    expect(tokens).toEqual(["gho_token", "gho_token"]);
+
+    // GitHub unreachable: the session stays, until the grace runs out without a check.
+    member = new GitHubError("GET /user/memberships/orgs/acme answered 502");
+    clock.t += GITHUB_RECHECK_MS;
+    expect(await auth.recheckGitHubSessions()).toEqual({ confirmed: 0, ended: [], unreachable: 1 });
+    expect(auth.sessionFromCookie(cookie)).toBeDefined();
+    clock.t += GITHUB_CHECK_GRACE_MS - GITHUB_RECHECK_MS + 1;
+    expect(auth.sessionFromCookie(cookie)).toBeUndefined();
+  });
+
+  it("ends the session of a member who left the org at the next re-check", async () => {
+    let member = true;
+    const gh = stubGitHub({ login: "carol", avatarUrl: undefined });
+    gh.client.isOrgMember = async () => member;
+    const auth = service({ client: gh.client, org: "acme", allowedUsers: [] });
+    const state = auth.beginGitHubSignIn().state;
+    const signIn = await auth.completeGitHubSignIn({ code: "c", state, cookieState: state });
+    if (!signIn.ok) throw new Error("sign-in failed");
+    member = false;
+    clock.t += GITHUB_RECHECK_MS;
+    expect(await auth.recheckGitHubSessions()).toEqual({ confirmed: 0, ended: ["carol"], unreachable: 0 });
+    expect(auth.sessionFromCookie(signIn.session.cookieValue)).toBeUndefined();
+  });
+
+  it("revokes every session at once", () => {
+    const auth = service();
+    const a = auth.startSession({ id: "admin" });
+    const b = auth.startSession({ id: "admin" });
+    expect(auth.revokeAllSessions()).toBe(2);
+    expect(auth.sessionFromCookie(a.cookieValue)).toBeUndefined();
+    expect(auth.sessionFromCookie(b.cookieValue)).toBeUndefined();
   });
 });

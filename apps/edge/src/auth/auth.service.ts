@@ -14,7 +14,8 @@ import type { Clock } from "../clock.js";
 import { AppError } from "../errors.js";
 import { newId } from "../ids.js";
 import type { GitHubClient } from "./auth.github.js";
-import type { ApiTokenRow, AuthStore } from "./auth.store.js";
+import type { SecretBox } from "../crypto/secret-box.js";
+import type { ApiTokenRow, AuthStore, SessionRow } from "./auth.store.js";
 
 /** An authenticated caller. */
 export interface Principal {
@@ -74,6 +75,19 @@ export const SESSION_COOKIE = "hookly_session";
 export const OAUTH_COOKIE = "hookly_oauth";
 /** How long a started GitHub sign-in may take. */
 export const OAUTH_STATE_TTL_MS = 10 * 60_000;
+
+/** How often a GitHub session's user is checked against GITHUB_ALLOWED_USERS / GITHUB_ORG again. */
+export const GITHUB_RECHECK_MS = 10 * 60_000;
+/**
+ * How long a GitHub session is honoured without a successful check (GitHub
+ * unreachable): past it the session ends; the admin token still signs in.
+ */
+export const GITHUB_CHECK_GRACE_MS = 30 * 60_000;
+
+/** The digest an admin session keeps of the ADMIN_TOKEN that opened it (domain-separated). */
+function adminCredential(token: string): string {
+  return sha256Hex(`hookly-admin-session-v1:${token}`);
+}
 /** Every API token secret starts with this, so scanners and people recognise it. */
 export const API_TOKEN_PREFIX = "hk_";
 /** An API token's last_used_at is written at most this often (no write per request). */
@@ -153,6 +167,8 @@ export interface AuthServiceDeps {
   adminToken: string | undefined;
   /** Absent when GitHub sign-in is off. */
   github?: GitHubAccess | undefined;
+  /** Seals the GitHub access token a session keeps for re-checks (ENCRYPTION_KEY); without it GitHub sessions cannot be re-checked and end at their first check. */
+  box?: SecretBox | undefined;
   /**
    * Where a storage error of the bookkeeping done while authenticating
    * (last-used times, removing an expired session) is reported; that
@@ -200,12 +216,30 @@ export function createAuthService(deps: AuthServiceDeps) {
     return row;
   }
 
+  /**
+   * Whether what opened a session still holds: an admin session's token is
+   * the one configured now; a GitHub session's user is still allowed (the
+   * local rules at once, org membership as last confirmed, within the grace).
+   */
+  function stillBound(row: SessionRow, now: number): boolean {
+    if (row.principal === "admin")
+      return deps.adminToken !== undefined && row.credential !== null && secretEquals(row.credential, adminCredential(deps.adminToken));
+    if (row.principal.startsWith("github:")) {
+      if (!github) return false;
+      const login = row.principal.slice("github:".length).toLowerCase();
+      if (github.allowedUsers.includes(login)) return true;
+      return github.org !== undefined && row.checked_at !== null && now - row.checked_at <= GITHUB_CHECK_GRACE_MS;
+    }
+    return true;
+  }
+
   function sessionPrincipal(cookie: string | undefined): Principal | undefined {
     if (!cookie || !RANDOM_VALUE.test(cookie)) return undefined;
     const id = sha256Hex(cookie);
     const row = store.session(id);
     if (!row) return undefined;
-    if (row.expires_at <= clock.now()) {
+    const now = clock.now();
+    if (row.expires_at <= now || !stillBound(row, now)) {
       bestEffort(() => store.deleteSession(id));
       return undefined;
     }
@@ -223,20 +257,24 @@ export function createAuthService(deps: AuthServiceDeps) {
     githubEnabled: github !== undefined,
 
     /** Opens a session for an authenticated caller; expired sessions are purged on the way. */
-    startSession(who: { id: string; login?: string | undefined; avatarUrl?: string | undefined }): NewSession {
+    startSession(who: { id: string; login?: string | undefined; avatarUrl?: string | undefined }, githubToken?: string): NewSession {
       const now = clock.now();
       store.purgeExpiredSessions(now);
       const cookie = randomValue();
       const csrfToken = randomValue();
       const expiresAt = now + deps.sessionTtlMs;
+      const id = sha256Hex(cookie);
       store.insertSession({
-        id: sha256Hex(cookie),
+        id,
         principal: who.id,
         login: who.login ?? null,
         avatar_url: who.avatarUrl ?? null,
         csrf_token: csrfToken,
         created_at: now,
         expires_at: expiresAt,
+        credential: who.id === "admin" && deps.adminToken ? adminCredential(deps.adminToken) : null,
+        github_token: githubToken && deps.box ? deps.box.seal(githubToken, id) : null,
+        checked_at: who.id.startsWith("github:") ? now : null,
       });
       return {
         cookieValue: cookie,
@@ -333,8 +371,9 @@ export function createAuthService(deps: AuthServiceDeps) {
       let login: string;
       let avatarUrl: string | undefined;
       let allowed: boolean;
+      let accessToken: string;
       try {
-        const accessToken = await github.client.exchangeCode(code, pending.code_verifier);
+        accessToken = await github.client.exchangeCode(code, pending.code_verifier);
         ({ login, avatarUrl } = await github.client.user(accessToken));
         allowed = github.allowedUsers.includes(login.toLowerCase());
         if (!allowed && github.org) allowed = await github.client.isOrgMember(accessToken, github.org);
@@ -342,7 +381,55 @@ export function createAuthService(deps: AuthServiceDeps) {
         return { ok: false, reason: "github_error", detail: (err as Error).message };
       }
       if (!allowed) return { ok: false, reason: "not_allowed", login };
-      return { ok: true, login, session: service.startSession({ id: `github:${login}`, login, avatarUrl }) };
+      return { ok: true, login, session: service.startSession({ id: `github:${login}`, login, avatarUrl }, accessToken) };
+    },
+
+    /**
+     * Checks the users of GitHub sessions not confirmed for GITHUB_RECHECK_MS
+     * against the allow rules again: listed in GITHUB_ALLOWED_USERS, or still
+     * an active member of GITHUB_ORG (asked with the session's own access
+     * token). A user no longer allowed, or whose token GitHub refuses, loses
+     * the session; GitHub unreachable leaves it until GITHUB_CHECK_GRACE_MS
+     * has passed without a check. Returns what happened, for logs and tests.
+     */
+    async recheckGitHubSessions(): Promise<{ confirmed: number; ended: string[]; unreachable: number }> {
+      const out = { confirmed: 0, ended: [] as string[], unreachable: 0 };
+      if (!github) return out;
+      const now = clock.now();
+      for (const row of store.githubSessionsDue(now, now - GITHUB_RECHECK_MS)) {
+        const login = row.principal.slice("github:".length);
+        let allowed = github.allowedUsers.includes(login.toLowerCase());
+        if (!allowed && github.org) {
+          let token: string | undefined;
+          try {
+            token = row.github_token && deps.box ? deps.box.open(row.github_token, row.id) : undefined;
+          } catch {
+            token = undefined;
+          }
+          if (token) {
+            try {
+              allowed = await github.client.isOrgMember(token, github.org);
+            } catch {
+              // note: GitHub unreachable or erring: try again at the next pass (a token it refuses reads as "not a member").
+              out.unreachable += 1;
+              continue;
+            }
+          }
+        }
+        if (allowed) {
+          bestEffort(() => store.markChecked(row.id, now));
+          out.confirmed += 1;
+        } else {
+          bestEffort(() => store.deleteSession(row.id));
+          out.ended.push(login);
+        }
+      }
+      return out;
+    },
+
+    /** Ends every session: everyone signs in again (the CLI's `sessions revoke-all`). Returns how many ended. */
+    revokeAllSessions(): number {
+      return store.deleteAllSessions();
     },
   };
   return service;

@@ -14,6 +14,12 @@ export interface SessionRow {
   csrf_token: string;
   created_at: number;
   expires_at: number;
+  /** Admin sessions: digest of the ADMIN_TOKEN that opened it. */
+  credential: string | null;
+  /** GitHub sessions: the user's access token, sealed (for re-checking the allow rules). */
+  github_token: string | null;
+  /** GitHub sessions: when the allow rules last confirmed the user (ms). */
+  checked_at: number | null;
 }
 
 /** An API token row (never the secret, only its digest). */
@@ -40,13 +46,18 @@ export type AuthStore = ReturnType<typeof createAuthStore>;
 /** Prepares the auth statements on `db`. */
 export function createAuthStore(db: Db) {
   const insertSession = db.prepare<[SessionRow]>(
-    `INSERT INTO session (id, principal, login, avatar_url, csrf_token, created_at, expires_at)
-     VALUES (@id, @principal, @login, @avatar_url, @csrf_token, @created_at, @expires_at)`,
+    `INSERT INTO session (id, principal, login, avatar_url, csrf_token, created_at, expires_at, credential, github_token, checked_at)
+     VALUES (@id, @principal, @login, @avatar_url, @csrf_token, @created_at, @expires_at, @credential, @github_token, @checked_at)`,
   );
   const selectSession = db.prepare<[string], SessionRow>("SELECT * FROM session WHERE id = ?");
   const deleteSession = db.prepare<[string]>("DELETE FROM session WHERE id = ?");
   const deleteSessionsOf = db.prepare<[string]>("DELETE FROM session WHERE principal = ?");
   const deleteExpiredSessions = db.prepare<[number]>("DELETE FROM session WHERE expires_at <= ?");
+  const deleteAllSessions = db.prepare("DELETE FROM session");
+  const githubSessionsDue = db.prepare<[number, number], SessionRow>(
+    "SELECT * FROM session WHERE principal LIKE 'github:%' AND expires_at > ? AND (checked_at IS NULL OR checked_at <= ?)",
+  );
+  const markChecked = db.prepare<[number, string]>("UPDATE session SET checked_at = ? WHERE id = ?");
 
   const insertToken = db.prepare<[ApiTokenRow]>(
     `INSERT INTO api_token (id, name, secret_hash, created_by, created_at, last_used_at, revoked_at)
@@ -79,6 +90,18 @@ export function createAuthStore(db: Db) {
     },
     deleteSession(id: string): void {
       deleteSession.run(id);
+    },
+    /** Ends every session (all users sign in again); returns how many. */
+    deleteAllSessions(): number {
+      return deleteAllSessions.run().changes;
+    },
+    /** Live GitHub sessions last confirmed at or before `checkedBefore`. */
+    githubSessionsDue(now: number, checkedBefore: number): SessionRow[] {
+      return githubSessionsDue.all(now, checkedBefore);
+    },
+    /** Records that the allow rules confirmed a session's user at `at`. */
+    markChecked(id: string, at: number): void {
+      markChecked.run(at, id);
     },
     /** Deletes sessions that expired at or before `now`; returns how many. */
     purgeExpiredSessions(now: number): number {
