@@ -10,7 +10,7 @@ import type { IngestStore } from "./ingest/ingest.store.js";
 import type { Logger } from "./logger.js";
 import type { PayloadService } from "./payload/payload.service.js";
 import type { RelayService } from "./relay/relay.service.js";
-import type { NodeRequest, NodeResponse } from "./server/http.js";
+import { sendJson, type NodeRequest, type NodeResponse } from "./server/http.js";
 import { continueIfAsked, createDualServer, type DualServer, type DualServerOptions } from "./server/listener.js";
 import type { StorageService } from "./storage/storage.service.js";
 
@@ -78,7 +78,14 @@ export function createLifecycle(deps: {
         activeRequests++;
         res.once("close", () => activeRequests--);
       }
-      deps.handler(req, res);
+      try {
+        deps.handler(req, res);
+      } catch (err) {
+        // note: the last line of defence: a request must never take the process down with it.
+        log.error({ err, method: req.method, url: req.url?.slice(0, 200) }, "request handler threw");
+        if (!res.headersSent) sendJson(res, 500, { error: { code: "internal", message: "internal error" } });
+        else res.destroy();
+      }
     },
     {
       ...deps.deadlines,

@@ -11,6 +11,20 @@ import type { Logger } from "../logger.js";
 import type { StorageReporter } from "../storage/storage.service.js";
 import { sendError, sendJson, sendMethodNotAllowed, type NodeRequest, type NodeResponse, type Router } from "./http.js";
 
+/**
+ * The request target as a URL, or undefined when it is not an origin-form
+ * path. note: `new URL(target, base)` would read `//x` as a host and throw on
+ * `//`; the path is appended to a fixed origin instead.
+ */
+export function requestUrl(target: string | undefined): URL | undefined {
+  if (!target?.startsWith("/")) return undefined;
+  try {
+    return new URL(`http://edge.invalid${target}`);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Builds the handler Connect falls back to for requests that are not RPCs. */
 export function createHttpDispatch(deps: {
   /** `/api/…`: every request authenticated (and CSRF-checked when it changes state). */
@@ -30,8 +44,12 @@ export function createHttpDispatch(deps: {
     return Array.isArray(v) ? v.join(", ") : v;
   };
   return (req, res) => {
-    const url = new URL(req.url ?? "/", "http://edge.invalid");
+    const url = requestUrl(req.url);
     const method = req.method ?? "GET";
+    if (!url) {
+      sendJson(res, 400, { error: { code: "invalid_argument", message: "malformed request target" } });
+      return;
+    }
     void (async () => {
       try {
         const isApi = url.pathname.startsWith("/api/");
