@@ -70,6 +70,8 @@ export interface EdgeOptions<C extends Clock = Clock> {
   fastRetries?: boolean;
   /** Shorter connection deadlines (sniffing, idle HTTP/2 sessions). */
   deadlines?: AppDeps["deadlines"];
+  /** The edge's logger (default: pino at TEST_LOG_LEVEL, else silent). */
+  log?: AppDeps["log"];
 }
 
 /** The config and app of a test edge, not listening yet. */
@@ -82,7 +84,12 @@ async function buildApp<C extends Clock>(opts: EdgeOptions<C>) {
     ...(opts.fastRetries === false ? {} : { BACKOFF_INITIAL_MS: "50", BACKOFF_MAX_MS: "400" }),
     ...opts.env,
   });
-  const app = await createApp(config, { clock: opts.clock, log: pino({ level: config.logLevel }), extensions: opts.extensions, deadlines: opts.deadlines });
+  const app = await createApp(config, {
+    clock: opts.clock,
+    log: opts.log ?? pino({ level: config.logLevel }),
+    extensions: opts.extensions,
+    deadlines: opts.deadlines,
+  });
   return { app, clock: app.clock as C, removeFiles: () => tmp?.remove() };
 }
 

@@ -7,13 +7,18 @@
 import { ProviderType } from "@hookly/proto/gen/admin_pb";
 import { sign } from "@octokit/webhooks-methods";
 import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { authExtension } from "../../apps/edge/src/auth/auth.extension.js";
 import { createSecretBox } from "../../apps/edge/src/crypto/secret-box.js";
+import { mcpExtension } from "../../apps/edge/src/mcp/mcp.extension.js";
 import { distFile } from "../../scripts/bundle.js";
 import { useCleanups } from "../cleanup.js";
-import { TEST_SECRETS, adminClient, createEndpoint, postWebhook, tempDir, type TestEdge } from "../harness.js";
+import { TEST_SECRETS, adminClient, createEndpoint, postWebhook, tempDir, waitUntil, type TestEdge } from "../harness.js";
 
 const scope = useCleanups();
 
@@ -173,6 +178,111 @@ describe("security", () => {
       expect(run.status).toBe(0);
       for (const c of cookies) expect(await signedIn(e, c)).toBe(false);
     });
+  });
+
+  it("keeps provider secrets in headers sealed at rest, redacted in the API, MCP and logs, and whole for the LAN service", async () => {
+    const TG_SECRET = "telegram-secret-token-Zq81";
+    const BEARER = "provider-bearer-Wd3K";
+    const COOKIE = "provider-cookie-Hs7P";
+    const EXTRA = "extra-configured-secret-Np2V";
+    const logs: string[] = [];
+    const log = pino({ level: "trace" }, { write: (line: string) => void logs.push(line) });
+    const tmp = tempDir();
+    scope.cleanups.push(async () => tmp.remove());
+    const databasePath = join(tmp.dir, "hookly.db");
+    const e = await scope.edge({ databasePath, log, env: { SECRET_HEADERS: "X-Api-Key" }, extensions: [mcpExtension()] });
+    const t = await scope.receiver();
+    const ep = await createEndpoint(e.url, t.url, { providerType: ProviderType.TELEGRAM, signatureSecret: TG_SECRET });
+    const body = JSON.stringify({ update_id: 7, message: { message_id: 1, text: "hi" } });
+    const id = await postWebhook(ep.ingestUrl, body, {
+      "content-type": "application/json",
+      "x-telegram-bot-api-secret-token": TG_SECRET,
+      authorization: `Bearer ${BEARER}`,
+      cookie: `s=${COOKIE}`,
+      "x-api-key": EXTRA,
+    });
+    const secrets = [TG_SECRET, BEARER, COOKIE, EXTRA];
+
+    // The API: verified (the secret was checked before sealing), and every secret header redacted.
+    const detail = await e.api("GET", `/api/webhooks/${id}`);
+    expect(detail.body.webhook.signature_valid).toBe(true);
+    const shown = Object.fromEntries((detail.body.webhook.headers as { name: string; value: string }[]).map((h) => [h.name.toLowerCase(), h.value]));
+    expect(shown).toMatchObject({
+      "x-telegram-bot-api-secret-token": "[redacted]",
+      authorization: "[redacted]",
+      cookie: "[redacted]",
+      "x-api-key": "[redacted]",
+    });
+    expect(shown["content-type"]).toBe("application/json");
+    const rpc = JSON.stringify(await adminClient(e.url).getWebhook({ id }), (_, v) => (typeof v === "bigint" ? String(v) : v));
+    // The MCP tool an assistant reads.
+    const client = new Client({ name: "security-test", version: "0.0.0" });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${e.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${TEST_SECRETS.ADMIN_TOKEN}` } } }),
+    );
+    scope.cleanups.push(() => client.close());
+    const mcp = JSON.stringify(await client.callTool({ name: "hookly_get_webhook", arguments: { webhook_id: id } }));
+    expect(mcp).toContain("[redacted]");
+
+    // The LAN service gets the originals; a replay's forward too.
+    await scope.hub(e.url);
+    const [got] = await t.waitFor(1);
+    expect(got!.headers).toMatchObject({
+      "x-telegram-bot-api-secret-token": TG_SECRET,
+      authorization: `Bearer ${BEARER}`,
+      cookie: `s=${COOKIE}`,
+      "x-api-key": EXTRA,
+    });
+    await adminClient(e.url).replayWebhook({ id });
+    const [, again] = await t.waitFor(2);
+    expect(again!.headers["x-telegram-bot-api-secret-token"]).toBe(TG_SECRET);
+
+    // Nowhere else: not in the API, MCP or log output, not in the database's files.
+    await e.close();
+    const files = [databasePath, `${databasePath}-wal`].filter((f) => existsSync(f)).map((f) => readFileSync(f).toString("latin1"));
+    for (const secret of secrets) {
+      for (const [what, text] of [
+        ["REST", JSON.stringify(detail.body)],
+        ["Connect", rpc],
+        ["MCP", mcp],
+        ["logs", logs.join("")],
+        ...files.map((f, i) => [`database file ${i}`, f]),
+      ] as const) {
+        expect(text.includes(secret), `${secret} in ${what}`).toBe(false);
+      }
+    }
+  });
+
+  it("seals at start the secret headers of webhooks stored before they were sealed, and still forwards them whole", async () => {
+    const tmp = tempDir();
+    scope.cleanups.push(async () => tmp.remove());
+    const databasePath = join(tmp.dir, "hookly.db");
+    let e = await scope.edge({ databasePath });
+    const t = await scope.receiver();
+    const ep = await createEndpoint(e.url, t.url);
+    const id = await postWebhook(ep.ingestUrl, "{}", { "content-type": "application/json", authorization: "Bearer stored-before-0Kx" });
+    // As an older edge stored it: the header as received, and the upgrade job still to run.
+    e.app.db.prepare(`UPDATE webhook_body SET headers = ? WHERE webhook_seq = (SELECT seq FROM webhook WHERE id = ?)`).run(
+      JSON.stringify([
+        ["content-type", "application/json"],
+        ["authorization", "Bearer stored-before-0Kx"],
+      ]),
+      id,
+    );
+    e.app.db.prepare(`UPDATE upgrade_job SET after_seq = 0, done_at = NULL`).run();
+    await e.close();
+
+    e = await scope.edge({ databasePath });
+    await waitUntil(() => e.app.db.prepare<[], { d: number | null }>(`SELECT done_at AS d FROM upgrade_job`).get()!.d !== null, 10_000, "the job done");
+    const stored = e.app.db
+      .prepare<[string], { h: string }>(`SELECT headers AS h FROM webhook_body WHERE webhook_seq = (SELECT seq FROM webhook WHERE id = ?)`)
+      .get(id)!.h;
+    expect(stored).not.toContain("stored-before-0Kx");
+    const shown = (await e.api("GET", `/api/webhooks/${id}`)).body.webhook.headers as { name: string; value: string }[];
+    expect(shown.find((h) => h.name === "authorization")?.value).toBe("[redacted]");
+    await scope.hub(e.url);
+    const [got] = await t.waitFor(1);
+    expect(got!.headers.authorization).toBe("Bearer stored-before-0Kx");
   });
 
   /** An in-process edge on an existing database path, closed after the test. */

@@ -52,6 +52,8 @@ import { createStaticHandler } from "./server/static.js";
 import { createStorageService } from "./storage/storage.service.js";
 import { createStorageStore } from "./storage/storage.store.js";
 import { EDGE_VERSION } from "./version.js";
+import { createHeaderSealer, createHeaderSealingJob } from "./webhook/webhook.headers.js";
+import { createHeaderSealingStore } from "./webhook/webhook.headers.store.js";
 import { createWebhookService } from "./webhook/webhook.service.js";
 
 /** Things tests (and feature modules) may inject. */
@@ -136,7 +138,13 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
       }
     },
   });
+  // note: secret-bearing headers (Authorization, Telegram's secret token, …) are stored sealed, shown redacted, opened for the hub.
+  const headerSealer = createHeaderSealer(box, config.secretHeaders, (name) =>
+    log.warn({ header: name }, "a sealed header opens with no configured ENCRYPTION_KEY; it is not forwarded (run `hookly rotate-key` before dropping a key)"),
+  );
+  const headerSealing = createHeaderSealingJob({ store: createHeaderSealingStore(db), sealer: headerSealer, now: () => clock.now(), log });
   const ingest = createIngestService({
+    headers: headerSealer,
     endpoints,
     destinations,
     store: ingestStore,
@@ -150,6 +158,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
   const finalFailureListeners: ((f: FinalFailure) => void)[] = [];
   const heldListeners: ((h: HeldDestination) => void)[] = [];
   const relay = createRelayService({
+    headers: headerSealer,
     store: queueStore,
     endpoints,
     destinations,
@@ -186,6 +195,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
     },
   });
   const webhooks = createWebhookService({
+    headers: headerSealer,
     db,
     clock,
     events,
@@ -289,6 +299,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
     ingestStore,
     checkpointer,
     payloads,
+    upgrades: headerSealing,
     db,
     log,
     baseUrl: config.baseUrl,

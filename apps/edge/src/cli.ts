@@ -16,7 +16,7 @@ import { edgeEnvSchema } from "./config.js";
 import { createEndpointStore } from "./endpoint/endpoint.store.js";
 import { AppError } from "./errors.js";
 import { HUB_COMMANDS, runHubCommand, type HubCommand } from "./hub/hub.cli.js";
-import { createHubCredentialStore, type DatabaseSummary } from "./maintenance/maintenance.store.js";
+import { createHubCredentialStore, createSealedHeaderStore, type DatabaseSummary } from "./maintenance/maintenance.store.js";
 import {
   MaintenanceError,
   backupDatabase,
@@ -230,12 +230,16 @@ export async function run(
         const db = openExisting(text(env, "DATABASE_PATH")!, { minSchemaVersion: latestSchemaVersion() });
         try {
           const dryRun = args.flags.has("--dry-run");
-          const r = rotateEncryptionKey({ db, endpoints: createEndpointStore(db), hubs: createHubCredentialStore(db), box }, { dryRun });
+          const r = rotateEncryptionKey(
+            { db, endpoints: createEndpointStore(db), hubs: createHubCredentialStore(db), headers: createSealedHeaderStore(db), box },
+            { dryRun },
+          );
           const line = (c: typeof r.endpoints, what: string) =>
             `${c.sealed} ${what}: ${c.resealed} ${dryRun ? "would be " : ""}re-sealed with ENCRYPTION_KEY, ${c.current} already were\n`;
           io.out(
             line(r.endpoints, "endpoint secret(s)") +
               line(r.hubs, "hub credential(s)") +
+              line(r.headers, "webhook(s) with sealed headers") +
               (dryRun || keys.length < 2 ? "" : "every secret now opens with ENCRYPTION_KEY alone: remove ENCRYPTION_KEY_PREVIOUS and restart the edge\n"),
           );
         } finally {

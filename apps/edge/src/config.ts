@@ -86,6 +86,13 @@ export const edgeEnvSchema = z
     HUB_HEARTBEAT_MS: intFrom(100, 60_000).default(10_000).meta({ description: "Heartbeat interval on the hub stream. Default 10000." }),
     HUB_DEAD_AFTER_MS: intFrom(300, 300_000).default(30_000).meta({ description: "Silence after which the hub stream is closed as dead. Default 30000." }),
     TRUST_PROXY: bool.default(false).meta({ description: "Take the source IP from X-Forwarded-For (behind Caddy/nginx). Default false." }),
+    SECRET_HEADERS: list
+      .pipe(z.array(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$/, "must be header names")))
+      .optional()
+      .meta({
+        description:
+          "Comma-separated request headers to store sealed and show redacted, besides Authorization, Proxy-Authorization, Cookie and X-Telegram-Bot-Api-Secret-Token (always). The hub still forwards the originals.",
+      }),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info").meta({ description: "pino level. Default info." }),
     UI_DIR: z.string().optional().meta({ description: "Folder of the built UI. Default: ui/build of this checkout." }),
     GITHUB_CLIENT_ID: z
@@ -195,6 +202,8 @@ function toConfig(env: z.output<typeof edgeEnvSchema>) {
     hubHeartbeatMs: env.HUB_HEARTBEAT_MS,
     hubDeadAfterMs: env.HUB_DEAD_AFTER_MS,
     trustProxy: env.TRUST_PROXY,
+    /** Extra secret-bearing headers, lower case (webhook/webhook.headers.ts adds the defaults). */
+    secretHeaders: (env.SECRET_HEADERS ?? []).map((h) => h.toLowerCase()),
     logLevel: env.LOG_LEVEL,
     uiDir: env.UI_DIR,
     /** GitHub sign-in, when GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET are set. */

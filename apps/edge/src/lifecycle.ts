@@ -49,6 +49,8 @@ export function createLifecycle(deps: {
   ingestStore: Pick<IngestStore, "close">;
   checkpointer: Checkpointer;
   payloads: Pick<PayloadService, "start" | "close">;
+  /** One-time background jobs of an upgrade (sealing older webhooks' secret headers). */
+  upgrades: { start(): void; stop(): void };
   db: Db;
   log: Logger;
   baseUrl: string;
@@ -59,7 +61,7 @@ export function createLifecycle(deps: {
   /** Runs last, once the database is closed. */
   onClosed?: (() => void) | undefined;
 }): Lifecycle {
-  const { relay, storage, extensions, ingestStore, checkpointer, payloads, db, log } = deps;
+  const { relay, storage, extensions, ingestStore, checkpointer, payloads, upgrades, db, log } = deps;
   // Requests being answered, so shutdown can let them finish: ingest answers 202 only after its commit.
   // Long-lived streams (the hub's, the UI's WatchEvents) are kept apart: they never "finish".
   let activeRequests = 0;
@@ -101,6 +103,7 @@ export function createLifecycle(deps: {
     async listen(port, host) {
       // note: first, before anything is received: it deletes uploads a crash left half-done.
       payloads.start();
+      upgrades.start();
       storage.start();
       relay.start();
       const bound = await server.listen(port, host);
@@ -113,6 +116,7 @@ export function createLifecycle(deps: {
         // 1. No new deliveries to the hub; no new connections; idle keep-alives and h2 sessions (GOAWAY) wind down.
         relay.stop();
         storage.stop();
+        upgrades.stop();
         const payloadsClosed = payloads.close();
         const serverClosed = server.close(SHUTDOWN_DRAIN_MS + 2_000);
         // 2. In-flight requests finish (ingest commits, then answers 2xx); the hub's results for what it has

@@ -21,6 +21,7 @@ export const REDACTED_PATHS = [
   'headers["x-telegram-bot-api-secret-token"]',
   'headers["webhook-signature"]',
   'headers["authorization"]',
+  'headers["proxy-authorization"]',
   'headers["cookie"]',
   'headers["hookly-signature"]',
 ];

@@ -12,6 +12,7 @@ import type { EdgeEvents } from "../events.js";
 import { newId } from "../ids.js";
 import type { Logger } from "../logger.js";
 import type { StorageReporter } from "../storage/storage.service.js";
+import type { HeaderSealer } from "../webhook/webhook.headers.js";
 import { FILE_PAYLOAD_BYTES, type PayloadFiles, type PayloadRef, type PayloadSpool } from "../payload/payload.files.js";
 import { startVerification } from "../verify/verify.service.js";
 import type { IngestStore } from "./ingest.store.js";
@@ -71,6 +72,8 @@ export function createIngestService(deps: {
   storage: StorageReporter & { ingestRefusal(): string | undefined };
   /** Where bodies over FILE_PAYLOAD_BYTES go. */
   files: PayloadFiles;
+  /** Seals secret-bearing headers before they are stored (webhook/webhook.headers.ts). */
+  headers: Pick<HeaderSealer, "seal">;
 }) {
   const { endpoints, destinations, store, clock, events, log, deadLetterAfterMs, storage, files } = deps;
   /** The 503 for a write that failed (database or payload file); logged once per outage by the storage service. */
@@ -170,7 +173,7 @@ export function createIngestService(deps: {
             receivedAt,
             method: input.method,
             query: input.query,
-            headers: input.headers,
+            headers: deps.headers.seal(input.headers),
             payload,
             contentType: header("content-type") ?? null,
             sourceIp: input.sourceIp,

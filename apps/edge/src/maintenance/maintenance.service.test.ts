@@ -16,7 +16,8 @@ import { createHubStore } from "../hub/hub.store.js";
 import { newId } from "../ids.js";
 import { inlinePayload } from "../payload/payload.files.js";
 import { createIngestStore } from "../ingest/ingest.store.js";
-import { createHubCredentialStore } from "./maintenance.store.js";
+import { createHubCredentialStore, createSealedHeaderStore } from "./maintenance.store.js";
+import { createHeaderSealer } from "../webhook/webhook.headers.js";
 import {
   MaintenanceError,
   assertNotInUse,
@@ -266,13 +267,18 @@ describe("rotateEncryptionKey", () => {
     const box = createSecretBox([NEW_KEY, OLD_KEY]);
     const none = { sealed: 0, resealed: 0, current: 0 };
 
-    expect(rotateEncryptionKey({ db, endpoints: store, hubs, box }, { dryRun: true })).toEqual({
+    expect(rotateEncryptionKey({ db, endpoints: store, hubs, headers: createSealedHeaderStore(db), box }, { dryRun: true })).toEqual({
       endpoints: { sealed: 3, resealed: 3, current: 0 },
       hubs: none,
+      headers: none,
     });
     expect(store.list().filter((e) => e.sealedSecret && box.needsRotation(e.sealedSecret))).toHaveLength(3);
 
-    expect(rotateEncryptionKey({ db, endpoints: store, hubs, box })).toEqual({ endpoints: { sealed: 3, resealed: 3, current: 0 }, hubs: none });
+    expect(rotateEncryptionKey({ db, endpoints: store, hubs, headers: createSealedHeaderStore(db), box })).toEqual({
+      endpoints: { sealed: 3, resealed: 3, current: 0 },
+      hubs: none,
+      headers: none,
+    });
     const newOnly = createSecretBox([NEW_KEY]);
     for (const [i, id] of ids.entries()) {
       const e = store.get(id)!;
@@ -280,7 +286,11 @@ describe("rotateEncryptionKey", () => {
       if (i === 0) expect(e.sealedSecret).toBeNull();
       else expect(newOnly.open(e.sealedSecret!, id)).toBe(`secret-${i}`);
     }
-    expect(rotateEncryptionKey({ db, endpoints: store, hubs, box })).toEqual({ endpoints: { sealed: 3, resealed: 0, current: 3 }, hubs: none });
+    expect(rotateEncryptionKey({ db, endpoints: store, hubs, headers: createSealedHeaderStore(db), box })).toEqual({
+      endpoints: { sealed: 3, resealed: 0, current: 3 },
+      hubs: none,
+      headers: none,
+    });
   });
 
   it("re-seals hub credentials, current and previous, bound to the hub id; then the old key is not needed", async () => {
@@ -300,10 +310,18 @@ describe("rotateEncryptionKey", () => {
     const hubs = createHubCredentialStore(db);
     const box = createSecretBox([NEW_KEY, OLD_KEY]);
     const all = { sealed: 3, resealed: 3, current: 0 };
-    expect(rotateEncryptionKey({ db, endpoints, hubs, box }, { dryRun: true })).toEqual({ endpoints: { sealed: 1, resealed: 1, current: 0 }, hubs: all });
+    expect(rotateEncryptionKey({ db, endpoints, hubs, headers: createSealedHeaderStore(db), box }, { dryRun: true })).toEqual({
+      endpoints: { sealed: 1, resealed: 1, current: 0 },
+      hubs: all,
+      headers: { sealed: 0, resealed: 0, current: 0 },
+    });
     expect(createHubStore(db).get(rotating.hub.id)).toEqual(before);
 
-    expect(rotateEncryptionKey({ db, endpoints, hubs, box })).toEqual({ endpoints: { sealed: 1, resealed: 1, current: 0 }, hubs: all });
+    expect(rotateEncryptionKey({ db, endpoints, hubs, headers: createSealedHeaderStore(db), box })).toEqual({
+      endpoints: { sealed: 1, resealed: 1, current: 0 },
+      hubs: all,
+      headers: { sealed: 0, resealed: 0, current: 0 },
+    });
     const after = createHubStore(db).get(rotating.hub.id)!;
     expect(after).toEqual({ ...before, sealedSecret: expect.any(String), sealedPreviousSecret: expect.any(String) });
     const newOnly = createSecretBox([NEW_KEY]);
@@ -316,9 +334,10 @@ describe("rotateEncryptionKey", () => {
     expect(edge.identify(rotating.hub.id)).toMatchObject({ ok: true, secrets: [currentSecret, previousSecret] });
     expect(edge.identify(plain.hub.id)).toMatchObject({ ok: true, secrets: [plain.secret] });
     expect(edge.identify(revoked.hub.id)).toMatchObject({ ok: false });
-    expect(rotateEncryptionKey({ db, endpoints, hubs, box: newOnly })).toEqual({
+    expect(rotateEncryptionKey({ db, endpoints, hubs, headers: createSealedHeaderStore(db), box: newOnly })).toEqual({
       endpoints: { sealed: 1, resealed: 0, current: 1 },
       hubs: { sealed: 3, resealed: 0, current: 3 },
+      headers: { sealed: 0, resealed: 0, current: 0 },
     });
   });
 
@@ -329,7 +348,9 @@ describe("rotateEncryptionKey", () => {
     const store = createEndpointStore(db);
     const before = store.list().map((e) => e.sealedSecret);
     const hubs = createHubCredentialStore(db);
-    expect(() => rotateEncryptionKey({ db, endpoints: store, hubs, box: createSecretBox([NEW_KEY]) })).toThrow(/ENCRYPTION_KEY_PREVIOUS.*nothing was changed/);
+    expect(() => rotateEncryptionKey({ db, endpoints: store, hubs, headers: createSealedHeaderStore(db), box: createSecretBox([NEW_KEY]) })).toThrow(
+      /ENCRYPTION_KEY_PREVIOUS.*nothing was changed/,
+    );
     expect(store.list().map((e) => e.sealedSecret)).toEqual(before);
   });
 
@@ -341,7 +362,7 @@ describe("rotateEncryptionKey", () => {
     const endpoints = createEndpointStore(db);
     const hubs = createHubCredentialStore(db);
     const before = { endpoints: endpoints.list(), hubs: hubs.list() };
-    expect(() => rotateEncryptionKey({ db, endpoints, hubs, box: createSecretBox([NEW_KEY, OLD_KEY]) })).toThrow(
+    expect(() => rotateEncryptionKey({ db, endpoints, hubs, headers: createSealedHeaderStore(db), box: createSecretBox([NEW_KEY, OLD_KEY]) })).toThrow(
       new RegExp(`cannot open 1 sealed secret\\(s\\): ${hub.id} .*nothing was changed`),
     );
     expect({ endpoints: endpoints.list(), hubs: hubs.list() }).toEqual(before);
@@ -504,5 +525,29 @@ describe("cli", () => {
     expect(rotated.out.join("")).toMatch(/1 endpoint secret\(s\): 1 re-sealed.*\n1 hub credential\(s\): 1 re-sealed with ENCRYPTION_KEY, 0 already were\n/);
     expect(rotated.out.join("")).not.toContain(secret);
     expect(hubServiceOn(open(env.DATABASE_PATH), [NEW_KEY]).identify(id)).toMatchObject({ ok: true, secrets: [secret] });
+  });
+
+  it("re-seals the sealed headers of stored webhooks, and the forward opens them with the new key alone", async () => {
+    const dir = tempDir();
+    const db = open(join(dir, "hookly.db"));
+    await seed(db, { endpoints: 2, perEndpoint: 2 });
+    const old = createHeaderSealer(createSecretBox([OLD_KEY]), []);
+    const stored = old.seal([
+      ["Content-Type", "application/json"],
+      ["X-Telegram-Bot-Api-Secret-Token", "tg-secret-123"],
+      ["Authorization", "Bearer provider-token"],
+    ]);
+    db.prepare(`UPDATE webhook_body SET headers = ? WHERE webhook_seq = (SELECT min(webhook_seq) FROM webhook_body)`).run(JSON.stringify(stored));
+    const headers = createSealedHeaderStore(db);
+    expect(headers.list()).toHaveLength(1);
+    const box = createSecretBox([NEW_KEY, OLD_KEY]);
+    const r = rotateEncryptionKey({ db, endpoints: createEndpointStore(db), hubs: createHubCredentialStore(db), headers, box });
+    expect(r.headers).toEqual({ sealed: 1, resealed: 1, current: 0 });
+    const [after] = headers.list();
+    expect(createHeaderSealer(createSecretBox([NEW_KEY]), []).open(after!.headers)).toEqual([
+      ["Content-Type", "application/json"],
+      ["X-Telegram-Bot-Api-Secret-Token", "tg-secret-123"],
+      ["Authorization", "Bearer provider-token"],
+    ]);
   });
 });

@@ -12,7 +12,14 @@ import type { SecretBox } from "../crypto/secret-box.js";
 import { readMigrations, type Db } from "../db/db.js";
 import type { EndpointStore } from "../endpoint/endpoint.store.js";
 import { payloadDirOf } from "../payload/payload.files.js";
-import { createMaintenanceStore, type DatabaseSummary, type HubCredentialStore, type SealedHubCredentials } from "./maintenance.store.js";
+import {
+  createMaintenanceStore,
+  type DatabaseSummary,
+  type HubCredentialStore,
+  type SealedHeaderStore,
+  type SealedHubCredentials,
+} from "./maintenance.store.js";
+import { resealHeaders } from "../webhook/webhook.headers.js";
 
 /** A failed maintenance operation; the message says what to do. */
 export class MaintenanceError extends Error {
@@ -304,10 +311,12 @@ export interface RotationResult {
   endpoints: SealedCounts;
   /** Hub credentials: a hub's current one and, during a credential rotation, its previous one. */
   hubs: SealedCounts;
+  /** Stored webhooks whose secret-bearing headers (Authorization, Telegram's secret token, …) are sealed. */
+  headers: SealedCounts;
 }
 
 /**
- * Re-seals every endpoint secret and hub credential not sealed with the
+ * Re-seals every endpoint secret, hub credential and sealed webhook header not sealed with the
  * current key (`keys[0]` of `box`) so ENCRYPTION_KEY_PREVIOUS can be dropped
  * afterwards; each stays bound to its row's id (the associated data). All or
  * nothing: when any value cannot be opened with the configured keys, nothing
@@ -316,10 +325,10 @@ export interface RotationResult {
  * for the write lock.
  */
 export function rotateEncryptionKey(
-  deps: { db: Db; endpoints: EndpointStore; hubs: HubCredentialStore; box: SecretBox },
+  deps: { db: Db; endpoints: EndpointStore; hubs: HubCredentialStore; headers: SealedHeaderStore; box: SecretBox },
   opts: { dryRun?: boolean } = {},
 ): RotationResult {
-  const { db, endpoints, hubs, box } = deps;
+  const { db, endpoints, hubs, headers, box } = deps;
   const run = db.transaction((): RotationResult => {
     const failures: string[] = [];
     /** Re-seals one value; undefined when it was current already or failed (counted and noted). */
@@ -339,7 +348,11 @@ export function rotateEncryptionKey(
       }
     };
 
-    const result: RotationResult = { endpoints: { sealed: 0, resealed: 0, current: 0 }, hubs: { sealed: 0, resealed: 0, current: 0 } };
+    const result: RotationResult = {
+      endpoints: { sealed: 0, resealed: 0, current: 0 },
+      hubs: { sealed: 0, resealed: 0, current: 0 },
+      headers: { sealed: 0, resealed: 0, current: 0 },
+    };
     const endpointUpdates: Parameters<EndpointStore["update"]>[0][] = [];
     for (const e of endpoints.list()) {
       if (e.sealedSecret === null) continue;
@@ -354,6 +367,19 @@ export function rotateEncryptionKey(
         hubUpdates.push({ id: h.id, secret: secret ?? h.secret, previousSecret: previousSecret ?? h.previousSecret });
       }
     }
+    const headerUpdates: { seq: number; headers: [string, string][] }[] = [];
+    for (const w of headers.list()) {
+      result.headers.sealed++;
+      try {
+        const fresh = resealHeaders(box, w.headers);
+        if (fresh) {
+          headerUpdates.push({ seq: w.seq, headers: fresh });
+          result.headers.resealed++;
+        } else result.headers.current++;
+      } catch (err) {
+        failures.push(`the headers of webhook #${w.seq} (${(err as Error).message})`);
+      }
+    }
     if (failures.length > 0) {
       throw new MaintenanceError(
         `cannot open ${failures.length} sealed secret(s): ${failures.join(", ")}. ` +
@@ -364,6 +390,7 @@ export function rotateEncryptionKey(
       // note: updatedAt (and a hub's rotated_at) are kept: nothing changed but the encryption.
       for (const u of endpointUpdates) endpoints.update(u);
       for (const u of hubUpdates) hubs.update(u);
+      for (const u of headerUpdates) headers.update(u.seq, u.headers);
     }
     return result;
   });

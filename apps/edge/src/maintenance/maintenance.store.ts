@@ -88,3 +88,24 @@ export function createHubCredentialStore(db: Db) {
     },
   };
 }
+
+/** Stored webhook headers holding sealed values (webhook/webhook.headers.ts), for re-sealing after a key rotation. */
+export type SealedHeaderStore = ReturnType<typeof createSealedHeaderStore>;
+
+/** Prepares the statements over webhook_body.headers. */
+export function createSealedHeaderStore(db: Db) {
+  // note: in the stored JSON the NUL that marks a sealed value is written as the six characters \u0000.
+  const marked = db.prepare<[string], { seq: number; headers: string }>(
+    `SELECT webhook_seq AS seq, headers FROM webhook_body WHERE instr(headers, ?) > 0 ORDER BY webhook_seq`,
+  );
+  const update = db.prepare<[string, number]>(`UPDATE webhook_body SET headers = ? WHERE webhook_seq = ?`);
+  return {
+    /** Every stored webhook whose headers hold a sealed value. */
+    list(): { seq: number; headers: [string, string][] }[] {
+      return marked.all(JSON.stringify("\u0000hookly-sealed:").slice(1, -1)).map((r) => ({ seq: r.seq, headers: JSON.parse(r.headers) as [string, string][] }));
+    },
+    update(seq: number, headers: readonly [string, string][]): void {
+      update.run(JSON.stringify(headers), seq);
+    },
+  };
+}

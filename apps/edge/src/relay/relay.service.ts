@@ -28,6 +28,7 @@ import type { EdgeEvents } from "../events.js";
 import { newId } from "../ids.js";
 import type { Logger } from "../logger.js";
 import type { PayloadFiles, PayloadReader } from "../payload/payload.files.js";
+import type { HeaderSealer } from "../webhook/webhook.headers.js";
 import type { QueueStore, QueuedDelivery, Settlement } from "../queue/queue.store.js";
 import { type Flight, type LaneLimits, type LaneState, markDispatched, markPassed, newLane, onResult, planRefill, refillRequest, resetLane } from "./lane.js";
 
@@ -146,6 +147,8 @@ export function destinationWithQuery(destination: string, query: string): string
 
 /** Creates the dispatcher. Call start() to begin its timers. */
 export function createRelayService(deps: {
+  /** Opens the sealed secret headers of a webhook for its forward (webhook/webhook.headers.ts). */
+  headers: Pick<HeaderSealer, "open">;
   store: QueueStore;
   endpoints: EndpointService;
   destinations: DestinationService;
@@ -289,7 +292,7 @@ export function createRelayService(deps: {
       attempt: flight.attempt,
       method: q.method,
       url: destinationWithQuery(dest.url, q.query),
-      headers: body.headers.map(([name, value]) => ({ name, value })),
+      headers: deps.headers.open(body.headers).map(([name, value]) => ({ name, value })),
       bodySize: BigInt(body.payload.size),
       signatureValid: q.signatureValid,
       eventType: q.eventType ?? "",

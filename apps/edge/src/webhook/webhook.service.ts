@@ -19,6 +19,7 @@ import type { EdgeEvents } from "../events.js";
 import { isId, newId } from "../ids.js";
 import type { IngestStore } from "../ingest/ingest.store.js";
 import type { PayloadFiles } from "../payload/payload.files.js";
+import type { HeaderSealer } from "./webhook.headers.js";
 import {
   createWebhookStore,
   WEBHOOK_STATUSES,
@@ -136,6 +137,8 @@ const checkTime = (name: string, value: number | undefined): number | undefined 
  * never runs SQL.
  */
 export function createWebhookService(deps: {
+  /** Shows sealed secret headers as "[redacted]" (webhook/webhook.headers.ts). */
+  headers: Pick<HeaderSealer, "redact">;
   db: Db;
   clock: Clock;
   events: EdgeEvents;
@@ -276,7 +279,7 @@ export function createWebhookService(deps: {
       return {
         webhook: {
           ...toView(found),
-          headers: found.headers,
+          headers: deps.headers.redact(found.headers),
           payload: preview,
           payloadTruncated: preview.length < found.payload.size,
           payloadSha256: sha256Of(found),
