@@ -57,14 +57,24 @@ export function authExtension(opts: AuthExtensionOptions = {}): ExtensionFactory
       },
     });
     let rechecks: NodeJS.Timeout | undefined;
-    const recheck = () =>
-      auth.recheckGitHubSessions().then(
-        (r) => {
-          for (const login of r.ended) log.info({ login }, "GitHub session ended: the user is no longer allowed to sign in");
-          if (r.unreachable > 0) log.warn({ sessions: r.unreachable }, "could not re-check GitHub sessions (GitHub unreachable); will try again");
-        },
-        (err: unknown) => log.warn({ err }, "re-checking GitHub sessions failed; will try again"),
-      );
+    // note: one pass at a time: a slow GitHub must not stack passes that ask about the same sessions.
+    let checking = false;
+    const recheck = () => {
+      if (checking) return;
+      checking = true;
+      auth
+        .recheckGitHubSessions()
+        .then(
+          (r) => {
+            for (const login of r.ended) log.info({ login }, "GitHub session ended: the user is no longer allowed to sign in");
+            if (r.unreachable > 0) log.warn({ sessions: r.unreachable }, "could not re-check GitHub sessions (GitHub unreachable); will try again");
+          },
+          (err: unknown) => log.warn({ err }, "re-checking GitHub sessions failed; will try again"),
+        )
+        .finally(() => {
+          checking = false;
+        });
+    };
     const limiter = createAttemptLimiter({
       max: opts.rateLimit?.max ?? TOKEN_SIGN_IN_MAX_FAILURES,
       windowMs: opts.rateLimit?.windowMs ?? TOKEN_SIGN_IN_WINDOW_MS,
