@@ -28,6 +28,8 @@ export const OPEN_HEADERS = {
    * someone able to change it can cut the stream anyway; without it the edge sends bodies without limit.
    */
   bodyWindow: "hookly-body-window",
+  /** "set" when the hub forwards only to HUB_ALLOWED_DESTINATIONS, "none" when it forwards anywhere; not signed (shown to operators, never trusted). */
+  allowlist: "hookly-hub-allowlist",
 } as const;
 
 /** How far the open's timestamp may be from the edge's clock, in milliseconds. */

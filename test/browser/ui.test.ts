@@ -373,8 +373,11 @@ describe("admin UI", () => {
     await byTestId(page, "token-row").waitFor();
     expect(await byTestId(page, "token-row").innerText()).toContain("ci deploy");
     await screenshot(page, "tokens");
+    // Made with the least scope by default: it reads, and changes nothing.
+    expect(await byTestId(page, "token-scope-cell").innerText()).toBe("read");
     // The secret works, and is shown nowhere once the page is left.
     expect((await adminClient(edge.url, secret).whoAmI({})).principal).toBeTruthy();
+    await expect(adminClient(edge.url, secret).createHub({ name: "not with a read token" })).rejects.toThrow(/needs the admin scope/);
     await page.reload();
     await byTestId(page, "token-row").waitFor();
     expect(await page.content()).not.toContain(secret);

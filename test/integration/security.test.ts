@@ -4,6 +4,7 @@
  * browsers to HTTPS, and signature secrets that are any string the provider
  * accepts, several at once.
  */
+import { Code, ConnectError } from "@connectrpc/connect";
 import { ProviderType } from "@hookly/proto/gen/admin_pb";
 import { sign } from "@octokit/webhooks-methods";
 import { spawnSync } from "node:child_process";
@@ -283,6 +284,107 @@ describe("security", () => {
     await scope.hub(e.url);
     const [got] = await t.waitFor(1);
     expect(got!.headers.authorization).toBe("Bearer stored-before-0Kx");
+  });
+
+  describe("token scopes", () => {
+    /** A token of `scope`, made by the admin token. */
+    const tokenOf = async (e: TestEdge, scope: string) => (await adminClient(e.url).createApiToken({ name: scope, scope })).secret;
+    const rest = (e: TestEdge, token: string, method: string, path: string, body?: unknown) =>
+      fetch(`${e.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      }).then((r) => r.status);
+    const connectCode = (p: Promise<unknown>) =>
+      p.then(
+        () => "ok",
+        (err: unknown) => Code[ConnectError.from(err).code],
+      );
+
+    it("read sees, operate also replays and mutes, admin changes endpoints: REST and Connect alike", async () => {
+      const e = await scope.edge({ extensions: [authExtension()] });
+      const ep = await createEndpoint(e.url, "http://127.0.0.1:9/x");
+      const id = await postWebhook(ep.ingestUrl, "{}");
+      const [read, operate, admin] = [await tokenOf(e, "read"), await tokenOf(e, "operate"), await tokenOf(e, "admin")];
+      const table: [string, string, string, unknown, [number, number, number]][] = [
+        ["GET", "/api/endpoints", "list", undefined, [200, 200, 200]],
+        ["GET", `/api/webhooks/${id}`, "detail", undefined, [200, 200, 200]],
+        ["POST", `/api/webhooks/${id}/replay`, "replay", undefined, [403, 201, 201]],
+        ["PATCH", `/api/endpoints/${ep.id}`, "mute", { muted: true }, [403, 200, 200]],
+        ["PATCH", `/api/endpoints/${ep.id}`, "point the destination elsewhere", { destination_url: "http://10.0.0.1/steal" }, [403, 403, 200]],
+        ["POST", "/api/hubs", "create a hub", { name: "x" }, [403, 403, 201]],
+      ];
+      for (const [method, path, what, body, want] of table) {
+        const got = [await rest(e, read, method, path, body), await rest(e, operate, method, path, body), await rest(e, admin, method, path, body)];
+        expect(got, what).toEqual(want);
+      }
+      const as = (token: string) => adminClient(e.url, token);
+      expect(await connectCode(as(read).listWebhooks({}))).toBe("ok");
+      expect(await connectCode(as(read).replayWebhook({ id }))).toBe("PermissionDenied");
+      expect(await connectCode(as(operate).updateEndpoint({ id: ep.id, muted: false }))).toBe("ok");
+      expect(await connectCode(as(operate).updateEndpoint({ id: ep.id, destinationUrl: "http://10.0.0.1/steal" }))).toBe("PermissionDenied");
+      expect(await connectCode(as(operate).deleteEndpoint({ id: ep.id }))).toBe("PermissionDenied");
+    });
+
+    it("MCP tools honour the token's scope", async () => {
+      const e = await scope.edge({ extensions: [authExtension(), mcpExtension()] });
+      const ep = await createEndpoint(e.url, "http://127.0.0.1:9/x");
+      const read = await tokenOf(e, "read");
+      const client = new Client({ name: "scope-test", version: "0.0.0" });
+      await client.connect(new StreamableHTTPClientTransport(new URL(`${e.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${read}` } } }));
+      scope.cleanups.push(() => client.close());
+      const listed = await client.callTool({ name: "hookly_list_endpoints", arguments: {} });
+      expect(listed.isError).toBeFalsy();
+      const changed = await client.callTool({ name: "hookly_update_endpoint", arguments: { endpoint_id: ep.id, destination_url: "http://10.0.0.1/steal" } });
+      expect(changed.isError).toBe(true);
+      expect(JSON.stringify(changed.content)).toMatch(/needs the admin scope/);
+      expect((await adminClient(e.url).getEndpoint({ id: ep.id })).endpoint?.destinationUrl).toBe("http://127.0.0.1:9/x");
+    });
+
+    it("no token makes a wider one, and revoking a token revokes every token it made", async () => {
+      const e = await scope.edge({ extensions: [authExtension()] });
+      const operate = await tokenOf(e, "operate");
+      // Tokens are admin business: an operator cannot make one at all, so none wider either.
+      expect(await connectCode(adminClient(e.url, operate).createApiToken({ name: "escalate", scope: "admin" }))).toBe("PermissionDenied");
+      const parent = await adminClient(e.url).createApiToken({ name: "parent", scope: "admin" });
+      const child = await adminClient(e.url, parent.secret).createApiToken({ name: "child", scope: "read" });
+      const grandchild = await adminClient(e.url, parent.secret).createApiToken({ name: "grandchild-maker", scope: "admin" });
+      const deep = await adminClient(e.url, grandchild.secret).createApiToken({ name: "deep", scope: "operate" });
+      expect(child.token?.scope).toBe("read");
+      await adminClient(e.url).revokeApiToken({ id: parent.token!.id });
+      for (const t of [parent, child, grandchild, deep]) expect(await rest(e, t.secret, "GET", "/api/endpoints"), t.token!.name).toBe(401);
+    });
+  });
+
+  it("with RESPONSE_EXCERPTS=false keeps no part of what a destination answered, so API access cannot read it back", async () => {
+    for (const [excerpts, want] of [
+      ["true", "internal answer: db=10.0.0.5"],
+      ["false", undefined],
+    ] as const) {
+      const e = await scope.edge({ env: { RESPONSE_EXCERPTS: excerpts } });
+      const t = await scope.receiver();
+      t.respondWith(() => ({ status: 400, body: "internal answer: db=10.0.0.5" }));
+      const ep = await createEndpoint(e.url, t.url);
+      const id = await postWebhook(ep.ingestUrl, "{}");
+      await scope.hub(e.url);
+      await waitUntil(async () => (await e.api("GET", `/api/webhooks/${id}`)).body.webhook.status === "failed", 10_000, "the attempt recorded");
+      const attempts = (await e.api("GET", `/api/webhooks/${id}`)).body.attempts as { response_excerpt: string | null }[];
+      expect(attempts[0]?.response_excerpt ?? undefined, `RESPONSE_EXCERPTS=${excerpts}`).toBe(want);
+    }
+  });
+
+  it("shows which hubs forward anywhere (no HUB_ALLOWED_DESTINATIONS) on the Hubs API and status", async () => {
+    const e = await scope.edge();
+    const open = await scope.hub(e.url);
+    await waitUntil(() => open.state().connected, 10_000, "the hub without an allowlist connected");
+    const hubs = async () => (await e.api("GET", "/api/hubs")).body.hubs as { id: string; allowlist: string | null; connected: boolean }[];
+    expect((await hubs()).find((h) => h.connected)?.allowlist).toBe("none");
+    expect((await adminClient(e.url).getStatus({})).hubs.find((h) => h.connected)?.allowlist).toBe("none");
+    await open.stop();
+    // The same hub with an allowlist says so at its next connection.
+    const fenced = await scope.hub(e.url, { HUB_ALLOWED_DESTINATIONS: "127.0.0.1" });
+    await waitUntil(() => fenced.state().connected, 10_000, "the hub with an allowlist connected");
+    await waitUntil(async () => (await hubs()).some((h) => h.connected && h.allowlist === "set"), 10_000, "allowlist: set");
   });
 
   /** An in-process edge on an existing database path, closed after the test. */

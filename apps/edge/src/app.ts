@@ -174,6 +174,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
       backoffInitialMs: config.backoffInitialMs,
       backoffMaxMs: config.backoffMaxMs,
       retentionMs: config.retentionMs,
+      responseExcerpts: config.responseExcerpts,
     },
     onFinalFailure: (f) => {
       for (const l of finalFailureListeners) {

@@ -86,6 +86,10 @@ export const edgeEnvSchema = z
     HUB_HEARTBEAT_MS: intFrom(100, 60_000).default(10_000).meta({ description: "Heartbeat interval on the hub stream. Default 10000." }),
     HUB_DEAD_AFTER_MS: intFrom(300, 300_000).default(30_000).meta({ description: "Silence after which the hub stream is closed as dead. Default 30000." }),
     TRUST_PROXY: bool.default(false).meta({ description: "Take the source IP from X-Forwarded-For (behind Caddy/nginx). Default false." }),
+    RESPONSE_EXCERPTS: bool.default(true).meta({
+      description:
+        "Keep the first bytes of each destination's answer with its attempt (shown in the UI, API and MCP). false: never stored, so API access cannot read back what LAN services answer. Default true.",
+    }),
     SECRET_HEADERS: list
       .pipe(z.array(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$/, "must be header names")))
       .optional()
@@ -202,6 +206,7 @@ function toConfig(env: z.output<typeof edgeEnvSchema>) {
     hubHeartbeatMs: env.HUB_HEARTBEAT_MS,
     hubDeadAfterMs: env.HUB_DEAD_AFTER_MS,
     trustProxy: env.TRUST_PROXY,
+    responseExcerpts: env.RESPONSE_EXCERPTS,
     /** Extra secret-bearing headers, lower case (webhook/webhook.headers.ts adds the defaults). */
     secretHeaders: (env.SECRET_HEADERS ?? []).map((h) => h.toLowerCase()),
     logLevel: env.LOG_LEVEL,

@@ -260,6 +260,7 @@ export async function runSession(deps: {
     "hookly-hub-version": HUB_VERSION,
     [OPEN_HEADERS.instance]: deps.instanceId,
     [OPEN_HEADERS.bodyWindow]: String(budget.window),
+    [OPEN_HEADERS.allowlist]: config.allowedDestinations ? "set" : "none",
   };
   try {
     const responses = client.stream(outbound, { headers, signal: abort.signal });

@@ -34,6 +34,7 @@ import { pipeline } from "node:stream/promises";
 import { z } from "zod";
 import { PROVIDER_TYPES, type EndpointView } from "../endpoint/endpoint.service.js";
 import { secretsToCreate, secretsToUpdate } from "../endpoint/endpoint.secrets.js";
+import { onlyMutes, requireScope } from "../auth/auth.scopes.js";
 import { AppError } from "../errors.js";
 import { readJson, sendJson, type NodeResponse, type Route } from "../server/http.js";
 import { utf8Head } from "../payload/payload.text.js";
@@ -280,7 +281,9 @@ export function adminRoutes(deps: AdminDeps): Route[] {
     {
       method: "PATCH",
       path: "/api/endpoints/:id",
-      handler: async (req, res, params) => {
+      // note: muting or unmuting alone is an operator's; any other change needs admin (checked below).
+      scope: "operate",
+      handler: async (req, res, params, _url, caller) => {
         const body = parse(updateEndpointBody, await readJson(req), "field");
         if (Object.keys(body).length === 0) {
           throw new AppError(
@@ -288,6 +291,7 @@ export function adminRoutes(deps: AdminDeps): Route[] {
             "body must set at least one of name, provider_type, signature_secret, signature_secrets, destination_url, event_type_header, muted",
           );
         }
+        if (caller && !onlyMutes(body)) requireScope(caller.scope, "admin");
         const e = endpoints.update(params.id!, {
           name: body.name,
           providerType: body.provider_type,
@@ -310,6 +314,7 @@ export function adminRoutes(deps: AdminDeps): Route[] {
     {
       method: "POST",
       path: "/api/endpoints/:id/replay",
+      scope: "operate",
       handler: async (_req, res, params) => {
         sendJson(res, 200, { replayed: await webhooks.replayEndpoint(params.id!) });
       },
@@ -369,6 +374,7 @@ export function adminRoutes(deps: AdminDeps): Route[] {
     {
       method: "POST",
       path: "/api/webhooks/:id/replay",
+      scope: "operate",
       handler: async (_req, res, params, url) => {
         const q = parse(z.strictObject({ destination_id: z.string().optional() }), queryObject(url), "query parameter");
         const w = await webhooks.replay(params.id!, { destinationId: q.destination_id });

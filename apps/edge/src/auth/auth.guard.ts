@@ -2,13 +2,15 @@
  * The API's guard: who may call the admin API, over REST (`/api/…`) and
  * Connect (AdminService) alike. A caller must authenticate (admin token, API
  * token or session cookie); a cookie session must also send its CSRF token
- * in `x-hookly-csrf` on anything that changes state. The hub's StreamService
+ * in `x-hookly-csrf` on anything that changes state, and hold the scope the
+ * call needs (auth.scopes.ts). The hub's StreamService
  * authenticates by itself (stream-auth) and passes through.
  */
 import type { Interceptor } from "@connectrpc/connect";
 import { StreamService } from "@hookly/proto/gen/stream_pb";
 import { AppError, toConnectError } from "../errors.js";
 import { principalKey, secretEquals, type Authenticator, type Principal } from "./auth.service.js";
+import { requireScope, scopeOfRpc } from "./auth.scopes.js";
 
 /** The guard of one edge. */
 export interface AuthGuard {
@@ -32,10 +34,9 @@ export function createAuthGuard(authenticate: Authenticator): AuthGuard {
     if (req.service.typeName === StreamService.typeName) return next(req);
     try {
       // note: every admin RPC is a POST; the CSRF header is required on all of them for cookie sessions.
-      req.contextValues.set(
-        principalKey,
-        requirePrincipal((n) => req.header.get(n), true),
-      );
+      const p = requirePrincipal((n) => req.header.get(n), true);
+      requireScope(p.scope, scopeOfRpc(req.method.localName, req.stream ? undefined : (req.message as unknown as Record<string, unknown>)));
+      req.contextValues.set(principalKey, p);
     } catch (err) {
       throw toConnectError(err);
     }

@@ -152,7 +152,7 @@ export function authRoutes(o: AuthHttpOptions): Route[] {
           throw new AppError("unauthenticated", "unknown or revoked token");
         }
         endCurrentSession(req);
-        const session = o.auth.startSession({ id: principal.id, login: principal.login });
+        const session = o.auth.startSession({ id: principal.id, login: principal.login, scope: principal.scope });
         o.log.info({ principal: principal.id }, "signed in with a token");
         noContent(res, [sessionCookie(session)]);
       },

@@ -16,7 +16,7 @@ export type AuthRpc = Pick<ServiceImpl<typeof AdminService>, "createApiToken" | 
 export function createAuthRpc(auth: AuthService): AuthRpc {
   return {
     createApiToken(req, ctx) {
-      const { token, secret } = run(() => auth.createApiToken(req.name, caller(ctx).id));
+      const { token, secret } = run(() => auth.createApiToken(req.name, caller(ctx), req.scope || undefined));
       return { token: toProto(token), secret };
     },
     listApiTokens() {
@@ -54,6 +54,7 @@ function toProto(t: ApiTokenInfo) {
     name: t.name,
     createdBy: t.createdBy,
     createdAt: timestampFromMs(t.createdAt),
+    scope: t.scope,
     lastUsedAt: t.lastUsedAt === undefined ? undefined : timestampFromMs(t.lastUsedAt),
   };
 }

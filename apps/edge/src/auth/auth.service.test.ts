@@ -20,6 +20,8 @@ import { createAuthStore } from "./auth.store.js";
 import { createSecretBox } from "../crypto/secret-box.js";
 
 const ADMIN_TOKEN = "admin-token-for-tests-0123456789";
+/** The admin as a token's creator. */
+const ADMIN = { id: "admin", scope: "admin" } as const;
 const HOUR = 3_600_000;
 
 class Clock {
@@ -90,7 +92,7 @@ describe("cookieValue", () => {
 describe("sessions", () => {
   it("opens a session stored by digest, found by its cookie until it expires, then purged", () => {
     const auth = service({ client: stubGitHub({ login: "octo", avatarUrl: undefined }).client, allowedUsers: ["octo"] });
-    const s = auth.startSession({ id: "github:octo", login: "octo", avatarUrl: "https://a/octo" });
+    const s = auth.startSession({ id: "github:octo", login: "octo", avatarUrl: "https://a/octo", scope: "admin" });
     expect(s.expiresAt).toBe(clock.t + 24 * HOUR);
     expect(db.prepare("SELECT id FROM session").get()).toEqual({ id: sha256Hex(s.cookieValue) });
     expect(auth.sessionFromCookie(s.cookieValue)).toEqual({
@@ -99,6 +101,7 @@ describe("sessions", () => {
       avatarUrl: "https://a/octo",
       via: "session",
       csrfToken: s.csrfToken,
+      scope: "admin",
     });
     clock.t += 24 * HOUR;
     expect(auth.sessionFromCookie(s.cookieValue)).toBeUndefined();
@@ -107,10 +110,10 @@ describe("sessions", () => {
 
   it("purges other expired sessions when a new one opens", () => {
     const auth = service();
-    auth.startSession({ id: "admin" });
-    auth.startSession({ id: "admin" });
+    auth.startSession({ id: "admin", scope: "admin" });
+    auth.startSession({ id: "admin", scope: "admin" });
     clock.t += 25 * HOUR;
-    auth.startSession({ id: "admin" });
+    auth.startSession({ id: "admin", scope: "admin" });
     expect(count("session")).toBe(1);
   });
 
@@ -118,14 +121,14 @@ describe("sessions", () => {
     const auth = service();
     expect(auth.sessionFromCookie("short")).toBeUndefined();
     expect(auth.sessionFromCookie("A".repeat(43))).toBeUndefined();
-    const s = auth.startSession({ id: "admin" });
+    const s = auth.startSession({ id: "admin", scope: "admin" });
     auth.endSession(s.cookieValue);
     expect(auth.sessionFromCookie(s.cookieValue)).toBeUndefined();
   });
 
   it("authenticates the hookly_session cookie as a session principal", () => {
     const auth = service();
-    const s = auth.startSession({ id: "admin", login: "admin" });
+    const s = auth.startSession({ id: "admin", login: "admin", scope: "admin" });
     const p = auth.authenticateSession((n) => (n === "cookie" ? `other=1; hookly_session=${s.cookieValue}` : undefined));
     expect(p).toMatchObject({ id: "admin", via: "session", csrfToken: s.csrfToken });
   });
@@ -134,21 +137,28 @@ describe("sessions", () => {
 describe("API tokens", () => {
   it("creates hk_ secrets stored by digest, with trimmed names of 1–100 characters", () => {
     const auth = service();
-    const { token, secret } = auth.createApiToken("  deploy bot  ", "admin");
+    const { token, secret } = auth.createApiToken("  deploy bot  ", ADMIN);
     expect(secret).toMatch(/^hk_[A-Za-z0-9_-]{43}$/);
-    expect(token).toEqual({ id: expect.stringMatching(/^tok_/), name: "deploy bot", createdBy: "admin", createdAt: clock.t, lastUsedAt: undefined });
+    expect(token).toEqual({
+      id: expect.stringMatching(/^tok_/),
+      name: "deploy bot",
+      createdBy: "admin",
+      createdAt: clock.t,
+      lastUsedAt: undefined,
+      scope: "admin",
+    });
     expect(db.prepare("SELECT secret_hash FROM api_token").get()).toEqual({ secret_hash: sha256Hex(secret) });
-    expect(auth.createApiToken("x".repeat(100), "admin").token.name).toHaveLength(100);
+    expect(auth.createApiToken("x".repeat(100), ADMIN).token.name).toHaveLength(100);
     for (const bad of ["", "   ", "x".repeat(101)]) {
-      expect(() => auth.createApiToken(bad, "admin")).toThrow(/1–100 characters/);
+      expect(() => auth.createApiToken(bad, ADMIN)).toThrow(/1–100 characters/);
     }
   });
 
   it("authenticates Bearer hk_… and records the last use at most once a minute", () => {
     const auth = service();
-    const { token, secret } = auth.createApiToken("ci", "admin");
+    const { token, secret } = auth.createApiToken("ci", ADMIN);
     const bearer = (value: string) => (n: string) => (n === "authorization" ? `Bearer ${value}` : undefined);
-    expect(auth.authenticateApiToken(bearer(secret))).toEqual({ id: `token:${token.id}`, login: "ci", via: "bearer" });
+    expect(auth.authenticateApiToken(bearer(secret))).toEqual({ id: `token:${token.id}`, login: "ci", via: "bearer", scope: "admin" });
     const t0 = clock.t;
     clock.t += 59_999;
     auth.authenticateApiToken(bearer(secret));
@@ -162,9 +172,9 @@ describe("API tokens", () => {
 
   it("revoking ends the token and the sessions it opened, not others", () => {
     const auth = service();
-    const { token, secret } = auth.createApiToken("ci", "admin");
-    const viaToken = auth.startSession({ id: `token:${token.id}` });
-    const viaAdmin = auth.startSession({ id: "admin" });
+    const { token, secret } = auth.createApiToken("ci", ADMIN);
+    const viaToken = auth.startSession({ id: `token:${token.id}`, scope: "admin" });
+    const viaAdmin = auth.startSession({ id: "admin", scope: "admin" });
     auth.revokeApiToken(token.id);
     expect(auth.principalForSecret(secret)).toBeUndefined();
     expect(auth.sessionFromCookie(viaToken.cookieValue)).toBeUndefined();
@@ -175,8 +185,8 @@ describe("API tokens", () => {
 
   it("signs in with the admin token or an API token secret only", () => {
     const auth = service();
-    const { token, secret } = auth.createApiToken("ci", "admin");
-    expect(auth.principalForSecret(ADMIN_TOKEN)).toEqual({ id: "admin", login: "admin", via: "bearer" });
+    const { token, secret } = auth.createApiToken("ci", ADMIN);
+    expect(auth.principalForSecret(ADMIN_TOKEN)).toEqual({ id: "admin", login: "admin", via: "bearer", scope: "admin" });
     expect(auth.principalForSecret(secret)?.id).toBe(`token:${token.id}`);
     expect(auth.principalForSecret(`${ADMIN_TOKEN}x`)).toBeUndefined();
     const noAdmin = createAuthService({ store: createAuthStore(db), clock, sessionTtlMs: HOUR, adminToken: undefined });
@@ -303,7 +313,7 @@ describe("attempt limiter", () => {
 
 describe("sessions bound to what opened them", () => {
   it("ends an admin session once the edge runs with another ADMIN_TOKEN", () => {
-    const s = service().startSession({ id: "admin", login: "admin" });
+    const s = service().startSession({ id: "admin", login: "admin", scope: "admin" });
     expect(service().sessionFromCookie(s.cookieValue)).toMatchObject({ id: "admin" });
     expect(service(undefined, "a-new-admin-token-after-a-leak-0123").sessionFromCookie(s.cookieValue)).toBeUndefined();
     expect(count("session")).toBe(0);
@@ -313,10 +323,10 @@ describe("sessions bound to what opened them", () => {
 
   it("ends a GitHub session at once when GITHUB_ALLOWED_USERS no longer lists the user, or GitHub sign-in is off", () => {
     const gh = stubGitHub({ login: "alice", avatarUrl: undefined });
-    const s = service({ client: gh.client, allowedUsers: ["alice"] }).startSession({ id: "github:alice", login: "alice" }, "gho_alice");
+    const s = service({ client: gh.client, allowedUsers: ["alice"] }).startSession({ id: "github:alice", login: "alice", scope: "admin" }, "gho_alice");
     expect(service({ client: gh.client, allowedUsers: ["alice"] }).sessionFromCookie(s.cookieValue)).toBeDefined();
     expect(service({ client: gh.client, allowedUsers: ["bob"] }).sessionFromCookie(s.cookieValue)).toBeUndefined();
-    const t = service({ client: gh.client, allowedUsers: ["alice"] }).startSession({ id: "github:alice", login: "alice" }, "gho_alice");
+    const t = service({ client: gh.client, allowedUsers: ["alice"] }).startSession({ id: "github:alice", login: "alice", scope: "admin" }, "gho_alice");
     expect(service().sessionFromCookie(t.cookieValue)).toBeUndefined();
   });
 
@@ -367,10 +377,38 @@ describe("sessions bound to what opened them", () => {
 
   it("revokes every session at once", () => {
     const auth = service();
-    const a = auth.startSession({ id: "admin" });
-    const b = auth.startSession({ id: "admin" });
+    const a = auth.startSession({ id: "admin", scope: "admin" });
+    const b = auth.startSession({ id: "admin", scope: "admin" });
     expect(auth.revokeAllSessions()).toBe(2);
     expect(auth.sessionFromCookie(a.cookieValue)).toBeUndefined();
     expect(auth.sessionFromCookie(b.cookieValue)).toBeUndefined();
+  });
+});
+
+describe("token scopes", () => {
+  it("makes tokens of the asked scope, the maker's own by default, never wider than the maker", () => {
+    const auth = service();
+    expect(auth.createApiToken("reader", ADMIN, "read").token.scope).toBe("read");
+    expect(auth.createApiToken("default", ADMIN).token.scope).toBe("admin");
+    const operator = { id: "token:tok_op", scope: "operate" } as const;
+    expect(auth.createApiToken("narrower", operator, "read").token.scope).toBe("read");
+    expect(() => auth.createApiToken("wider", operator, "admin")).toThrow(/cannot make a admin token/);
+    expect(() => auth.createApiToken("odd", ADMIN, "root")).toThrow(/scope must be one of read, operate, admin/);
+    // The token authenticates with its scope.
+    const { secret } = auth.createApiToken("op", ADMIN, "operate");
+    expect(auth.authenticateApiToken((n) => (n === "authorization" ? `Bearer ${secret}` : undefined))).toMatchObject({ scope: "operate" });
+  });
+
+  it("revoking a token revokes every token it made, at any depth, with their sessions", () => {
+    const auth = service();
+    const a = auth.createApiToken("a", ADMIN, "admin");
+    const b = auth.createApiToken("b", { id: `token:${a.token.id}`, scope: "admin" }, "operate");
+    const c = auth.createApiToken("c", { id: `token:${b.token.id}`, scope: "operate" }, "read");
+    const other = auth.createApiToken("other", ADMIN, "read");
+    const sessionOfC = auth.startSession({ id: `token:${c.token.id}`, scope: "read" });
+    expect(auth.revokeApiToken(a.token.id).sort()).toEqual([a.token.id, b.token.id, c.token.id].sort());
+    expect(auth.listApiTokens().map((t) => t.id)).toEqual([other.token.id]);
+    for (const t of [a, b, c]) expect(auth.principalForSecret(t.secret)).toBeUndefined();
+    expect(auth.sessionFromCookie(sessionOfC.cookieValue)).toBeUndefined();
   });
 });

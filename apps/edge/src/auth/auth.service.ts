@@ -16,6 +16,7 @@ import { newId } from "../ids.js";
 import type { GitHubClient } from "./auth.github.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import type { ApiTokenRow, AuthStore, SessionRow } from "./auth.store.js";
+import { SCOPES, covers, isScope, type Scope } from "./auth.scopes.js";
 
 /** An authenticated caller. */
 export interface Principal {
@@ -27,6 +28,8 @@ export interface Principal {
   via: "bearer" | "session";
   /** The session's CSRF token (via === "session"). */
   csrfToken?: string;
+  /** What the caller may do (auth.scopes.ts). */
+  scope: Scope;
 }
 
 /** Connect context key under which handlers find the caller. */
@@ -54,7 +57,7 @@ export function adminTokenAuthenticator(adminToken: string | undefined): Authent
   return (header) => {
     const token = bearerToken(header);
     if (!adminToken || !token) return undefined;
-    return secretEquals(token, adminToken) ? { id: "admin", login: "admin", via: "bearer" } : undefined;
+    return secretEquals(token, adminToken) ? { id: "admin", login: "admin", via: "bearer", scope: "admin" } : undefined;
   };
 }
 
@@ -130,6 +133,7 @@ export interface ApiTokenInfo {
   createdBy: string;
   createdAt: number;
   lastUsedAt: number | undefined;
+  scope: Scope;
 }
 
 /** A freshly opened session: the cookie value and CSRF token go to the browser once. */
@@ -201,6 +205,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       createdBy: row.created_by,
       createdAt: row.created_at,
       lastUsedAt: row.last_used_at ?? undefined,
+      scope: row.scope,
     };
   }
 
@@ -249,6 +254,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       avatarUrl: row.avatar_url ?? undefined,
       via: "session",
       csrfToken: row.csrf_token,
+      scope: row.scope,
     };
   }
 
@@ -257,7 +263,7 @@ export function createAuthService(deps: AuthServiceDeps) {
     githubEnabled: github !== undefined,
 
     /** Opens a session for an authenticated caller; expired sessions are purged on the way. */
-    startSession(who: { id: string; login?: string | undefined; avatarUrl?: string | undefined }, githubToken?: string): NewSession {
+    startSession(who: { id: string; login?: string | undefined; avatarUrl?: string | undefined; scope: Scope }, githubToken?: string): NewSession {
       const now = clock.now();
       store.purgeExpiredSessions(now);
       const cookie = randomValue();
@@ -275,13 +281,14 @@ export function createAuthService(deps: AuthServiceDeps) {
         credential: who.id === "admin" && deps.adminToken ? adminCredential(deps.adminToken) : null,
         github_token: githubToken && deps.box ? deps.box.seal(githubToken, id) : null,
         checked_at: who.id.startsWith("github:") ? now : null,
+        scope: who.scope,
       });
       return {
         cookieValue: cookie,
         csrfToken,
         createdAt: now,
         expiresAt,
-        principal: { id: who.id, login: who.login, avatarUrl: who.avatarUrl, via: "session", csrfToken },
+        principal: { id: who.id, login: who.login, avatarUrl: who.avatarUrl, via: "session", csrfToken, scope: who.scope },
       };
     },
 
@@ -300,22 +307,29 @@ export function createAuthService(deps: AuthServiceDeps) {
     authenticateApiToken: ((header) => {
       const secret = bearerToken(header);
       const row = secret ? apiToken(secret) : undefined;
-      return row ? { id: `token:${row.id}`, login: row.name, via: "bearer" } : undefined;
+      return row ? { id: `token:${row.id}`, login: row.name, via: "bearer", scope: row.scope } : undefined;
     }) as Authenticator,
 
     /** Token sign-in: the principal for ADMIN_TOKEN or an API token secret, else undefined. */
     principalForSecret(secret: string): Principal | undefined {
-      if (deps.adminToken && secretEquals(secret, deps.adminToken)) return { id: "admin", login: "admin", via: "bearer" };
+      if (deps.adminToken && secretEquals(secret, deps.adminToken)) return { id: "admin", login: "admin", via: "bearer", scope: "admin" };
       const row = apiToken(secret);
-      return row ? { id: `token:${row.id}`, login: row.name, via: "bearer" } : undefined;
+      return row ? { id: `token:${row.id}`, login: row.name, via: "bearer", scope: row.scope } : undefined;
     },
 
-    /** Creates an API token; the `hk_…` secret is returned here only. */
-    createApiToken(name: string, createdBy: string): { token: ApiTokenInfo; secret: string } {
+    /**
+     * Creates an API token for `creator`, with `scope` (default: the
+     * creator's own), never wider than the creator's; the `hk_…` secret is
+     * returned here only.
+     */
+    createApiToken(name: string, creator: Pick<Principal, "id" | "scope">, scope: string = creator.scope): { token: ApiTokenInfo; secret: string } {
       const trimmed = name.trim();
       if (trimmed.length < 1 || trimmed.length > TOKEN_NAME_MAX) {
         throw new AppError("invalid_argument", `name must be 1–${TOKEN_NAME_MAX} characters`);
       }
+      if (!isScope(scope)) throw new AppError("invalid_argument", `scope must be one of ${SCOPES.join(", ")}`);
+      if (!covers(creator.scope, scope)) throw new AppError("permission_denied", `a ${creator.scope} caller cannot make a ${scope} token`);
+      const createdBy = creator.id;
       const secret = API_TOKEN_PREFIX + randomValue();
       const row: ApiTokenRow = {
         id: newId("token"),
@@ -325,6 +339,7 @@ export function createAuthService(deps: AuthServiceDeps) {
         created_at: clock.now(),
         last_used_at: null,
         revoked_at: null,
+        scope,
       };
       store.insertApiToken(row);
       return { token: toInfo(row), secret };
@@ -335,9 +350,15 @@ export function createAuthService(deps: AuthServiceDeps) {
       return store.activeApiTokens().map(toInfo);
     },
 
-    /** Revokes a token at once, with the sessions it opened; not_found when unknown or already revoked. */
-    revokeApiToken(id: string): void {
-      if (!store.revokeApiToken(id, clock.now())) throw new AppError("not_found", `no API token ${id}`);
+    /**
+     * Revokes a token at once, with every token it made (at any depth) and
+     * the sessions they opened; returns the ids revoked. not_found when
+     * unknown or already revoked.
+     */
+    revokeApiToken(id: string): string[] {
+      const revoked = store.revokeApiToken(id, clock.now());
+      if (!revoked) throw new AppError("not_found", `no API token ${id}`);
+      return revoked;
     },
 
     /** Starts a GitHub sign-in: the state (also for the browser-binding cookie) and where to send the browser. */
@@ -381,7 +402,7 @@ export function createAuthService(deps: AuthServiceDeps) {
         return { ok: false, reason: "github_error", detail: (err as Error).message };
       }
       if (!allowed) return { ok: false, reason: "not_allowed", login };
-      return { ok: true, login, session: service.startSession({ id: `github:${login}`, login, avatarUrl }, accessToken) };
+      return { ok: true, login, session: service.startSession({ id: `github:${login}`, login, avatarUrl, scope: "admin" }, accessToken) };
     },
 
     /**

@@ -4,6 +4,7 @@
  * digests, never secrets: hashing is the service's job.
  */
 import type { Db } from "../db/db.js";
+import type { Scope } from "./auth.scopes.js";
 
 /** A session row. */
 export interface SessionRow {
@@ -20,6 +21,8 @@ export interface SessionRow {
   github_token: string | null;
   /** GitHub sessions: when the allow rules last confirmed the user (ms). */
   checked_at: number | null;
+  /** What the session may do: the scope of what opened it. */
+  scope: Scope;
 }
 
 /** An API token row (never the secret, only its digest). */
@@ -31,6 +34,7 @@ export interface ApiTokenRow {
   created_at: number;
   last_used_at: number | null;
   revoked_at: number | null;
+  scope: Scope;
 }
 
 /** A pending OAuth flow. */
@@ -46,8 +50,8 @@ export type AuthStore = ReturnType<typeof createAuthStore>;
 /** Prepares the auth statements on `db`. */
 export function createAuthStore(db: Db) {
   const insertSession = db.prepare<[SessionRow]>(
-    `INSERT INTO session (id, principal, login, avatar_url, csrf_token, created_at, expires_at, credential, github_token, checked_at)
-     VALUES (@id, @principal, @login, @avatar_url, @csrf_token, @created_at, @expires_at, @credential, @github_token, @checked_at)`,
+    `INSERT INTO session (id, principal, login, avatar_url, csrf_token, created_at, expires_at, credential, github_token, checked_at, scope)
+     VALUES (@id, @principal, @login, @avatar_url, @csrf_token, @created_at, @expires_at, @credential, @github_token, @checked_at, @scope)`,
   );
   const selectSession = db.prepare<[string], SessionRow>("SELECT * FROM session WHERE id = ?");
   const deleteSession = db.prepare<[string]>("DELETE FROM session WHERE id = ?");
@@ -60,8 +64,8 @@ export function createAuthStore(db: Db) {
   const markChecked = db.prepare<[number, string]>("UPDATE session SET checked_at = ? WHERE id = ?");
 
   const insertToken = db.prepare<[ApiTokenRow]>(
-    `INSERT INTO api_token (id, name, secret_hash, created_by, created_at, last_used_at, revoked_at)
-     VALUES (@id, @name, @secret_hash, @created_by, @created_at, @last_used_at, @revoked_at)`,
+    `INSERT INTO api_token (id, name, secret_hash, created_by, created_at, last_used_at, revoked_at, scope)
+     VALUES (@id, @name, @secret_hash, @created_by, @created_at, @last_used_at, @revoked_at, @scope)`,
   );
   const selectActiveTokenByHash = db.prepare<[string], ApiTokenRow>("SELECT * FROM api_token WHERE secret_hash = ? AND revoked_at IS NULL");
   const selectActiveTokens = db.prepare<[], ApiTokenRow>("SELECT * FROM api_token WHERE revoked_at IS NULL ORDER BY created_at, id");
@@ -74,10 +78,21 @@ export function createAuthStore(db: Db) {
   const takeState = db.prepare<[string], OAuthStateRow>("DELETE FROM oauth_state WHERE state_hash = ? RETURNING *");
   const deleteExpiredStates = db.prepare<[number]>("DELETE FROM oauth_state WHERE expires_at <= ?");
 
-  const revokeTokenAndSessions = db.transaction((id: string, now: number): boolean => {
-    if (revokeToken.run(now, id).changes === 0) return false;
+  // note: a token and every token made by it, or by those, and so on (created_by = token:<id>).
+  const madeFrom = db.prepare<[string], { id: string }>(
+    `WITH RECURSIVE made(id) AS (SELECT ? UNION SELECT t.id FROM api_token t JOIN made m ON t.created_by = 'token:' || m.id)
+     SELECT id FROM made`,
+  );
+  const revokeTokenAndSessions = db.transaction((id: string, now: number): string[] | undefined => {
+    if (revokeToken.run(now, id).changes === 0) return undefined;
+    const revoked = [id];
     deleteSessionsOf.run(`token:${id}`);
-    return true;
+    for (const { id: child } of madeFrom.all(id)) {
+      if (child === id) continue;
+      if (revokeToken.run(now, child).changes > 0) revoked.push(child);
+      deleteSessionsOf.run(`token:${child}`);
+    }
+    return revoked;
   });
 
   return {
@@ -119,8 +134,12 @@ export function createAuthStore(db: Db) {
     activeApiTokens(): ApiTokenRow[] {
       return selectActiveTokens.all();
     },
-    /** Revokes a token and ends the sessions it signed in; false when unknown or already revoked. */
-    revokeApiToken(id: string, now: number): boolean {
+    /**
+     * Revokes a token and every token it made (at any depth), and ends the
+     * sessions they signed in; the ids revoked, or undefined when `id` is
+     * unknown or already revoked.
+     */
+    revokeApiToken(id: string, now: number): string[] | undefined {
       return revokeTokenAndSessions(id, now);
     },
     touchApiToken(id: string, now: number): void {

@@ -126,10 +126,11 @@ describe("hub registry", () => {
 
   it("records connection details and keeps last seen after a disconnect", () => {
     const { hubs } = setup();
-    hubs.noteConnected(BOOTSTRAP_HUB_ID, { at: 5_000, version: "0.2.0", transport: "h2c", remoteAddress: "203.0.113.7", reportedId: "nas" });
+    hubs.noteConnected(BOOTSTRAP_HUB_ID, { at: 5_000, version: "0.2.0", transport: "h2c", remoteAddress: "203.0.113.7", reportedId: "nas", allowlist: "none" });
     hubs.noteSeen(BOOTSTRAP_HUB_ID, 9_000);
     hubs.noteDisconnected(BOOTSTRAP_HUB_ID, 10_000, 9_500);
     expect(hubs.get(BOOTSTRAP_HUB_ID)).toMatchObject({
+      allowlist: "none",
       lastConnectedAt: 5_000,
       lastSeenAt: 9_500,
       lastDisconnectedAt: 10_000,

@@ -23,6 +23,8 @@ export interface HubRecord {
   transport: string | null;
   remoteAddress: string | null;
   reportedId: string | null;
+  /** What the hub said at its last open: it forwards only to HUB_ALLOWED_DESTINATIONS ("set") or anywhere ("none"); null: never said. */
+  allowlist: "set" | "none" | null;
 }
 
 interface Row {
@@ -42,6 +44,7 @@ interface Row {
   transport: string | null;
   remote_address: string | null;
   reported_id: string | null;
+  allowlist: "set" | "none" | null;
 }
 
 const toRecord = (r: Row): HubRecord => ({
@@ -61,6 +64,7 @@ const toRecord = (r: Row): HubRecord => ({
   transport: r.transport,
   remoteAddress: r.remote_address,
   reportedId: r.reported_id,
+  allowlist: r.allowlist,
 });
 
 /** What a connection tells about its hub. */
@@ -70,6 +74,7 @@ export interface HubConnectionInfo {
   transport: string;
   remoteAddress: string;
   reportedId: string;
+  allowlist: "set" | "none" | null;
 }
 
 /** Hub persistence. */
@@ -93,7 +98,7 @@ export function createHubStore(db: Db) {
   const retire = db.prepare<[number, string]>(`UPDATE hub SET previous_secret = NULL, updated_at = ? WHERE id = ?`);
   const connected = db.prepare(
     `UPDATE hub SET last_connected_at = @at, last_seen_at = @at, version = @version, transport = @transport,
-       remote_address = @remoteAddress, reported_id = @reportedId WHERE id = @id`,
+       remote_address = @remoteAddress, reported_id = @reportedId, allowlist = @allowlist WHERE id = @id`,
   );
   const seen = db.prepare<[number, string]>(`UPDATE hub SET last_seen_at = max(coalesce(last_seen_at, 0), ?) WHERE id = ?`);
   const disconnected = db.prepare<[number, number, string]>(

@@ -19,6 +19,8 @@ import { AdminService } from "@hookly/proto/gen/admin_pb";
 import { createAdminRpc } from "../admin/admin.rpc.js";
 import type { Core } from "../core.js";
 import { principalKey, type Principal } from "../auth/auth.service.js";
+import { requireScope, scopeOfRpc } from "../auth/auth.scopes.js";
+import { toConnectError } from "../errors.js";
 
 /** The AdminService methods the MCP tools use. */
 export type HooklyApi = Pick<
@@ -64,6 +66,12 @@ export function inProcessHooklyApi(core: Pick<Core, "endpoints" | "webhooks" | "
   });
   return (principal: Principal): HooklyApi => {
     const asCaller: Interceptor = (next) => (req) => {
+      // note: the tools honour the caller's scope exactly as the Connect API does (auth.guard.ts).
+      try {
+        requireScope(principal.scope, scopeOfRpc(req.method.localName, req.stream ? undefined : (req.message as unknown as Record<string, unknown>)));
+      } catch (err) {
+        throw toConnectError(err);
+      }
       req.contextValues.set(principalKey, principal);
       return next(req);
     };

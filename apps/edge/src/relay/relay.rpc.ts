@@ -208,6 +208,11 @@ export class Outbox {
   }
 }
 
+/** What a hub said of its HUB_ALLOWED_DESTINATIONS; null when it said nothing (an older hub) or nonsense. */
+function allowlistOf(value: string | null | undefined): "set" | "none" | null {
+  return value === "set" || value === "none" ? value : null;
+}
+
 /** The StreamService implementation. */
 export function createStreamService(deps: {
   relay: RelayService;
@@ -327,6 +332,7 @@ export function createStreamService(deps: {
         transport: link.transport,
         remoteAddress: link.remoteAddress,
         reportedId: open.hubId.slice(0, 128),
+        allowlist: allowlistOf(header(OPEN_HEADERS.allowlist)),
       });
       relay.attach(link);
       try {

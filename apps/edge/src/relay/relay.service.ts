@@ -118,6 +118,12 @@ export interface RelayOptions {
   /** How often the dead-letter sweep and purge run (ms). */
   sweepIntervalMs?: number;
   retentionMs: number;
+  /**
+   * Whether attempts keep the start of the destination's answer the hub
+   * reports (RESPONSE_EXCERPTS). Off, nobody with API access can read back
+   * what a LAN service answered. Default on.
+   */
+  responseExcerpts?: boolean;
 }
 
 /** The relay service. */
@@ -456,7 +462,7 @@ export function createRelayService(deps: {
         statusCode: r.statusCode,
         outcome: OUTCOME_NAMES[r.outcome] ?? "unknown",
         error: error || null,
-        responseExcerpt: r.responseExcerpt || null,
+        responseExcerpt: options.responseExcerpts === false ? null : r.responseExcerpt || null,
       },
       settlement,
     );

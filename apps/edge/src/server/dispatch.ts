@@ -6,6 +6,7 @@
  * both in the one error shape.
  */
 import type { AuthGuard } from "../auth/auth.guard.js";
+import { requireScope } from "../auth/auth.scopes.js";
 import { AppError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { StorageReporter } from "../storage/storage.service.js";
@@ -53,7 +54,7 @@ export function createHttpDispatch(deps: {
     void (async () => {
       try {
         const isApi = url.pathname.startsWith("/api/");
-        if (isApi) guard.requirePrincipal(header(req), method !== "GET" && method !== "HEAD");
+        const caller = isApi ? guard.requirePrincipal(header(req), method !== "GET" && method !== "HEAD") : undefined;
         const router = isApi ? api : routes;
         const hit = router.match(method, url.pathname);
         if (hit === "method") {
@@ -61,7 +62,8 @@ export function createHttpDispatch(deps: {
           return;
         }
         if (hit) {
-          await hit.route.handler(req, res, hit.params, url);
+          if (caller) requireScope(caller.scope, hit.route.scope ?? (method === "GET" || method === "HEAD" ? "read" : "admin"));
+          await hit.route.handler(req, res, hit.params, url, caller);
           return;
         }
         if (isApi) throw new AppError("not_found", `no route ${url.pathname}`);

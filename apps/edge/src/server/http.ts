@@ -5,6 +5,7 @@
 import type http from "node:http";
 import type http2 from "node:http2";
 import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
+import type { Scope } from "../auth/auth.scopes.js";
 import { AppError, ERROR_ANSWERS, storageAppError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { continueIfAsked } from "./listener.js";
@@ -223,7 +224,13 @@ export interface Route {
   method: string;
   /** Path with `:name` segments, e.g. `/api/webhooks/:id/replay`. */
   path: string;
-  handler: (req: NodeRequest, res: NodeResponse, params: Params, url: URL) => void | Promise<void>;
+  /**
+   * `/api/…` routes: the scope a caller needs (auth/auth.scopes.ts); default
+   * `read` for GET and HEAD, `admin` for the rest. A handler that needs more
+   * for some bodies checks `caller` itself.
+   */
+  scope?: Scope;
+  handler: (req: NodeRequest, res: NodeResponse, params: Params, url: URL, caller?: { scope: Scope }) => void | Promise<void>;
 }
 
 interface CompiledRoute extends Route {
