@@ -211,6 +211,10 @@ describe("admin UI", () => {
     };
     expect(await verified(SIGNING_SECRET, "msg_old")).toBe(true);
     expect(await verified(NEW_SECRET, "msg_new")).toBe(true);
+
+    // Skipping a provider's repeats is a switch on the same page.
+    await byTestId(page, "dedup-switch").click();
+    await waitUntil(async () => (await adminClient(edge.url).getEndpoint({ id: endpointId })).endpoint?.dedupWindowMs === 600_000, UI_MS, "deduplication on");
     expectNoTrouble(trouble);
   });
 

@@ -121,6 +121,7 @@ describe("endpoints", () => {
       muted: false,
       has_signature_secret: true,
       signature_secret_count: 1,
+      dedup_window_ms: 0,
       ingest_url: `${edge.app.config.baseUrl}/h/${ep.id}`,
       created_at: new Date(edge.clock.now()).toISOString(),
       updated_at: new Date(edge.clock.now()).toISOString(),
@@ -189,7 +190,7 @@ describe("endpoints", () => {
     [
       "an empty body",
       {},
-      /^body must set at least one of name, provider_type, signature_secret, signature_secrets, destination_url, event_type_header, muted$/,
+      /^body must set at least one of name, provider_type, signature_secret, signature_secrets, destination_url, event_type_header, muted, dedup_window_ms$/,
     ],
     ["a bad provider", { provider_type: "gitlab" }, /^provider_type must be one of/],
     ["a bad url", { destination_url: "nope" }, /destination_url "nope" is not an absolute URL/],
@@ -343,6 +344,7 @@ describe("webhooks", () => {
         "deliver_by",
         "error_message",
         "replay_of",
+        "duplicate_of",
       ].sort(),
     );
     expect(w).not.toHaveProperty("payload");

@@ -19,7 +19,7 @@ import { createSecretBox } from "../../apps/edge/src/crypto/secret-box.js";
 import { mcpExtension } from "../../apps/edge/src/mcp/mcp.extension.js";
 import { distFile } from "../../scripts/bundle.js";
 import { useCleanups } from "../cleanup.js";
-import { TEST_SECRETS, adminClient, createEndpoint, postWebhook, tempDir, waitUntil, type TestEdge } from "../harness.js";
+import { TEST_SECRETS, TestClock, adminClient, createEndpoint, postWebhook, tempDir, waitUntil, type TestEdge } from "../harness.js";
 
 const scope = useCleanups();
 
@@ -385,6 +385,44 @@ describe("security", () => {
     const fenced = await scope.hub(e.url, { HUB_ALLOWED_DESTINATIONS: "127.0.0.1" });
     await waitUntil(() => fenced.state().connected, 10_000, "the hub with an allowlist connected");
     await waitUntil(async () => (await hubs()).some((h) => h.connected && h.allowlist === "set"), 10_000, "allowlist: set");
+  });
+
+  it("opt-in deduplication stores a provider's repeat within the window as a duplicate and does not deliver it", async () => {
+    const clock = new TestClock();
+    const e = await scope.edge({ clock });
+    const t = await scope.receiver();
+    const created = await e.api("POST", "/api/endpoints", {
+      body: { name: "stripe", provider_type: "stripe", destination_url: t.url, dedup_window_ms: 600_000 },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.endpoint.dedup_window_ms).toBe(600_000);
+    const ingestUrl = `${e.url}/h/${created.body.endpoint.id as string}`;
+    const event = JSON.stringify({ id: "evt_1Dup", type: "invoice.paid" });
+    const first = await postWebhook(ingestUrl, event);
+    const again = await postWebhook(ingestUrl, event);
+    // Two at once (one group commit) are caught too.
+    const [x, y] = await Promise.all([postWebhook(ingestUrl, JSON.stringify({ id: "evt_2Dup" })), postWebhook(ingestUrl, JSON.stringify({ id: "evt_2Dup" }))]);
+    await scope.hub(e.url);
+    await t.waitFor(2);
+    const detail = async (id: string) => (await e.api("GET", `/api/webhooks/${id}`)).body.webhook as { status: string; duplicate_of: string | null };
+    expect(await detail(again)).toMatchObject({ status: "filtered", duplicate_of: first });
+    expect([await detail(x), await detail(y)].map((w) => w.duplicate_of).filter(Boolean)).toHaveLength(1);
+    // After the window, the same id is a new webhook again.
+    clock.advance(600_001);
+    const later = await postWebhook(ingestUrl, event);
+    await t.waitFor(3);
+    expect((await detail(later)).duplicate_of).toBeNull();
+    expect(t.requests.map((r) => r.headers["x-hookly-webhook-id"]).filter((id) => id === again)).toEqual([]);
+
+    // Off (the default): every webhook is delivered.
+    const plain = await createEndpoint(e.url, t.url, { providerType: ProviderType.STRIPE });
+    await postWebhook(plain.ingestUrl, event);
+    await postWebhook(plain.ingestUrl, event);
+    await t.waitFor(5);
+    // Bad windows are refused with the reason.
+    const bad = await e.api("PATCH", `/api/endpoints/${plain.id}`, { body: { dedup_window_ms: 1500 } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toMatch(/dedup_window_ms must be whole seconds/);
   });
 
   /** An in-process edge on an existing database path, closed after the test. */

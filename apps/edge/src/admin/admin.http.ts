@@ -100,6 +100,7 @@ const providerType = z.enum(PROVIDER_TYPES, {
 const text = (field: string) => z.string({ error: (iss) => (iss.input === undefined ? `${field} is required` : `${field} must be a string`) });
 const flag = (field: string) => z.boolean({ error: `${field} must be true or false` });
 const secretList = z.array(text("each of signature_secrets"), { error: "signature_secrets must be an array of strings" });
+const dedupWindow = z.number({ error: "dedup_window_ms must be a number of milliseconds" });
 
 const createEndpointBody = z.strictObject(
   {
@@ -118,6 +119,7 @@ const createEndpointBody = z.strictObject(
       .optional(),
     event_type_header: text("event_type_header").nullable().optional(),
     muted: flag("muted").optional(),
+    dedup_window_ms: dedupWindow.optional(),
   },
   { error: (iss) => (iss.code === "invalid_type" ? "body must be a JSON object" : undefined) },
 );
@@ -132,6 +134,7 @@ const updateEndpointBody = z.strictObject(
     destination_url: text("destination_url").optional(),
     event_type_header: text("event_type_header").nullable().optional(),
     muted: flag("muted").optional(),
+    dedup_window_ms: dedupWindow.optional(),
   },
   { error: (iss) => (iss.code === "invalid_type" ? "body must be a JSON object" : undefined) },
 );
@@ -269,6 +272,7 @@ export function adminRoutes(deps: AdminDeps): Route[] {
           destinations: body.destinations?.map(destinationInput),
           eventTypeHeader: body.event_type_header,
           muted: body.muted,
+          dedupWindowMs: body.dedup_window_ms,
         });
         sendJson(res, 201, { endpoint: withQueue(e) }, { location: `/api/endpoints/${e.id}` });
       },
@@ -288,7 +292,7 @@ export function adminRoutes(deps: AdminDeps): Route[] {
         if (Object.keys(body).length === 0) {
           throw new AppError(
             "invalid_argument",
-            "body must set at least one of name, provider_type, signature_secret, signature_secrets, destination_url, event_type_header, muted",
+            "body must set at least one of name, provider_type, signature_secret, signature_secrets, destination_url, event_type_header, muted, dedup_window_ms",
           );
         }
         if (caller && !onlyMutes(body)) requireScope(caller.scope, "admin");
@@ -299,6 +303,7 @@ export function adminRoutes(deps: AdminDeps): Route[] {
           destinationUrl: body.destination_url,
           eventTypeHeader: body.event_type_header,
           muted: body.muted,
+          dedupWindowMs: body.dedup_window_ms,
         });
         sendJson(res, 200, { endpoint: withQueue(e) });
       },

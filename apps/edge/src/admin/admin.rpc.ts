@@ -188,6 +188,7 @@ export function createAdminRpc(
           destinations: req.destinations.map(destinationInput),
           eventTypeHeader: req.eventTypeHeader || null,
           muted: req.muted,
+          dedupWindowMs: req.dedupWindowMs,
         });
         return { endpoint: endpointWithQueue(e) };
       }),
@@ -214,6 +215,7 @@ export function createAdminRpc(
           destinationUrl: req.destinationUrl,
           eventTypeHeader: req.eventTypeHeader,
           muted: req.muted,
+          dedupWindowMs: req.dedupWindowMs,
         });
         return { endpoint: endpointWithQueue(e) };
       }),

@@ -10,6 +10,7 @@ import { isId, newId } from "../ids.js";
 import type { ProviderType } from "../verify/verify.service.js";
 import type { Logger } from "../logger.js";
 import { checkSecrets, decodeSecrets, encodeSecrets, isLegacy } from "./endpoint.secrets.js";
+import { MAX_DEDUP_WINDOW_MS } from "../ingest/ingest.dedup.js";
 import type { DestinationInput, DestinationService } from "../destination/destination.service.js";
 import type { DestinationRecord } from "../destination/destination.store.js";
 import type { EndpointRecord, EndpointStore } from "./endpoint.store.js";
@@ -30,6 +31,8 @@ export interface EndpointView {
   hasSignatureSecret: boolean;
   /** How many signature secrets it holds (more than one during a rotation); never the secrets. */
   signatureSecretCount: number;
+  /** Opt-in deduplication window (ms); 0: off, every webhook is delivered. */
+  dedupWindowMs: number;
   ingestUrl: string;
   createdAt: number;
   updatedAt: number;
@@ -47,6 +50,8 @@ export interface EndpointInput {
   destinations?: DestinationInput[];
   eventTypeHeader?: string | null;
   muted?: boolean;
+  /** Deduplication window in ms (0: off). */
+  dedupWindowMs?: number;
 }
 
 /** Fields to change; undefined means unchanged, an empty secret list removes them; `destinationUrl` changes the first destination. */
@@ -67,6 +72,15 @@ function checkProvider(p: string): ProviderType {
     throw new AppError("invalid_argument", `provider_type must be one of ${PROVIDER_TYPES.join(", ")}`);
   }
   return p as ProviderType;
+}
+
+/** Validates a deduplication window: 0 (off) to MAX_DEDUP_WINDOW_MS, whole seconds. */
+function checkDedupWindow(ms: number | undefined): number {
+  const v = ms ?? 0;
+  if (!Number.isInteger(v) || v < 0 || v > MAX_DEDUP_WINDOW_MS || v % 1000 !== 0) {
+    throw new AppError("invalid_argument", `dedup_window_ms must be whole seconds, from 0 (off) to ${MAX_DEDUP_WINDOW_MS} (7 days)`);
+  }
+  return v;
 }
 
 /** Validates an event type header name (generic endpoints). */
@@ -125,6 +139,7 @@ export function createEndpointService(deps: {
       muted: e.muted,
       hasSignatureSecret: e.sealedSecret !== null,
       signatureSecretCount: secretCount(e),
+      dedupWindowMs: e.dedupWindowMs,
       ingestUrl: `${baseUrl}/h/${e.id}`,
       createdAt: e.createdAt,
       updatedAt: e.updatedAt,
@@ -149,6 +164,7 @@ export function createEndpointService(deps: {
         sealedSecret: sealSecrets(id, input.signatureSecrets),
         eventTypeHeader: checkEventTypeHeader(input.eventTypeHeader),
         muted: input.muted ?? false,
+        dedupWindowMs: checkDedupWindow(input.dedupWindowMs),
         createdAt: now,
         updatedAt: now,
       };
@@ -193,6 +209,7 @@ export function createEndpointService(deps: {
         sealedSecret: patch.signatureSecrets !== undefined ? sealSecrets(id, patch.signatureSecrets) : current.sealedSecret,
         eventTypeHeader: patch.eventTypeHeader !== undefined ? checkEventTypeHeader(patch.eventTypeHeader) : current.eventTypeHeader,
         muted: patch.muted ?? current.muted,
+        dedupWindowMs: patch.dedupWindowMs !== undefined ? checkDedupWindow(patch.dedupWindowMs) : current.dedupWindowMs,
         updatedAt: clock.now(),
       };
       const first = destinations.ofEndpoint(id)[0];

@@ -13,6 +13,8 @@ export interface EndpointRecord {
   /** generic endpoints: the header that names the event type (null: the JSON body's `type`). */
   eventTypeHeader: string | null;
   muted: boolean;
+  /** Opt-in deduplication: a webhook whose provider id arrived within this many ms is stored as a duplicate, not delivered; 0: off. */
+  dedupWindowMs: number;
   createdAt: number;
   updatedAt: number;
 }
@@ -24,6 +26,7 @@ interface Row {
   signature_secret: string | null;
   event_type_header: string | null;
   muted: number;
+  dedup_window_ms: number;
   created_at: number;
   updated_at: number;
 }
@@ -35,6 +38,7 @@ const toRecord = (r: Row): EndpointRecord => ({
   sealedSecret: r.signature_secret,
   eventTypeHeader: r.event_type_header,
   muted: r.muted === 1,
+  dedupWindowMs: r.dedup_window_ms,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -44,14 +48,14 @@ export type EndpointStore = ReturnType<typeof createEndpointStore>;
 
 /** Prepares the endpoint statements. */
 export function createEndpointStore(db: Db) {
-  const insert = db.prepare<[string, string, string, string | null, string | null, number, number, number]>(
-    `INSERT INTO endpoint (id, name, provider_type, signature_secret, event_type_header, muted, created_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+  const insert = db.prepare<[string, string, string, string | null, string | null, number, number, number, number]>(
+    `INSERT INTO endpoint (id, name, provider_type, signature_secret, event_type_header, muted, dedup_window_ms, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const byId = db.prepare<[string], Row>(`SELECT * FROM endpoint WHERE id = ?`);
   const all = db.prepare<[], Row>(`SELECT * FROM endpoint ORDER BY created_at, id`);
-  const update = db.prepare<[string, string, string | null, string | null, number, number, string]>(
-    `UPDATE endpoint SET name = ?, provider_type = ?, signature_secret = ?, event_type_header = ?, muted = ?, updated_at = ?
+  const update = db.prepare<[string, string, string | null, string | null, number, number, number, string]>(
+    `UPDATE endpoint SET name = ?, provider_type = ?, signature_secret = ?, event_type_header = ?, muted = ?, dedup_window_ms = ?, updated_at = ?
      WHERE id = ?`,
   );
   const remove = db.prepare<[string]>(`DELETE FROM endpoint WHERE id = ?`);
@@ -59,7 +63,7 @@ export function createEndpointStore(db: Db) {
 
   return {
     insert(e: EndpointRecord): void {
-      insert.run(e.id, e.name, e.providerType, e.sealedSecret, e.eventTypeHeader, e.muted ? 1 : 0, e.createdAt, e.updatedAt);
+      insert.run(e.id, e.name, e.providerType, e.sealedSecret, e.eventTypeHeader, e.muted ? 1 : 0, e.dedupWindowMs, e.createdAt, e.updatedAt);
     },
     get(id: string): EndpointRecord | undefined {
       const row = byId.get(id);
@@ -69,7 +73,7 @@ export function createEndpointStore(db: Db) {
       return all.all().map(toRecord);
     },
     update(e: EndpointRecord): void {
-      update.run(e.name, e.providerType, e.sealedSecret, e.eventTypeHeader, e.muted ? 1 : 0, e.updatedAt, e.id);
+      update.run(e.name, e.providerType, e.sealedSecret, e.eventTypeHeader, e.muted ? 1 : 0, e.dedupWindowMs, e.updatedAt, e.id);
     },
     /** Deletes the endpoint and (by cascade) its webhooks and attempts. */
     delete(id: string): boolean {

@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import type { Clock } from "../clock.js";
 import { eventTypeOf, lazyJson } from "../destination/destination.filter.js";
+import { dedupKeyOf } from "./ingest.dedup.js";
 import type { DestinationService } from "../destination/destination.service.js";
 import type { EndpointService } from "../endpoint/endpoint.service.js";
 import { AppError, STORAGE_RETRY_AFTER_S, isForeignKeyViolation } from "../errors.js";
@@ -76,6 +77,8 @@ export function createIngestService(deps: {
   headers: Pick<HeaderSealer, "seal">;
 }) {
   const { endpoints, destinations, store, clock, events, log, deadLetterAfterMs, storage, files } = deps;
+  /** Provider ids (by endpoint) of webhooks being committed now, so a repeat in the same group commit is caught. */
+  const committing = new Map<string, string>();
   /** The 503 for a write that failed (database or payload file); logged once per outage by the storage service. */
   const unstored = (err: unknown, endpointId: string): AppError => {
     if (!storage.failed("ingest", err)) log.error({ err, endpointId }, "cannot store webhook; answering 503 so the provider retries");
@@ -164,7 +167,20 @@ export function createIngestService(deps: {
         // note: a body stored as a file is over PARSE_LIMIT_BYTES: never parsed for event types or filters.
         const json = payload.file === null ? lazyJson(payload.inline) : () => undefined;
         const eventType = eventTypeOf({ provider: endpoint.providerType, header, json, eventTypeHeader: endpoint.eventTypeHeader });
-        const routes = destinations.route(endpoint.id, eventType, json);
+        // note: opt-in deduplication: a provider id seen within the window is stored, marked, and routed nowhere.
+        const dedupKey = endpoint.dedupWindowMs > 0 ? (dedupKeyOf({ provider: endpoint.providerType, header, json }) ?? null) : null;
+        const keyOfEndpoint = dedupKey === null ? undefined : `${endpoint.id}\u0000${dedupKey}`;
+        const duplicateOf =
+          keyOfEndpoint === undefined
+            ? null
+            : (committing.get(keyOfEndpoint) ?? store.earlierWithKey(endpoint.id, dedupKey!, receivedAt - endpoint.dedupWindowMs) ?? null);
+        const routes = destinations
+          .route(endpoint.id, eventType, json)
+          .map((r) =>
+            duplicateOf === null ? r : { ...r, filteredBecause: `duplicate of ${duplicateOf} (same provider id within the endpoint's dedup window)` },
+          );
+        // note: a webhook being committed is not yet found by the query: an identical one in the same batch must see it.
+        if (keyOfEndpoint !== undefined && duplicateOf === null) committing.set(keyOfEndpoint, id);
         let seq: number;
         try {
           seq = await store.insert({
@@ -183,6 +199,8 @@ export function createIngestService(deps: {
             routes,
             deliverBy: receivedAt + deadLetterAfterMs,
             replayOf: null,
+            dedupKey,
+            duplicateOf,
           });
         } catch (err) {
           // note: the row did not commit: its file goes too (a crash here leaves it to the start-up sweep).
@@ -190,6 +208,8 @@ export function createIngestService(deps: {
           state = "done";
           if (isForeignKeyViolation(err)) throw new AppError("not_found", "no endpoint with this id");
           throw unstored(err, endpoint.id);
+        } finally {
+          if (keyOfEndpoint !== undefined && committing.get(keyOfEndpoint) === id) committing.delete(keyOfEndpoint);
         }
         state = "done";
         storage.succeeded("ingest");

@@ -49,6 +49,10 @@ export interface NewWebhook {
   /** Dead-letter deadline of its deliveries. */
   deliverBy: number;
   replayOf: string | null;
+  /** The provider's id, when its endpoint deduplicates (ingest.dedup.ts). */
+  dedupKey?: string | null;
+  /** The earlier webhook this one repeats (then every route is filtered as a duplicate). */
+  duplicateOf?: string | null;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -76,13 +80,16 @@ export function createIngestStore(
 ) {
   const insertWebhook = db.prepare(
     `INSERT INTO webhook (id, endpoint_id, received_at, method, query, payload_size, payload_sha256, content_type, source_ip,
-       signature_valid, signature_reason, event_type, delivery_count, status, settled_at, replay_of)
+       signature_valid, signature_reason, event_type, delivery_count, status, settled_at, replay_of, dedup_key, duplicate_of)
      VALUES (@id, @endpointId, @receivedAt, @method, @query, @payloadSize, @payloadSha256, @contentType, @sourceIp,
-       @signatureValid, @signatureReason, @eventType, @deliveryCount, @status, @settledAt, @replayOf)`,
+       @signatureValid, @signatureReason, @eventType, @deliveryCount, @status, @settledAt, @replayOf, @dedupKey, @duplicateOf)`,
   );
   const insertDelivery = db.prepare<[number | bigint, string, string, number, number, number | null, string | null]>(
     `INSERT INTO delivery (webhook_seq, destination_id, status, next_attempt_at, deliver_by, settled_at, error_message)
      VALUES (?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const earlierWithKey = db.prepare<[string, string, number], { id: string }>(
+    `SELECT id FROM webhook WHERE endpoint_id = ? AND dedup_key = ? AND received_at >= ? AND duplicate_of IS NULL ORDER BY received_at LIMIT 1`,
   );
   const insertBody = db.prepare<[number | bigint, string, Uint8Array, string | null]>(
     `INSERT INTO webhook_body (webhook_seq, headers, payload, payload_file) VALUES (?, ?, ?, ?)`,
@@ -107,6 +114,8 @@ export function createIngestStore(
       status: queued ? "pending" : "filtered",
       settledAt: queued ? null : w.receivedAt,
       replayOf: w.replayOf,
+      dedupKey: w.dedupKey ?? null,
+      duplicateOf: w.duplicateOf ?? null,
     });
     insertBody.run(lastInsertRowid, JSON.stringify(w.headers), w.payload.file === null ? w.payload.inline : EMPTY, w.payload.file);
     for (const r of w.routes) {
@@ -228,6 +237,10 @@ export function createIngestStore(
   };
 
   return {
+    /** The first webhook of `endpointId` with the provider id `key` received at or after `since` (not itself a duplicate). */
+    earlierWithKey(endpointId: string, key: string, since: number): string | undefined {
+      return earlierWithKey.get(endpointId, key, since)?.id;
+    },
     /** Stores a webhook; resolves with its seq once committed to disk. */
     insert(webhook: NewWebhook): Promise<number> {
       return new Promise((resolve, reject) => {

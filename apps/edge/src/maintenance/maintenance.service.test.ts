@@ -84,6 +84,7 @@ async function seed(db: Db, opts: { endpoints: number; perEndpoint: number; key?
       sealedSecret: i === 0 ? null : box.seal(`secret-${i}`, id),
       eventTypeHeader: null,
       muted: false,
+      dedupWindowMs: 0,
       createdAt: 1_000 + i,
       updatedAt: 1_000 + i,
     });

@@ -162,6 +162,14 @@ const signatureSecrets = z
   .describe(
     "Several signing secrets at once, during a rotation (the old and the new): a webhook verifies with any of them. Each exactly as the provider shows it.",
   );
+const dedupWindowMs = z
+  .number()
+  .int()
+  .min(0)
+  .max(604_800_000)
+  .describe(
+    "Opt-in deduplication: a webhook whose provider id (Stripe event id, X-GitHub-Delivery, webhook-id, Telegram update_id) already arrived within this many milliseconds is stored as a duplicate and not delivered. 600000 is 10 minutes; 0 turns it off (the default: every webhook is delivered).",
+  );
 const hubId = z.string().min(1).describe("The hub's id (hub_…), as returned by hookly_list_hubs.");
 const destinationId = z.string().min(1).describe("The destination's id (dst_…), as listed in its endpoint's destinations (hookly_get_endpoint).");
 const hubName = z.string().min(1).max(100).describe('A name for people, e.g. "home NAS" or "garage pi".');
@@ -304,6 +312,7 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
         signature_secrets: signatureSecrets.optional(),
         hub_id: destinationHub.optional(),
         muted: z.boolean().optional().describe("Create it muted: webhooks are stored but not delivered until unmuted. Default false."),
+        dedup_window_ms: dedupWindowMs.optional(),
       },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
     },
@@ -317,6 +326,7 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
           signatureSecrets: args.signature_secrets ?? [],
           hubId: args.hub_id ?? "",
           muted: args.muted ?? false,
+          dedupWindowMs: args.dedup_window_ms ?? 0,
         });
         return mcpJson(CreateEndpointResponseSchema, created);
       }),
@@ -336,6 +346,7 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
         signature_secret: signatureSecret.optional(),
         signature_secrets: signatureSecrets.optional(),
         muted: z.boolean().optional().describe("true holds delivery (webhooks are still stored); false resumes it."),
+        dedup_window_ms: dedupWindowMs.optional(),
       },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
@@ -349,6 +360,7 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
           signatureSecret: args.signature_secret,
           signatureSecrets: args.signature_secrets === undefined ? undefined : { secrets: args.signature_secrets },
           muted: args.muted,
+          dedupWindowMs: args.dedup_window_ms,
         });
         return mcpJson(UpdateEndpointResponseSchema, updated);
       }),

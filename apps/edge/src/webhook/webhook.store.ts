@@ -70,6 +70,8 @@ export interface WebhookRecord {
   settledAt: number | null;
   errorMessage: string | null;
   replayOf: string | null;
+  /** The earlier webhook this one repeats (a deduplicating endpoint stored it without delivering it). */
+  duplicateOf: string | null;
 }
 
 /** Headers and payload of a webhook, exactly as received. */
@@ -154,7 +156,7 @@ const columns = (t: string) => `${t}.seq AS seq, id, endpoint_id AS endpointId, 
   signature_reason AS signatureReason, event_type AS eventType, status, attempts, last_attempt_at AS lastAttemptAt,
   CASE WHEN ${t}.status = 'pending' THEN (SELECT min(d.next_attempt_at) FROM delivery d WHERE d.webhook_seq = ${t}.seq AND d.status = 'pending') END AS nextAttemptAt,
   CASE WHEN ${t}.status = 'pending' THEN (SELECT min(d.deliver_by) FROM delivery d WHERE d.webhook_seq = ${t}.seq AND d.status = 'pending') END AS deliverBy,
-  delivered_at AS deliveredAt, settled_at AS settledAt, error_message AS errorMessage, replay_of AS replayOf`;
+  delivered_at AS deliveredAt, settled_at AS settledAt, error_message AS errorMessage, replay_of AS replayOf, duplicate_of AS duplicateOf`;
 
 /** The record of a row (of the columns above only: a row with body columns keeps them, for toBody to replace). */
 const toRecord = (r: WebhookRow): WebhookRecord => ({ ...r, signatureValid: r.signatureValid === 1 });
