@@ -22,6 +22,11 @@ export const REDACTED = "[redacted]";
 
 const MARK = "\u0000hookly-sealed:";
 
+/** What a sealed header value is bound to (AES-GCM associated data): its header's name, so it cannot be moved to another. */
+function boundTo(name: string): string {
+  return `header:${name.toLowerCase()}`;
+}
+
 /** Whether a stored header value is sealed. */
 export function isSealed(value: string): boolean {
   return value.startsWith(MARK);
@@ -44,14 +49,13 @@ export interface HeaderSealer {
  */
 export function createHeaderSealer(box: SecretBox, names: readonly string[], onUnreadable: (name: string) => void = () => {}): HeaderSealer {
   const secret = new Set([...DEFAULT_SECRET_HEADERS, ...names.map((n) => n.toLowerCase())]);
-  const aad = (name: string) => `header:${name.toLowerCase()}`;
   return {
-    seal: (headers) => headers.map(([name, value]) => [name, secret.has(name.toLowerCase()) && !isSealed(value) ? MARK + box.seal(value, aad(name)) : value]),
+    seal: (headers) => headers.map(([name, value]) => [name, secret.has(name.toLowerCase()) && !isSealed(value) ? MARK + box.seal(value, boundTo(name)) : value]),
     open: (headers) =>
       headers.flatMap(([name, value]): [string, string][] => {
         if (!isSealed(value)) return [[name, value]];
         try {
-          return [[name, box.open(value.slice(MARK.length), aad(name))]];
+          return [[name, box.open(value.slice(MARK.length), boundTo(name))]];
         } catch {
           onUnreadable(name);
           return [];
@@ -69,7 +73,7 @@ export function resealHeaders(box: SecretBox, headers: readonly [string, string]
     const sealed = value.slice(MARK.length);
     if (!box.needsRotation(sealed)) return [name, value];
     changed = true;
-    return [name, MARK + box.reseal(sealed, `header:${name.toLowerCase()}`)];
+    return [name, MARK + box.reseal(sealed, boundTo(name))];
   });
   return changed ? out : undefined;
 }
