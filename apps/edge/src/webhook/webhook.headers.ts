@@ -50,7 +50,8 @@ export interface HeaderSealer {
 export function createHeaderSealer(box: SecretBox, names: readonly string[], onUnreadable: (name: string) => void = () => {}): HeaderSealer {
   const secret = new Set([...DEFAULT_SECRET_HEADERS, ...names.map((n) => n.toLowerCase())]);
   return {
-    seal: (headers) => headers.map(([name, value]) => [name, secret.has(name.toLowerCase()) && !isSealed(value) ? MARK + box.seal(value, boundTo(name)) : value]),
+    seal: (headers) =>
+      headers.map(([name, value]) => [name, secret.has(name.toLowerCase()) && !isSealed(value) ? MARK + box.seal(value, boundTo(name)) : value]),
     open: (headers) =>
       headers.flatMap(([name, value]): [string, string][] => {
         if (!isSealed(value)) return [[name, value]];
