@@ -8,6 +8,8 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { ProviderType } from "@hookly/proto/gen/admin_pb";
 import { sign } from "@octokit/webhooks-methods";
 import { spawnSync } from "node:child_process";
+import http2 from "node:http2";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -19,9 +21,12 @@ import { createSecretBox } from "../../apps/edge/src/crypto/secret-box.js";
 import { mcpExtension } from "../../apps/edge/src/mcp/mcp.extension.js";
 import { distFile } from "../../scripts/bundle.js";
 import { useCleanups } from "../cleanup.js";
-import { TEST_SECRETS, TestClock, adminClient, createEndpoint, postWebhook, tempDir, waitUntil, type TestEdge } from "../harness.js";
+import { type FakeEdgeSession, StreamService, fakeEdgeService } from "../fakes/edge.js";
+import { listenLocal } from "../fakes/listen.js";
+import { TEST_SECRETS, TestClock, adminClient, startHub, createEndpoint, postWebhook, tempDir, waitUntil, type TestEdge } from "../harness.js";
 
 const scope = useCleanups();
+const MiB = 1024 * 1024;
 
 describe("security", () => {
   it("records the address the trusted proxy saw (the right-most X-Forwarded-For entry), not one the client wrote", async () => {
@@ -429,4 +434,45 @@ describe("security", () => {
   async function startEdgeAt(databasePath: string): Promise<TestEdge> {
     return scope.edge({ databasePath });
   }
+});
+
+describe("the hub against a compromised edge", () => {
+  it("ends the stream when the edge sends a message larger than any it sends (4 MiB), without reading it into memory", async () => {
+    const errors: string[] = [];
+    const sessions: FakeEdgeSession[] = [];
+    const server = http2.createServer(
+      connectNodeAdapter({
+        routes: (router) =>
+          router.service(
+            StreamService,
+            fakeEdgeService(TEST_SECRETS.HOME_HUB_SECRET, (s) => sessions.push(s)),
+          ),
+      }),
+    );
+    const { url, sockets } = await listenLocal(server);
+    const h = await startHub(url);
+    scope.cleanups.push(async () => {
+      await h.stop({ graceMs: 1000 });
+      for (const socket of sockets) socket.destroy();
+      await new Promise((r) => server.close(r));
+    });
+    h.onChange((s) => s.lastError && errors.push(s.lastError));
+    await waitUntil(() => sessions.length === 1 && h.state().connected, 10_000, "the hub connected to the fake edge");
+    // One start frame carrying 5 MiB of body: a real edge sends at most a 256 KiB part plus a webhook's headers.
+    sessions[0]!.start({
+      deliveryId: "dl_1",
+      webhookId: "wh_1",
+      endpointId: "ep_1",
+      epoch: 1n,
+      attempt: 1,
+      method: "POST",
+      url: "http://127.0.0.1:9/",
+      bodySize: BigInt(5 * MiB),
+      body: new Uint8Array(5 * MiB),
+    });
+    await waitUntil(() => errors.length > 0, 10_000, "the hub dropped the stream");
+    expect(errors[0]).toMatch(/larger than configured readMaxBytes 4194304/);
+    // It dials again, and a frame of honest size is taken.
+    await waitUntil(() => sessions.length === 2 && h.state().connected, 10_000, "the hub dialled again");
+  });
 });

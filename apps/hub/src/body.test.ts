@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { mulberry32 } from "../../../test/random.js";
-import { BodyBudget, shouldPause } from "./body.js";
+import { BodyBudget, admits, shouldPause } from "./body.js";
 
 describe("shouldPause", () => {
   it("pauses only over the budget and only while a running forward holds bytes", () => {
@@ -33,6 +33,48 @@ describe("shouldPause", () => {
         10,
       ),
     ).toBe(true);
+  });
+});
+
+describe("admits", () => {
+  it("takes a body within the budget, and always one when nothing is claimed", () => {
+    expect(admits(0, 10, 10)).toBe(true);
+    expect(admits(4, 6, 10)).toBe(true);
+    expect(admits(5, 6, 10)).toBe(false);
+    expect(admits(0, 50, 10), "one body always goes, whatever its size").toBe(true);
+    expect(admits(1, 50, 10)).toBe(false);
+  });
+});
+
+describe("the budget's admission", () => {
+  it("randomized: what small and streamed bodies claim never passes the budget, and room comes back as they end", () => {
+    for (let seed = 1; seed <= 200; seed++) {
+      const rand = mulberry32(seed);
+      const max = 2 * 1024 * 1024 + Math.floor(rand() * 64 * 1024 * 1024);
+      const budget = new BodyBudget(max);
+      const small: number[] = [];
+      const streamed: ReturnType<BodyBudget["open"]>[] = [];
+      for (let step = 0; step < 300; step++) {
+        const r = rand();
+        if (r < 0.35) {
+          const size = 1 + Math.floor(rand() * 1024 * 1024);
+          const before = budget.committed;
+          if (budget.reserve(size)) small.push(size);
+          else expect(before + size, `seed ${seed}: refused with room`).toBeGreaterThan(max);
+        } else if (r < 0.55) {
+          const size = 1024 * 1024 + 1 + Math.floor(rand() * 200 * 1024 * 1024);
+          if (budget.admitsStream(size)) streamed.push(budget.open(size, new Uint8Array(0)));
+        } else if (r < 0.8 && small.length > 0) {
+          budget.release(small.splice(Math.floor(rand() * small.length), 1)[0]!);
+        } else if (streamed.length > 0) {
+          streamed.splice(Math.floor(rand() * streamed.length), 1)[0]!.discard();
+        }
+        expect(budget.committed, `seed ${seed}: claims past the budget`).toBeLessThanOrEqual(max);
+      }
+      for (const size of small) budget.release(size);
+      for (const body of streamed) body.discard();
+      expect(budget.committed).toBe(0);
+    }
   });
 });
 

@@ -28,6 +28,23 @@ import { bodyWindowFor, nextGrant } from "@hookly/proto/body-window";
 /** Bodies larger than this are streamed; smaller ones are assembled whole first (and may be resent on a stale socket). */
 export const STREAM_BODY_BYTES = 1024 * 1024;
 
+/**
+ * Whether a new body that needs `need` bytes of room is taken in, when
+ * bodies already taken in claim `committed` bytes of `maxBytes`: within the
+ * budget, or always when nothing is claimed (so one body always goes and
+ * a lane can progress, whatever the budget).
+ *
+ * A body refused here is answered SKIPPED in its lane's order and blocks
+ * its epoch there, like a transient failure; the edge restarts the lane
+ * shortly after and re-sends it. This is what bounds the hub's memory
+ * whatever the edge announces or sends: the edge's own limits
+ * (DISPATCH_WINDOW_BYTES per destination) hold for one destination only,
+ * and a compromised edge keeps none of them.
+ */
+export function admits(committed: number, need: number, maxBytes: number): boolean {
+  return committed === 0 || committed + need <= maxBytes;
+}
+
 /** Held bytes of one streamed body, and whether its forward runs. */
 export interface HeldBody {
   held: number;
@@ -48,15 +65,48 @@ export function shouldPause(bodies: Iterable<HeldBody>, maxBytes: number): boole
   return total > maxBytes && drainable;
 }
 
-/** Tracks every streamed body of a session and wakes the reader when it may read again. */
+/**
+ * Tracks every body of a session: the room small bodies reserve from their
+ * start until their job is done, and each streamed body's claim; admits new
+ * bodies within `maxBytes`, and wakes the reader when it may read again.
+ */
 export class BodyBudget {
   private readonly bodies = new Set<StreamedBody>();
   private waiters: (() => void)[] = [];
+  /** Bytes reserved by small bodies, assembled or arriving. */
+  private reserved = 0;
   /** Bytes of each body the edge may send beyond what its forward has taken (announced to the edge at open). */
   readonly window: number;
 
   constructor(readonly maxBytes: number) {
     this.window = bodyWindowFor(maxBytes);
+  }
+
+  /** Bytes claimed by every body taken in: what the hub may have to hold for them at once if the edge keeps to its windows. */
+  get committed(): number {
+    let n = this.reserved;
+    for (const b of this.bodies) n += b.claim;
+    return n;
+  }
+
+  /**
+   * Room for a small body of `size` bytes, held until `release`d; false when
+   * it does not fit (the body is then refused).
+   */
+  reserve(size: number): boolean {
+    if (!admits(this.committed, size, this.maxBytes)) return false;
+    this.reserved += size;
+    return true;
+  }
+
+  /** Gives back what `reserve(size)` took. */
+  release(size: number): void {
+    this.reserved = Math.max(0, this.reserved - size);
+  }
+
+  /** Whether a streamed body of `size` bytes fits now (it claims up to one window). */
+  admitsStream(size: number): boolean {
+    return admits(this.committed, Math.min(size, this.window), this.maxBytes);
   }
 
   /**
@@ -109,12 +159,21 @@ export class BodyBudget {
  * forward (an async iterable of its parts, in order). `discard` when nobody
  * will read it (skipped, dropped, or the forward ended early): later parts
  * are then only counted, never held.
+ *
+ * A body whose edge sends more than its window while its forward has not
+ * started is `refused`: it is discarded and its job is answered SKIPPED
+ * (an edge that keeps to the windows never does this; one that does would
+ * otherwise make the hub hold any amount of it).
  */
 export class StreamedBody implements HeldBody, AsyncIterable<Uint8Array> {
   held = 0;
   running = false;
   /** Bytes received so far, held or not. */
   received = 0;
+  /** Sent past its window before its forward started: dropped, and its job is skipped. */
+  refused = false;
+  /** Bytes handed to the forward so far. */
+  private given = 0;
   private readonly parts: Uint8Array[] = [];
   private wake: (() => void) | undefined;
   private error: Error | undefined;
@@ -144,10 +203,26 @@ export class StreamedBody implements HeldBody, AsyncIterable<Uint8Array> {
     return this.received === this.size;
   }
 
+  /**
+   * Bytes this body may make the hub hold: what it holds, or, while more
+   * may arrive, up to one window past what its forward has taken.
+   */
+  get claim(): number {
+    if (this.discarded) return 0;
+    if (this.complete) return this.held;
+    return Math.max(this.held, Math.min(this.budget.window, this.size - this.given));
+  }
+
   /** The next part from the stream (offsets are checked by the session). */
   push(data: Uint8Array): void {
     this.received += data.length;
     if (this.discarded) return;
+    if (this.received > this.granted && !this.running) {
+      // note: past the window with nobody reading it: an edge that ignores credits. Hold none of it.
+      this.refused = true;
+      this.discard();
+      return;
+    }
     this.parts.push(data);
     this.held += data.length;
     this.budget.changed();
@@ -193,6 +268,7 @@ export class StreamedBody implements HeldBody, AsyncIterable<Uint8Array> {
         if (part) {
           this.held -= part.length;
           given += part.length;
+          this.given = given;
           this.budget.changed();
           this.grant(given, false);
           yield part;

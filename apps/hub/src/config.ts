@@ -33,7 +33,7 @@ export const hubEnvSchema = z
       .default(64 * 1024 * 1024)
       .meta({
         description:
-          "Bytes of large bodies (over 1 MiB, streamed to their destinations as they arrive) the hub holds at once. Each body may be sent an eighth of it (1–8 MiB) beyond what its destination has taken, the rest waiting at the edge; past the whole, the hub reads the stream no further until its forwards have written them. Default 64 MiB.",
+          "Bytes of webhook bodies the hub holds at once. A body that does not fit is refused and sent again by the edge shortly after, in order. Large bodies (over 1 MiB) are streamed to their destinations as they arrive: each may be sent an eighth of this (1–8 MiB) beyond what its destination has taken, the rest waiting at the edge. Default 64 MiB.",
       }),
     HUB_DEAD_AFTER_MS: intFrom(300, 300_000)
       .default(30_000)

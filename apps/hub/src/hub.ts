@@ -72,6 +72,9 @@ class WideWindowSessionManager extends Http2SessionManager {
   }
 }
 
+/** Largest message the hub reads from the edge; a larger one ends the stream (ResourceExhausted) before it is buffered. */
+export const MAX_EDGE_MESSAGE_BYTES = 4 * 1024 * 1024;
+
 /** Connection state, for health and tests. */
 export interface HubState {
   connected: boolean;
@@ -84,6 +87,8 @@ export interface HubState {
   bodyPauses: number;
   /** Credits sent to the edge: more of a body granted as its forward took it (per-delivery windows). */
   bodyCredits: number;
+  /** Deliveries refused for want of room (HUB_MAX_BODY_BYTES) and answered SKIPPED, for the edge to re-send. */
+  bodiesRefused: number;
 }
 
 /**
@@ -119,6 +124,7 @@ export function createHub(config: HubConfig, deps: { log?: Logger; random?: () =
     bodyBytesHeldPeak: 0,
     bodyPauses: 0,
     bodyCredits: 0,
+    bodiesRefused: 0,
   };
   const stopper = new AbortController();
   // note: stop() first drains (no new deliveries, running forwards finish), and only then aborts.
@@ -156,7 +162,15 @@ export function createHub(config: HubConfig, deps: { log?: Logger; random?: () =
         { createConnection: () => dialEdge(config.edgeUrl), settings: { initialWindowSize: STREAM_WINDOW_BYTES } },
       );
       // note: no compression on the stream: bodies are relayed byte for byte and gzip cost more CPU than it saved.
-      const transport = createConnectTransport({ baseUrl: config.edgeUrl, httpVersion: "2", sessionManager, acceptCompression: [] });
+      // note: readMaxBytes bounds one message from the edge (connect's default is 4 GiB): its largest are a start with a
+      // webhook's headers (ingest takes 64 KiB of them) and a 256 KiB part.
+      const transport = createConnectTransport({
+        baseUrl: config.edgeUrl,
+        httpVersion: "2",
+        sessionManager,
+        acceptCompression: [],
+        readMaxBytes: MAX_EDGE_MESSAGE_BYTES,
+      });
       const client = createClient(StreamService, transport);
       const startedAt = Date.now();
       try {
@@ -183,6 +197,9 @@ export function createHub(config: HubConfig, deps: { log?: Logger; random?: () =
             },
             onCredit() {
               state.bodyCredits += 1;
+            },
+            onRefused() {
+              state.bodiesRefused += 1;
             },
           },
         });

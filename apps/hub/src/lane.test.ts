@@ -60,3 +60,22 @@ describe("Lane.finish", () => {
     expect(lane.size).toBe(0);
   });
 });
+
+describe("a refused job", () => {
+  it("is skipped in its turn and blocks its epoch: later jobs of that epoch are skipped, a newer epoch runs", async () => {
+    const reported: string[] = [];
+    const lane = new Lane((j, r) => reported.push(`${j.webhookId}:${r === "skipped" ? "skipped" : r.statusCode}`));
+    const at = (id: string, epoch: bigint, refused = false): LaneJob => ({ ...job(id, async () => ok), epoch, refused: () => refused });
+    lane.push(at("a", 1n));
+    lane.push(at("b", 1n, true));
+    expect(lane.refusing(1n)).toBe(false);
+    lane.refuse(1n);
+    expect(lane.refusing(1n)).toBe(true);
+    expect(lane.refusing(2n)).toBe(false);
+    lane.push(at("c", 1n));
+    lane.push(at("b", 2n));
+    lane.push(at("c", 2n));
+    for (let i = 0; i < 20 && reported.length < 5; i++) await new Promise((r) => setImmediate(r));
+    expect(reported).toEqual(["a:200", "b:skipped", "c:skipped", "b:200", "c:200"]);
+  });
+});

@@ -4,6 +4,10 @@
  * its epoch: every later delivery of that epoch is answered SKIPPED without
  * being tried, until the edge re-sends from the failed webhook under a newer
  * epoch. So k+1 can never reach the LAN service before k is settled.
+ *
+ * A job the session refused (no room for its body, HUB_MAX_BODY_BYTES) is
+ * answered SKIPPED when its turn comes and blocks its epoch the same way;
+ * the edge, on that SKIPPED, restarts the lane from it under a new epoch.
  */
 import { DeliveryOutcome } from "@hookly/proto/gen/stream_pb";
 import { blocksQueue, judgeOutcome } from "@hookly/proto/outcome";
@@ -18,8 +22,10 @@ export interface LaneJob {
   body: Promise<Uint8Array | BodyStream>;
   /** Forwards the job. */
   run: (body: Uint8Array | BodyStream) => Promise<ForwardResult>;
-  /** Called once the job is done with, run or not (a streamed body then drops what is still to come). */
+  /** Called once the job is done with, run or not (its body's room is given back; a streamed body drops what is still to come). */
   done?: () => void;
+  /** Whether the session refused the job's body (asked when its turn comes): it is skipped and blocks its epoch. */
+  refused?: () => boolean;
 }
 
 /** What a lane reports for each job. */
@@ -38,6 +44,8 @@ export const OUTCOME_TO_WIRE: Record<ForwardResult["outcome"], DeliveryOutcome> 
 export class Lane {
   private readonly queue: LaneJob[] = [];
   private blockedEpoch = -1n;
+  /** Jobs of this epoch and older that arrive from now on are refused (one of that epoch already was). */
+  private refusedEpoch = -1n;
   private running = false;
   private stopped = false;
   private finishing = false;
@@ -50,6 +58,19 @@ export class Lane {
     if (this.stopped || this.finishing) return;
     this.queue.push(job);
     if (!this.running) void this.drain();
+  }
+
+  /**
+   * A job of `epoch` was refused: it and every later one of that epoch will be
+   * skipped, so the session need not take in their bodies either.
+   */
+  refuse(epoch: bigint): void {
+    if (epoch > this.refusedEpoch) this.refusedEpoch = epoch;
+  }
+
+  /** Whether a job of `epoch` arriving now is refused (see {@link refuse}). */
+  refusing(epoch: bigint): boolean {
+    return epoch <= this.refusedEpoch || epoch <= this.blockedEpoch;
   }
 
   /** Drops queued jobs (the stream ended; the edge will re-send them). */
@@ -85,7 +106,8 @@ export class Lane {
       while (!this.stopped) {
         const job = this.queue.shift();
         if (!job) return;
-        if (job.epoch <= this.blockedEpoch) {
+        if (job.epoch <= this.blockedEpoch || job.refused?.()) {
+          if (job.epoch > this.blockedEpoch) this.blockedEpoch = job.epoch;
           job.done?.();
           this.report(job, "skipped");
           continue;

@@ -66,6 +66,8 @@ interface Assembly {
   parts: Uint8Array[];
   received: number;
   size: number;
+  /** Refused or taken in while stopping: its parts are counted, not kept. */
+  drop: boolean;
   resolve: (body: Uint8Array) => void;
   reject: (err: Error) => void;
 }
@@ -78,6 +80,8 @@ export interface SessionHooks {
   onBodyBytes?(held: number, paused: boolean): void;
   /** A credit for more of a body went to the edge. */
   onCredit?(): void;
+  /** A delivery was refused for want of room (HUB_MAX_BODY_BYTES); the edge re-sends it. */
+  onRefused?(): void;
 }
 
 /** Thrown for a protocol violation by the edge. */
@@ -158,9 +162,14 @@ export async function runSession(deps: {
     return lane;
   };
 
+  const addPart = (a: Assembly, data: Uint8Array): void => {
+    a.received += data.length;
+    if (!a.drop && data.length > 0) a.parts.push(data);
+  };
+
   const complete = (a: Assembly): void => {
     assemblies.delete(a.start.deliveryId);
-    a.resolve(a.parts.length === 1 ? a.parts[0]! : Buffer.concat(a.parts, a.size));
+    a.resolve(a.drop ? new Uint8Array() : a.parts.length === 1 ? a.parts[0]! : Buffer.concat(a.parts, a.size));
   };
 
   const onStart = (start: DeliveryStart): void => {
@@ -168,17 +177,28 @@ export async function runSession(deps: {
     if (assemblies.has(start.deliveryId) || streams.has(start.deliveryId) || start.body.length > size) {
       throw new ProtocolError(`bad delivery start ${start.deliveryId}`);
     }
+    const lane = draining ? undefined : laneOf(start.destinationId || start.endpointId);
+    // note: a refused body is taken in (its chunks must not look like a protocol error) but never held: its job is answered
+    // SKIPPED in order and blocks the epoch, so nothing behind it in the lane overtakes it (lane.ts).
+    let refused = lane?.refusing(start.epoch) ?? false;
     let body: Promise<Uint8Array | StreamedBody>;
     let a: Assembly | undefined;
     let streamed: StreamedBody | undefined;
+    let done: (() => void) | undefined;
     if (size > STREAM_BODY_BYTES) {
+      refused ||= !draining && !budget.admitsStream(size);
       streamed = budget.open(size, start.body, (until) => {
         send(create(HubFrameSchema, { kind: { case: "credit", value: { deliveryId: start.deliveryId, until: BigInt(until) } } }));
         hooks.onCredit?.();
       });
       if (!streamed.complete) streams.set(start.deliveryId, streamed);
       body = Promise.resolve(streamed);
+      const s = streamed;
+      done = () => s.discard();
+      if (draining || refused) s.discard();
     } else {
+      refused ||= !draining && !budget.reserve(size);
+      const reservation = draining || refused ? 0 : size;
       let resolve!: (b: Uint8Array) => void;
       let reject!: (e: Error) => void;
       body = new Promise<Uint8Array>((res, rej) => {
@@ -186,21 +206,30 @@ export async function runSession(deps: {
         reject = rej;
       });
       body.catch(() => undefined);
-      a = { start, parts: [start.body], received: start.body.length, size, resolve, reject };
+      a = { start, parts: [], received: 0, size, drop: reservation === 0, resolve, reject };
       assemblies.set(start.deliveryId, a);
+      addPart(a, start.body);
+      let released = false;
+      done = () => {
+        if (released) return;
+        released = true;
+        budget.release(reservation);
+      };
     }
-    // note: while draining the body is still taken in (its chunks must not look like a protocol error), never forwarded.
-    if (draining) {
-      streamed?.discard();
-      return;
+    if (refused) {
+      lane?.refuse(start.epoch);
+      hooks.onRefused?.();
+      log.debug({ webhookId: start.webhookId, size, committed: budget.committed, max: budget.maxBytes }, "no room for the body: refused");
     }
-    // note: one lane per destination; an edge before 0.2 sends no destination id and had one queue per endpoint.
-    laneOf(start.destinationId || start.endpointId).push({
+    if (!lane) return;
+    const s = streamed;
+    lane.push({
       deliveryId: start.deliveryId,
       webhookId: start.webhookId,
       epoch: start.epoch,
       body,
-      done: streamed && (() => streamed.discard()),
+      refused: refused ? () => true : s && (() => s.refused),
+      done,
       run: (b) =>
         forwarder.forward(
           {
@@ -228,17 +257,21 @@ export async function runSession(deps: {
       if (Number(offset) !== streamed.received || streamed.received + data.length > streamed.size) {
         throw new ProtocolError(`unexpected chunk for ${deliveryId} at ${offset}`);
       }
+      const wasRefused = streamed.refused;
       streamed.push(data);
       if (streamed.complete) streams.delete(deliveryId);
       hooks.onBodyBytes?.(budget.held, budget.paused());
+      if (streamed.refused && !wasRefused) {
+        hooks.onRefused?.();
+        log.warn({ deliveryId }, "the edge sent more of a body than its window before its turn: refused");
+      }
       return;
     }
     const a = assemblies.get(deliveryId);
     if (!a || Number(offset) !== a.received || a.received + data.length > a.size) {
       throw new ProtocolError(`unexpected chunk for ${deliveryId} at ${offset}`);
     }
-    a.parts.push(data);
-    a.received += data.length;
+    addPart(a, data);
     if (a.received === a.size) complete(a);
   };
 
