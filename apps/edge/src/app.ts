@@ -41,7 +41,10 @@ import { createIngestStore } from "./ingest/ingest.store.js";
 import { UI_BUILD_DIR } from "./install.js";
 import { createLifecycle } from "./lifecycle.js";
 import { createLogger, type Logger } from "./logger.js";
+import { createQueueControl } from "./queue/queue.service.js";
 import { createQueueStore } from "./queue/queue.store.js";
+import { createAuditService } from "./audit/audit.service.js";
+import { createAuditStore } from "./audit/audit.store.js";
 import { createNonceStore, createStreamService, peerKey } from "./relay/relay.rpc.js";
 import { createRelayService, type FinalFailure, type HeldDestination } from "./relay/relay.service.js";
 import { createHttpDispatch } from "./server/dispatch.js";
@@ -185,6 +188,11 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
         }
       }
     },
+    // note: `audit` is built below; sweeps start with listen(), after it exists.
+    onSweep: () => {
+      const purged = audit.purge();
+      if (purged > 0) log.info({ purged }, "purged audit entries past retention");
+    },
     onHeld: (h) => {
       for (const l of heldListeners) {
         try {
@@ -195,8 +203,10 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
       }
     },
   });
+  const audit = createAuditService({ store: createAuditStore(db), clock, retentionMs: config.retentionMs });
   const webhooks = createWebhookService({
     headers: headerSealer,
+    audit,
     db,
     clock,
     events,
@@ -206,6 +216,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
     deadLetterAfterMs: config.deadLetterAfterMs,
     files,
   });
+  const queue = createQueueControl({ store: queueStore, audit, relay, webhooks, events, clock });
   const settings: Settings = {
     baseUrl: config.baseUrl,
     retentionDays: Math.round(config.retentionMs / 86_400_000),
@@ -230,6 +241,8 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
     hubs,
     webhooks,
     relay,
+    queue,
+    audit,
     storage,
     settings,
     // note: `authenticate` is composed below, once the extensions' authenticators exist.
@@ -252,7 +265,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
     ...healthRoutes({ storage, relay, log }),
     ...extensions.flatMap((e) => e.routes ?? []),
   );
-  const apiRouter = new Router().add(...adminRoutes({ endpoints, webhooks, hubs, destinations, relay, settings, storage }));
+  const apiRouter = new Router().add(...adminRoutes({ endpoints, webhooks, hubs, destinations, relay, queue, audit, settings, storage }));
   const serveUi = createStaticHandler(config.uiDir ?? UI_BUILD_DIR);
 
   const fallback = createHttpDispatch({ api: apiRouter, routes: router, guard, serveUi, storage, log });
@@ -277,7 +290,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
       r.service(
         AdminService,
         Object.assign(
-          createAdminRpc({ endpoints, webhooks, hubs, destinations, relay, settings, events, log, storage }),
+          createAdminRpc({ endpoints, webhooks, hubs, destinations, relay, queue, audit, settings, events, log, storage }),
           ...extensions.map((e) => e.adminRpc ?? {}),
         ),
       );
@@ -321,6 +334,8 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
     ingest,
     webhooks,
     relay,
+    queue,
+    audit,
     storage,
     payloads,
     settings,

@@ -6,7 +6,9 @@
  */
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { AdminService } from "@hookly/proto/gen/admin_pb";
+import type { AuditService } from "./audit/audit.service.js";
 import type { Authenticator } from "./auth/auth.service.js";
+import type { QueueControl } from "./queue/queue.service.js";
 import type { Clock } from "./clock.js";
 import type { EdgeConfig } from "./config.js";
 import type { SecretBox } from "./crypto/secret-box.js";
@@ -54,6 +56,10 @@ export interface Core {
   hubs: HubService;
   webhooks: WebhookService;
   relay: RelayService;
+  /** The operator's actions on the queues (retry now, skip, cancel, bulk). */
+  queue: QueueControl;
+  /** The audit trail of those actions. */
+  audit: AuditService;
   /** Storage health: report storage errors of a write path here; read whether writes are refused. */
   storage: StorageService;
   /** The non-secret settings GetSettings reports (extensions' `settings` are merged in once all are built). */

@@ -28,7 +28,14 @@
  *   POST   /api/hubs/:id/revoke · /retire → 200 { hub };  /rotate → 200 { hub, secret, env, compose }
  *   GET    /api/endpoints/:id/destinations → 200 { destinations }; POST → 201 { destination }
  *   GET · PATCH · DELETE /api/destinations/:id
- *   POST   /api/webhooks/:id/replay?destination_id=dst_…   (one destination; default all)
+ *   POST   /api/webhooks/:id/replay?destination_id=dst_…&allow_pending=true&resign=true
+ *          (one destination, default all; a pending webhook only with allow_pending; resign: a fresh
+ *          signature with the endpoint's secret, stripe and generic endpoints)
+ *   POST   /api/webhooks/:id/retry-now · /skip · /cancel [?destination_id=dst_…]
+ *                                         → 200 { webhook_id, destination_id, action, status, in_flight, stalled }
+ *   POST   /api/webhooks/bulk { action: replay|skip, webhook_ids | filter, allow_pending }
+ *                                         → 200 { matched, acted, ignored, replay_ids }
+ *   GET    /api/audit?webhook_id=&endpoint_id=&limit=&page_token= → 200 { entries, next_page_token }
  */
 import { pipeline } from "node:stream/promises";
 import { z } from "zod";
@@ -37,6 +44,8 @@ import { secretsToCreate, secretsToUpdate } from "../endpoint/endpoint.secrets.j
 import { onlyMutes, requireScope } from "../auth/auth.scopes.js";
 import { AppError } from "../errors.js";
 import { readJson, sendJson, type NodeResponse, type Route } from "../server/http.js";
+import { DELIVERY_ACTIONS } from "../queue/queue.control.js";
+import { BULK_ACTIONS } from "../queue/queue.service.js";
 import { utf8Head } from "../payload/payload.text.js";
 import { MAX_PAYLOAD_PREVIEW_BYTES, type AttemptView, type EndpointQueueStats, type WebhookDetail, type WebhookView } from "../webhook/webhook.service.js";
 import type { HubService } from "../hub/hub.service.js";
@@ -192,13 +201,65 @@ const time = (field: string) =>
     return ms;
   });
 
-const listWebhooksQuery = z.strictObject({
+const trueOrFalse = (field: string) => z.enum(["true", "false"], { error: `${field} must be true or false` }).transform((v) => v === "true");
+
+const filterFields = {
   endpoint_id: z.string().optional(),
   status: z.string().optional(),
   event_type: z.string().optional(),
-  verified: z.enum(["true", "false"], { error: "verified must be true or false" }).optional(),
+  verified: trueOrFalse("verified").optional(),
+  superseded: trueOrFalse("superseded").optional(),
   since: time("since").optional(),
   until: time("until").optional(),
+};
+
+/** The service's filter from parsed filter fields. */
+const filterOf = (q: {
+  endpoint_id?: string;
+  status?: string;
+  event_type?: string;
+  verified?: boolean;
+  superseded?: boolean;
+  since?: number;
+  until?: number;
+}) => ({
+  endpointId: q.endpoint_id,
+  status: q.status,
+  eventType: q.event_type,
+  verified: q.verified,
+  superseded: q.superseded,
+  since: q.since,
+  until: q.until,
+});
+
+const bulkBody = z.strictObject(
+  {
+    action: z.enum(BULK_ACTIONS, { error: `action must be one of ${BULK_ACTIONS.join(", ")}` }),
+    webhook_ids: z.array(text("each of webhook_ids"), { error: "webhook_ids must be an array of webhook ids" }).optional(),
+    filter: z
+      .strictObject(
+        { ...filterFields, verified: flag("filter.verified").optional(), superseded: flag("filter.superseded").optional() },
+        { error: (iss) => (iss.code === "invalid_type" ? "filter must be an object" : undefined) },
+      )
+      .optional(),
+    allow_pending: flag("allow_pending").optional(),
+  },
+  { error: (iss) => (iss.code === "invalid_type" ? "body must be a JSON object" : undefined) },
+);
+
+const listAuditQuery = z.strictObject({
+  webhook_id: z.string().optional(),
+  endpoint_id: z.string().optional(),
+  limit: z
+    .string()
+    .regex(/^\d{1,6}$/, { error: "limit must be an integer from 1 to 500" })
+    .transform(Number)
+    .optional(),
+  page_token: z.string().optional(),
+});
+
+const listWebhooksQuery = z.strictObject({
+  ...filterFields,
   limit: z
     .string()
     .regex(/^\d{1,6}$/, { error: "limit must be an integer from 1 to 500" })
@@ -236,6 +297,9 @@ function queryObject(url: URL): Record<string, string> {
   return out;
 }
 
+/** The audit name of a REST caller (`admin`, `token:<id>`, `github:<login>`). */
+const actorName = (caller: { id?: string } | undefined): string => caller?.id ?? "unknown";
+
 const noContent = (res: NodeResponse): void => {
   res.writeHead(204, { "cache-control": "no-store" });
   res.end();
@@ -243,7 +307,7 @@ const noContent = (res: NodeResponse): void => {
 
 /** The /api/ routes. */
 export function adminRoutes(deps: AdminDeps): Route[] {
-  const { endpoints, webhooks, hubs, destinations, relay } = deps;
+  const { endpoints, webhooks, hubs, destinations, relay, queue, audit } = deps;
   const snapshotsOf = (e: EndpointView) => e.destinations.map((d) => destinationSnapshot(destinations.view(d), relay));
   const withQueue = (e: EndpointView) => endpointJson(e, webhooks.queueStats(e.id)[0], snapshotsOf(e));
   const hubJson = (id: string) => restJson(hubSnapshots({ hubs, destinations, relay }).find((h) => h.id === id) ?? hubs.get(id));
@@ -320,8 +384,8 @@ export function adminRoutes(deps: AdminDeps): Route[] {
       method: "POST",
       path: "/api/endpoints/:id/replay",
       scope: "operate",
-      handler: async (_req, res, params) => {
-        sendJson(res, 200, { replayed: await webhooks.replayEndpoint(params.id!) });
+      handler: async (_req, res, params, _url, caller) => {
+        sendJson(res, 200, { replayed: await webhooks.replayEndpoint(params.id!, actorName(caller)) });
       },
     },
     {
@@ -329,16 +393,7 @@ export function adminRoutes(deps: AdminDeps): Route[] {
       path: "/api/webhooks",
       handler: (_req, res, _params, url) => {
         const q = parse(listWebhooksQuery, queryObject(url), "query parameter");
-        const page = webhooks.list({
-          endpointId: q.endpoint_id,
-          status: q.status,
-          eventType: q.event_type,
-          verified: q.verified === undefined ? undefined : q.verified === "true",
-          since: q.since,
-          until: q.until,
-          limit: q.limit,
-          pageToken: q.page_token,
-        });
+        const page = webhooks.list({ ...filterOf(q), limit: q.limit, pageToken: q.page_token });
         sendJson(res, 200, { webhooks: page.webhooks.map(webhookJson), next_page_token: page.nextPageToken });
       },
     },
@@ -380,10 +435,58 @@ export function adminRoutes(deps: AdminDeps): Route[] {
       method: "POST",
       path: "/api/webhooks/:id/replay",
       scope: "operate",
-      handler: async (_req, res, params, url) => {
-        const q = parse(z.strictObject({ destination_id: z.string().optional() }), queryObject(url), "query parameter");
-        const w = await webhooks.replay(params.id!, { destinationId: q.destination_id });
+      handler: async (_req, res, params, url, caller) => {
+        const q = parse(
+          z.strictObject({
+            destination_id: z.string().optional(),
+            allow_pending: trueOrFalse("allow_pending").optional(),
+            resign: trueOrFalse("resign").optional(),
+          }),
+          queryObject(url),
+          "query parameter",
+        );
+        const w = await webhooks.replay(params.id!, {
+          destinationId: q.destination_id,
+          allowPending: q.allow_pending,
+          resign: q.resign,
+          actor: actorName(caller),
+        });
         sendJson(res, 201, { webhook: webhookJson(w) }, { location: `/api/webhooks/${w.id}` });
+      },
+    },
+    ...DELIVERY_ACTIONS.map(
+      (action): Route => ({
+        method: "POST",
+        path: `/api/webhooks/:id/${action.replace("_", "-")}`,
+        scope: "operate",
+        handler: (_req, res, params, url, caller) => {
+          const q = parse(z.strictObject({ destination_id: z.string().optional() }), queryObject(url), "query parameter");
+          const r = queue.act(params.id!, action, { destinationId: q.destination_id, actor: actorName(caller) });
+          sendJson(res, 200, restJson(r));
+        },
+      }),
+    ),
+    {
+      method: "POST",
+      path: "/api/webhooks/bulk",
+      scope: "operate",
+      handler: async (req, res, _params, _url, caller) => {
+        const body = parse(bulkBody, await readJson(req), "field");
+        const r = await queue.bulk(
+          body.action,
+          { webhookIds: body.webhook_ids, filter: body.filter && filterOf(body.filter) },
+          { actor: actorName(caller), allowPending: body.allow_pending },
+        );
+        sendJson(res, 200, restJson(r));
+      },
+    },
+    {
+      method: "GET",
+      path: "/api/audit",
+      handler: (_req, res, _params, url) => {
+        const q = parse(listAuditQuery, queryObject(url), "query parameter");
+        const page = audit.list({ webhookId: q.webhook_id, endpointId: q.endpoint_id, limit: q.limit, pageToken: q.page_token });
+        sendJson(res, 200, { entries: restJson(page.entries), next_page_token: page.nextPageToken });
       },
     },
     {

@@ -16,6 +16,8 @@ import { PROVIDER_TYPES, type EndpointService } from "../endpoint/endpoint.servi
 import { AppError } from "../errors.js";
 import type { HubService, HubView } from "../hub/hub.service.js";
 import type { RelayService } from "../relay/relay.service.js";
+import type { QueueControl } from "../queue/queue.service.js";
+import type { AuditService } from "../audit/audit.service.js";
 import type { ProviderType as ProviderName } from "../verify/verify.service.js";
 import type { StatusCounts, WebhookService } from "../webhook/webhook.service.js";
 import { WEBHOOK_STATUSES, type WebhookStatusName } from "../webhook/webhook.store.js";
@@ -150,6 +152,8 @@ export interface AdminDeps {
   hubs: HubService;
   destinations: DestinationService;
   relay: HubStatusSource;
+  queue: QueueControl;
+  audit: AuditService;
   settings: AdminSettings;
   storage: Pick<StorageService, "status">;
 }

@@ -387,6 +387,8 @@ describe("WatchEvents", () => {
       hubs: undefined as never,
       destinations: undefined as never,
       relay: undefined as never,
+      queue: undefined as never,
+      audit: undefined as never,
       settings: undefined as never,
       storage: undefined as never,
       events,

@@ -9,7 +9,14 @@ import { create } from "@bufbuild/protobuf";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import {
+  ActOnDeliveryResponseSchema,
   AttemptSchema,
+  AuditEntrySchema,
+  BulkAction,
+  BulkActResponseSchema,
+  DeliveryAction,
+  type ListWebhooksRequest,
+  type WebhookFilter as WebhookFilterMessage,
   DeliverySchema,
   DestinationSchema,
   EndpointQueueSchema,
@@ -33,6 +40,10 @@ import {
   type WatchEventsResponse,
   type Webhook,
 } from "@hookly/proto/gen/admin_pb";
+import type { AuditRecord } from "../audit/audit.service.js";
+import { principalKey } from "../auth/auth.service.js";
+import type { DeliveryAction as DeliveryActionName } from "../queue/queue.control.js";
+import type { BulkAction as BulkActionName } from "../queue/queue.service.js";
 import type { DestinationInput } from "../destination/destination.service.js";
 import type { HubCredential } from "../hub/hub.service.js";
 import type { DeliveryRecord } from "../webhook/webhook.store.js";
@@ -43,7 +54,7 @@ import type { StorageService, StorageStatus } from "../storage/storage.service.j
 import type { EdgeEvents } from "../events.js";
 import type { Logger } from "../logger.js";
 import type { ProviderType as ProviderName } from "../verify/verify.service.js";
-import type { AttemptView, EndpointQueueStats, WebhookDetail, WebhookStatusName, WebhookView } from "../webhook/webhook.service.js";
+import type { AttemptView, EndpointQueueStats, WebhookDetail, WebhookFilter, WebhookStatusName, WebhookView } from "../webhook/webhook.service.js";
 import {
   destinationSnapshot,
   filterFromWire,
@@ -117,16 +128,59 @@ function endpointMessage(e: EndpointView, q: EndpointQueueStats | undefined, des
   return messageFrom(EndpointSchema, e, { destinations, queueDepth: q?.pending ?? 0, lastDeliveredAt: q?.lastDeliveredAt });
 }
 
-/** A webhook message; headers, payload and deliveries only for a detail. */
-function webhookMessage(w: WebhookView, body?: Pick<WebhookDetail, "headers" | "payload" | "payloadTruncated" | "payloadSha256" | "deliveries">): Webhook {
+/** A webhook message; headers, payload, deliveries and replays only for a detail. */
+function webhookMessage(
+  w: WebhookView,
+  body?: Pick<WebhookDetail, "headers" | "payload" | "payloadTruncated" | "payloadSha256" | "deliveries" | "replays">,
+): Webhook {
   return messageFrom(WebhookSchema, w, {
     headers: body?.headers.map(([name, value]) => ({ name, value })),
     payload: body?.payload,
     payloadTruncated: body?.payloadTruncated,
     payloadSha256: body?.payloadSha256,
     deliveries: body?.deliveries.map(deliveryMessage),
+    replays: body?.replays.map((r) => webhookMessage(r)),
   });
 }
+
+/** An audit entry message: its detail as JSON text. */
+function auditMessage(a: AuditRecord) {
+  return messageFrom(AuditEntrySchema, a, { detailJson: a.detail ? JSON.stringify(a.detail) : "" });
+}
+
+/** A webhook filter from its message (as ListWebhooks reads one). */
+function filterOf(f: WebhookFilterMessage | ListWebhooksRequest | undefined): Omit<WebhookFilter, "limit" | "pageToken"> {
+  if (!f) return {};
+  let status: WebhookStatusName | undefined;
+  if (f.status !== 0) {
+    status = statusFromProto(f.status);
+    if (!status) throw new AppError("invalid_argument", `status ${f.status} is not a WebhookStatus`);
+  }
+  return {
+    endpointId: f.endpointId || undefined,
+    status,
+    eventType: f.eventType || undefined,
+    verified: f.verified,
+    superseded: f.superseded,
+    since: f.since ? timestampMs(f.since) : undefined,
+    until: f.until ? timestampMs(f.until) : undefined,
+  };
+}
+
+/** The caller's audit name: `admin`, `token:<id>`, `github:<login>`; "unknown" outside an authenticated call (tests). */
+export function actorOf(ctx: HandlerContext): string {
+  return ctx.values.get(principalKey)?.id ?? "unknown";
+}
+
+const DELIVERY_ACTION_NAMES: Record<number, DeliveryActionName | undefined> = {
+  [DeliveryAction.RETRY_NOW]: "retry_now",
+  [DeliveryAction.SKIP]: "skip",
+  [DeliveryAction.CANCEL]: "cancel",
+};
+const BULK_ACTION_NAMES: Record<number, BulkActionName | undefined> = {
+  [BulkAction.REPLAY]: "replay",
+  [BulkAction.SKIP]: "skip",
+};
 
 /** An attempt message. */
 function attemptMessage(a: AttemptView) {
@@ -150,7 +204,7 @@ export function createAdminRpc(
     storage: Pick<StorageService, "failed" | "status">;
   },
 ): Partial<ServiceImpl<typeof AdminService>> {
-  const { endpoints, webhooks, hubs, destinations, relay, settings, events, log } = deps;
+  const { endpoints, webhooks, hubs, destinations, relay, queue, audit, settings, events, log } = deps;
   const heartbeatMs = deps.watchHeartbeatMs ?? WATCH_HEARTBEAT_MS;
 
   /** Runs a handler body, mapping AppError to ConnectError. */
@@ -228,21 +282,7 @@ export function createAdminRpc(
 
     listWebhooks: (req, ctx) =>
       guard(ctx, () => {
-        let status: WebhookStatusName | undefined;
-        if (req.status !== 0) {
-          status = statusFromProto(req.status);
-          if (!status) throw new AppError("invalid_argument", `status ${req.status} is not a WebhookStatus`);
-        }
-        const page = webhooks.list({
-          endpointId: req.endpointId || undefined,
-          status,
-          eventType: req.eventType || undefined,
-          verified: req.verified,
-          since: req.since ? timestampMs(req.since) : undefined,
-          until: req.until ? timestampMs(req.until) : undefined,
-          limit: req.limit || undefined,
-          pageToken: req.pageToken || undefined,
-        });
+        const page = webhooks.list({ ...filterOf(req), limit: req.limit || undefined, pageToken: req.pageToken || undefined });
         return { webhooks: page.webhooks.map((w) => webhookMessage(w)), nextPageToken: page.nextPageToken };
       }),
 
@@ -253,9 +293,44 @@ export function createAdminRpc(
       }),
 
     replayWebhook: (req, ctx) =>
-      guard(ctx, async () => ({ webhook: webhookMessage(await webhooks.replay(req.id, { destinationId: req.destinationId || undefined })) })),
+      guard(ctx, async () => ({
+        webhook: webhookMessage(
+          await webhooks.replay(req.id, {
+            destinationId: req.destinationId || undefined,
+            allowPending: req.allowPending,
+            resign: req.resign,
+            actor: actorOf(ctx),
+          }),
+        ),
+      })),
 
-    replayEndpoint: (req, ctx) => guard(ctx, async () => ({ replayed: await webhooks.replayEndpoint(req.endpointId) })),
+    replayEndpoint: (req, ctx) => guard(ctx, async () => ({ replayed: await webhooks.replayEndpoint(req.endpointId, actorOf(ctx)) })),
+
+    actOnDelivery: (req, ctx) =>
+      guard(ctx, () => {
+        const action = DELIVERY_ACTION_NAMES[req.action];
+        if (!action) throw new AppError("invalid_argument", "action is required (RETRY_NOW, SKIP or CANCEL)");
+        const r = queue.act(req.webhookId, action, { destinationId: req.destinationId || undefined, actor: actorOf(ctx) });
+        return messageFrom(ActOnDeliveryResponseSchema, r, { stalled: r.stalled ?? "" });
+      }),
+
+    bulkAct: (req, ctx) =>
+      guard(ctx, async () => {
+        const action = BULK_ACTION_NAMES[req.action];
+        if (!action) throw new AppError("invalid_argument", "action is required (REPLAY or SKIP)");
+        const r = await queue.bulk(
+          action,
+          { webhookIds: req.webhookIds, filter: filterOf(req.filter) },
+          { actor: actorOf(ctx), allowPending: req.allowPending },
+        );
+        return messageFrom(BulkActResponseSchema, r);
+      }),
+
+    listAudit: (req, ctx) =>
+      guard(ctx, () => {
+        const page = audit.list({ webhookId: req.webhookId, endpointId: req.endpointId, limit: req.limit, pageToken: req.pageToken });
+        return { entries: page.entries.map(auditMessage), nextPageToken: page.nextPageToken };
+      }),
 
     getStatus: (_req, ctx) =>
       guard(ctx, () => {

@@ -7,10 +7,10 @@ describe("scopes", () => {
     for (const [i, have] of SCOPES.entries()) for (const [j, need] of SCOPES.entries()) expect(covers(have, need), `${have} ⊇ ${need}`).toBe(i >= j);
   });
 
-  it("name a scope for every AdminService method, reads read, replays operate, the rest admin", () => {
+  it("name a scope for every AdminService method, reads read, replays and queue actions operate, the rest admin", () => {
     expect(Object.keys(RPC_SCOPES).sort()).toEqual(Object.keys(AdminService.method).sort());
     for (const m of Object.keys(AdminService.method)) {
-      const want = /^(list|get|watch|whoAmI)/.test(m) && m !== "listApiTokens" ? "read" : /^replay/.test(m) ? "operate" : "admin";
+      const want = /^(list|get|watch|whoAmI)/.test(m) && m !== "listApiTokens" ? "read" : /^(replay|actOnDelivery|bulkAct)/.test(m) ? "operate" : "admin";
       expect(scopeOfRpc(m), m).toBe(want);
     }
     expect(scopeOfRpc("someNewerMethod")).toBe("admin");

@@ -3,7 +3,8 @@
  * admin API call — REST, Connect and the MCP tools alike — needs one.
  *
  * - `read`: see endpoints, webhooks, deliveries, hubs, status, settings.
- * - `operate`: also replay webhooks and mute or unmute endpoints.
+ * - `operate`: also replay webhooks, retry now, skip or cancel deliveries
+ *   (one or in bulk), and mute or unmute endpoints.
  * - `admin`: everything: endpoints, destinations, hubs, tokens.
  *
  * Each scope covers the ones before it. The admin token, and sessions opened
@@ -42,8 +43,11 @@ export const RPC_SCOPES: Record<keyof ServiceImpl<typeof AdminService>, Scope> =
   getSettings: "read",
   whoAmI: "read",
   listHubs: "read",
+  listAudit: "read",
   replayWebhook: "operate",
   replayEndpoint: "operate",
+  actOnDelivery: "operate",
+  bulkAct: "operate",
   createEndpoint: "admin",
   updateEndpoint: "admin",
   deleteEndpoint: "admin",

@@ -49,6 +49,8 @@ export interface NewWebhook {
   /** Dead-letter deadline of its deliveries. */
   deliverBy: number;
   replayOf: string | null;
+  /** A replay signed afresh (verify.sign.ts) instead of carrying the provider's signature. */
+  resigned?: boolean;
   /** The provider's id, when its endpoint deduplicates (ingest.dedup.ts). */
   dedupKey?: string | null;
   /** The earlier webhook this one repeats (then every route is filtered as a duplicate). */
@@ -80,9 +82,9 @@ export function createIngestStore(
 ) {
   const insertWebhook = db.prepare(
     `INSERT INTO webhook (id, endpoint_id, received_at, method, query, payload_size, payload_sha256, content_type, source_ip,
-       signature_valid, signature_reason, event_type, delivery_count, status, settled_at, replay_of, dedup_key, duplicate_of)
+       signature_valid, signature_reason, event_type, delivery_count, status, settled_at, replay_of, dedup_key, duplicate_of, resigned)
      VALUES (@id, @endpointId, @receivedAt, @method, @query, @payloadSize, @payloadSha256, @contentType, @sourceIp,
-       @signatureValid, @signatureReason, @eventType, @deliveryCount, @status, @settledAt, @replayOf, @dedupKey, @duplicateOf)`,
+       @signatureValid, @signatureReason, @eventType, @deliveryCount, @status, @settledAt, @replayOf, @dedupKey, @duplicateOf, @resigned)`,
   );
   const insertDelivery = db.prepare<[number | bigint, string, string, number, number, number | null, string | null]>(
     `INSERT INTO delivery (webhook_seq, destination_id, status, next_attempt_at, deliver_by, settled_at, error_message)
@@ -116,6 +118,7 @@ export function createIngestStore(
       replayOf: w.replayOf,
       dedupKey: w.dedupKey ?? null,
       duplicateOf: w.duplicateOf ?? null,
+      resigned: w.resigned ? 1 : 0,
     });
     insertBody.run(lastInsertRowid, JSON.stringify(w.headers), w.payload.file === null ? w.payload.inline : EMPTY, w.payload.file);
     for (const r of w.routes) {

@@ -52,13 +52,17 @@ export const REMOTE_TIMEOUT_MS = 30_000;
  * Returns a factory of in-process APIs: the AdminService implementation is
  * built once, each caller gets a client whose calls run as `principal`.
  */
-export function inProcessHooklyApi(core: Pick<Core, "endpoints" | "webhooks" | "hubs" | "destinations" | "relay" | "storage" | "settings" | "events" | "log">) {
+export function inProcessHooklyApi(
+  core: Pick<Core, "endpoints" | "webhooks" | "hubs" | "destinations" | "relay" | "queue" | "audit" | "storage" | "settings" | "events" | "log">,
+) {
   const impl = createAdminRpc({
     endpoints: core.endpoints,
     webhooks: core.webhooks,
     hubs: core.hubs,
     destinations: core.destinations,
     relay: core.relay,
+    queue: core.queue,
+    audit: core.audit,
     settings: core.settings,
     storage: core.storage,
     events: core.events,

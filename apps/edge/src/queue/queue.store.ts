@@ -6,11 +6,19 @@
 import type { Statement } from "better-sqlite3";
 import type { Db } from "../db/db.js";
 import { isForeignKeyViolation } from "../errors.js";
-import { BODY_COLUMNS, type BodyColumns, toBody, type AttemptFields, type WebhookBody, type WebhookRecord } from "../webhook/webhook.store.js";
+import {
+  BODY_COLUMNS,
+  type BodyColumns,
+  toBody,
+  type AttemptFields,
+  type DeliveryStatusName,
+  type WebhookBody,
+  type WebhookRecord,
+} from "../webhook/webhook.store.js";
 
 /** A pending delivery as the dispatcher needs it (no body). */
 export interface QueuedDelivery
-  extends Pick<WebhookRecord, "id" | "endpointId" | "receivedAt" | "method" | "query" | "payloadSize" | "signatureValid" | "eventType"> {
+  extends Pick<WebhookRecord, "id" | "endpointId" | "receivedAt" | "method" | "query" | "payloadSize" | "signatureValid" | "eventType" | "replayOf"> {
   /** Delivery seq: the destination's queue order. */
   seq: number;
   webhookSeq: number;
@@ -28,7 +36,8 @@ export interface AttemptRecord extends AttemptFields {
 
 /** How a delivery leaves or stays in the queue after an attempt. */
 export type Settlement =
-  | { status: "delivered"; at: number }
+  /** `replayOf`: the webhook is a replay of this one, which is superseded once the replay is delivered. */
+  | { status: "delivered"; at: number; replayOf?: string | null }
   | { status: "failed"; at: number; error: string }
   | { status: "retry"; at: number; nextAttemptAt: number; error: string };
 
@@ -44,6 +53,7 @@ interface QueuedRow {
   payload_size: number;
   signature_valid: number;
   event_type: string | null;
+  replay_of: string | null;
   attempts: number;
   next_attempt_at: number;
   deliver_by: number;
@@ -61,13 +71,27 @@ const toQueued = (r: QueuedRow): QueuedDelivery => ({
   payloadSize: r.payload_size,
   signatureValid: r.signature_valid === 1,
   eventType: r.event_type,
+  replayOf: r.replay_of,
   attempts: r.attempts,
   nextAttemptAt: r.next_attempt_at,
   deliverBy: r.deliver_by,
 });
 
 const QUEUED_COLUMNS = `d.seq, d.webhook_seq, d.destination_id, w.id, w.endpoint_id, w.received_at, w.method, w.query, w.payload_size,
-  w.signature_valid, w.event_type, d.attempts, d.next_attempt_at, d.deliver_by`;
+  w.signature_valid, w.event_type, w.replay_of, d.attempts, d.next_attempt_at, d.deliver_by`;
+
+/** One delivery of a webhook and where it stands in its destination's queue (for the operator's actions). */
+export interface DeliveryPositionRow {
+  seq: number;
+  webhookSeq: number;
+  webhookId: string;
+  endpointId: string;
+  destinationId: string;
+  status: DeliveryStatusName;
+  nextAttemptAt: number;
+  /** No pending delivery of its destination is before it. */
+  head: boolean;
+}
 
 /**
  * The webhook's status from its deliveries: pending while any is; filtered
@@ -126,9 +150,12 @@ export function createQueueStore(db: Db) {
     `INSERT INTO attempt (id, webhook_seq, delivery_seq, number, started_at, duration_ms, status_code, outcome, error, response_excerpt)
      VALUES (@id, @webhookSeq, @deliverySeq, @number, @startedAt, @durationMs, @statusCode, @outcome, @error, @responseExcerpt)`,
   );
+  // note: a delivery an operator skipped or cancelled while an attempt was under way is delivered if that attempt
+  // succeeds: what happened wins over what was asked.
   const delivered = db.prepare<[number, number, number, number, number]>(
-    `UPDATE delivery SET status = 'delivered', attempts = ?, last_attempt_at = ?, delivered_at = ?, settled_at = ?, error_message = NULL
-     WHERE seq = ? AND status = 'pending'`,
+    `UPDATE delivery SET status = 'delivered', attempts = ?, last_attempt_at = ?, delivered_at = ?, settled_at = ?, error_message = NULL,
+       settled_by = NULL
+     WHERE seq = ? AND (status = 'pending' OR (status = 'failed' AND settled_by IS NOT NULL))`,
   );
   const failed = db.prepare<[number, number, number, string, number]>(
     `UPDATE delivery SET status = 'failed', attempts = ?, last_attempt_at = ?, settled_at = ?, error_message = ?
@@ -169,6 +196,30 @@ export function createQueueStore(db: Db) {
     `UPDATE delivery SET next_attempt_at = ? WHERE destination_id = ? AND status = 'pending' AND next_attempt_at > ?`,
   );
   const noncePurge = db.prepare<[number]>(`DELETE FROM hub_nonce WHERE expires_at < ?`);
+  const positions = db.prepare<[string], Omit<DeliveryPositionRow, "head"> & { head: number }>(
+    `SELECT d.seq, d.webhook_seq AS webhookSeq, w.id AS webhookId, w.endpoint_id AS endpointId, d.destination_id AS destinationId,
+       d.status, d.next_attempt_at AS nextAttemptAt,
+       NOT EXISTS (SELECT 1 FROM delivery p WHERE p.destination_id = d.destination_id AND p.status = 'pending' AND p.seq < d.seq) AS head
+     FROM delivery d JOIN webhook w ON w.seq = d.webhook_seq WHERE w.id = ? ORDER BY d.seq`,
+  );
+  const settleByOperator = db.prepare<[number, string, string, number]>(
+    `UPDATE delivery SET status = 'failed', settled_at = ?, error_message = ?, settled_by = ? WHERE seq = ? AND status = 'pending'`,
+  );
+  const dueNow = db.prepare<[number, number]>(`UPDATE delivery SET next_attempt_at = ? WHERE seq = ? AND status = 'pending'`);
+  const deliveredWebhook = db.prepare<[number], { id: string; replay_of: string | null }>(
+    `SELECT id, replay_of FROM webhook WHERE seq = ? AND status = 'delivered'`,
+  );
+  const supersede = db.prepare<[string, string], { replay_of: string | null }>(
+    `UPDATE webhook SET superseded_by = ? WHERE id = ? AND superseded_by IS NULL RETURNING replay_of`,
+  );
+  /** A delivered replay supersedes its original, and that one's original, up the chain. */
+  const supersedeChain = (webhookSeq: number): void => {
+    const w = deliveredWebhook.get(webhookSeq);
+    if (!w) return;
+    let original = w.replay_of;
+    // note: bounded: a chain is as long as the replays of replays someone made; ids never repeat in it.
+    for (let hops = 0; original && hops < 1000; hops++) original = supersede.get(w.id, original)?.replay_of ?? null;
+  };
 
   const recompute = (webhookSeq: number) => aggregate.run(webhookSeq);
 
@@ -214,8 +265,27 @@ export function createQueueStore(db: Db) {
             ? singleFailed.run(attempt.number, attempt.startedAt, s.at, s.error, w)
             : singleRetry.run(attempt.number, attempt.startedAt, s.error, w);
       if (direct.changes === 0) recompute(w);
+      if (s.status === "delivered" && s.replayOf) supersedeChain(w);
       return true;
     }),
+    /** Each delivery of a webhook (by id) and whether it heads its destination's queue, in seq order. */
+    positions(webhookId: string): DeliveryPositionRow[] {
+      return positions.all(webhookId).map((r) => ({ ...r, head: r.head === 1 }));
+    },
+    /**
+     * Settles a pending delivery as failed by an operator's hand (skip or
+     * cancel): `error` says so, `by` names who. Returns false when it was no
+     * longer pending.
+     */
+    settleByOperator: db.transaction((seq: number, webhookSeq: number, at: number, error: string, by: string): boolean => {
+      if (settleByOperator.run(at, error, by, seq).changes === 0) return false;
+      recompute(webhookSeq);
+      return true;
+    }),
+    /** Makes a pending delivery due at `now`; false when it is not pending. */
+    dueNow(seq: number, now: number): boolean {
+      return dueNow.run(now, seq).changes > 0;
+    },
     /** Runs `fn` in one transaction (nested store calls become savepoints). */
     batch: db.transaction((fn: () => void): void => fn()),
     /** Pending deliveries whose dead-letter deadline has passed. */

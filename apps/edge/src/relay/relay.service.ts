@@ -170,6 +170,8 @@ export function createRelayService(deps: {
   storage: StorageReporter;
   /** Where bodies over 1 MiB are read from. */
   files: Pick<PayloadFiles, "reader">;
+  /** Runs with each periodic sweep (after retention), for housekeeping of other features (the audit trail's). */
+  onSweep?: () => void;
 }) {
   const { store, endpoints, destinations, clock, events, log, options } = deps;
   const limits: LaneLimits = { window: options.dispatchWindow, windowBytes: options.dispatchWindowBytes };
@@ -422,6 +424,7 @@ export function createRelayService(deps: {
       if (purged > 0) log.info({ purged }, "purged settled webhooks past retention");
     }
     store.purgeNonces(now);
+    deps.onSweep?.();
   };
 
   /** Applies one result; true when it wrote an attempt (false for a stale or skipped one). */
@@ -449,9 +452,9 @@ export function createRelayService(deps: {
       decision.kind === "retry"
         ? { status: "retry", at: now, nextAttemptAt: decision.nextAttemptAt, error }
         : decision.status === "delivered"
-          ? { status: "delivered", at: now }
+          ? { status: "delivered", at: now, replayOf: q.replayOf }
           : { status: "failed", at: now, error };
-    store.settle(
+    const applied = store.settle(
       {
         id: newId("attempt"),
         webhookSeq: q.webhookSeq,
@@ -483,10 +486,11 @@ export function createRelayService(deps: {
           deps.onHeld?.({ ...ids, url: dest?.url ?? "", error });
         }
         lane.held = { since: lane.held?.since ?? now, error };
-      } else {
+      } else if (applied) {
         log.info({ ...ids, webhookId: q.id, attempt: decision.flight.attempt, error, retryAt }, "delivery failed transiently; will retry");
       }
-      wakeAt(lane, decision.nextAttemptAt);
+      // note: not applied: an operator settled it (skip) while this attempt ran; the queue goes on at once.
+      wakeAt(lane, applied ? decision.nextAttemptAt : now);
       return true;
     }
     if (lane.held) {
@@ -667,6 +671,36 @@ export function createRelayService(deps: {
       lastKnown.set(gone.hubId, { since: clock.now(), lastSeenAt: gone.lastSeenAt, version: gone.hubVersion });
       for (const lane of lanesOfHub(gone.hubId)) voidLane(lane);
       events.emit("hub.changed", { hubId: gone.hubId, connected: false });
+    },
+    /**
+     * An operator changed a delivery of this destination's queue (retry now,
+     * skip, cancel): its lane looks at the queue again now, instead of at its
+     * retry time.
+     */
+    nudge(destinationId: string): void {
+      const lane = lanes.get(destinationId);
+      if (lane?.timer) {
+        clearTimeout(lane.timer);
+        lane.timer = undefined;
+      }
+      safely("dispatch", () => pump(destinationId));
+    },
+    /** Whether the delivery (by seq) has been sent to its hub and not answered yet. */
+    inFlight(deliverySeq: number): boolean {
+      for (const e of deliveries.values()) if (e.delivery.seq === deliverySeq) return true;
+      return false;
+    },
+    /** Why a destination's queue is not being sent now, if it is not: muted, disabled, its hub offline, or held. */
+    stalled(destinationId: string): string | null {
+      const dest = destinations.find(destinationId);
+      if (!dest) return "the destination was deleted";
+      if (!dest.enabled) return "the destination is disabled";
+      if (dest.muted) return "the destination is muted";
+      if (endpoints.find(dest.endpointId)?.muted) return "the endpoint is muted";
+      if (!links.has(dest.hubId)) return "its hub is not connected";
+      const held = lanes.get(destinationId)?.held;
+      if (held) return `its hub refuses the destination (${held.error})`;
+      return null;
     },
     /** A result arrived on `from`. Unknown or stale deliveries are ignored. */
     result: receive,

@@ -230,7 +230,8 @@ export interface Route {
    * for some bodies checks `caller` itself.
    */
   scope?: Scope;
-  handler: (req: NodeRequest, res: NodeResponse, params: Params, url: URL, caller?: { scope: Scope }) => void | Promise<void>;
+  /** `caller`: who called an `/api/…` route (its audit name in `id`, e.g. `admin`, `token:<id>`). */
+  handler: (req: NodeRequest, res: NodeResponse, params: Params, url: URL, caller?: { scope: Scope; id: string }) => void | Promise<void>;
 }
 
 interface CompiledRoute extends Route {

@@ -5,7 +5,11 @@
  *
  * A replay is a new webhook (new `wh_` id, `replay_of` = the original) stored
  * through the ingest store, so it is durable before the call returns and lands
- * at the tail of its endpoint's queue; the original is never changed.
+ * at the tail of its endpoint's queue; the original is only marked superseded
+ * once a replay of it is delivered (queue.store.ts). A pending webhook is
+ * replayed only when asked explicitly (it would be delivered twice), and a
+ * replay of a Stripe or Standard Webhooks endpoint can be signed afresh
+ * (verify/verify.sign.ts). Replays made with an `actor` are audited.
  */
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
@@ -17,8 +21,11 @@ import type { EndpointService } from "../endpoint/endpoint.service.js";
 import { AppError, isForeignKeyViolation } from "../errors.js";
 import type { EdgeEvents } from "../events.js";
 import { isId, newId } from "../ids.js";
+import { decodePageToken, encodePageToken } from "../paging.js";
 import type { IngestStore } from "../ingest/ingest.store.js";
 import type { PayloadFiles } from "../payload/payload.files.js";
+import type { AuditService } from "../audit/audit.service.js";
+import { cannotResign, resignHeaders } from "../verify/verify.sign.js";
 import type { HeaderSealer } from "./webhook.headers.js";
 import {
   createWebhookStore,
@@ -31,6 +38,9 @@ import {
   type WebhookRecord,
   type WebhookStatusName,
 } from "./webhook.store.js";
+
+/** Page tokens, re-exported for this service's callers. */
+export { decodePageToken, encodePageToken } from "../paging.js";
 
 /** Store types that are part of this service's API. */
 export type { DeliveryRecord, EndpointQueueStats, StatusCounts, WebhookStatusName } from "./webhook.store.js";
@@ -65,6 +75,24 @@ export interface WebhookDetail extends WebhookView {
   payloadSha256: string;
   /** One per destination it was routed to (filtered ones included). */
   deliveries: DeliveryRecord[];
+  /** The replays made of it, oldest first (at most MAX_REPLAYS_SHOWN). */
+  replays: WebhookView[];
+}
+
+/** How to replay. */
+export interface ReplayOptions {
+  /** Only to this destination (whatever its filter says). */
+  destinationId?: string | undefined;
+  /** Only to these destinations (bulk replays: the ones that missed it). */
+  destinationIds?: readonly string[] | undefined;
+  /** Replay a webhook that is still pending (it will then reach its destinations twice). */
+  allowPending?: boolean | undefined;
+  /** Sign the copy afresh with the endpoint's secret and the current time (stripe and generic endpoints). */
+  resign?: boolean | undefined;
+  /** Who asks: recorded in the audit trail (nothing is recorded without it). */
+  actor?: string | undefined;
+  /** Extra audit detail (a bulk action's). */
+  auditDetail?: Record<string, unknown> | undefined;
 }
 
 /** One delivery attempt. */
@@ -80,6 +108,8 @@ export interface WebhookFilter {
   /** Exact event type. */
   eventType?: string | undefined;
   verified?: boolean | undefined;
+  /** true: only webhooks a delivered replay superseded; false: hide those. */
+  superseded?: boolean | undefined;
   /** received_at ≥ since (ms since the epoch). */
   since?: number | undefined;
   /** received_at < until (ms since the epoch). */
@@ -99,21 +129,6 @@ export interface WebhookPage {
 
 /** Webhook operations. */
 export type WebhookService = ReturnType<typeof createWebhookService>;
-
-/** Encodes a page token: base64url of the last seq shown. Opaque to callers. */
-export function encodePageToken(seq: number): string {
-  return Buffer.from(String(seq), "utf8").toString("base64url");
-}
-
-/** Decodes a page token; invalid_argument when it is not one of ours. */
-export function decodePageToken(token: string): number {
-  const text = /^[A-Za-z0-9_-]{1,24}$/.test(token) ? Buffer.from(token, "base64url").toString("utf8") : "";
-  const seq = /^[1-9][0-9]{0,15}$/.test(text) ? Number(text) : NaN;
-  if (!Number.isSafeInteger(seq) || encodePageToken(seq) !== token) {
-    throw new AppError("invalid_argument", "page_token is not valid (pass next_page_token of the previous page)");
-  }
-  return seq;
-}
 
 const isStatus = (s: string): s is WebhookStatusName => (WEBHOOK_STATUSES as readonly string[]).includes(s);
 
@@ -137,8 +152,10 @@ const checkTime = (name: string, value: number | undefined): number | undefined 
  * never runs SQL.
  */
 export function createWebhookService(deps: {
-  /** Shows sealed secret headers as "[redacted]" (webhook/webhook.headers.ts). */
-  headers: Pick<HeaderSealer, "redact">;
+  /** Shows sealed secret headers as "[redacted]"; opens and seals them again for a re-signed replay (webhook/webhook.headers.ts). */
+  headers: Pick<HeaderSealer, "redact" | "open" | "seal">;
+  /** Where replays made by someone are recorded. */
+  audit?: AuditService;
   db: Db;
   clock: Clock;
   events: EdgeEvents;
@@ -159,10 +176,32 @@ export function createWebhookService(deps: {
     return found;
   };
 
+  /** The headers of a re-signed copy of `original` (sealed as stored), or invalid_argument saying why it cannot be. */
+  const resigned = async (original: WebhookRecord & WebhookBody, id: string, now: number): Promise<[string, string][]> => {
+    const endpoint = endpoints.find(original.endpointId);
+    if (!endpoint) throw new AppError("not_found", `endpoint ${JSON.stringify(original.endpointId)} not found`);
+    const secrets = endpoints.secrets(endpoint);
+    const why = cannotResign(endpoint.providerType, secrets);
+    if (why) throw new AppError("invalid_argument", `cannot re-sign a replay of ${original.id}: ${why}`);
+    if (original.payload.file !== null && !files.exists(original.payload.file)) {
+      throw new AppError("not_found", `the payload file of webhook ${original.id} is missing from the payload store`);
+    }
+    const headers = await resignHeaders(
+      endpoint.providerType,
+      secrets[0]!,
+      deps.headers.open(original.headers),
+      files.stream(original.payload),
+      now / 1000,
+      id,
+    );
+    return deps.headers.seal(headers);
+  };
+
   /** Stores a copy of the original at the tail of its endpoint's queue; resolves once on disk. */
-  const replayOne = async (original: WebhookRecord & WebhookBody, to?: readonly string[]) => {
+  const replayOne = async (original: WebhookRecord & WebhookBody, to?: readonly string[], resign = false) => {
     const now = clock.now();
     const id = newId("webhook");
+    const headers = resign ? await resigned(original, id, now) : original.headers;
     // note: to named destinations: exactly there, whatever their filters say (the operator asked); to all:
     // the endpoint's destinations and filters as they are now. A file payload is over the parse limit.
     const json = original.payload.file === null ? lazyJson(original.payload.inline) : () => undefined;
@@ -179,7 +218,7 @@ export function createWebhookService(deps: {
         receivedAt: now,
         method: original.method,
         query: original.query,
-        headers: original.headers,
+        headers,
         payload,
         contentType: original.contentType,
         sourceIp: original.sourceIp,
@@ -189,6 +228,7 @@ export function createWebhookService(deps: {
         routes,
         deliverBy: now + deadLetterAfterMs,
         replayOf: original.id,
+        resigned: resign,
       });
     } catch (err) {
       if (payload.file !== null) files.remove([payload.file]);
@@ -245,7 +285,17 @@ export function createWebhookService(deps: {
       }
       const beforeSeq = filter.pageToken ? decodePageToken(filter.pageToken) : undefined;
       const eventType = filter.eventType?.trim() || undefined;
-      const rows = store.list({ endpointId, status, eventType, verified: filter.verified, since, until, beforeSeq, limit: limit + 1 });
+      const rows = store.list({
+        endpointId,
+        status,
+        eventType,
+        verified: filter.verified,
+        superseded: filter.superseded,
+        since,
+        until,
+        beforeSeq,
+        limit: limit + 1,
+      });
       const page = rows.slice(0, limit);
       return {
         webhooks: page.map(toView),
@@ -284,27 +334,56 @@ export function createWebhookService(deps: {
           payloadTruncated: preview.length < found.payload.size,
           payloadSha256: sha256Of(found),
           deliveries: store.deliveries(found.seq),
+          replays: store.replaysOf(found.id).map(toView),
         },
         attempts: store.attempts(found.seq).map((a) => ({ ...a, webhookId: found.id })),
       };
     },
     /**
-     * Replays a webhook of any status: a new webhook with the same endpoint,
-     * method, query, headers, payload and signature result, received now,
-     * `replayOf` = the original. Resolves with it once it is on disk.
+     * Replays a webhook: a new webhook with the same endpoint, method, query,
+     * headers (or, with `resign`, a fresh signature), payload and signature
+     * result, received now, `replayOf` = the original. A pending webhook needs
+     * `allowPending` (failed_precondition otherwise: it would arrive twice).
+     * Resolves with the copy once it is on disk.
      */
-    async replay(id: string, opts: { destinationId?: string | undefined } = {}): Promise<WebhookView> {
+    async replay(id: string, opts: ReplayOptions = {}): Promise<WebhookView> {
       const original = mustGet(id);
-      let destinationId: string | undefined;
-      if (opts.destinationId) {
-        const d = destinations.get(opts.destinationId);
+      if (original.status === "pending" && !opts.allowPending) {
+        throw new AppError(
+          "failed_precondition",
+          `webhook ${original.id} is still pending: a replay would reach its destinations twice; replay it anyway with allow_pending`,
+        );
+      }
+      let to: string[] | undefined;
+      if (opts.destinationId) to = [opts.destinationId];
+      else if (opts.destinationIds) to = [...opts.destinationIds];
+      for (const destinationId of to ?? []) {
+        const d = destinations.get(destinationId);
         if (d.endpointId !== original.endpointId) {
           throw new AppError("invalid_argument", `destination ${d.id} is not a destination of endpoint ${original.endpointId}`);
         }
-        destinationId = d.id;
       }
-      const newIdValue = await replayOne(original, destinationId ? [destinationId] : undefined);
+      const newIdValue = await replayOne(original, to, opts.resign === true);
+      if (opts.actor) {
+        deps.audit?.record({
+          actor: opts.actor,
+          action: "replay",
+          endpointId: original.endpointId,
+          webhookId: original.id,
+          destinationId: to?.length === 1 ? to[0]! : null,
+          detail: {
+            replayId: newIdValue,
+            ...(opts.resign ? { resigned: true } : {}),
+            ...(to && to.length > 1 ? { destinationIds: to } : {}),
+            ...opts.auditDetail,
+          },
+        });
+      }
       return toView(mustGet(newIdValue));
+    },
+    /** Which of `ids` are webhooks, in arrival order. */
+    existing(ids: readonly string[]): string[] {
+      return store.existing(ids);
     },
     /**
      * Replays every failed, dead-lettered and partly delivered webhook of an
@@ -312,7 +391,7 @@ export function createWebhookService(deps: {
      * and resolves with how many. The set is taken when the
      * call starts (the copies are pending, so they are never replayed twice).
      */
-    async replayEndpoint(endpointId: string): Promise<number> {
+    async replayEndpoint(endpointId: string, actor?: string): Promise<number> {
       const endpoint = endpoints.get(endpointId);
       const seqs = store.replayableSeqs(endpoint.id);
       let replayed = 0;
@@ -336,6 +415,7 @@ export function createWebhookService(deps: {
         replayed += results.filter((r) => r.status === "fulfilled").length;
         if (failure) throw failure.reason;
       }
+      if (actor) deps.audit?.record({ actor, action: "replay_endpoint", endpointId: endpoint.id, detail: { replayed } });
       return replayed;
     },
     /** Queue stats of every endpoint, or of one (not_found when unknown). */

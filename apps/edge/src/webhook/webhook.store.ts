@@ -40,6 +40,8 @@ export interface DeliveryRecord {
   deliveredAt: number | null;
   settledAt: number | null;
   errorMessage: string | null;
+  /** Who skipped or cancelled it, when an operator settled it. */
+  settledBy: string | null;
 }
 
 /** A webhook row without its body. */
@@ -72,6 +74,10 @@ export interface WebhookRecord {
   replayOf: string | null;
   /** The earlier webhook this one repeats (a deduplicating endpoint stored it without delivering it). */
   duplicateOf: string | null;
+  /** The replay (of it, or of one of its replays) that was delivered: the work it stood for is done. */
+  supersededBy: string | null;
+  /** A replay sent with a fresh signature (the endpoint's secret, a new timestamp) instead of the provider's. */
+  resigned: boolean;
 }
 
 /** Headers and payload of a webhook, exactly as received. */
@@ -110,6 +116,8 @@ export interface WebhookListQuery {
   since?: number | undefined;
   /** received_at < until (ms). */
   until?: number | undefined;
+  /** true: only superseded webhooks (a replay of them was delivered); false: none of them. */
+  superseded?: boolean | undefined;
   /** Only rows with seq < beforeSeq (the previous page's last seq). */
   beforeSeq?: number | undefined;
   /** Rows to return (the caller asks for one more than a page to know whether another follows). */
@@ -135,7 +143,7 @@ export interface StatusCounts {
 }
 
 /** A webhook row as selected: the record's own names (the SQL aliases them), signature_valid as 0 or 1. */
-type WebhookRow = Omit<WebhookRecord, "signatureValid"> & { signatureValid: number };
+type WebhookRow = Omit<WebhookRecord, "signatureValid" | "resigned"> & { signatureValid: number; resigned: number };
 
 /** The body columns of a webhook `w` joined with its webhook_body `b`, as {@link toBody} reads them. */
 export const BODY_COLUMNS = `b.headers AS headers, b.payload AS payload, b.payload_file AS payloadFile,
@@ -156,10 +164,11 @@ const columns = (t: string) => `${t}.seq AS seq, id, endpoint_id AS endpointId, 
   signature_reason AS signatureReason, event_type AS eventType, status, attempts, last_attempt_at AS lastAttemptAt,
   CASE WHEN ${t}.status = 'pending' THEN (SELECT min(d.next_attempt_at) FROM delivery d WHERE d.webhook_seq = ${t}.seq AND d.status = 'pending') END AS nextAttemptAt,
   CASE WHEN ${t}.status = 'pending' THEN (SELECT min(d.deliver_by) FROM delivery d WHERE d.webhook_seq = ${t}.seq AND d.status = 'pending') END AS deliverBy,
-  delivered_at AS deliveredAt, settled_at AS settledAt, error_message AS errorMessage, replay_of AS replayOf, duplicate_of AS duplicateOf`;
+  delivered_at AS deliveredAt, settled_at AS settledAt, error_message AS errorMessage, replay_of AS replayOf, duplicate_of AS duplicateOf,
+  superseded_by AS supersededBy, resigned`;
 
 /** The record of a row (of the columns above only: a row with body columns keeps them, for toBody to replace). */
-const toRecord = (r: WebhookRow): WebhookRecord => ({ ...r, signatureValid: r.signatureValid === 1 });
+const toRecord = (r: WebhookRow): WebhookRecord => ({ ...r, signatureValid: r.signatureValid === 1, resigned: r.resigned === 1 });
 
 /** A webhook's body from its {@link BODY_COLUMNS}. */
 export const toBody = (r: BodyColumns): WebhookBody => ({
@@ -173,6 +182,7 @@ interface ListParams {
   eventType: string | null;
   status: string | null;
   verified: number | null;
+  superseded: number | null;
   since: number;
   until: number;
   before: number;
@@ -194,6 +204,7 @@ function listSql(plan: ListPlan, byEndpoint: boolean, byStatus: boolean): string
     byStatus ? "status = @status" : "",
     "(@verified IS NULL OR signature_valid = @verified)",
     "(@eventType IS NULL OR event_type = @eventType)",
+    "(@superseded IS NULL OR (superseded_by IS NOT NULL) = @superseded)",
     // note: the unary + keeps the by_seq plan off the received_at index (it must walk seq order and stop
     // after a page); the by_received plan must use it, and INDEXED BY makes prepare fail if it cannot.
     plan === "by_seq" ? "+received_at >= @since AND +received_at < @until" : "received_at >= @since AND received_at < @until",
@@ -201,6 +212,9 @@ function listSql(plan: ListPlan, byEndpoint: boolean, byStatus: boolean): string
   const from = plan === "by_seq" ? "webhook" : "webhook INDEXED BY webhook_by_received_status";
   return `SELECT ${columns("webhook")} FROM ${from} WHERE ${where.join(" AND ")} ORDER BY seq DESC LIMIT @limit`;
 }
+
+/** Replays a webhook's detail lists (the trail of a webhook replayed more often is cut there). */
+export const MAX_REPLAYS_SHOWN = 100;
 
 /** Webhook read model. */
 export type WebhookStore = ReturnType<typeof createWebhookStore>;
@@ -244,7 +258,7 @@ export function createWebhookStore(db: Db) {
   const deliveries = db.prepare<[number], DeliveryRecord>(
     `SELECT d.seq, d.destination_id AS destinationId, x.hub_id AS hubId, x.url, x.name AS destinationName, d.status, d.attempts,
        d.last_attempt_at AS lastAttemptAt, d.next_attempt_at AS nextAttemptAt, d.deliver_by AS deliverBy, d.delivered_at AS deliveredAt,
-       d.settled_at AS settledAt, d.error_message AS errorMessage
+       d.settled_at AS settledAt, d.error_message AS errorMessage, d.settled_by AS settledBy
      FROM delivery d JOIN destination x ON x.id = d.destination_id WHERE d.webhook_seq = ? ORDER BY x.position, d.seq`,
   );
   const replayable = db.prepare<[string], { seq: number }>(
@@ -271,6 +285,8 @@ export function createWebhookStore(db: Db) {
        sum(status = 'failed') AS failed, sum(status = 'dead_letter') AS dead_letter
      FROM webhook INDEXED BY webhook_by_received_status WHERE received_at >= ?`,
   );
+  const replaysOf = db.prepare<[string], WebhookRow>(`SELECT ${columns("webhook")} FROM webhook WHERE replay_of = ? ORDER BY seq LIMIT ${MAX_REPLAYS_SHOWN}`);
+  const findIds = db.prepare<[string], { id: string }>(`SELECT w.id FROM json_each(?) j JOIN webhook w ON w.id = j.value ORDER BY w.seq`);
   const oldestPending = db.prepare<[], { received_at: number }>(`SELECT received_at FROM webhook WHERE status = 'pending' ORDER BY seq LIMIT 1`);
 
   const toQueue = (r: QueueRow): EndpointQueueStats => ({
@@ -309,6 +325,7 @@ export function createWebhookStore(db: Db) {
     eventType: q.eventType ?? null,
     status: q.status ?? null,
     verified: q.verified === undefined ? null : q.verified ? 1 : 0,
+    superseded: q.superseded === undefined ? null : q.superseded ? 1 : 0,
     since: q.since ?? Number.MIN_SAFE_INTEGER,
     until: q.until ?? Number.MAX_SAFE_INTEGER,
     before,
@@ -350,6 +367,14 @@ export function createWebhookStore(db: Db) {
     },
     attempts(seq: number): AttemptRow[] {
       return attempts.all(seq);
+    },
+    /** The replays made of a webhook, oldest first (at most MAX_REPLAYS_SHOWN). */
+    replaysOf(id: string): WebhookRecord[] {
+      return replaysOf.all(id).map(toRecord);
+    },
+    /** Which of `ids` exist, in arrival order. */
+    existing(ids: readonly string[]): string[] {
+      return findIds.all(JSON.stringify(ids)).map((r) => r.id);
     },
     /** A webhook's deliveries, in the order of its endpoint's destinations. */
     deliveries(seq: number): DeliveryRecord[] {
