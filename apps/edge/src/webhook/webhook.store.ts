@@ -42,6 +42,8 @@ export interface DeliveryRecord {
   errorMessage: string | null;
   /** Who skipped or cancelled it, when an operator settled it. */
   settledBy: string | null;
+  /** Pending with no pending delivery of its destination before it (skip applies; cancel to those behind). */
+  queueHead: boolean;
 }
 
 /** A webhook row without its body. */
@@ -258,7 +260,8 @@ export function createWebhookStore(db: Db) {
   const deliveries = db.prepare<[number], DeliveryRecord>(
     `SELECT d.seq, d.destination_id AS destinationId, x.hub_id AS hubId, x.url, x.name AS destinationName, d.status, d.attempts,
        d.last_attempt_at AS lastAttemptAt, d.next_attempt_at AS nextAttemptAt, d.deliver_by AS deliverBy, d.delivered_at AS deliveredAt,
-       d.settled_at AS settledAt, d.error_message AS errorMessage, d.settled_by AS settledBy
+       d.settled_at AS settledAt, d.error_message AS errorMessage, d.settled_by AS settledBy,
+       d.status = 'pending' AND NOT EXISTS (SELECT 1 FROM delivery p WHERE p.destination_id = d.destination_id AND p.status = 'pending' AND p.seq < d.seq) AS queueHead
      FROM delivery d JOIN destination x ON x.id = d.destination_id WHERE d.webhook_seq = ? ORDER BY x.position, d.seq`,
   );
   const replayable = db.prepare<[string], { seq: number }>(
@@ -378,7 +381,7 @@ export function createWebhookStore(db: Db) {
     },
     /** A webhook's deliveries, in the order of its endpoint's destinations. */
     deliveries(seq: number): DeliveryRecord[] {
-      return deliveries.all(seq);
+      return deliveries.all(seq).map((d) => ({ ...d, queueHead: (d.queueHead as unknown) === 1 }));
     },
     /** seqs of an endpoint's failed, partial and dead-lettered webhooks, in arrival order. */
     replayableSeqs(endpointId: string): number[] {
