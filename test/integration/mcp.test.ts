@@ -88,10 +88,10 @@ describe.each(transports)("MCP over %s", (_name, connect) => {
     for (const t of tools) expect(t.description?.length ?? 0, t.name).toBeGreaterThan(40);
     const listTool = tools.find((t) => t.name === "hookly_list_webhooks")!;
     expect(Object.keys(listTool.inputSchema.properties ?? {}).sort()).toEqual(
-      ["endpoint_id", "event_type", "limit", "page_token", "since", "status", "verified"].sort(),
+      ["endpoint_id", "event_type", "include_superseded", "limit", "page_token", "since", "status", "until", "verified"].sort(),
     );
     const replayTool = tools.find((t) => t.name === "hookly_replay_webhook")!;
-    expect(Object.keys(replayTool.inputSchema.properties ?? {}).sort()).toEqual(["destination_id", "webhook_id"]);
+    expect(Object.keys(replayTool.inputSchema.properties ?? {}).sort()).toEqual(["allow_pending", "destination_id", "resign", "webhook_id"]);
 
     const created = await call(client, "hookly_create_endpoint", {
       name: "Home Assistant",
@@ -319,6 +319,43 @@ describe.each(transports)("MCP over %s", (_name, connect) => {
 
     expect((await call(client, "hookly_remove_destination", { destination_id: paid.id })).data).toEqual({ removed: paid.id });
     expect((await call(client, "hookly_get_endpoint", { endpoint_id: ep.id })).data.endpoint.destinations.map((d: { id: string }) => d.id)).toEqual([all]);
+  });
+
+  it("unsticks a queue: retry now and skip its failing head, bulk replay, pending replays only when allowed, the audit trail", async () => {
+    const { e, target } = await setup();
+    const client = await connect(e);
+    target.respondWith((r) => (JSON.parse(r.body.toString()).n === 0 ? 500 : 200));
+    const ep = await call(client, "hookly_create_endpoint", { name: "stuck", provider_type: "generic", destination_url: target.url });
+    const ids: string[] = [];
+    for (let n = 0; n < 3; n++) ids.push(await postWebhook(`${e.url}/h/${ep.data.endpoint.id}`, JSON.stringify({ n })));
+    await target.waitFor(1);
+    const pending = await call(client, "hookly_replay_webhook", { webhook_id: ids[1] });
+    expect(pending.isError).toBe(true);
+    expect(pending.text).toMatch(/still pending.*allow_pending/);
+    const cancelHead = await call(client, "hookly_act_on_delivery", { webhook_id: ids[0], action: "cancel" });
+    expect(cancelHead.isError).toBe(true);
+    expect(cancelHead.text).toMatch(/at the head of its queue: skip it instead/);
+    const skipped = await call(client, "hookly_act_on_delivery", { webhook_id: ids[0], action: "skip" });
+    expect(skipped.data).toMatchObject({ webhook_id: ids[0], status: "failed", in_flight: expect.any(Boolean) });
+    await target.waitFor(3);
+    await waitUntil(
+      async () => (await call(client, "hookly_get_webhook", { webhook_id: ids[2] })).data.webhook.status === "delivered",
+      5_000,
+      "the rest delivered",
+    );
+
+    target.respondWith(200);
+    const bulk = await call(client, "hookly_bulk_act", { action: "replay", filter: { endpoint_id: ep.data.endpoint.id, status: "failed" } });
+    expect(bulk.data).toMatchObject({ matched: 1, acted: 1, ignored: 0 });
+    await waitUntil(
+      async () => (await call(client, "hookly_list_webhooks", { endpoint_id: ep.data.endpoint.id, status: "failed" })).data.webhooks.length === 0,
+      5_000,
+      "the superseded original left out of the failed list",
+    );
+    const all = await call(client, "hookly_list_webhooks", { endpoint_id: ep.data.endpoint.id, status: "failed", include_superseded: true });
+    expect(all.data.webhooks.map((w: { id: string; superseded_by: string }) => [w.id, w.superseded_by])).toEqual([[ids[0], bulk.data.replay_ids[0]]]);
+    const audit = await call(client, "hookly_list_audit", { webhook_id: ids[0] });
+    expect(audit.data.entries.map((a: { action: string }) => a.action)).toEqual(["replay", "skip"]);
   });
 
   it("creates a hub whose credential a hub dials with, then renames, rotates, retires and revokes it", async () => {

@@ -27,6 +27,11 @@ import {
   ListEndpointsResponseSchema,
   ListHubsResponseSchema,
   ListWebhooksResponseSchema,
+  ActOnDeliveryResponseSchema,
+  BulkAction,
+  BulkActResponseSchema,
+  DeliveryAction,
+  ListAuditResponseSchema,
   ReplayWebhookResponseSchema,
   RetireHubCredentialResponseSchema,
   RevokeHubResponseSchema,
@@ -61,6 +66,9 @@ export const TOOL_NAMES = [
   "hookly_list_webhooks",
   "hookly_get_webhook",
   "hookly_replay_webhook",
+  "hookly_act_on_delivery",
+  "hookly_bulk_act",
+  "hookly_list_audit",
   "hookly_get_status",
   "hookly_list_hubs",
   "hookly_create_hub",
@@ -129,8 +137,9 @@ function mcpJson<D extends DescMessage>(schema: D, message: MessageShape<D>, opt
   return messageJson(schema, message, (m, json) => {
     if (isMessage(m, DestinationFilterSchema)) return filterJson(m, json);
     if (!isMessage(m, WebhookSchema)) return json;
-    if (opts.webhookBody) return { ...json, ...payloadJson(m) };
-    const { headers: _headers, payload: _payload, deliveries: _deliveries, ...summary } = json;
+    // note: only the webhook asked for carries its body; the replays listed in it are summaries.
+    if (opts.webhookBody && (isMessage(message, GetWebhookResponseSchema) ? message.webhook === m : true)) return { ...json, ...payloadJson(m) };
+    const { headers: _headers, payload: _payload, deliveries: _deliveries, replays: _replays, payload_truncated: _t, payload_sha256: _s, ...summary } = json;
     return summary;
   });
 }
@@ -416,6 +425,13 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
         event_type: z.string().min(1).max(200).optional().describe("Only webhooks of this exact event type, e.g. invoice.paid, issues.opened, push."),
         verified: z.boolean().optional().describe("true: only webhooks whose provider signature was valid; false: only those whose was not."),
         since: isoTime.optional().describe("Only webhooks received at or after this ISO-8601 time, e.g. 2025-01-31T12:00:00Z."),
+        until: isoTime.optional().describe("Only webhooks received before this ISO-8601 time."),
+        include_superseded: z
+          .boolean()
+          .optional()
+          .describe(
+            "true: also list webhooks whose work a delivered replay already did (superseded_by is set). Default false: they are left out, so failed ones listed still need attention.",
+          ),
         limit: z.number().int().min(1).max(500).optional().describe(`Webhooks per page, 1–500. Default ${DEFAULT_WEBHOOK_LIMIT}.`),
         page_token: z.string().optional().describe("next_page_token of the previous page."),
       },
@@ -429,6 +445,8 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
           eventType: args.event_type ?? "",
           verified: args.verified,
           since: args.since === undefined ? undefined : timestampFromMs(Date.parse(args.since)),
+          until: args.until === undefined ? undefined : timestampFromMs(Date.parse(args.until)),
+          superseded: args.include_superseded ? undefined : false,
           limit: args.limit ?? DEFAULT_WEBHOOK_LIMIT,
           pageToken: args.page_token ?? "",
         });
@@ -470,7 +488,7 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
     {
       title: "Replay a webhook",
       description:
-        "Delivers a webhook again: stores a copy (a new wh_… id, replay_of = the original) at the end of its destinations' queues, with the same method, headers and payload: to every destination whose filter takes it, or only to destination_id. Works for any status; the original is unchanged. Returns the copy.",
+        "Delivers a webhook again: stores a copy (a new wh_… id, replay_of = the original) at the end of its destinations' queues, with the same method, headers and payload: to every destination whose filter takes it, or only to destination_id. The original is marked superseded_by the copy once the copy is delivered. A pending webhook is refused unless allow_pending is true (it would then arrive twice). Returns the copy.",
       inputSchema: {
         webhook_id: webhookId,
         destination_id: destinationId
@@ -478,12 +496,116 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
           .describe(
             "Only to this destination of the webhook's endpoint (dst_…, see the webhook's deliveries), whatever its filter says. Default: every destination whose filter takes it.",
           ),
+        allow_pending: z.boolean().optional().describe("true: replay it even though it is still pending (its destinations then get it twice). Default false."),
+        resign: z
+          .boolean()
+          .optional()
+          .describe(
+            "true: sign the copy afresh with the endpoint's secret and the current time (stripe and generic endpoints), so a receiver that checks the signature's 5-minute tolerance accepts it; the copy says resigned: true. Default false: the provider's original headers.",
+          ),
       },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
     },
-    ({ webhook_id, destination_id }) =>
+    ({ webhook_id, destination_id, allow_pending, resign }) =>
       run("hookly_replay_webhook", async () =>
-        mcpJson(ReplayWebhookResponseSchema, await api.replayWebhook({ id: webhook_id, destinationId: destination_id ?? "" })),
+        mcpJson(
+          ReplayWebhookResponseSchema,
+          await api.replayWebhook({ id: webhook_id, destinationId: destination_id ?? "", allowPending: allow_pending, resign }),
+        ),
+      ),
+  );
+
+  server.registerTool(
+    "hookly_act_on_delivery",
+    {
+      title: "Retry now, skip or cancel a delivery",
+      description:
+        'Unsticks an ordered queue. Each destination delivers its webhooks strictly in order, so a failing webhook at the head holds back every one behind it. retry_now: a delivery waiting for its next retry is tried at once. skip: the head of its queue is settled as failed ("skipped by <you>") and the queue moves on. cancel: a pending delivery behind the head is settled as failed before it is tried. A webhook\'s deliveries (hookly_get_webhook) say which is queue_head. Recorded in the audit trail.',
+      inputSchema: {
+        webhook_id: webhookId,
+        action: z.enum(["retry_now", "skip", "cancel"]).describe("retry_now, skip (the head of its queue) or cancel (a pending one behind the head)."),
+        destination_id: destinationId.optional().describe("Which delivery, when the webhook has more than one pending (dst_…)."),
+      },
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+    },
+    ({ webhook_id, action, destination_id }) =>
+      run("hookly_act_on_delivery", async () => {
+        const wire = { retry_now: DeliveryAction.RETRY_NOW, skip: DeliveryAction.SKIP, cancel: DeliveryAction.CANCEL }[action];
+        return mcpJson(ActOnDeliveryResponseSchema, await api.actOnDelivery({ webhookId: webhook_id, action: wire, destinationId: destination_id ?? "" }));
+      }),
+  );
+
+  server.registerTool(
+    "hookly_bulk_act",
+    {
+      title: "Replay or skip many webhooks",
+      description:
+        "Acts on many webhooks at once, oldest first: named by webhook_ids, or every webhook a filter selects (at most 10000; a larger selection is refused whole). replay: each failed, dead-lettered or partly delivered webhook is replayed to the destinations that missed it (pending ones only with allow_pending). skip: every pending delivery of each is settled as failed and its queue moves on. Returns matched, acted, ignored (nothing to do for them) and the replays' ids. Recorded in the audit trail.",
+      inputSchema: {
+        action: z.enum(["replay", "skip"]).describe("replay or skip."),
+        webhook_ids: z.array(webhookId).max(10_000).optional().describe("The webhooks (wh_…). Or leave out and give filter."),
+        filter: z
+          .object({
+            endpoint_id: endpointId.optional(),
+            status: z.enum(WEBHOOK_STATUSES).optional(),
+            event_type: z.string().min(1).max(200).optional(),
+            verified: z.boolean().optional(),
+            since: isoTime.optional(),
+            until: isoTime.optional(),
+            include_superseded: z.boolean().optional().describe("Default false: webhooks a delivered replay superseded are left out."),
+          })
+          .optional()
+          .describe("Which webhooks, as hookly_list_webhooks filters them (at least one field)."),
+        allow_pending: z.boolean().optional().describe("For replay: also replay pending webhooks (to every destination). Default false."),
+      },
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+    },
+    (args) =>
+      run("hookly_bulk_act", async () => {
+        const f = args.filter;
+        const r = await api.bulkAct({
+          action: args.action === "replay" ? BulkAction.REPLAY : BulkAction.SKIP,
+          webhookIds: args.webhook_ids ?? [],
+          filter: f && {
+            endpointId: f.endpoint_id ?? "",
+            status: f.status === undefined ? undefined : statusToProto(f.status),
+            eventType: f.event_type ?? "",
+            verified: f.verified,
+            since: f.since === undefined ? undefined : timestampFromMs(Date.parse(f.since)),
+            until: f.until === undefined ? undefined : timestampFromMs(Date.parse(f.until)),
+            superseded: f.include_superseded ? undefined : false,
+          },
+          allowPending: args.allow_pending,
+        });
+        return mcpJson(BulkActResponseSchema, r);
+      }),
+  );
+
+  server.registerTool(
+    "hookly_list_audit",
+    {
+      title: "List the audit trail",
+      description:
+        "Who did what, newest first: every retry now, skip, cancel and replay, from the UI, the API, MCP, the CLI or Telegram, with the actor (admin, token:<id>, github:<login>, telegram:<chat>), the webhook and destination, and details (a replay's new id). Pages: pass next_page_token back as page_token.",
+      inputSchema: {
+        webhook_id: webhookId.optional().describe("Only actions on this webhook."),
+        endpoint_id: endpointId.optional().describe("Only actions on this endpoint's webhooks."),
+        limit: z.number().int().min(1).max(500).optional().describe("Entries per page, 1–500. Default 100."),
+        page_token: z.string().optional(),
+      },
+      annotations: readOnly,
+    },
+    (args) =>
+      run("hookly_list_audit", async () =>
+        mcpJson(
+          ListAuditResponseSchema,
+          await api.listAudit({
+            webhookId: args.webhook_id ?? "",
+            endpointId: args.endpoint_id ?? "",
+            limit: args.limit ?? 0,
+            pageToken: args.page_token ?? "",
+          }),
+        ),
       ),
   );
 
