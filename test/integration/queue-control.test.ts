@@ -4,13 +4,30 @@
  * replays of pending webhooks, superseded originals, re-signed replays, and
  * the audit trail that records every action.
  */
+import { execFile } from "node:child_process";
 import { createHmac } from "node:crypto";
 import Stripe from "stripe";
 import { describe, expect, it } from "vitest";
 import { ProviderType } from "@hookly/proto/gen/admin_pb";
 import { useCleanups } from "../cleanup.js";
 import type { ReceivedRequest } from "../fakes/receiver.js";
-import { adminClient, createEndpoint, postWebhook, waitUntil, type TestEdge } from "../harness.js";
+import { distFile } from "../../scripts/bundle.js";
+import { ROOT, TEST_SECRETS, adminClient, createEndpoint, postWebhook, waitUntil, type TestEdge } from "../harness.js";
+
+/**
+ * Runs the built CLI against the edge at `url` as the admin; its exit code and output.
+ * note: asynchronously: the edge runs in this process and must answer meanwhile.
+ */
+function hookly(url: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [distFile("edge", "cli"), ...args],
+      { cwd: ROOT, env: { PATH: process.env.PATH ?? "", HOOKLY_URL: url, ADMIN_TOKEN: TEST_SECRETS.ADMIN_TOKEN }, encoding: "utf8", timeout: 30_000 },
+      (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, out: stdout, err: stderr }),
+    );
+  });
+}
 
 const { receiver, edge, hub } = useCleanups();
 
@@ -124,6 +141,47 @@ describe("head-of-line controls", () => {
     // An unknown webhook is not found; an action missing is a bad argument.
     await expect(admin.actOnDelivery({ webhookId: "wh_doesnotexist0000000", action: 2 })).rejects.toThrow(/not found/);
     await expect(admin.actOnDelivery({ webhookId: id })).rejects.toThrow(/action is required/);
+  });
+});
+
+describe("the CLI", () => {
+  it("retries now, skips and lists the audit trail through the running edge's API", async () => {
+    const e = await edge({ fastRetries: false, env: { BACKOFF_INITIAL_MS: "60000", BACKOFF_MAX_MS: "3600000" } });
+    const t = await receiver();
+    t.respondWith((r) => (nOf(r) === 0 ? 500 : 200));
+    const ep = await createEndpoint(e.url, t.url);
+    await hub(e.url);
+    const ids: string[] = [];
+    for (let n = 0; n < 2; n++) ids.push(await postWebhook(ep.ingestUrl, JSON.stringify({ n })));
+    await waitUntil(async () => (await detail(e, ids[0]!)).webhook.attempts === 1, 5_000, "the head failed once");
+
+    const retry = await hookly(e.url, "webhooks", "retry-now", ids[0]!);
+    expect(retry.code, retry.err).toBe(0);
+    expect(retry.out).toMatch(new RegExp(`^${ids[0]} at dst_\\S+: due now`));
+    await t.waitFor(2);
+    const wrong = await hookly(e.url, "webhooks", "cancel", ids[0]!);
+    expect(wrong.code).toBe(1);
+    expect(wrong.err).toMatch(/at the head of its queue: skip it instead/);
+    const skip = await hookly(e.url, "webhooks", "skip", ids[0]!);
+    expect(skip.code, skip.err).toBe(0);
+    expect(skip.out).toMatch(/skipped: failed/);
+    await t.waitFor(3);
+    expect(t.requests.map(nOf)).toEqual([0, 0, 1]);
+
+    const audit = await hookly(e.url, "audit", `--webhook=${ids[0]}`);
+    expect(audit.code, audit.err).toBe(0);
+    expect(
+      audit.out
+        .trim()
+        .split("\n")
+        .map((l) => l.split(/\s+/).slice(1, 3).join(" ")),
+    ).toEqual(["admin skip", "admin retry_now"]);
+    const usage = await hookly(e.url, "webhooks", "frobnicate", ids[0]!);
+    expect(usage.code).toBe(2);
+    expect(usage.err).toMatch(/unknown command "webhooks frobnicate"/);
+    const down = await hookly("http://127.0.0.1:9", "webhooks", "skip", ids[1]!);
+    expect(down.code).toBe(1);
+    expect(down.err).toMatch(/cannot reach the edge at http:\/\/127.0.0.1:9/);
   });
 });
 

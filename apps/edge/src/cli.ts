@@ -61,11 +61,29 @@ Commands:
   hubs rotate <id>        Print a new credential for a hub, this once; the previous one stays
                           valid until \`hubs retire\`, so the hub can be switched over.
   hubs retire <id>        Stop accepting the credential from before the last rotation.
+  webhooks retry-now <id> [--destination=dst_…]
+                          Try a delivery waiting for its retry now.
+  webhooks skip <id> [--destination=dst_…]
+                          Settle the head of a queue as failed ("skipped by admin"); the
+                          queue moves on.
+  webhooks cancel <id> [--destination=dst_…]
+                          Settle a pending webhook behind the head as failed before it is tried.
+  webhooks replay <id> [--destination=dst_…] [--allow-pending] [--resign]
+                          Deliver a copy again (a pending one only with --allow-pending; --resign:
+                          a fresh signature, stripe and generic endpoints).
+  webhooks bulk <replay|skip> [<id> …] [--endpoint=ep_…] [--status=S] [--since=T] [--until=T]
+                          [--allow-pending]
+                          Replay or skip the webhooks named, or every one the filter selects
+                          (at most 10000).
+  audit [--webhook=wh_…] [--endpoint=ep_…] [--limit=N]
+                          Who did what to which webhook, newest first.
   sessions revoke-all     End every UI session (admin token, API token and GitHub sign-ins
                           alike): everyone signs in again. Works while the edge runs.
   help                    This text.
 
-The hubs commands work on DATABASE_PATH directly (the edge may keep running), with
+The webhooks and audit commands call the running edge's API: HOOKLY_URL (default
+http://127.0.0.1:PORT) with HOOKLY_TOKEN (default ADMIN_TOKEN); they are recorded in the audit
+trail as that token's caller. The hubs commands work on DATABASE_PATH directly (the edge may keep running), with
 ENCRYPTION_KEY, ENCRYPTION_KEY_PREVIOUS, HOME_HUB_SECRET and BASE_URL as the edge has them.
 
 Options:
@@ -109,7 +127,7 @@ function parseArgs(argv: string[]): Args & { envFile: string | undefined } {
 }
 
 /** The edge's variables the commands read. */
-type CliVariable = "DATABASE_PATH" | "ENCRYPTION_KEY" | "ENCRYPTION_KEY_PREVIOUS" | "PORT" | "HOME_HUB_SECRET" | "BASE_URL";
+type CliVariable = "DATABASE_PATH" | "ENCRYPTION_KEY" | "ENCRYPTION_KEY_PREVIOUS" | "PORT" | "HOME_HUB_SECRET" | "BASE_URL" | "ADMIN_TOKEN";
 
 /** One variable, parsed by the edge's own schema (so defaults and rules match the edge); empty counts as unset. */
 function variable<K extends CliVariable>(env: NodeJS.ProcessEnv, key: K): z.output<(typeof edgeEnvSchema.shape)[K]> {
@@ -128,11 +146,54 @@ function encryptionKeys(env: NodeJS.ProcessEnv): string[] {
   return [text(env, "ENCRYPTION_KEY")!, ...(previous ? [previous] : [])];
 }
 
-function expectArgs(args: Args, allowedFlags: string[], count: number, what: string): void {
-  const unknown = [...args.flags].filter((f) => !allowedFlags.includes(f));
+/** `allowedFlags`: exact flags, or `--name=` for a flag that takes a value. `count`: positionals wanted, or [min, max]. */
+function expectArgs(args: Args, allowedFlags: string[], count: number | [number, number], what: string): void {
+  const allowed = (f: string) => allowedFlags.some((a) => (a.endsWith("=") ? f.startsWith(a) && f.length > a.length : f === a));
+  const unknown = [...args.flags].filter((f) => !allowed(f));
   if (unknown.length > 0) throw new UsageError(`unknown option ${unknown.join(", ")} for ${args.command}`);
-  if (args.positionals.length !== count) throw new UsageError(`${args.command} takes ${what}`);
+  const [min, max] = typeof count === "number" ? [count, count] : count;
+  if (args.positionals.length < min || args.positionals.length > max) throw new UsageError(`${args.command} takes ${what}`);
 }
+
+/** The value of `--name=value`, if given. */
+function flagValue(args: Args, name: string): string | undefined {
+  const prefix = `--${name}=`;
+  return [...args.flags].find((f) => f.startsWith(prefix))?.slice(prefix.length);
+}
+
+/**
+ * Calls the running edge's REST API (HOOKLY_URL, default http://127.0.0.1:PORT; HOOKLY_TOKEN, default
+ * ADMIN_TOKEN) and returns its JSON; an API error becomes an AppError with the edge's message.
+ */
+async function callEdge(env: NodeJS.ProcessEnv, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+  const base = (env.HOOKLY_URL || `http://127.0.0.1:${variable(env, "PORT")}`).replace(/\/+$/, "");
+  const token = env.HOOKLY_TOKEN || (variable(env, "ADMIN_TOKEN") as string | undefined);
+  if (!token) throw new UsageError("HOOKLY_TOKEN or ADMIN_TOKEN is required to call the edge");
+  let res: Response;
+  try {
+    res = await fetch(`${base}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(60_000),
+    });
+  } catch (e) {
+    throw new MaintenanceError(
+      `cannot reach the edge at ${base} (${(e as Error).cause instanceof Error ? ((e as Error).cause as Error).message : (e as Error).message}); is it running? (HOOKLY_URL sets where)`,
+    );
+  }
+  const json = (await res.json().catch(() => ({}))) as Record<string, unknown> & { error?: { code: string; message: string } };
+  if (!res.ok) {
+    const message = json.error?.message ?? `the edge answered ${res.status}`;
+    throw new AppError(json.error?.code === "invalid_argument" ? "invalid_argument" : "failed_precondition", message);
+  }
+  return json;
+}
+
+const query = (params: Record<string, string | undefined>) => {
+  const q = new URLSearchParams(Object.entries(params).filter((e): e is [string, string] => e[1] !== undefined)).toString();
+  return q ? `?${q}` : "";
+};
 
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 
@@ -244,6 +305,85 @@ export async function run(
           );
         } finally {
           db.close();
+        }
+        return 0;
+      }
+      case "webhooks": {
+        const [sub, ...rest] = args.positionals;
+        const a = { ...args, command: `webhooks ${sub}`, positionals: rest };
+        if (sub === "retry-now" || sub === "skip" || sub === "cancel") {
+          expectArgs(a, ["--destination="], 1, "one argument: the webhook id");
+          const r = await callEdge(
+            env,
+            "POST",
+            `/api/webhooks/${encodeURIComponent(rest[0]!)}/${sub}${query({ destination_id: flagValue(args, "destination") })}`,
+          );
+          const done = sub === "retry-now" ? "due now" : `${sub === "skip" ? "skipped" : "cancelled"}: failed`;
+          io.out(
+            `${r.webhook_id} at ${r.destination_id}: ${done}\n` +
+              (r.in_flight ? "an attempt was under way: the LAN service may still get it once (if it succeeds, it is recorded as delivered)\n" : "") +
+              (r.stalled ? `note: its queue is not being sent now: ${r.stalled}\n` : ""),
+          );
+          return 0;
+        }
+        if (sub === "replay") {
+          expectArgs(a, ["--destination=", "--allow-pending", "--resign"], 1, "one argument: the webhook id");
+          const r = await callEdge(
+            env,
+            "POST",
+            `/api/webhooks/${encodeURIComponent(rest[0]!)}/replay${query({
+              destination_id: flagValue(args, "destination"),
+              allow_pending: args.flags.has("--allow-pending") ? "true" : undefined,
+              resign: args.flags.has("--resign") ? "true" : undefined,
+            })}`,
+          );
+          const w = r.webhook as { id: string; resigned: boolean };
+          io.out(`replayed as ${w.id}${w.resigned ? " (signed afresh)" : ""}\n`);
+          return 0;
+        }
+        if (sub === "bulk") {
+          expectArgs(
+            a,
+            ["--endpoint=", "--status=", "--since=", "--until=", "--allow-pending"],
+            [1, 10_001],
+            "replay or skip, then webhook ids or filter options",
+          );
+          const [action, ...ids] = rest;
+          if (action !== "replay" && action !== "skip") throw new UsageError(`webhooks bulk takes replay or skip, not ${JSON.stringify(action)}`);
+          const filter = {
+            endpoint_id: flagValue(args, "endpoint"),
+            status: flagValue(args, "status"),
+            since: flagValue(args, "since"),
+            until: flagValue(args, "until"),
+          };
+          const hasFilter = Object.values(filter).some((v) => v !== undefined);
+          const r = await callEdge(env, "POST", "/api/webhooks/bulk", {
+            action,
+            ...(ids.length > 0 ? { webhook_ids: ids } : {}),
+            ...(hasFilter ? { filter: Object.fromEntries(Object.entries(filter).filter(([, v]) => v !== undefined)) } : {}),
+            ...(args.flags.has("--allow-pending") ? { allow_pending: true } : {}),
+          });
+          io.out(`${r.matched} selected, ${r.acted} ${action === "replay" ? "replayed" : "skipped"}, ${r.ignored} left alone (nothing to ${action})\n`);
+          return 0;
+        }
+        throw new UsageError(
+          sub === undefined
+            ? "webhooks needs a command: retry-now, skip, cancel, replay, bulk"
+            : `unknown command "webhooks ${sub}" (webhooks takes retry-now, skip, cancel, replay, bulk)`,
+        );
+      }
+      case "audit": {
+        expectArgs(args, ["--webhook=", "--endpoint=", "--limit="], 0, "no arguments");
+        const r = await callEdge(
+          env,
+          "GET",
+          `/api/audit${query({ webhook_id: flagValue(args, "webhook"), endpoint_id: flagValue(args, "endpoint"), limit: flagValue(args, "limit") })}`,
+        );
+        const entries = r.entries as { at: string; actor: string; action: string; webhook_id: string | null; destination_id: string | null; detail: unknown }[];
+        if (entries.length === 0) io.out("no actions recorded\n");
+        for (const e of entries) {
+          const target = [e.webhook_id, e.destination_id].filter(Boolean).join(" at ");
+          io.out(`${e.at}  ${e.actor}  ${e.action}${target ? `  ${target}` : ""}${e.detail ? `  ${JSON.stringify(e.detail)}` : ""}\n`);
         }
         return 0;
       }
