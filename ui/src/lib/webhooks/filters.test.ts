@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { WebhookStatus } from "@hookly/proto/gen/admin_pb";
-import { PAGE_SIZE, filtersFromUrl, filtersToQuery, fromLocalInput, hasFilters, listRequest, toLocalInput } from "./filters";
+import { PAGE_SIZE, filtersFromUrl, filtersToQuery, fromLocalInput, hasFilters, hidesSuperseded, listRequest, toLocalInput, webhookFilter } from "./filters";
 
 const url = (q: string) => new URL(`http://edge.test/webhooks${q}`);
 
@@ -65,5 +65,43 @@ describe("webhook filters in the URL", () => {
     expect(filtersFromUrl(url("?event=%20push%20")).eventType).toBe("push");
     expect(listRequest(filtersFromUrl(url(""))).eventType).toBe("");
     expect(filtersToQuery({ ...filtersFromUrl(url("")), eventType: "" })).toBe("");
+  });
+});
+
+describe("superseded webhooks in the list", () => {
+  it.each([
+    ["", false],
+    ["?status=pending", false],
+    ["?status=delivered", false],
+    ["?status=failed", true],
+    ["?status=dead_letter", true],
+    ["?status=partial", true],
+    ["?status=failed&superseded=show", false],
+    ["?superseded=hide", true],
+    ["?status=delivered&superseded=hide", true],
+    ["?superseded=bogus", false],
+  ])("%s hides them: %s", (q, hidden) => {
+    const filters = filtersFromUrl(url(q));
+    expect(hidesSuperseded(filters)).toBe(hidden);
+    expect(listRequest(filters).superseded).toBe(hidden ? false : undefined);
+  });
+
+  it("keeps an explicit choice in the URL, and none by default", () => {
+    expect(filtersToQuery(filtersFromUrl(url("?status=failed")))).toBe("?status=failed");
+    expect(filtersToQuery(filtersFromUrl(url("?status=failed&superseded=show")))).toBe("?status=failed&superseded=show");
+    expect(filtersFromUrl(url("?superseded=bogus"))).not.toHaveProperty("superseded");
+  });
+
+  it("counts hiding them as a filter", () => {
+    expect(hasFilters(filtersFromUrl(url("?superseded=hide")))).toBe(true);
+    expect(hasFilters(filtersFromUrl(url("?superseded=show")))).toBe(false);
+  });
+
+  it("gives a bulk action the same selection as the list, without paging", () => {
+    const filters = filtersFromUrl(url("?endpoint=ep_1&status=failed&page=tok"));
+    const { limit, pageToken, ...selection } = listRequest(filters);
+    expect(limit).toBe(PAGE_SIZE);
+    expect(pageToken).toBe("tok");
+    expect(webhookFilter(filters)).toEqual(selection);
   });
 });

@@ -1,6 +1,6 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { WebhookStatus, type ListWebhooksRequestSchema } from "@hookly/proto/gen/admin_pb";
+import { WebhookStatus, type ListWebhooksRequestSchema, type WebhookFilterSchema } from "@hookly/proto/gen/admin_pb";
 import { STATUSES } from "$lib/format/names";
 
 /** Rows per page of the webhook history. */
@@ -9,7 +9,8 @@ export const PAGE_SIZE = 50;
 /**
  * The history's filters as kept in the URL query, so a filtered view can be bookmarked, shared
  * and survives a reload: `?endpoint=ep_…&status=failed&verified=false&event=invoice.paid&since=…&until=…&page=…`.
- * `since`/`until` are ISO instants; `page` is the edge's opaque page token.
+ * `since`/`until` are ISO instants; `page` is the edge's opaque page token; `superseded=hide|show`
+ * overrides {@link hidesSuperseded}'s default.
  */
 export interface WebhookFilters {
   endpoint: string;
@@ -17,6 +18,8 @@ export interface WebhookFilters {
   verified: "" | "true" | "false";
   /** Exact event type (`invoice.paid`, `push`); absent or empty: any. */
   eventType?: string;
+  /** Webhooks a delivered replay superseded: hidden or shown; absent: as {@link hidesSuperseded} decides. */
+  superseded?: "hide" | "show";
   since: string;
   until: string;
   page: string;
@@ -31,12 +34,14 @@ export function filtersFromUrl(url: URL): WebhookFilters {
   const status = q.get("status") ?? "";
   const verified = q.get("verified") ?? "";
   const eventType = validEventType(q.get("event"));
+  const superseded = q.get("superseded");
   return {
     endpoint: q.get("endpoint") ?? "",
     status: STATUSES.some((s) => s.slug === status) ? status : "",
     verified: verified === "true" || verified === "false" ? verified : "",
     // note: left out when empty, so a URL without it reads as exactly the filters it names.
     ...(eventType ? { eventType } : {}),
+    ...(superseded === "hide" || superseded === "show" ? { superseded } : {}),
     since: validInstant(q.get("since")),
     until: validInstant(q.get("until")),
     page: q.get("page") ?? "",
@@ -60,6 +65,7 @@ export function filtersToQuery(filters: WebhookFilters): string {
     if (filters[key]) q.set(key, filters[key]);
   }
   if (filters.eventType) q.set("event", filters.eventType);
+  if (filters.superseded) q.set("superseded", filters.superseded);
   for (const key of ["since", "until", "page"] as const) {
     if (filters[key]) q.set(key, filters[key]);
   }
@@ -67,13 +73,35 @@ export function filtersToQuery(filters: WebhookFilters): string {
   return s ? `?${s}` : "";
 }
 
+/**
+ * The states in which superseded webhooks are hidden unless asked for: a failure whose replay was
+ * delivered is work already done, and would only clutter a list of what still needs attention.
+ */
+export const HIDE_SUPERSEDED_BY_DEFAULT: readonly string[] = ["failed", "dead_letter", "partial"];
+
+/** Whether the list leaves out webhooks that a delivered replay superseded. */
+export function hidesSuperseded(filters: WebhookFilters): boolean {
+  if (filters.superseded) return filters.superseded === "hide";
+  return HIDE_SUPERSEDED_BY_DEFAULT.includes(filters.status);
+}
+
 /** Whether anything narrows the list (the page token does not count). */
 export function hasFilters(filters: WebhookFilters): boolean {
-  return Boolean(filters.endpoint || filters.status || filters.verified || filters.eventType || filters.since || filters.until);
+  return Boolean(filters.endpoint || filters.status || filters.verified || filters.eventType || filters.since || filters.until || hidesSuperseded(filters));
+}
+
+/** The edge's WebhookFilter for these filters: what a bulk action on "all matching" selects. */
+export function webhookFilter(filters: WebhookFilters): MessageInitShape<typeof WebhookFilterSchema> {
+  return selection(filters);
 }
 
 /** The ListWebhooks request for these filters: always one server page, never everything. */
 export function listRequest(filters: WebhookFilters): MessageInitShape<typeof ListWebhooksRequestSchema> {
+  return { ...selection(filters), limit: PAGE_SIZE, pageToken: filters.page };
+}
+
+/** The fields ListWebhooksRequest and WebhookFilter share, for these filters. */
+function selection(filters: WebhookFilters) {
   return {
     endpointId: filters.endpoint,
     status: STATUSES.find((s) => s.slug === filters.status)?.value ?? WebhookStatus.UNSPECIFIED,
@@ -81,8 +109,8 @@ export function listRequest(filters: WebhookFilters): MessageInitShape<typeof Li
     eventType: filters.eventType ?? "",
     since: filters.since ? timestampFromDate(new Date(filters.since)) : undefined,
     until: filters.until ? timestampFromDate(new Date(filters.until)) : undefined,
-    limit: PAGE_SIZE,
-    pageToken: filters.page,
+    // note: false hides superseded webhooks; unset shows them with the others.
+    superseded: hidesSuperseded(filters) ? false : undefined,
   };
 }
 
