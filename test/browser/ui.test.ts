@@ -131,6 +131,16 @@ async function memberPage(): Promise<{ page: Page; trouble: PageTrouble }> {
   return opened;
 }
 
+/** A page signed in with the admin token (audited as `admin`), on the endpoints page. */
+async function adminPage(): Promise<{ page: Page; trouble: PageTrouble }> {
+  const opened = await openPage();
+  await opened.page.goto("/signin");
+  await byTestId(opened.page, "signin-token").fill(TEST_SECRETS.ADMIN_TOKEN);
+  await byTestId(opened.page, "signin-submit").click();
+  await opened.page.waitForURL((url) => url.pathname !== "/signin");
+  return opened;
+}
+
 /** A recording LAN target of the test's own, closed after it. */
 async function ownReceiver(): Promise<Receiver> {
   const r = await startReceiver();
@@ -312,23 +322,96 @@ describe("admin UI", () => {
     expect(await byTestId(page, "attempt-row").last().innerText()).toContain("400");
     await screenshot(page, "webhook-failed");
 
-    // The target recovers; a replay of the failed webhook is delivered.
+    // The target recovers; a replay of the failed webhook, signed afresh (a generic endpoint with its secret), is delivered.
     target.respondWith(200);
     const before = target.requests.length;
     await byTestId(page, "replay").click();
+    const dialog = byTestId(page, "replay-dialog");
+    await dialog.waitFor();
+    expect(await byTestId(dialog, "replay-pending-warning").count()).toBe(0);
+    await byTestId(dialog, "replay-resign").check();
+    await screenshot(page, "webhook-replay-dialog");
+    await byTestId(dialog, "confirm").click();
     const replayed = byTestId(page, "replayed-link");
     await replayed.waitFor();
+    await waitForAttribute(byTestId(page, "replayed-signature"), "data-resigned", "true");
     const replayId = (await replayed.innerText()).trim();
     expect(replayId).not.toBe(failId);
+    // The original lists its replay, re-signed, and is superseded once the replay is delivered.
+    const replayRow = page.locator(`[data-testid="replay-row"][data-webhook-id="${replayId}"]`);
+    await waitForAttribute(byTestId(replayRow, "replay-row-signature"), "data-resigned", "true");
+    expect(await byTestId(replayRow, "replay-row-signature").innerText()).toBe("Re-signed");
+    await expect.poll(() => byTestId(page, "superseded-by").count(), { timeout: UI_MS }).toBe(1);
+    expect(await byTestId(page, "superseded-by").innerText()).toBe(replayId);
+    await byTestId(page, "superseded-badge").waitFor();
+    await waitForAttribute(byTestId(page, "audit-row").first(), "data-action", "replay");
+    expect(await byTestId(page, "audit-what").first().innerText()).toContain(replayId);
+    expect(await byTestId(page, "audit-actor").first().innerText()).toBe(`${MEMBER.login} (GitHub)`);
     await replayed.click();
     await page.waitForURL(`**/webhooks/${replayId}`);
     await waitForAttribute(byTestId(page, "status-badge"), "data-status", "delivered");
     expect(await byTestId(page, "replay-of").innerText()).toBe(failId);
+    await waitForAttribute(byTestId(page, "replay-signature"), "data-resigned", "true");
+    expect(await byTestId(page, "replay-signature-badge").innerText()).toBe("Re-signed");
     expect(await byTestId(page, "payload").innerText()).toBe(JSON.stringify(JSON.parse(failBody), null, 2));
     const arrived = await target.waitFor(before + 1);
-    expect(arrived.at(-1)!.body.toString()).toBe(failBody);
+    const copy = arrived.at(-1)!;
+    expect(copy.body.toString()).toBe(failBody);
+    // The fresh signature verifies with the endpoint's secret.
+    const header = (name: string) => String(copy.headers[name]);
+    expect(() =>
+      new Webhook(SIGNING_SECRET).verify(failBody, {
+        "webhook-id": header("webhook-id"),
+        "webhook-timestamp": header("webhook-timestamp"),
+        "webhook-signature": header("webhook-signature"),
+      }),
+    ).not.toThrow();
     await waitForAttribute(byTestId(page, "hub-status"), "data-connected", "true");
     await screenshot(page, "webhook-replay");
+    expectNoTrouble(trouble);
+  });
+
+  it("skips the head of a queue whose destination answers 500: settled as skipped by admin, and the next webhook is delivered", async () => {
+    const target = await ownReceiver();
+    target.respondWith(500);
+    const { ingestUrl } = await createEndpoint(edge.url, `${target.url}/hook`, { name: "stuck" });
+    const admin = adminClient(edge.url);
+    const headId = await postWebhook(ingestUrl, JSON.stringify({ n: 1 }));
+    const nextId = await postWebhook(ingestUrl, JSON.stringify({ n: 2 }));
+    await waitUntil(async () => ((await admin.getWebhook({ id: headId })).webhook?.attempts ?? 0) >= 1, UI_MS, "the head tried");
+
+    const { page, trouble } = await adminPage();
+    // Behind the head, the next webhook offers Cancel, not Skip.
+    await page.goto(`/webhooks/${nextId}`);
+    await byTestId(page, "delivery-cancel").waitFor();
+    expect(await byTestId(page, "delivery-skip").count()).toBe(0);
+
+    await page.goto(`/webhooks/${headId}`);
+    const row = byTestId(page, "delivery-row");
+    await byTestId(row, "delivery-queue-head").waitFor();
+    expect(await byTestId(row, "delivery-cancel").count()).toBe(0);
+    await byTestId(row, "delivery-skip").click();
+    const dialog = byTestId(page, "delivery-action-dialog");
+    await dialog.waitFor();
+    expect(await dialog.innerText()).toMatch(/queue moves on/);
+    await screenshot(page, "delivery-skip-dialog");
+    await byTestId(dialog, "confirm").click();
+    await dialog.waitFor({ state: "detached" });
+    expect(await byTestId(page, "delivery-action-result").innerText()).toMatch(/Skipped/);
+    await waitForAttribute(byTestId(row, "delivery-status"), "data-status", "failed");
+    await expect.poll(() => byTestId(row, "delivery-settled").innerText(), { timeout: UI_MS }).toMatch(/^skipped by admin$/i);
+    expect(await byTestId(row, "delivery-skip").count()).toBe(0);
+    await waitForAttribute(byTestId(page, "audit-row").first(), "data-action", "skip");
+    expect(await byTestId(page, "audit-actor").first().innerText()).toBe("admin");
+    await screenshot(page, "delivery-skipped");
+    await expectFitsPhone(page, "delivery-skipped");
+
+    // The queue moved on: once the next webhook has been tried (so no attempt of the head is still out), the target recovers.
+    await waitUntil(async () => ((await admin.getWebhook({ id: nextId })).webhook?.attempts ?? 0) >= 1, UI_MS, "the next webhook tried");
+    target.respondWith(200);
+    await page.goto(`/webhooks/${nextId}`);
+    await waitForAttribute(byTestId(page, "status-badge"), "data-status", "delivered");
+    expect((await admin.getWebhook({ id: headId })).webhook?.status).toBe(WebhookStatus.FAILED);
     expectNoTrouble(trouble);
   });
 
@@ -584,6 +667,9 @@ describe("admin UI", () => {
     expect(await filtered.innerText()).toContain("paid only");
     const before = receiver.requests.filter((r) => r.url === "/fan-out/paid").length;
     await byTestId(filtered, "replay-destination").click();
+    const replayDialog = byTestId(page, "replay-dialog");
+    expect(await replayDialog.innerText()).toContain("paid only");
+    await byTestId(replayDialog, "confirm").click();
     await byTestId(page, "replayed-link").waitFor();
     expect(await byTestId(page, "replay-result").innerText()).toContain("paid only");
     const arrived = await receiver.waitFor(before + 1, { filter: (r) => r.url === "/fan-out/paid" });
