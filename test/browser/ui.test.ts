@@ -415,6 +415,56 @@ describe("admin UI", () => {
     expectNoTrouble(trouble);
   });
 
+  it("replays two selected failed webhooks from the list: two replays appear, and the originals are superseded", async () => {
+    const target = await ownReceiver();
+    target.respondWith(400);
+    const { id: endpointId, ingestUrl } = await createEndpoint(edge.url, `${target.url}/hook`, { name: "bulk" });
+    const admin = adminClient(edge.url);
+    const failed = [await postWebhook(ingestUrl, JSON.stringify({ n: 1 })), await postWebhook(ingestUrl, JSON.stringify({ n: 2 }))];
+    for (const id of failed) {
+      await expect.poll(async () => (await admin.getWebhook({ id })).webhook!.status, { timeout: UI_MS }).toBe(WebhookStatus.FAILED);
+    }
+    target.respondWith(200);
+
+    const { page, trouble } = await memberPage();
+    await page.goto(`/webhooks?endpoint=${endpointId}`);
+    await expect.poll(() => byTestId(page, "webhook-row").count(), { timeout: UI_MS }).toBe(2);
+    await byTestId(webhookRow(page, failed[0]!), "select-row").check();
+    await expect.poll(() => byTestId(page, "selected-count").innerText(), { timeout: UI_MS }).toBe("1 selected");
+    await byTestId(page, "select-page").check();
+    await expect.poll(() => byTestId(page, "selected-count").innerText(), { timeout: UI_MS }).toBe("2 selected");
+    await byTestId(page, "bulk-replay-selected").click();
+    const dialog = byTestId(page, "bulk-dialog");
+    await dialog.waitFor();
+    expect(await byTestId(dialog, "bulk-allow-pending").count()).toBe(0);
+    await screenshot(page, "webhooks-bulk-dialog");
+    await byTestId(dialog, "confirm").click();
+    const result = byTestId(page, "bulk-result");
+    await result.waitFor();
+    expect(await result.innerText()).toContain("Replayed 2 of 2 webhooks");
+    expect(await byTestId(result, "bulk-replay-link").count()).toBe(2);
+    expect(await byTestId(page, "selected-count").innerText()).toBe("Tick webhooks to act on several at once");
+
+    // The replays appear as rows of their own, the copies of the two originals, and are delivered.
+    const replays = page.locator('[data-testid="webhook-row"][data-replay-of]');
+    await expect.poll(() => replays.count(), { timeout: UI_MS }).toBe(2);
+    expect((await replays.evaluateAll((rows) => rows.map((r) => r.getAttribute("data-replay-of")))).sort()).toEqual([...failed].sort());
+    await target.waitFor(2);
+    for (const id of failed) await byTestId(webhookRow(page, id), "superseded-badge").waitFor();
+    await screenshot(page, "webhooks-bulk");
+    await expectFitsPhone(page, "webhooks-bulk");
+
+    // Hide superseded: the toggle goes into the URL and the originals go; the failed filter hides them by default.
+    await byTestId(page, "filter-hide-superseded").click();
+    await page.waitForURL((url) => url.searchParams.get("superseded") === "hide");
+    await expect.poll(() => byTestId(page, "webhook-row").count(), { timeout: UI_MS }).toBe(2);
+    expect(await replays.count()).toBe(2);
+    await page.goto(`/webhooks?endpoint=${endpointId}&status=failed`);
+    await byTestId(page, "webhooks-empty").waitFor();
+    expect(await byTestId(page, "filter-hide-superseded").getAttribute("data-state")).toBe("checked");
+    expectNoTrouble(trouble);
+  });
+
   it("lists an endpoint's webhooks with their states, and Status counts what the edge counts", async () => {
     const target = await ownReceiver();
     const { id: endpointId, ingestUrl } = await createEndpoint(edge.url, `${target.url}/hook`, { name: "states" });
