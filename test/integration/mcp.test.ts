@@ -358,6 +358,37 @@ describe.each(transports)("MCP over %s", (_name, connect) => {
     expect(audit.data.entries.map((a: { action: string }) => a.action)).toEqual(["replay", "skip"]);
   });
 
+  it("sets a destination's delivery policy, shows header values redacted, and resets it", async () => {
+    const { e, target } = await setup();
+    const client = await connect(e);
+    const ep = await call(client, "hookly_create_endpoint", { name: "policy", provider_type: "generic", destination_url: target.url });
+    const added = await call(client, "hookly_add_destination", {
+      endpoint_id: ep.data.endpoint.id,
+      url: `${target.url}/b`,
+      policy: { ordering: "concurrent", concurrency: 8, max_attempts: 5, headers: [{ name: "X-Api-Key", value: "k-secret" }], unverified: "hold" },
+    });
+    expect(added.data.destination.policy).toEqual({
+      ordering: "concurrent",
+      concurrency: 8,
+      timeout_ms: 0,
+      max_attempts: 5,
+      max_age_ms: 0,
+      headers: [{ name: "X-Api-Key", value: "[redacted]" }],
+      unverified: "hold",
+    });
+    expect(added.text).not.toContain("k-secret");
+    const changed = await call(client, "hookly_update_destination", { destination_id: added.data.destination.id, policy: { ordering: "strict" } });
+    expect(changed.data.destination.policy).toMatchObject({ ordering: "strict", concurrency: 1, max_attempts: 5, unverified: "hold" });
+    const reset = await call(client, "hookly_update_destination", { destination_id: added.data.destination.id, policy: null });
+    expect(reset.data.destination.policy).toMatchObject({ ordering: "strict", max_attempts: 0, headers: [], unverified: "deliver" });
+    const bad = await call(client, "hookly_update_destination", {
+      destination_id: added.data.destination.id,
+      policy: { ordering: "concurrent", concurrency: 1 },
+    });
+    expect(bad.isError).toBe(true);
+    expect(bad.text).toMatch(/policy: concurrency must be an integer from 2 to 64/);
+  });
+
   it("creates a hub whose credential a hub dials with, then renames, rotates, retires and revokes it", async () => {
     const { e } = await setup();
     const client = await connect(e);

@@ -111,11 +111,12 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
     storage,
   });
   const destinations = createDestinationService({
-    store: createDestinationStore(db),
+    store: createDestinationStore(db, box),
     hubs,
     clock,
     events,
     recomputeWebhooks: (seqs) => queueStore.recompute(seqs),
+    deadLetterAfterMs: config.deadLetterAfterMs,
   });
   const endpoints = createEndpointService({
     store: createEndpointStore(db),

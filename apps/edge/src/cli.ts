@@ -13,6 +13,7 @@ import type { z } from "zod";
 import { createAuthStore } from "./auth/auth.store.js";
 import { createSecretBox } from "./crypto/secret-box.js";
 import { edgeEnvSchema } from "./config.js";
+import { createDestinationStore } from "./destination/destination.store.js";
 import { createEndpointStore } from "./endpoint/endpoint.store.js";
 import { AppError } from "./errors.js";
 import { HUB_COMMANDS, runHubCommand, type HubCommand } from "./hub/hub.cli.js";
@@ -68,12 +69,14 @@ Commands:
                           queue moves on.
   webhooks cancel <id> [--destination=dst_…]
                           Settle a pending webhook behind the head as failed before it is tried.
+  webhooks release <id> [--destination=dst_…]
+                          Queue a held (unverified) webhook at the tail of its destination's queue.
   webhooks replay <id> [--destination=dst_…] [--allow-pending] [--resign]
                           Deliver a copy again (a pending one only with --allow-pending; --resign:
                           a fresh signature, stripe and generic endpoints).
-  webhooks bulk <replay|skip> [<id> …] [--endpoint=ep_…] [--status=S] [--since=T] [--until=T]
+  webhooks bulk <replay|skip|release> [<id> …] [--endpoint=ep_…] [--status=S] [--since=T] [--until=T]
                           [--allow-pending]
-                          Replay or skip the webhooks named, or every one the filter selects
+                          Replay, skip or release the webhooks named, or every one the filter selects
                           (at most 10000).
   audit [--webhook=wh_…] [--endpoint=ep_…] [--limit=N]
                           Who did what to which webhook, newest first.
@@ -292,7 +295,14 @@ export async function run(
         try {
           const dryRun = args.flags.has("--dry-run");
           const r = rotateEncryptionKey(
-            { db, endpoints: createEndpointStore(db), hubs: createHubCredentialStore(db), headers: createSealedHeaderStore(db), box },
+            {
+              db,
+              endpoints: createEndpointStore(db),
+              hubs: createHubCredentialStore(db),
+              headers: createSealedHeaderStore(db),
+              destinations: createDestinationStore(db),
+              box,
+            },
             { dryRun },
           );
           const line = (c: typeof r.endpoints, what: string) =>
@@ -301,6 +311,7 @@ export async function run(
             line(r.endpoints, "endpoint secret(s)") +
               line(r.hubs, "hub credential(s)") +
               line(r.headers, "webhook(s) with sealed headers") +
+              line(r.policyHeaders, "destination(s) with policy headers") +
               (dryRun || keys.length < 2 ? "" : "every secret now opens with ENCRYPTION_KEY alone: remove ENCRYPTION_KEY_PREVIOUS and restart the edge\n"),
           );
         } finally {
@@ -311,14 +322,15 @@ export async function run(
       case "webhooks": {
         const [sub, ...rest] = args.positionals;
         const a = { ...args, command: `webhooks ${sub}`, positionals: rest };
-        if (sub === "retry-now" || sub === "skip" || sub === "cancel") {
+        if (sub === "retry-now" || sub === "skip" || sub === "cancel" || sub === "release") {
           expectArgs(a, ["--destination="], 1, "one argument: the webhook id");
           const r = await callEdge(
             env,
             "POST",
             `/api/webhooks/${encodeURIComponent(rest[0]!)}/${sub}${query({ destination_id: flagValue(args, "destination") })}`,
           );
-          const done = sub === "retry-now" ? "due now" : `${sub === "skip" ? "skipped" : "cancelled"}: failed`;
+          const done =
+            sub === "retry-now" ? "due now" : sub === "release" ? "released: queued at the tail" : `${sub === "skip" ? "skipped" : "cancelled"}: failed`;
           io.out(
             `${r.webhook_id} at ${r.destination_id}: ${done}\n` +
               (r.in_flight ? "an attempt was under way: the LAN service may still get it once (if it succeeds, it is recorded as delivered)\n" : "") +
@@ -349,7 +361,9 @@ export async function run(
             "replay or skip, then webhook ids or filter options",
           );
           const [action, ...ids] = rest;
-          if (action !== "replay" && action !== "skip") throw new UsageError(`webhooks bulk takes replay or skip, not ${JSON.stringify(action)}`);
+          if (action !== "replay" && action !== "skip" && action !== "release") {
+            throw new UsageError(`webhooks bulk takes replay, skip or release, not ${JSON.stringify(action)}`);
+          }
           const filter = {
             endpoint_id: flagValue(args, "endpoint"),
             status: flagValue(args, "status"),
@@ -363,7 +377,9 @@ export async function run(
             ...(hasFilter ? { filter: Object.fromEntries(Object.entries(filter).filter(([, v]) => v !== undefined)) } : {}),
             ...(args.flags.has("--allow-pending") ? { allow_pending: true } : {}),
           });
-          io.out(`${r.matched} selected, ${r.acted} ${action === "replay" ? "replayed" : "skipped"}, ${r.ignored} left alone (nothing to ${action})\n`);
+          io.out(
+            `${r.matched} selected, ${r.acted} ${{ replay: "replayed", skip: "skipped", release: "released" }[action]}, ${r.ignored} left alone (nothing to ${action})\n`,
+          );
           return 0;
         }
         throw new UsageError(

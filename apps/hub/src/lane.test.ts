@@ -79,3 +79,46 @@ describe("a refused job", () => {
     expect(reported).toEqual(["a:200", "b:skipped", "c:skipped", "b:200", "c:200"]);
   });
 });
+
+describe("a concurrent lane", () => {
+  it("runs up to its concurrency at once, taking jobs in order, and every job ends", async () => {
+    const reported: string[] = [];
+    const lane = new Lane((j) => reported.push(j.webhookId));
+    let running = 0;
+    let peak = 0;
+    const started: string[] = [];
+    const releases: (() => void)[] = [];
+    for (let i = 0; i < 10; i++) {
+      // note: one at a time, with the loop turning in between, as deliveries arrive from the stream.
+      await new Promise((r) => setImmediate(r));
+      lane.push({
+        ...job(`w${i}`, () => {
+          started.push(`w${i}`);
+          running++;
+          peak = Math.max(peak, running);
+          return new Promise<ForwardResult>((resolve) =>
+            releases.push(() => {
+              running--;
+              resolve(ok);
+            }),
+          );
+        }),
+        epoch: BigInt(i + 1),
+        concurrency: 4,
+      });
+      await new Promise((r) => setImmediate(r));
+      // Each delivery that arrives while fewer than 4 run starts at once.
+      expect(started.length, `after ${i + 1} arrived`).toBe(Math.min(i + 1, 4));
+    }
+    for (let i = 0; i < 20 && started.length < 4; i++) await new Promise((r) => setImmediate(r));
+    expect(started).toEqual(["w0", "w1", "w2", "w3"]);
+    for (let round = 0; round < 100 && reported.length < 10; round++) {
+      releases.shift()?.();
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(peak).toBe(4);
+    expect(started).toEqual(Array.from({ length: 10 }, (_, i) => `w${i}`));
+    expect(reported).toHaveLength(10);
+    expect(lane.size).toBe(0);
+  });
+});

@@ -8,6 +8,10 @@
  * A job the session refused (no room for its body, HUB_MAX_BODY_BYTES) is
  * answered SKIPPED when its turn comes and blocks its epoch the same way;
  * the edge, on that SKIPPED, restarts the lane from it under a new epoch.
+ *
+ * A destination whose policy is concurrent sends `concurrency` > 1 with each
+ * delivery, each under an epoch of its own: the lane then forwards up to that
+ * many at once, taking them in the order they came.
  */
 import { DeliveryOutcome } from "@hookly/proto/gen/stream_pb";
 import { blocksQueue, judgeOutcome } from "@hookly/proto/outcome";
@@ -26,6 +30,8 @@ export interface LaneJob {
   done?: () => void;
   /** Whether the session refused the job's body (asked when its turn comes): it is skipped and blocks its epoch. */
   refused?: () => boolean;
+  /** Jobs of this lane that may run at once (the destination's policy); default 1. */
+  concurrency?: number;
 }
 
 /** What a lane reports for each job. */
@@ -46,7 +52,10 @@ export class Lane {
   private blockedEpoch = -1n;
   /** Jobs of this epoch and older that arrive from now on are refused (one of that epoch already was). */
   private refusedEpoch = -1n;
-  private running = false;
+  /** Jobs running now (at most `limit`). */
+  private active = 0;
+  /** How many may run at once: the latest job's concurrency. */
+  private limit = 1;
   private stopped = false;
   private finishing = false;
   private idle: (() => void)[] = [];
@@ -56,8 +65,10 @@ export class Lane {
   /** Adds a job; it runs after every job added before it. */
   push(job: LaneJob): void {
     if (this.stopped || this.finishing) return;
+    this.limit = Math.max(1, Math.min(64, job.concurrency ?? 1));
     this.queue.push(job);
-    if (!this.running) void this.drain();
+    // note: a worker takes its first job synchronously, so each turn of this loop shortens the queue.
+    while (this.active < this.limit && this.queue.length > 0) void this.drain();
   }
 
   /**
@@ -91,17 +102,18 @@ export class Lane {
   finish(): Promise<void> {
     this.finishing = true;
     this.dropQueued();
-    if (!this.running) return Promise.resolve();
+    if (this.active === 0) return Promise.resolve();
     return new Promise((resolve) => this.idle.push(resolve));
   }
 
   /** Jobs waiting or running. */
   get size(): number {
-    return this.queue.length + (this.running ? 1 : 0);
+    return this.queue.length + this.active;
   }
 
+  /** One worker: takes jobs in order until none is left (several run at once when the lane is concurrent). */
   private async drain(): Promise<void> {
-    this.running = true;
+    this.active += 1;
     try {
       while (!this.stopped) {
         const job = this.queue.shift();
@@ -135,8 +147,8 @@ export class Lane {
         this.report(job, result);
       }
     } finally {
-      this.running = false;
-      for (const resolve of this.idle.splice(0)) resolve();
+      this.active -= 1;
+      if (this.active === 0) for (const resolve of this.idle.splice(0)) resolve();
     }
   }
 }

@@ -230,6 +230,7 @@ export async function runSession(deps: {
       body,
       refused: refused ? () => true : s && (() => s.refused),
       done,
+      concurrency: start.concurrency || 1,
       run: (b) =>
         forwarder.forward(
           {

@@ -45,6 +45,7 @@ import { onlyMutes, requireScope } from "../auth/auth.scopes.js";
 import { AppError } from "../errors.js";
 import { readJson, sendJson, type NodeResponse, type Route } from "../server/http.js";
 import { DELIVERY_ACTIONS } from "../queue/queue.control.js";
+import { ORDERINGS, UNVERIFIED_RULES } from "../destination/destination.policy.js";
 import { BULK_ACTIONS } from "../queue/queue.service.js";
 import { utf8Head } from "../payload/payload.text.js";
 import { MAX_PAYLOAD_PREVIEW_BYTES, type AttemptView, type EndpointQueueStats, type WebhookDetail, type WebhookView } from "../webhook/webhook.service.js";
@@ -61,9 +62,10 @@ export function endpointJson(e: EndpointView, q: EndpointQueueStats | undefined,
   };
 }
 
-/** A destination as REST JSON. */
+/** A destination as REST JSON: its policy's headers as {name, value} (values redacted). */
 export function destinationJson(d: DestinationSnapshot) {
-  return restJson(d);
+  const json = restJson(d) as Record<string, RestJson>;
+  return { ...json, policy: { ...(json.policy as Record<string, RestJson>), headers: d.policy.headers.map(([name, value]) => ({ name, value })) } };
 }
 
 /** A webhook as REST JSON (no body). */
@@ -159,6 +161,27 @@ const filterBody = z
   )
   .nullable();
 
+const limitOrNull = (field: string) => z.number({ error: `${field} must be a number or null` }).nullable();
+
+const policyBody = z
+  .strictObject(
+    {
+      ordering: z.enum(ORDERINGS, { error: `policy.ordering must be one of ${ORDERINGS.join(", ")}` }).optional(),
+      concurrency: z.number({ error: "policy.concurrency must be a number" }).optional(),
+      timeout_ms: limitOrNull("policy.timeout_ms").optional(),
+      max_attempts: limitOrNull("policy.max_attempts").optional(),
+      max_age_ms: limitOrNull("policy.max_age_ms").optional(),
+      headers: z
+        .array(z.strictObject({ name: text("policy.headers[].name"), value: text("policy.headers[].value") }), {
+          error: "policy.headers must be an array of {name, value}",
+        })
+        .optional(),
+      unverified: z.enum(UNVERIFIED_RULES, { error: `policy.unverified must be one of ${UNVERIFIED_RULES.join(", ")}` }).optional(),
+    },
+    { error: (iss) => (iss.code === "invalid_type" ? "policy must be an object or null" : undefined) },
+  )
+  .nullable();
+
 const destinationFields = {
   hub_id: text("hub_id").optional(),
   url: text("url"),
@@ -166,6 +189,7 @@ const destinationFields = {
   enabled: flag("enabled").optional(),
   muted: flag("muted").optional(),
   filter: filterBody.optional(),
+  policy: policyBody.optional(),
 };
 
 const destinationBody = z.strictObject(destinationFields, {
@@ -187,6 +211,18 @@ const destinationInput = (b: z.output<typeof updateDestinationBody>) => ({
   enabled: b.enabled,
   muted: b.muted,
   filter: b.filter === undefined ? undefined : b.filter && { eventTypes: b.filter.event_types, jsonPath: b.filter.json_path, equals: b.filter.equals },
+  policy:
+    b.policy === undefined || b.policy === null
+      ? b.policy
+      : {
+          ordering: b.policy.ordering,
+          concurrency: b.policy.concurrency,
+          timeoutMs: b.policy.timeout_ms,
+          maxAttempts: b.policy.max_attempts,
+          maxAgeMs: b.policy.max_age_ms,
+          headers: b.policy.headers?.map((h) => [h.name, h.value] as [string, string]),
+          unverified: b.policy.unverified,
+        },
 });
 
 /** A date (midnight UTC) or a date-time with a zone; Date.parse alone would also take local times and prose. */
@@ -576,7 +612,8 @@ export function adminRoutes(deps: AdminDeps): Route[] {
       path: "/api/destinations/:id",
       handler: async (req, res, params) => {
         const body = parse(updateDestinationBody, await readJson(req), "field");
-        if (Object.keys(body).length === 0) throw new AppError("invalid_argument", "body must set at least one of hub_id, url, name, enabled, muted, filter");
+        if (Object.keys(body).length === 0)
+          throw new AppError("invalid_argument", "body must set at least one of hub_id, url, name, enabled, muted, filter, policy");
         const input = destinationInput(body);
         const d = destinations.update(params.id!, { ...input, url: body.url, filter: body.filter === undefined ? undefined : input.filter });
         sendJson(res, 200, { destination: destinationJson(destinationSnapshot(d, relay)) });

@@ -15,6 +15,10 @@ import {
   BulkAction,
   BulkActResponseSchema,
   DeliveryAction,
+  DeliveryPolicySchema,
+  type DeliveryPolicy as DeliveryPolicyMessage,
+  OrderingSchema,
+  UnverifiedRuleSchema,
   type ListWebhooksRequest,
   type WebhookFilter as WebhookFilterMessage,
   DeliverySchema,
@@ -45,6 +49,7 @@ import { principalKey } from "../auth/auth.service.js";
 import type { DeliveryAction as DeliveryActionName } from "../queue/queue.control.js";
 import type { BulkAction as BulkActionName } from "../queue/queue.service.js";
 import type { DestinationInput } from "../destination/destination.service.js";
+import type { DeliveryPolicy, PolicyInput } from "../destination/destination.policy.js";
 import type { HubCredential } from "../hub/hub.service.js";
 import type { DeliveryRecord } from "../webhook/webhook.store.js";
 import type { EndpointView } from "../endpoint/endpoint.service.js";
@@ -57,6 +62,8 @@ import type { ProviderType as ProviderName } from "../verify/verify.service.js";
 import type { AttemptView, EndpointQueueStats, WebhookDetail, WebhookFilter, WebhookStatusName, WebhookView } from "../webhook/webhook.service.js";
 import {
   destinationSnapshot,
+  enumName,
+  enumNumber,
   filterFromWire,
   hubSnapshots,
   messageFrom,
@@ -93,7 +100,40 @@ export function destinationMessage(d: DestinationSnapshot): Destination {
     lastDeliveredAt: d.queue.lastDeliveredAt,
     held: d.held !== null,
     heldError: d.held?.error,
+    heldCount: d.queue.held,
+    policy: policyMessage(d.policy),
   });
+}
+
+/** A policy message (its header values as the view has them: redacted). */
+function policyMessage(p: DeliveryPolicy) {
+  return create(DeliveryPolicySchema, {
+    ordering: enumNumber(OrderingSchema, p.ordering) ?? 0,
+    concurrency: p.concurrency,
+    timeoutMs: p.timeoutMs ?? 0,
+    maxAttempts: p.maxAttempts ?? 0,
+    maxAgeMs: BigInt(p.maxAgeMs ?? 0),
+    headers: p.headers.map(([name, value]) => ({ name, value })),
+    unverified: enumNumber(UnverifiedRuleSchema, p.unverified) ?? 0,
+  });
+}
+
+/** A policy change from its message: zero fields keep theirs (undefined); headers replace the list when any are given. */
+export function policyFromWire(m: DeliveryPolicyMessage | undefined, opts: { clearHeaders?: boolean } = {}): PolicyInput | undefined {
+  if (!m && !opts.clearHeaders) return undefined;
+  const ordering = m?.ordering ? enumName(OrderingSchema, m.ordering) : undefined;
+  const unverified = m?.unverified ? enumName(UnverifiedRuleSchema, m.unverified) : undefined;
+  if (m?.ordering && !ordering) throw new AppError("invalid_argument", `policy: ordering ${m.ordering} is not an Ordering`);
+  if (m?.unverified && !unverified) throw new AppError("invalid_argument", `policy: unverified ${m.unverified} is not an UnverifiedRule`);
+  return {
+    ordering: ordering as PolicyInput["ordering"],
+    concurrency: m?.concurrency || undefined,
+    timeoutMs: m?.timeoutMs || undefined,
+    maxAttempts: m?.maxAttempts || undefined,
+    maxAgeMs: m?.maxAgeMs ? Number(m.maxAgeMs) : undefined,
+    headers: opts.clearHeaders ? [] : m && m.headers.length > 0 ? m.headers.map((h) => [h.name, h.value] as [string, string]) : undefined,
+    unverified: unverified as PolicyInput["unverified"],
+  };
 }
 
 /** The storage health message. */
@@ -120,6 +160,7 @@ function destinationInput(m: DestinationInputMessage): DestinationInput {
     enabled: !m.disabled,
     muted: m.muted,
     filter: filterFromWire(m.filter) ?? null,
+    policy: policyFromWire(m.policy),
   };
 }
 
@@ -176,10 +217,12 @@ const DELIVERY_ACTION_NAMES: Record<number, DeliveryActionName | undefined> = {
   [DeliveryAction.RETRY_NOW]: "retry_now",
   [DeliveryAction.SKIP]: "skip",
   [DeliveryAction.CANCEL]: "cancel",
+  [DeliveryAction.RELEASE]: "release",
 };
 const BULK_ACTION_NAMES: Record<number, BulkActionName | undefined> = {
   [BulkAction.REPLAY]: "replay",
   [BulkAction.SKIP]: "skip",
+  [BulkAction.RELEASE]: "release",
 };
 
 /** An attempt message. */
@@ -309,7 +352,7 @@ export function createAdminRpc(
     actOnDelivery: (req, ctx) =>
       guard(ctx, () => {
         const action = DELIVERY_ACTION_NAMES[req.action];
-        if (!action) throw new AppError("invalid_argument", "action is required (RETRY_NOW, SKIP or CANCEL)");
+        if (!action) throw new AppError("invalid_argument", "action is required (RETRY_NOW, SKIP, CANCEL or RELEASE)");
         const r = queue.act(req.webhookId, action, { destinationId: req.destinationId || undefined, actor: actorOf(ctx) });
         return messageFrom(ActOnDeliveryResponseSchema, r, { stalled: r.stalled ?? "" });
       }),
@@ -317,7 +360,7 @@ export function createAdminRpc(
     bulkAct: (req, ctx) =>
       guard(ctx, async () => {
         const action = BULK_ACTION_NAMES[req.action];
-        if (!action) throw new AppError("invalid_argument", "action is required (REPLAY or SKIP)");
+        if (!action) throw new AppError("invalid_argument", "action is required (REPLAY, SKIP or RELEASE)");
         const r = await queue.bulk(
           action,
           { webhookIds: req.webhookIds, filter: filterOf(req.filter) },
@@ -393,6 +436,7 @@ export function createAdminRpc(
           enabled: req.enabled,
           muted: req.muted,
           filter: req.filter ? (filterFromWire(req.filter) ?? null) : undefined,
+          policy: req.resetPolicy ? null : policyFromWire(req.policy, { clearHeaders: req.clearPolicyHeaders }),
         });
         return { destination: destinationMessage(destinationSnapshot(d, relay)) };
       }),

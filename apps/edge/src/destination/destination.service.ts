@@ -9,6 +9,7 @@ import type { EdgeEvents } from "../events.js";
 import type { HubService } from "../hub/hub.service.js";
 import { isId, newId } from "../ids.js";
 import { checkFilter, filterVerdict, type DestinationFilter, type JsonBody } from "./destination.filter.js";
+import { checkPolicy, type PolicyInput } from "./destination.policy.js";
 import type { DestinationQueueStats, DestinationRecord, DestinationStore } from "./destination.store.js";
 
 /** Most destinations one endpoint may have. */
@@ -23,7 +24,12 @@ export interface DestinationInput {
   enabled?: boolean | undefined;
   muted?: boolean | undefined;
   filter?: DestinationFilter | null | undefined;
+  /** How its queue is sent (destination.policy.ts); fields left out keep their current (or default) value. */
+  policy?: PolicyInput | null | undefined;
 }
+
+/** What the API shows for a policy header's value, and what a caller sends back to keep it. */
+export const KEPT_HEADER_VALUE = "[redacted]";
 
 /** Fields to change; undefined means unchanged, a null filter removes it. */
 export type DestinationPatch = Partial<DestinationInput>;
@@ -36,8 +42,12 @@ export interface DestinationView extends DestinationRecord {
 /** Where a new webhook goes: one entry per enabled destination. */
 export interface Route {
   destinationId: string;
-  /** Why the filter dropped it; null when it is queued. */
+  /** Why the filter (or the unverified rule) dropped it; null when it is queued. */
   filteredBecause: string | null;
+  /** Queued but held out of the queue until released (an unverified webhook at a destination that holds those). */
+  held?: boolean;
+  /** How long it may stay pending from its arrival (ms), when the destination's policy sets a maximum age. */
+  maxAgeMs?: number | null;
 }
 
 /** Destination operations. */
@@ -75,6 +85,8 @@ export function createDestinationService(deps: {
   events: EdgeEvents;
   /** Recomputes the status of webhooks whose deliveries changed outside the dispatcher. */
   recomputeWebhooks: (webhookSeqs: number[]) => void;
+  /** DEAD_LETTER_AFTER: how long a delivery may stay pending when its policy sets no maximum age. */
+  deadLetterAfterMs: number;
 }) {
   const { store, hubs, clock, events } = deps;
   // note: ingest routes every webhook and the dispatcher looks its lanes up on every pump; keep both in memory.
@@ -101,7 +113,12 @@ export function createDestinationService(deps: {
     return found;
   };
 
-  const view = (d: DestinationRecord): DestinationView => ({ ...d, queue: store.queueStats(d.id) });
+  // note: policy header values are secrets of the LAN service: never shown again once set.
+  const view = (d: DestinationRecord): DestinationView => ({
+    ...d,
+    policy: { ...d.policy, headers: d.policy.headers.map(([name]) => [name, KEPT_HEADER_VALUE]) },
+    queue: store.queueStats(d.id),
+  });
 
   /** A new record for `endpointId` (not stored). */
   const build = (endpointId: string, input: DestinationInput, position: number): DestinationRecord => {
@@ -115,6 +132,7 @@ export function createDestinationService(deps: {
       enabled: input.enabled ?? true,
       muted: input.muted ?? false,
       filter: checkFilter(input.filter),
+      policy: checkPolicy(input.policy ?? undefined),
       position,
       createdAt: now,
       updatedAt: now,
@@ -185,9 +203,12 @@ export function createDestinationService(deps: {
         enabled: patch.enabled ?? current.enabled,
         muted: patch.muted ?? current.muted,
         filter: patch.filter !== undefined ? checkFilter(patch.filter) : current.filter,
+        // note: a null policy resets it to the default; header values sent back redacted keep theirs.
+        policy: patch.policy === null ? checkPolicy(undefined) : checkPolicy(patch.policy, current.policy, KEPT_HEADER_VALUE),
         updatedAt: clock.now(),
       };
       store.update(next);
+      if (next.policy.maxAgeMs !== current.policy.maxAgeMs) store.reAge(id, next.policy.maxAgeMs ?? deps.deadLetterAfterMs);
       forget(next);
       events.emit("destination.changed", { endpointId: next.endpointId, destinationId: id });
       return view(next);
@@ -208,11 +229,23 @@ export function createDestinationService(deps: {
       for (const d of byEndpoint.get(endpointId) ?? []) byId.delete(d.id);
       byEndpoint.delete(endpointId);
     },
-    /** Where a new webhook of `endpointId` goes: every enabled destination, filtered or queued. */
-    route(endpointId: string, eventType: string | null, json: JsonBody): Route[] {
+    /**
+     * Where a new webhook of `endpointId` goes: every enabled destination,
+     * filtered or queued; an unverified one (`signatureValid` false) as each
+     * destination's policy says: delivered, held, or dropped (stored as filtered).
+     */
+    route(endpointId: string, eventType: string | null, json: JsonBody, signatureValid = true): Route[] {
       return ofEndpoint(endpointId)
         .filter((d) => d.enabled)
-        .map((d) => ({ destinationId: d.id, filteredBecause: filterVerdict(d.filter, eventType, json) }));
+        .map((d) => {
+          const p = d.policy;
+          const filtered = filterVerdict(d.filter, eventType, json);
+          if (filtered !== null || signatureValid || p.unverified === "deliver")
+            return { destinationId: d.id, filteredBecause: filtered, maxAgeMs: p.maxAgeMs };
+          if (p.unverified === "drop")
+            return { destinationId: d.id, filteredBecause: "unverified: this destination drops webhooks whose signature did not check out" };
+          return { destinationId: d.id, filteredBecause: null, held: true, maxAgeMs: p.maxAgeMs };
+        });
     },
   };
 }

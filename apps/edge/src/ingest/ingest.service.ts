@@ -175,7 +175,7 @@ export function createIngestService(deps: {
             ? null
             : (committing.get(keyOfEndpoint) ?? store.earlierWithKey(endpoint.id, dedupKey!, receivedAt - endpoint.dedupWindowMs) ?? null);
         const routes = destinations
-          .route(endpoint.id, eventType, json)
+          .route(endpoint.id, eventType, json, verdict.ok)
           .map((r) =>
             duplicateOf === null ? r : { ...r, filteredBecause: `duplicate of ${duplicateOf} (same provider id within the endpoint's dedup window)` },
           );

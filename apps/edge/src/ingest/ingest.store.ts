@@ -45,7 +45,7 @@ export interface NewWebhook {
   signatureReason: string | null;
   eventType: string | null;
   /** One delivery per destination it was routed to; filtered ones are recorded as such. */
-  routes: readonly { destinationId: string; filteredBecause: string | null }[];
+  routes: readonly { destinationId: string; filteredBecause: string | null; held?: boolean; maxAgeMs?: number | null }[];
   /** Dead-letter deadline of its deliveries. */
   deliverBy: number;
   replayOf: string | null;
@@ -86,9 +86,9 @@ export function createIngestStore(
      VALUES (@id, @endpointId, @receivedAt, @method, @query, @payloadSize, @payloadSha256, @contentType, @sourceIp,
        @signatureValid, @signatureReason, @eventType, @deliveryCount, @status, @settledAt, @replayOf, @dedupKey, @duplicateOf, @resigned)`,
   );
-  const insertDelivery = db.prepare<[number | bigint, string, string, number, number, number | null, string | null]>(
-    `INSERT INTO delivery (webhook_seq, destination_id, status, next_attempt_at, deliver_by, settled_at, error_message)
-     VALUES (?, ?, ?, ?, ?, ?, ?)`,
+  const insertDelivery = db.prepare<[number | bigint, string, string, number, number, number | null, string | null, number | null]>(
+    `INSERT INTO delivery (webhook_seq, destination_id, status, next_attempt_at, deliver_by, settled_at, error_message, held_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const earlierWithKey = db.prepare<[string, string, number], { id: string }>(
     `SELECT id FROM webhook WHERE endpoint_id = ? AND dedup_key = ? AND received_at >= ? AND duplicate_of IS NULL ORDER BY received_at LIMIT 1`,
@@ -122,8 +122,13 @@ export function createIngestStore(
     });
     insertBody.run(lastInsertRowid, JSON.stringify(w.headers), w.payload.file === null ? w.payload.inline : EMPTY, w.payload.file);
     for (const r of w.routes) {
-      if (r.filteredBecause === null) insertDelivery.run(lastInsertRowid, r.destinationId, "pending", w.receivedAt, w.deliverBy, null, null);
-      else insertDelivery.run(lastInsertRowid, r.destinationId, "filtered", w.receivedAt, w.deliverBy, w.receivedAt, `filtered: ${r.filteredBecause}`);
+      // note: a destination's maximum age counts from arrival, like DEAD_LETTER_AFTER.
+      const deliverBy = r.maxAgeMs ? w.receivedAt + r.maxAgeMs : w.deliverBy;
+      if (r.filteredBecause === null) {
+        insertDelivery.run(lastInsertRowid, r.destinationId, "pending", w.receivedAt, deliverBy, null, null, r.held ? w.receivedAt : null);
+      } else {
+        insertDelivery.run(lastInsertRowid, r.destinationId, "filtered", w.receivedAt, deliverBy, w.receivedAt, `filtered: ${r.filteredBecause}`, null);
+      }
     }
     return Number(lastInsertRowid);
   };

@@ -8,6 +8,7 @@ import { systemClock } from "../clock.js";
 import { edgeEnvSchema } from "../config.js";
 import { createSecretBox } from "../crypto/secret-box.js";
 import { openDatabase, type Db } from "../db/db.js";
+import { DEFAULT_POLICY } from "../destination/destination.policy.js";
 import { createDestinationStore } from "../destination/destination.store.js";
 import { createEndpointStore } from "../endpoint/endpoint.store.js";
 import { EdgeEvents } from "../events.js";
@@ -97,6 +98,7 @@ async function seed(db: Db, opts: { endpoints: number; perEndpoint: number; key?
       enabled: true,
       muted: false,
       filter: null,
+      policy: DEFAULT_POLICY,
       position: 0,
       createdAt: 1_000 + i,
       updatedAt: 1_000 + i,
@@ -268,17 +270,24 @@ describe("rotateEncryptionKey", () => {
     const box = createSecretBox([NEW_KEY, OLD_KEY]);
     const none = { sealed: 0, resealed: 0, current: 0 };
 
-    expect(rotateEncryptionKey({ db, endpoints: store, hubs, headers: createSealedHeaderStore(db), box }, { dryRun: true })).toEqual({
+    expect(
+      rotateEncryptionKey(
+        { db, endpoints: store, hubs, headers: createSealedHeaderStore(db), destinations: createDestinationStore(db), box },
+        { dryRun: true },
+      ),
+    ).toEqual({
       endpoints: { sealed: 3, resealed: 3, current: 0 },
       hubs: none,
       headers: none,
+      policyHeaders: { sealed: 0, resealed: 0, current: 0 },
     });
     expect(store.list().filter((e) => e.sealedSecret && box.needsRotation(e.sealedSecret))).toHaveLength(3);
 
-    expect(rotateEncryptionKey({ db, endpoints: store, hubs, headers: createSealedHeaderStore(db), box })).toEqual({
+    expect(rotateEncryptionKey({ db, endpoints: store, hubs, headers: createSealedHeaderStore(db), destinations: createDestinationStore(db), box })).toEqual({
       endpoints: { sealed: 3, resealed: 3, current: 0 },
       hubs: none,
       headers: none,
+      policyHeaders: { sealed: 0, resealed: 0, current: 0 },
     });
     const newOnly = createSecretBox([NEW_KEY]);
     for (const [i, id] of ids.entries()) {
@@ -287,10 +296,11 @@ describe("rotateEncryptionKey", () => {
       if (i === 0) expect(e.sealedSecret).toBeNull();
       else expect(newOnly.open(e.sealedSecret!, id)).toBe(`secret-${i}`);
     }
-    expect(rotateEncryptionKey({ db, endpoints: store, hubs, headers: createSealedHeaderStore(db), box })).toEqual({
+    expect(rotateEncryptionKey({ db, endpoints: store, hubs, headers: createSealedHeaderStore(db), destinations: createDestinationStore(db), box })).toEqual({
       endpoints: { sealed: 3, resealed: 0, current: 3 },
       hubs: none,
       headers: none,
+      policyHeaders: { sealed: 0, resealed: 0, current: 0 },
     });
   });
 
@@ -311,17 +321,21 @@ describe("rotateEncryptionKey", () => {
     const hubs = createHubCredentialStore(db);
     const box = createSecretBox([NEW_KEY, OLD_KEY]);
     const all = { sealed: 3, resealed: 3, current: 0 };
-    expect(rotateEncryptionKey({ db, endpoints, hubs, headers: createSealedHeaderStore(db), box }, { dryRun: true })).toEqual({
+    expect(
+      rotateEncryptionKey({ db, endpoints, hubs, headers: createSealedHeaderStore(db), destinations: createDestinationStore(db), box }, { dryRun: true }),
+    ).toEqual({
       endpoints: { sealed: 1, resealed: 1, current: 0 },
       hubs: all,
       headers: { sealed: 0, resealed: 0, current: 0 },
+      policyHeaders: { sealed: 0, resealed: 0, current: 0 },
     });
     expect(createHubStore(db).get(rotating.hub.id)).toEqual(before);
 
-    expect(rotateEncryptionKey({ db, endpoints, hubs, headers: createSealedHeaderStore(db), box })).toEqual({
+    expect(rotateEncryptionKey({ db, endpoints, hubs, headers: createSealedHeaderStore(db), destinations: createDestinationStore(db), box })).toEqual({
       endpoints: { sealed: 1, resealed: 1, current: 0 },
       hubs: all,
       headers: { sealed: 0, resealed: 0, current: 0 },
+      policyHeaders: { sealed: 0, resealed: 0, current: 0 },
     });
     const after = createHubStore(db).get(rotating.hub.id)!;
     expect(after).toEqual({ ...before, sealedSecret: expect.any(String), sealedPreviousSecret: expect.any(String) });
@@ -335,10 +349,11 @@ describe("rotateEncryptionKey", () => {
     expect(edge.identify(rotating.hub.id)).toMatchObject({ ok: true, secrets: [currentSecret, previousSecret] });
     expect(edge.identify(plain.hub.id)).toMatchObject({ ok: true, secrets: [plain.secret] });
     expect(edge.identify(revoked.hub.id)).toMatchObject({ ok: false });
-    expect(rotateEncryptionKey({ db, endpoints, hubs, headers: createSealedHeaderStore(db), box: newOnly })).toEqual({
+    expect(rotateEncryptionKey({ db, endpoints, hubs, headers: createSealedHeaderStore(db), destinations: createDestinationStore(db), box: newOnly })).toEqual({
       endpoints: { sealed: 1, resealed: 0, current: 1 },
       hubs: { sealed: 3, resealed: 0, current: 3 },
       headers: { sealed: 0, resealed: 0, current: 0 },
+      policyHeaders: { sealed: 0, resealed: 0, current: 0 },
     });
   });
 
@@ -349,9 +364,16 @@ describe("rotateEncryptionKey", () => {
     const store = createEndpointStore(db);
     const before = store.list().map((e) => e.sealedSecret);
     const hubs = createHubCredentialStore(db);
-    expect(() => rotateEncryptionKey({ db, endpoints: store, hubs, headers: createSealedHeaderStore(db), box: createSecretBox([NEW_KEY]) })).toThrow(
-      /ENCRYPTION_KEY_PREVIOUS.*nothing was changed/,
-    );
+    expect(() =>
+      rotateEncryptionKey({
+        db,
+        endpoints: store,
+        hubs,
+        headers: createSealedHeaderStore(db),
+        destinations: createDestinationStore(db),
+        box: createSecretBox([NEW_KEY]),
+      }),
+    ).toThrow(/ENCRYPTION_KEY_PREVIOUS.*nothing was changed/);
     expect(store.list().map((e) => e.sealedSecret)).toEqual(before);
   });
 
@@ -363,9 +385,16 @@ describe("rotateEncryptionKey", () => {
     const endpoints = createEndpointStore(db);
     const hubs = createHubCredentialStore(db);
     const before = { endpoints: endpoints.list(), hubs: hubs.list() };
-    expect(() => rotateEncryptionKey({ db, endpoints, hubs, headers: createSealedHeaderStore(db), box: createSecretBox([NEW_KEY, OLD_KEY]) })).toThrow(
-      new RegExp(`cannot open 1 sealed secret\\(s\\): ${hub.id} .*nothing was changed`),
-    );
+    expect(() =>
+      rotateEncryptionKey({
+        db,
+        endpoints,
+        hubs,
+        headers: createSealedHeaderStore(db),
+        destinations: createDestinationStore(db),
+        box: createSecretBox([NEW_KEY, OLD_KEY]),
+      }),
+    ).toThrow(new RegExp(`cannot open 1 sealed secret\\(s\\): ${hub.id} .*nothing was changed`));
     expect({ endpoints: endpoints.list(), hubs: hubs.list() }).toEqual(before);
   });
 });
@@ -542,8 +571,21 @@ describe("cli", () => {
     const headers = createSealedHeaderStore(db);
     expect(headers.list()).toHaveLength(1);
     const box = createSecretBox([NEW_KEY, OLD_KEY]);
-    const r = rotateEncryptionKey({ db, endpoints: createEndpointStore(db), hubs: createHubCredentialStore(db), headers, box });
+    // A destination's policy headers, sealed with the old key too.
+    const oldDestinations = createDestinationStore(db, createSecretBox([OLD_KEY]));
+    const [dst] = oldDestinations.all();
+    oldDestinations.update({ ...dst!, policy: { ...DEFAULT_POLICY, headers: [["Authorization", "Bearer lan-secret"]] } });
+    const r = rotateEncryptionKey({
+      db,
+      endpoints: createEndpointStore(db),
+      hubs: createHubCredentialStore(db),
+      headers,
+      destinations: createDestinationStore(db),
+      box,
+    });
     expect(r.headers).toEqual({ sealed: 1, resealed: 1, current: 0 });
+    expect(r.policyHeaders).toEqual({ sealed: 1, resealed: 1, current: 0 });
+    expect(createDestinationStore(db, createSecretBox([NEW_KEY])).get(dst!.id)!.policy.headers).toEqual([["Authorization", "Bearer lan-secret"]]);
     const [after] = headers.list();
     expect(createHeaderSealer(createSecretBox([NEW_KEY]), []).open(after!.headers)).toEqual([
       ["Content-Type", "application/json"],

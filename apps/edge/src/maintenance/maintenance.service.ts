@@ -4,6 +4,7 @@
  * and hub credentials after an ENCRYPTION_KEY rotation. The CLI (cli.ts) calls these; they throw
  * MaintenanceError with a message meant for the operator.
  */
+import { type DestinationStore, policyHeadersAad } from "../destination/destination.store.js";
 import Database from "better-sqlite3";
 import { randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
@@ -313,6 +314,8 @@ export interface RotationResult {
   hubs: SealedCounts;
   /** Stored webhooks whose secret-bearing headers (Authorization, Telegram's secret token, …) are sealed. */
   headers: SealedCounts;
+  /** Destinations whose delivery policy adds headers (their values are sealed). */
+  policyHeaders: SealedCounts;
 }
 
 /**
@@ -325,10 +328,17 @@ export interface RotationResult {
  * for the write lock.
  */
 export function rotateEncryptionKey(
-  deps: { db: Db; endpoints: EndpointStore; hubs: HubCredentialStore; headers: SealedHeaderStore; box: SecretBox },
+  deps: {
+    db: Db;
+    endpoints: EndpointStore;
+    hubs: HubCredentialStore;
+    headers: SealedHeaderStore;
+    destinations: Pick<DestinationStore, "sealedHeaders" | "setSealedHeaders">;
+    box: SecretBox;
+  },
   opts: { dryRun?: boolean } = {},
 ): RotationResult {
-  const { db, endpoints, hubs, headers, box } = deps;
+  const { db, endpoints, hubs, headers, destinations, box } = deps;
   const run = db.transaction((): RotationResult => {
     const failures: string[] = [];
     /** Re-seals one value; undefined when it was current already or failed (counted and noted). */
@@ -352,6 +362,7 @@ export function rotateEncryptionKey(
       endpoints: { sealed: 0, resealed: 0, current: 0 },
       hubs: { sealed: 0, resealed: 0, current: 0 },
       headers: { sealed: 0, resealed: 0, current: 0 },
+      policyHeaders: { sealed: 0, resealed: 0, current: 0 },
     };
     const endpointUpdates: Parameters<EndpointStore["update"]>[0][] = [];
     for (const e of endpoints.list()) {
@@ -380,6 +391,11 @@ export function rotateEncryptionKey(
         failures.push(`the headers of webhook #${w.seq} (${(err as Error).message})`);
       }
     }
+    const policyUpdates: { id: string; sealed: string }[] = [];
+    for (const d of destinations.sealedHeaders()) {
+      const fresh = reseal(result.policyHeaders, d.sealed, policyHeadersAad(d.id), `the policy headers of destination ${d.id}`);
+      if (fresh !== undefined) policyUpdates.push({ id: d.id, sealed: fresh });
+    }
     if (failures.length > 0) {
       throw new MaintenanceError(
         `cannot open ${failures.length} sealed secret(s): ${failures.join(", ")}. ` +
@@ -391,6 +407,7 @@ export function rotateEncryptionKey(
       for (const u of endpointUpdates) endpoints.update(u);
       for (const u of hubUpdates) hubs.update(u);
       for (const u of headerUpdates) headers.update(u.seq, u.headers);
+      for (const u of policyUpdates) destinations.setSealedHeaders(u.id, u.sealed);
     }
     return result;
   });

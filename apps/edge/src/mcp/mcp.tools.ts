@@ -32,6 +32,8 @@ import {
   BulkActResponseSchema,
   DeliveryAction,
   ListAuditResponseSchema,
+  Ordering,
+  UnverifiedRule,
   ReplayWebhookResponseSchema,
   RetireHubCredentialResponseSchema,
   RevokeHubResponseSchema,
@@ -206,6 +208,49 @@ const filter = z
 const destinationName = z.string().max(100).describe('A name for people, e.g. "Home Assistant".');
 const destinationEnabled = z.boolean().describe("false: new webhooks are not routed to it (what is queued waits). Default true.");
 const destinationMuted = z.boolean().describe("true: its queue fills but nothing is sent until unmuted. Default false.");
+const policy = z
+  .object({
+    ordering: z
+      .enum(["strict", "concurrent"])
+      .optional()
+      .describe("strict (default): one after another, never out of order. concurrent: up to `concurrency` at once; a failing one waits alone."),
+    concurrency: z.number().int().min(1).max(64).optional().describe("In flight at once with concurrent ordering, 2–64 (default 4)."),
+    timeout_ms: z.number().int().min(100).max(600_000).nullable().optional().describe("Each attempt's timeout; null: the hub's default."),
+    max_attempts: z.number().int().min(1).max(1_000).nullable().optional().describe("Attempts before giving up (dead letter); null: no limit but the age."),
+    max_age_ms: z
+      .number()
+      .int()
+      .min(60_000)
+      .max(90 * 86_400_000)
+      .nullable()
+      .optional()
+      .describe("Dead-letter what is pending longer than this, from arrival; null: the edge's default (7 days)."),
+    headers: z
+      .array(z.object({ name: z.string().min(1), value: z.string() }))
+      .max(20)
+      .optional()
+      .describe(
+        "Headers added to each forward (replacing the webhook's own of that name), e.g. the LAN service's Authorization. Replaces the list; values are never shown again (send \"[redacted]\" to keep one).",
+      ),
+    unverified: z
+      .enum(["deliver", "hold", "drop"])
+      .optional()
+      .describe(
+        "Webhooks whose signature did not check out: deliver (default), hold until released (hookly_act_on_delivery release), or drop (stored, never sent).",
+      ),
+  })
+  .describe("How the destination's queue is sent; fields left out keep their value.");
+
+/** A policy in its wire form: unset fields 0 (kept). */
+const policyToWire = (p: z.infer<typeof policy>) => ({
+  ordering: p.ordering === undefined ? 0 : p.ordering === "strict" ? Ordering.STRICT : Ordering.CONCURRENT,
+  concurrency: p.concurrency ?? 0,
+  timeoutMs: p.timeout_ms ?? 0,
+  maxAttempts: p.max_attempts ?? 0,
+  maxAgeMs: BigInt(p.max_age_ms ?? 0),
+  headers: p.headers ?? [],
+  unverified: p.unverified === undefined ? 0 : { deliver: UnverifiedRule.DELIVER, hold: UnverifiedRule.HOLD, drop: UnverifiedRule.DROP }[p.unverified],
+});
 
 /** A filter in its wire form (equals as JSON text); an empty one keeps everything. */
 const filterToWire = (f: z.infer<typeof filter> | null) => ({
@@ -523,14 +568,16 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
         'Unsticks an ordered queue. Each destination delivers its webhooks strictly in order, so a failing webhook at the head holds back every one behind it. retry_now: a delivery waiting for its next retry is tried at once. skip: the head of its queue is settled as failed ("skipped by <you>") and the queue moves on. cancel: a pending delivery behind the head is settled as failed before it is tried. A webhook\'s deliveries (hookly_get_webhook) say which is queue_head. Recorded in the audit trail.',
       inputSchema: {
         webhook_id: webhookId,
-        action: z.enum(["retry_now", "skip", "cancel"]).describe("retry_now, skip (the head of its queue) or cancel (a pending one behind the head)."),
+        action: z
+          .enum(["retry_now", "skip", "cancel", "release"])
+          .describe("retry_now, skip (the head of its queue), cancel (a pending one behind the head) or release (a held, unverified one: it joins the tail)."),
         destination_id: destinationId.optional().describe("Which delivery, when the webhook has more than one pending (dst_…)."),
       },
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
     },
     ({ webhook_id, action, destination_id }) =>
       run("hookly_act_on_delivery", async () => {
-        const wire = { retry_now: DeliveryAction.RETRY_NOW, skip: DeliveryAction.SKIP, cancel: DeliveryAction.CANCEL }[action];
+        const wire = { retry_now: DeliveryAction.RETRY_NOW, skip: DeliveryAction.SKIP, cancel: DeliveryAction.CANCEL, release: DeliveryAction.RELEASE }[action];
         return mcpJson(ActOnDeliveryResponseSchema, await api.actOnDelivery({ webhookId: webhook_id, action: wire, destinationId: destination_id ?? "" }));
       }),
   );
@@ -542,7 +589,7 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
       description:
         "Acts on many webhooks at once, oldest first: named by webhook_ids, or every webhook a filter selects (at most 10000; a larger selection is refused whole). replay: each failed, dead-lettered or partly delivered webhook is replayed to the destinations that missed it (pending ones only with allow_pending). skip: every pending delivery of each is settled as failed and its queue moves on. Returns matched, acted, ignored (nothing to do for them) and the replays' ids. Recorded in the audit trail.",
       inputSchema: {
-        action: z.enum(["replay", "skip"]).describe("replay or skip."),
+        action: z.enum(["replay", "skip", "release"]).describe("replay, skip, or release (held unverified ones join the tail, in arrival order)."),
         webhook_ids: z.array(webhookId).max(10_000).optional().describe("The webhooks (wh_…). Or leave out and give filter."),
         filter: z
           .object({
@@ -564,7 +611,7 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
       run("hookly_bulk_act", async () => {
         const f = args.filter;
         const r = await api.bulkAct({
-          action: args.action === "replay" ? BulkAction.REPLAY : BulkAction.SKIP,
+          action: { replay: BulkAction.REPLAY, skip: BulkAction.SKIP, release: BulkAction.RELEASE }[args.action],
           webhookIds: args.webhook_ids ?? [],
           filter: f && {
             endpointId: f.endpoint_id ?? "",
@@ -705,6 +752,7 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
         filter: filter.optional(),
         enabled: destinationEnabled.optional(),
         muted: destinationMuted.optional(),
+        policy: policy.optional(),
       },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
     },
@@ -719,6 +767,7 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
             disabled: args.enabled === false,
             muted: args.muted ?? false,
             filter: args.filter ? filterToWire(args.filter) : undefined,
+            policy: args.policy ? policyToWire(args.policy) : undefined,
           },
         });
         return mcpJson(CreateDestinationResponseSchema, created);
@@ -739,6 +788,7 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
         filter: filter.nullable().optional(),
         enabled: destinationEnabled.optional(),
         muted: destinationMuted.optional(),
+        policy: policy.nullable().optional().describe("Changes the policy's given fields; null resets it to the default."),
       },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
@@ -752,6 +802,9 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
           enabled: args.enabled,
           muted: args.muted,
           filter: args.filter === undefined ? undefined : filterToWire(args.filter),
+          policy: args.policy ? policyToWire(args.policy) : undefined,
+          resetPolicy: args.policy === null,
+          clearPolicyHeaders: args.policy?.headers?.length === 0,
         });
         return mcpJson(UpdateDestinationResponseSchema, updated);
       }),

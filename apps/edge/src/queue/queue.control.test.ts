@@ -12,12 +12,18 @@ describe("checkAction", () => {
   it("applies each action exactly where it is meant to, over every combination", () => {
     for (const action of DELIVERY_ACTIONS) {
       for (const status of STATUSES) {
-        for (const head of [true, false]) {
-          for (const waiting of [true, false]) {
-            const got = checkAction(action, { status, head, waiting });
-            const want = status === "pending" && ((action === "retry_now" && waiting) || (action === "skip" && head) || (action === "cancel" && !head));
-            expect(got.ok, `${action} on ${status}, head ${head}, waiting ${waiting}`).toBe(want);
-            if (!got.ok) expect(got.reason.length).toBeGreaterThan(10);
+        for (const held of [true, false]) {
+          for (const head of held ? [false] : [true, false]) {
+            for (const waiting of [true, false]) {
+              const got = checkAction(action, { status, head, waiting, held });
+              const want =
+                status === "pending" &&
+                (held
+                  ? action === "release" || action === "cancel"
+                  : (action === "retry_now" && waiting) || (action === "skip" && head) || (action === "cancel" && !head));
+              expect(got.ok, `${action} on ${status}, head ${head}, waiting ${waiting}, held ${held}`).toBe(want);
+              if (!got.ok) expect(got.reason.length).toBeGreaterThan(10);
+            }
           }
         }
       }

@@ -7,6 +7,8 @@
  *   as failed, "skipped by <who>", and the queue moves on.
  * - `cancel`: a pending delivery behind the head is settled the same way,
  *   "cancelled by <who>", before it is ever tried.
+ * - `release`: a delivery held out of the queue (an unverified webhook at a
+ *   destination whose policy holds those) joins the tail of the queue.
  *
  * Skip and cancel are one change to the queue (the delivery leaves it); they
  * are told apart so nobody skips the head while meaning a later webhook, or
@@ -17,7 +19,7 @@
 import type { DeliveryStatusName } from "../webhook/webhook.store.js";
 
 /** The actions on one delivery. */
-export const DELIVERY_ACTIONS = ["retry_now", "skip", "cancel"] as const;
+export const DELIVERY_ACTIONS = ["retry_now", "skip", "cancel", "release"] as const;
 
 /** One of {@link DELIVERY_ACTIONS}. */
 export type DeliveryAction = (typeof DELIVERY_ACTIONS)[number];
@@ -29,12 +31,14 @@ export interface DeliveryPosition {
   head: boolean;
   /** Pending with its next attempt in the future (after a failed attempt). */
   waiting: boolean;
+  /** Held out of the queue until released (never the head). */
+  held?: boolean;
 }
 
 /** Whether the action applies, and if not, why (a message for the operator). */
 export type ActionCheck = { ok: true } | { ok: false; reason: string };
 
-const PAST: Record<DeliveryAction, string> = { retry_now: "retried", skip: "skipped", cancel: "cancelled" };
+const PAST: Record<DeliveryAction, string> = { retry_now: "retried", skip: "skipped", cancel: "cancelled", release: "released" };
 
 /** The error message a skip or cancel leaves on the delivery. */
 export function settledMessage(action: "skip" | "cancel", actor: string): string {
@@ -45,6 +49,10 @@ export function settledMessage(action: "skip" | "cancel", actor: string): string
 export function checkAction(action: DeliveryAction, pos: DeliveryPosition): ActionCheck {
   if (pos.status !== "pending") {
     return { ok: false, reason: `it is ${pos.status.replace("_", " ")}, not pending: nothing to ${action.replace("_", " ")} (replay it instead)` };
+  }
+  if (action === "release") return pos.held ? { ok: true } : { ok: false, reason: "it is not held: only a held (unverified) webhook is released" };
+  if (pos.held && action !== "cancel") {
+    return { ok: false, reason: "it is held out of the queue (unverified): release it to queue it, or cancel it" };
   }
   switch (action) {
     case "retry_now":

@@ -20,7 +20,7 @@ import type { DeliveryPositionRow, QueueStore } from "./queue.store.js";
 export const MAX_BULK = 10_000;
 
 /** The bulk actions. */
-export const BULK_ACTIONS = ["replay", "skip"] as const;
+export const BULK_ACTIONS = ["replay", "skip", "release"] as const;
 
 /** One of {@link BULK_ACTIONS}. */
 export type BulkAction = (typeof BULK_ACTIONS)[number];
@@ -113,17 +113,21 @@ export function createQueueControl(deps: {
     act(webhookId: string, action: DeliveryAction, opts: { destinationId?: string | undefined; actor: string }): DeliveryActionResult {
       const d = deliveryOf(webhookId, opts.destinationId || undefined);
       const now = clock.now();
-      const check = checkAction(action, { status: d.status, head: d.head, waiting: d.status === "pending" && d.nextAttemptAt > now });
+      const check = checkAction(action, { status: d.status, head: d.head, held: d.held, waiting: d.status === "pending" && d.nextAttemptAt > now });
       if (!check.ok)
         throw new AppError("failed_precondition", `cannot ${action.replace("_", " ")} webhook ${d.webhookId} at ${d.destinationId}: ${check.reason}`);
-      const inFlight = action !== "retry_now" && relay.inFlight(d.seq);
+      const inFlight = (action === "skip" || action === "cancel") && relay.inFlight(d.seq);
       let status: DeliveryStatusName = "pending";
       store.batch(() => {
         const done =
-          action === "retry_now" ? store.dueNow(d.seq, now) : store.settleByOperator(d.seq, d.webhookSeq, now, settledMessage(action, opts.actor), opts.actor);
+          action === "retry_now"
+            ? store.dueNow(d.seq, now)
+            : action === "release"
+              ? store.release(d.seq, now) !== undefined
+              : store.settleByOperator(d.seq, d.webhookSeq, now, settledMessage(action, opts.actor), opts.actor);
         // note: the dispatcher settled it between the read and now; nothing was changed.
         if (!done) throw new AppError("failed_precondition", `webhook ${d.webhookId} at ${d.destinationId} was settled meanwhile; nothing was changed`);
-        if (action !== "retry_now") status = "failed";
+        if (action === "skip" || action === "cancel") status = "failed";
         audit.record({
           actor: opts.actor,
           action,
@@ -153,6 +157,31 @@ export function createQueueControl(deps: {
       const nudged = new Set<string>();
       for (const id of ids) {
         const positions = store.positions(id);
+        if (action === "release") {
+          const held = positions.filter((p) => p.status === "pending" && p.held);
+          if (held.length === 0) {
+            result.ignored++;
+            continue;
+          }
+          const now = clock.now();
+          store.batch(() => {
+            for (const p of held) {
+              if (store.release(p.seq, now) === undefined) continue;
+              audit.record({
+                actor: opts.actor,
+                action: "release",
+                endpointId: p.endpointId,
+                webhookId: p.webhookId,
+                destinationId: p.destinationId,
+                detail: batchDetail,
+              });
+              nudged.add(p.destinationId);
+            }
+          });
+          result.acted++;
+          for (const p of held) updated(p, "pending");
+          continue;
+        }
         if (action === "skip") {
           const pending = positions.filter((p) => p.status === "pending");
           if (pending.length === 0) {

@@ -39,7 +39,9 @@ export type Settlement =
   /** `replayOf`: the webhook is a replay of this one, which is superseded once the replay is delivered. */
   | { status: "delivered"; at: number; replayOf?: string | null }
   | { status: "failed"; at: number; error: string }
-  | { status: "retry"; at: number; nextAttemptAt: number; error: string };
+  | { status: "retry"; at: number; nextAttemptAt: number; error: string }
+  /** Its policy's attempts are used up: dead letter, `error` saying so. */
+  | { status: "gave_up"; at: number; error: string };
 
 interface QueuedRow {
   seq: number;
@@ -89,8 +91,10 @@ export interface DeliveryPositionRow {
   destinationId: string;
   status: DeliveryStatusName;
   nextAttemptAt: number;
-  /** No pending delivery of its destination is before it. */
+  /** No pending delivery of its destination is before it (held ones do not count: they are out of the queue). */
   head: boolean;
+  /** Held out of the queue (an unverified webhook at a destination that holds those) until released. */
+  held: boolean;
 }
 
 /**
@@ -134,7 +138,7 @@ export function createQueueStore(db: Db) {
     if (!stmt) {
       stmt = db.prepare<[string, number], QueuedRow>(
         `SELECT ${QUEUED_COLUMNS} FROM delivery d JOIN webhook w ON w.seq = d.webhook_seq
-         WHERE d.destination_id = ? AND d.status = 'pending' AND d.seq > ? ORDER BY d.seq LIMIT ${limit}`,
+         WHERE d.destination_id = ? AND d.status = 'pending' AND d.seq > ? AND d.held_at IS NULL ORDER BY d.seq LIMIT ${limit}`,
       );
       pendingAfterByLimit.set(limit, stmt);
     }
@@ -196,11 +200,39 @@ export function createQueueStore(db: Db) {
     `UPDATE delivery SET next_attempt_at = ? WHERE destination_id = ? AND status = 'pending' AND next_attempt_at > ?`,
   );
   const noncePurge = db.prepare<[number]>(`DELETE FROM hub_nonce WHERE expires_at < ?`);
-  const positions = db.prepare<[string], Omit<DeliveryPositionRow, "head"> & { head: number }>(
+  const positions = db.prepare<[string], Omit<DeliveryPositionRow, "head" | "held"> & { head: number; held: number }>(
     `SELECT d.seq, d.webhook_seq AS webhookSeq, w.id AS webhookId, w.endpoint_id AS endpointId, d.destination_id AS destinationId,
-       d.status, d.next_attempt_at AS nextAttemptAt,
-       NOT EXISTS (SELECT 1 FROM delivery p WHERE p.destination_id = d.destination_id AND p.status = 'pending' AND p.seq < d.seq) AS head
+       d.status, d.next_attempt_at AS nextAttemptAt, d.held_at IS NOT NULL AS held,
+       d.held_at IS NULL AND NOT EXISTS (SELECT 1 FROM delivery p WHERE p.destination_id = d.destination_id AND p.status = 'pending'
+         AND p.held_at IS NULL AND p.seq < d.seq) AS head
      FROM delivery d JOIN webhook w ON w.seq = d.webhook_seq WHERE w.id = ? ORDER BY d.seq`,
+  );
+  const dueConcurrent = new Map<number, Statement<[string, number], QueuedRow>>();
+  const pendingDue = (limit: number) => {
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`pendingDue: bad limit ${limit}`);
+    let stmt = dueConcurrent.get(limit);
+    if (!stmt) {
+      stmt = db.prepare<[string, number], QueuedRow>(
+        `SELECT ${QUEUED_COLUMNS} FROM delivery d JOIN webhook w ON w.seq = d.webhook_seq
+         WHERE d.destination_id = ? AND d.status = 'pending' AND d.held_at IS NULL AND d.next_attempt_at <= ? ORDER BY d.seq LIMIT ${limit}`,
+      );
+      dueConcurrent.set(limit, stmt);
+    }
+    return stmt;
+  };
+  const nextDue = db.prepare<[string, number], { at: number | null }>(
+    `SELECT min(next_attempt_at) AS at FROM delivery WHERE destination_id = ? AND status = 'pending' AND held_at IS NULL AND next_attempt_at > ?`,
+  );
+  const heldRow = db.prepare<[number], { webhook_seq: number; destination_id: string; deliver_by: number }>(
+    `SELECT webhook_seq, destination_id, deliver_by FROM delivery WHERE seq = ? AND status = 'pending' AND held_at IS NOT NULL`,
+  );
+  const removeDelivery = db.prepare<[number]>(`DELETE FROM delivery WHERE seq = ?`);
+  const requeue = db.prepare<[number, string, number, number]>(
+    `INSERT INTO delivery (webhook_seq, destination_id, status, next_attempt_at, deliver_by) VALUES (?, ?, 'pending', ?, ?)`,
+  );
+  const gaveUp = db.prepare<[number, number, number, string, number]>(
+    `UPDATE delivery SET status = 'dead_letter', attempts = ?, last_attempt_at = ?, settled_at = ?, error_message = ?
+     WHERE seq = ? AND status = 'pending'`,
   );
   const settleByOperator = db.prepare<[number, string, string, number]>(
     `UPDATE delivery SET status = 'failed', settled_at = ?, error_message = ?, settled_by = ? WHERE seq = ? AND status = 'pending'`,
@@ -244,6 +276,16 @@ export function createQueueStore(db: Db) {
      */
     settle: db.transaction((attempt: AttemptRecord, s: Settlement): boolean => {
       let changed: number;
+      if (s.status === "gave_up") {
+        changed = gaveUp.run(attempt.number, attempt.startedAt, s.at, s.error, attempt.deliverySeq).changes;
+        try {
+          insertAttempt.run(attempt);
+        } catch (err) {
+          if (!isForeignKeyViolation(err)) throw err;
+        }
+        if (changed > 0) recompute(attempt.webhookSeq);
+        return changed > 0;
+      }
       if (s.status === "delivered") {
         changed = delivered.run(attempt.number, attempt.startedAt, s.at, s.at, attempt.deliverySeq).changes;
       } else if (s.status === "failed") {
@@ -270,7 +312,7 @@ export function createQueueStore(db: Db) {
     }),
     /** Each delivery of a webhook (by id) and whether it heads its destination's queue, in seq order. */
     positions(webhookId: string): DeliveryPositionRow[] {
-      return positions.all(webhookId).map((r) => ({ ...r, head: r.head === 1 }));
+      return positions.all(webhookId).map((r) => ({ ...r, head: r.head === 1, held: r.held === 1 }));
     },
     /**
      * Settles a pending delivery as failed by an operator's hand (skip or
@@ -281,6 +323,25 @@ export function createQueueStore(db: Db) {
       if (settleByOperator.run(at, error, by, seq).changes === 0) return false;
       recompute(webhookSeq);
       return true;
+    }),
+    /** Up to `limit` pending deliveries of a destination due by `now` (not held), in queue order: a concurrent destination's refill. */
+    pendingDue(destinationId: string, now: number, limit: number): QueuedDelivery[] {
+      return pendingDue(limit).all(destinationId, now).map(toQueued);
+    },
+    /** The earliest next attempt after `now` of a destination's pending deliveries, if any. */
+    nextDueAfter(destinationId: string, now: number): number | undefined {
+      return nextDue.get(destinationId, now)?.at ?? undefined;
+    },
+    /**
+     * Releases a held delivery: it joins the tail of its destination's queue
+     * (a new seq), due at `now`. Returns its new seq, or undefined when it was
+     * not held.
+     */
+    release: db.transaction((seq: number, now: number): number | undefined => {
+      const row = heldRow.get(seq);
+      if (!row) return undefined;
+      removeDelivery.run(seq);
+      return Number(requeue.run(row.webhook_seq, row.destination_id, now, row.deliver_by).lastInsertRowid);
     }),
     /** Makes a pending delivery due at `now`; false when it is not pending. */
     dueNow(seq: number, now: number): boolean {

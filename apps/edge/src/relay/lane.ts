@@ -178,18 +178,19 @@ export type ResultDecision =
    * behind it is void (the lane was reset) and it is the new head. `held` when
    * the hub refuses the destination itself (a configuration problem).
    */
-  | { kind: "retry"; flight: Flight; nextAttemptAt: number; held: boolean };
+  | { kind: "retry"; flight: Flight; nextAttemptAt: number; held: boolean }
+  /**
+   * Not this time, and the destination's policy allows no more attempts
+   * (max_attempts): record the attempt and give it up (dead letter); the lane
+   * (reset, when strict) goes on with the next.
+   */
+  | { kind: "give_up"; flight: Flight };
 
 /** Delay before a lane restarts after a SKIPPED answer (ms). */
 export const RESTART_AFTER_SKIP_MS = 100;
 
 /** Applies the hub's answer for `dispatchId` (made under `epoch`) to the lane. */
-export function onResult(
-  lane: LaneState,
-  dispatchId: string,
-  verdict: Verdict,
-  ctx: { now: number; retryAfterSeconds?: number; backoff: BackoffPolicy },
-): ResultDecision {
+export function onResult(lane: LaneState, dispatchId: string, verdict: Verdict, ctx: ResultContext): ResultDecision {
   const f = lane.inflight.get(dispatchId);
   if (!f || f.epoch !== lane.epoch) return { kind: "stale" };
   lane.inflight.delete(dispatchId);
@@ -199,7 +200,85 @@ export function onResult(
     return { kind: "restart", wakeAt: ctx.now + RESTART_AFTER_SKIP_MS };
   }
   if (verdict === "delivered" || verdict === "failed") return { kind: "settle", flight: f, status: verdict };
-  const delay = retryDelayMs(f.attempt, ctx.backoff, verdict === "retry" ? ctx.retryAfterSeconds : 0);
   resetLane(lane);
+  return notThisTime(f, verdict, ctx);
+}
+
+/** What {@link onResult} and {@link onConcurrentResult} need besides the answer. */
+export interface ResultContext {
+  now: number;
+  retryAfterSeconds?: number;
+  backoff: BackoffPolicy;
+  /** The destination's max_attempts: a transient failure of this attempt number or later gives the delivery up. */
+  maxAttempts?: number | null;
+}
+
+/** A transient (or held) answer: retry later, or give up when the policy's attempts are used. */
+function notThisTime(f: Flight, verdict: "retry" | "held", ctx: ResultContext): ResultDecision {
+  // note: a held destination (its hub refuses the URL) is a configuration problem, not the webhook's: no attempt limit.
+  if (verdict === "retry" && ctx.maxAttempts && f.attempt >= ctx.maxAttempts) return { kind: "give_up", flight: f };
+  const delay = retryDelayMs(f.attempt, ctx.backoff, verdict === "retry" ? ctx.retryAfterSeconds : 0);
   return { kind: "retry", flight: f, nextAttemptAt: Math.min(ctx.now + delay, f.deliverBy), held: verdict === "held" };
+}
+
+// ── concurrent destinations ───────────────────────────────────────────────────
+//
+// A destination whose policy is `concurrent` sends up to `limit` deliveries at
+// once, in queue order, each on its own: a failure makes only that one wait
+// for its retry, and nothing is void. Each dispatch gets an epoch of its own,
+// so the hub (which blocks the rest of an epoch after a transient failure)
+// never holds one back for another.
+
+/**
+ * Decides what to send of `batch` (due deliveries in queue order) with
+ * `lane.inflight` already out: up to `limit` in flight, overdue ones dead-
+ * lettered, ones already in flight (by seq) passed over. `wakeAt`: the
+ * earliest not-yet-due item seen, when one is.
+ */
+export function planConcurrent<T extends QueuedItem>(lane: LaneState, limit: number, batch: readonly T[], now: number): RefillPlan<T> {
+  const plan: RefillPlan<T> = { steps: [], more: false };
+  const flying = new Set([...lane.inflight.values()].map((f) => f.seq));
+  let count = lane.inflight.size;
+  for (const item of batch) {
+    if (count >= limit) break;
+    if (flying.has(item.seq)) continue;
+    if (item.deliverBy <= now) {
+      plan.steps.push({ kind: "dead_letter", item });
+      continue;
+    }
+    if (item.nextAttemptAt > now) {
+      plan.wakeAt = Math.min(plan.wakeAt ?? Number.POSITIVE_INFINITY, item.nextAttemptAt, item.deliverBy);
+      continue;
+    }
+    plan.steps.push({ kind: "dispatch", item });
+    count += 1;
+  }
+  return plan;
+}
+
+/** Records a concurrent dispatch under an epoch of its own. */
+export function markConcurrentDispatched(lane: LaneState, item: QueuedItem, dispatchId: string): Flight {
+  lane.epoch += 1;
+  return markDispatched(lane, item, dispatchId);
+}
+
+/**
+ * Applies the hub's answer to a concurrent lane: only that delivery is
+ * settled, retried or given up; nothing else in flight is touched. A SKIPPED
+ * answer (the hub had no room for the body) makes it due again shortly, with
+ * no attempt recorded (`again`).
+ */
+export function onConcurrentResult(
+  lane: LaneState,
+  dispatchId: string,
+  verdict: Verdict,
+  ctx: ResultContext,
+): ResultDecision | { kind: "again"; flight: Flight; wakeAt: number } {
+  const f = lane.inflight.get(dispatchId);
+  if (!f) return { kind: "stale" };
+  lane.inflight.delete(dispatchId);
+  lane.inflightBytes -= f.bytes;
+  if (verdict === "skipped") return { kind: "again", flight: f, wakeAt: ctx.now + RESTART_AFTER_SKIP_MS };
+  if (verdict === "delivered" || verdict === "failed") return { kind: "settle", flight: f, status: verdict };
+  return notThisTime(f, verdict, ctx);
 }

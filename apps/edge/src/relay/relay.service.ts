@@ -30,7 +30,22 @@ import type { Logger } from "../logger.js";
 import type { PayloadFiles, PayloadReader } from "../payload/payload.files.js";
 import type { HeaderSealer } from "../webhook/webhook.headers.js";
 import type { QueueStore, QueuedDelivery, Settlement } from "../queue/queue.store.js";
-import { type Flight, type LaneLimits, type LaneState, markDispatched, markPassed, newLane, onResult, planRefill, refillRequest, resetLane } from "./lane.js";
+import { withPolicyHeaders } from "../destination/destination.policy.js";
+import {
+  type Flight,
+  type LaneLimits,
+  type LaneState,
+  markConcurrentDispatched,
+  markDispatched,
+  markPassed,
+  newLane,
+  onConcurrentResult,
+  onResult,
+  planConcurrent,
+  planRefill,
+  refillRequest,
+  resetLane,
+} from "./lane.js";
 
 /** The edge's view of one connected hub stream. */
 export interface HubLink {
@@ -101,6 +116,8 @@ interface Entry {
 interface Lane {
   destinationId: string;
   hubId: string;
+  /** Its policy is concurrent: each delivery on its own (lane.ts, planConcurrent). */
+  concurrent: boolean;
   state: LaneState;
   entries: Map<string, Entry>;
   timer: NodeJS.Timeout | undefined;
@@ -196,7 +213,16 @@ export function createRelayService(deps: {
   const laneOf = (d: DestinationRecord): Lane => {
     let lane = lanes.get(d.id);
     if (!lane) {
-      lane = { destinationId: d.id, hubId: d.hubId, state: newLane(), entries: new Map(), timer: undefined, timerAt: 0, held: undefined };
+      lane = {
+        destinationId: d.id,
+        hubId: d.hubId,
+        concurrent: d.policy.ordering === "concurrent",
+        state: newLane(),
+        entries: new Map(),
+        timer: undefined,
+        timerAt: 0,
+        held: undefined,
+      };
       lanes.set(d.id, lane);
     }
     return lane;
@@ -290,7 +316,7 @@ export function createRelayService(deps: {
       unreadable = `payload file unreadable (${(err as NodeJS.ErrnoException).code ?? "error"}): the stored body is gone`;
     }
     const deliveryId = newId("delivery");
-    const flight = markDispatched(lane.state, q, deliveryId);
+    const flight = lane.concurrent ? markConcurrentDispatched(lane.state, q, deliveryId) : markDispatched(lane.state, q, deliveryId);
     const start = create(DeliveryStartSchema, {
       deliveryId,
       webhookId: q.id,
@@ -300,10 +326,13 @@ export function createRelayService(deps: {
       attempt: flight.attempt,
       method: q.method,
       url: destinationWithQuery(dest.url, q.query),
-      headers: deps.headers.open(body.headers).map(([name, value]) => ({ name, value })),
+      // note: the destination's policy headers replace the webhook's own of the same name.
+      headers: withPolicyHeaders(deps.headers.open(body.headers), dest.policy.headers).map(([name, value]) => ({ name, value })),
       bodySize: BigInt(body.payload.size),
       signatureValid: q.signatureValid,
       eventType: q.eventType ?? "",
+      timeoutMs: dest.policy.timeoutMs ?? 0,
+      concurrency: dest.policy.concurrency,
     });
     const entry: Entry = { lane, flight, delivery: q, hubId: link.hubId };
     lane.entries.set(deliveryId, entry);
@@ -382,6 +411,15 @@ export function createRelayService(deps: {
     if (!endpoint || endpoint.muted) return;
     const lane = laneOf(dest);
     const now = clock.now();
+    if (lane.concurrent !== (dest.policy.ordering === "concurrent")) {
+      // note: the ordering changed: what is in flight under the other rule is void; its results are ignored.
+      voidLane(lane);
+      lane.concurrent = dest.policy.ordering === "concurrent";
+    }
+    if (lane.concurrent) {
+      pumpConcurrent(lane, dest, link, now);
+      return;
+    }
     for (;;) {
       const req = refillRequest(lane.state, limits);
       if (!req) return;
@@ -400,6 +438,32 @@ export function createRelayService(deps: {
         return;
       }
       if (!plan.more) return;
+    }
+  };
+
+  /** Sends what a concurrent destination may send now: due deliveries, up to its limit in flight. */
+  const pumpConcurrent = (lane: Lane, dest: DestinationRecord, link: HubLink, now: number): void => {
+    const limit = dest.policy.concurrency;
+    for (;;) {
+      const room = limit - lane.state.inflight.size;
+      if (room <= 0) return;
+      // note: enough rows to find `room` that are not in flight already.
+      const batch = store.pendingDue(dest.id, now, room + lane.state.inflight.size);
+      const plan = planConcurrent(lane.state, limit, batch, now);
+      let passed = 0;
+      for (const step of plan.steps) {
+        if (step.kind === "dead_letter") {
+          deadLetter(step.item, step.item.attempts, dest.hubId);
+          passed++;
+        } else if (!dispatch(lane, step.item, dest, link)) {
+          return;
+        }
+      }
+      // note: dead letters freed rows of the batch: read again; otherwise wake for the earliest retry.
+      if (passed > 0) continue;
+      const next = store.nextDueAfter(dest.id, now);
+      if (next !== undefined) wakeAt(lane, next);
+      return;
     }
   };
 
@@ -434,11 +498,17 @@ export function createRelayService(deps: {
     deliveries.delete(r.deliveryId);
     lane.entries.delete(r.deliveryId);
     const verdict = judgeOutcome(r.outcome, r.statusCode);
-    const decision = onResult(lane.state, r.deliveryId, verdict, { now, retryAfterSeconds: r.retryAfterSeconds, backoff });
+    const ctx = { now, retryAfterSeconds: r.retryAfterSeconds, backoff, maxAttempts: destinations.find(lane.destinationId)?.policy.maxAttempts };
+    const decision = lane.concurrent ? onConcurrentResult(lane.state, r.deliveryId, verdict, ctx) : onResult(lane.state, r.deliveryId, verdict, ctx);
     if (decision.kind === "stale") return false;
     if (decision.kind === "restart") {
       // note: the hub refused to overtake a failure we have not seen; everything in flight is void.
       forgetEntries(lane);
+      wakeAt(lane, decision.wakeAt);
+      return false;
+    }
+    if (decision.kind === "again") {
+      // note: the hub had no room for the body (a concurrent lane): that one is sent again shortly, no attempt made.
       wakeAt(lane, decision.wakeAt);
       return false;
     }
@@ -451,9 +521,11 @@ export function createRelayService(deps: {
     const settlement: Settlement =
       decision.kind === "retry"
         ? { status: "retry", at: now, nextAttemptAt: decision.nextAttemptAt, error }
-        : decision.status === "delivered"
-          ? { status: "delivered", at: now, replayOf: q.replayOf }
-          : { status: "failed", at: now, error };
+        : decision.kind === "give_up"
+          ? { status: "gave_up", at: now, error: `gave up after ${decision.flight.attempt} attempts (the destination's max_attempts): ${error}` }
+          : decision.status === "delivered"
+            ? { status: "delivered", at: now, replayOf: q.replayOf }
+            : { status: "failed", at: now, error };
     const applied = store.settle(
       {
         id: newId("attempt"),
@@ -470,14 +542,35 @@ export function createRelayService(deps: {
       settlement,
     );
     const ids = { endpointId: q.endpointId, destinationId: lane.destinationId, hubId: entry.hubId };
+    const outcome = settlement.status === "gave_up" ? "dead_letter" : settlement.status;
     events.emit("webhook.updated", {
       ...ids,
       webhookId: q.id,
-      status: settlement.status === "retry" ? "pending" : settlement.status,
-      delivery: { outcome: settlement.status, receivedAt: q.receivedAt },
+      status: outcome === "retry" ? "pending" : outcome,
+      delivery: { outcome, receivedAt: q.receivedAt },
     });
+    if (decision.kind === "give_up") {
+      // note: a strict lane was reset (the hub blocks the rest of its epoch); a concurrent one only lost this flight.
+      if (!lane.concurrent) forgetEntries(lane);
+      log.warn({ ...ids, webhookId: q.id, attempt: decision.flight.attempt, error }, "delivery given up: its destination's attempts are used up");
+      if (applied) {
+        deps.onFinalFailure?.({
+          ...ids,
+          webhookId: q.id,
+          eventType: q.eventType,
+          status: "dead_letter",
+          attempts: decision.flight.attempt,
+          statusCode: r.statusCode,
+          error: settlement.status === "gave_up" ? settlement.error : error,
+        });
+      }
+      toPump.add(lane.destinationId);
+      return true;
+    }
     if (decision.kind === "retry") {
-      forgetEntries(lane);
+      if (!lane.concurrent) forgetEntries(lane);
+      // note: a concurrent lane's other slots go on now; this one waits for its retry time.
+      else toPump.add(lane.destinationId);
       const retryAt = new Date(decision.nextAttemptAt).toISOString();
       if (decision.held) {
         if (!lane.held) {
@@ -578,6 +671,11 @@ export function createRelayService(deps: {
         // note: moved to another hub: what the old hub has in flight is void, its results are ignored.
         voidLane(lane);
         lane.hubId = dest.hubId;
+      }
+      // note: a lane whose timer waits for a retry looks again now (a new policy may change what is due).
+      if (lane?.timer) {
+        clearTimeout(lane.timer);
+        lane.timer = undefined;
       }
       safely("dispatch", () => pump(e.destinationId));
     }),

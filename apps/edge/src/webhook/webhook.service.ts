@@ -207,7 +207,7 @@ export function createWebhookService(deps: {
     const json = original.payload.file === null ? lazyJson(original.payload.inline) : () => undefined;
     const routes = to
       ? to.map((destinationId) => ({ destinationId, filteredBecause: null }))
-      : destinations.route(original.endpointId, original.eventType, json);
+      : destinations.route(original.endpointId, original.eventType, json, original.signatureValid);
     // note: the copy gets a payload file of its own (a hard link), so retention of either leaves the other whole.
     const payload = original.payload.file === null ? original.payload : { ...original.payload, file: await files.copy(original.payload.file, id) };
     let seq: number;

@@ -44,6 +44,8 @@ export interface DeliveryRecord {
   settledBy: string | null;
   /** Pending with no pending delivery of its destination before it (skip applies; cancel to those behind). */
   queueHead: boolean;
+  /** Held out of the queue since then (unverified, at a destination that holds those) until released. */
+  heldAt: number | null;
 }
 
 /** A webhook row without its body. */
@@ -261,7 +263,8 @@ export function createWebhookStore(db: Db) {
     `SELECT d.seq, d.destination_id AS destinationId, x.hub_id AS hubId, x.url, x.name AS destinationName, d.status, d.attempts,
        d.last_attempt_at AS lastAttemptAt, d.next_attempt_at AS nextAttemptAt, d.deliver_by AS deliverBy, d.delivered_at AS deliveredAt,
        d.settled_at AS settledAt, d.error_message AS errorMessage, d.settled_by AS settledBy,
-       d.status = 'pending' AND NOT EXISTS (SELECT 1 FROM delivery p WHERE p.destination_id = d.destination_id AND p.status = 'pending' AND p.seq < d.seq) AS queueHead
+       d.status = 'pending' AND d.held_at IS NULL AND NOT EXISTS (SELECT 1 FROM delivery p WHERE p.destination_id = d.destination_id
+         AND p.status = 'pending' AND p.held_at IS NULL AND p.seq < d.seq) AS queueHead, d.held_at AS heldAt
      FROM delivery d JOIN destination x ON x.id = d.destination_id WHERE d.webhook_seq = ? ORDER BY x.position, d.seq`,
   );
   const replayable = db.prepare<[string], { seq: number }>(
