@@ -110,10 +110,11 @@ describe("endpoints", () => {
           enabled: true,
           muted: false,
           filter: null,
+          policy: { ordering: "strict", concurrency: 1, timeout_ms: null, max_attempts: null, max_age_ms: null, headers: [], unverified: "deliver" },
           position: 0,
           created_at: new Date(edge.clock.now()).toISOString(),
           updated_at: new Date(edge.clock.now()).toISOString(),
-          queue: { destination_id: ep.destinations[0].id, pending: 0, oldest_pending_at: null, last_delivered_at: null },
+          queue: { destination_id: ep.destinations[0].id, pending: 0, held: 0, oldest_pending_at: null, last_delivered_at: null },
           held: null,
         },
       ],
@@ -345,6 +346,8 @@ describe("webhooks", () => {
         "error_message",
         "replay_of",
         "duplicate_of",
+        "superseded_by",
+        "resigned",
       ].sort(),
     );
     expect(w).not.toHaveProperty("payload");
