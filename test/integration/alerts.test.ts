@@ -120,7 +120,7 @@ describe("telegram alerts", () => {
     expect(msg!.text).toContain("burst");
     expect(msg!.text).toContain(ids[0]!);
     expect(msg!.text).toContain("…and 45 more");
-    expect(msg!.text).toContain(`${BASE_URL}/endpoints/${ep.id}`);
+    expect(msg!.text).toContain(`${BASE_URL}/webhooks?endpoint=${ep.id}&amp;status=failed`);
   });
 
   it("reports a dead letter once the clock passes the deadline", async () => {

@@ -41,6 +41,7 @@ import { createIngestStore } from "./ingest/ingest.store.js";
 import { UI_BUILD_DIR } from "./install.js";
 import { createLifecycle } from "./lifecycle.js";
 import { createLogger, type Logger } from "./logger.js";
+import { createQueueMonitor } from "./queue/queue.monitor.js";
 import { createQueueControl } from "./queue/queue.service.js";
 import { createQueueStore } from "./queue/queue.store.js";
 import { createAuditService } from "./audit/audit.service.js";
@@ -161,6 +162,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
   });
   const finalFailureListeners: ((f: FinalFailure) => void)[] = [];
   const heldListeners: ((h: HeldDestination) => void)[] = [];
+  const monitor = createQueueMonitor({ clock, events, log, thresholds: config.stuck });
   const relay = createRelayService({
     headers: headerSealer,
     store: queueStore,
@@ -189,6 +191,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
         }
       }
     },
+    onAttempt: (a) => monitor.attempted(a),
     // note: `audit` is built below; sweeps start with listen(), after it exists.
     onSweep: () => {
       const purged = audit.purge();
@@ -244,6 +247,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
     relay,
     queue,
     audit,
+    monitor,
     storage,
     settings,
     // note: `authenticate` is composed below, once the extensions' authenticators exist.
@@ -266,7 +270,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
     ...healthRoutes({ storage, relay, log }),
     ...extensions.flatMap((e) => e.routes ?? []),
   );
-  const apiRouter = new Router().add(...adminRoutes({ endpoints, webhooks, hubs, destinations, relay, queue, audit, settings, storage }));
+  const apiRouter = new Router().add(...adminRoutes({ endpoints, webhooks, hubs, destinations, relay, monitor, queue, audit, settings, storage }));
   const serveUi = createStaticHandler(config.uiDir ?? UI_BUILD_DIR);
 
   const fallback = createHttpDispatch({ api: apiRouter, routes: router, guard, serveUi, storage, log });
@@ -291,7 +295,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
       r.service(
         AdminService,
         Object.assign(
-          createAdminRpc({ endpoints, webhooks, hubs, destinations, relay, queue, audit, settings, events, log, storage }),
+          createAdminRpc({ endpoints, webhooks, hubs, destinations, relay, monitor, queue, audit, settings, events, log, storage }),
           ...extensions.map((e) => e.adminRpc ?? {}),
         ),
       );
@@ -307,6 +311,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
   });
 
   const lifecycle = createLifecycle({
+    timers: [monitor],
     handler,
     relay,
     storage,
@@ -337,6 +342,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
     relay,
     queue,
     audit,
+    monitor,
     storage,
     payloads,
     settings,

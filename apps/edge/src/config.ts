@@ -148,6 +148,15 @@ export const edgeEnvSchema = z
     HUB_DOWN_ALERT_AFTER_MS: intFrom(1_000, 7 * 86_400_000)
       .default(300_000)
       .meta({ description: "Hub disconnected this long → alert (and another when it is back). Default 300000 (5 min)." }),
+    STUCK_ALERT_AFTER_MS: intFrom(1_000, 7 * 86_400_000)
+      .default(600_000)
+      .meta({
+        description:
+          "Alert (Telegram and the UI) when a destination's deliveries have kept failing this long, while they are still retried; a second alert when it delivers again. Default 600000 (10 min).",
+      }),
+    STUCK_ALERT_AFTER_ATTEMPTS: intFrom(1, 1_000)
+      .default(8)
+      .meta({ description: "…or after this many failed attempts in a row, whichever comes first. Default 8." }),
     ALERT_GROUP_WINDOW_MS: intFrom(0, 86_400_000)
       .default(60_000)
       .meta({ description: "Failures of one endpoint within this window go out as one message, at the window's end. Default 60000." }),
@@ -233,6 +242,8 @@ function toConfig(env: z.output<typeof edgeEnvSchema>) {
         : undefined,
     hubDownAlertAfterMs: env.HUB_DOWN_ALERT_AFTER_MS,
     alertGroupWindowMs: env.ALERT_GROUP_WINDOW_MS,
+    /** When a failing queue counts as stuck (queue/queue.health.ts). */
+    stuck: { afterMs: env.STUCK_ALERT_AFTER_MS, afterAttempts: env.STUCK_ALERT_AFTER_ATTEMPTS },
   };
 }
 

@@ -8,6 +8,7 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import type { AdminService } from "@hookly/proto/gen/admin_pb";
 import type { AuditService } from "./audit/audit.service.js";
 import type { Authenticator } from "./auth/auth.service.js";
+import type { QueueMonitor } from "./queue/queue.monitor.js";
 import type { QueueControl } from "./queue/queue.service.js";
 import type { Clock } from "./clock.js";
 import type { EdgeConfig } from "./config.js";
@@ -60,6 +61,8 @@ export interface Core {
   queue: QueueControl;
   /** The audit trail of those actions. */
   audit: AuditService;
+  /** Which queues are stuck (their deliveries keep failing) or healthy. */
+  monitor: QueueMonitor;
   /** Storage health: report storage errors of a write path here; read whether writes are refused. */
   storage: StorageService;
   /** The non-secret settings GetSettings reports (extensions' `settings` are merged in once all are built). */

@@ -3,6 +3,7 @@
  * WatchEvents stream forwards them. Fire-and-forget; listeners must not throw.
  */
 import { EventEmitter } from "node:events";
+import type { QueueHealth } from "./queue/queue.health.js";
 
 /** Every event the edge publishes. */
 export interface EdgeEventMap {
@@ -47,6 +48,8 @@ export interface EdgeEventMap {
    * probe found the disk writable again (`writable`: whatever waits on it may try now).
    */
   "storage.changed": { degraded: boolean; writable: boolean };
+  /** A destination's queue became stuck (its deliveries keep failing) or recovered (queue/queue.monitor.ts). */
+  "queue.health": { destinationId: string; endpointId: string; change: "stuck" | "recovered"; health: QueueHealth; at: number };
   /** Ingest committed a group of webhooks in one transaction (for metrics). */
   "ingest.batch": { size: number; ms: number };
 }

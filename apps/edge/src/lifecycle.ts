@@ -60,6 +60,8 @@ export function createLifecycle(deps: {
   deadlines?: Pick<DualServerOptions, "sniffTimeoutMs" | "h2IdleSessionMs"> | undefined;
   /** Runs last, once the database is closed. */
   onClosed?: (() => void) | undefined;
+  /** Timers of the core that start with listen() and stop first at close() (the queue monitor's). */
+  timers?: { start(): void; stop(): void }[];
 }): Lifecycle {
   const { relay, storage, extensions, ingestStore, checkpointer, payloads, upgrades, db, log } = deps;
   // Requests being answered, so shutdown can let them finish: ingest answers 202 only after its commit.
@@ -106,6 +108,7 @@ export function createLifecycle(deps: {
       upgrades.start();
       storage.start();
       relay.start();
+      for (const t of deps.timers ?? []) t.start();
       const bound = await server.listen(port, host);
       for (const ext of extensions) await ext.start?.();
       log.info({ port: bound, host, baseUrl: deps.baseUrl }, "edge listening");
@@ -115,6 +118,7 @@ export function createLifecycle(deps: {
       closing ??= (async () => {
         // 1. No new deliveries to the hub; no new connections; idle keep-alives and h2 sessions (GOAWAY) wind down.
         relay.stop();
+        for (const t of deps.timers ?? []) t.stop();
         storage.stop();
         upgrades.stop();
         const payloadsClosed = payloads.close();

@@ -344,7 +344,7 @@ const noContent = (res: NodeResponse): void => {
 /** The /api/ routes. */
 export function adminRoutes(deps: AdminDeps): Route[] {
   const { endpoints, webhooks, hubs, destinations, relay, queue, audit } = deps;
-  const snapshotsOf = (e: EndpointView) => e.destinations.map((d) => destinationSnapshot(destinations.view(d), relay));
+  const snapshotsOf = (e: EndpointView) => e.destinations.map((d) => destinationSnapshot(destinations.view(d), deps));
   const withQueue = (e: EndpointView) => endpointJson(e, webhooks.queueStats(e.id)[0], snapshotsOf(e));
   const hubJson = (id: string) => restJson(hubSnapshots({ hubs, destinations, relay }).find((h) => h.id === id) ?? hubs.get(id));
   const credentialJson = (c: ReturnType<HubService["create"]>) => ({ ...c, hub: hubJson(c.hub.id) });
@@ -599,13 +599,13 @@ export function adminRoutes(deps: AdminDeps): Route[] {
         const body = parse(destinationBody, await readJson(req), "field");
         const endpoint = endpoints.get(params.id!);
         const d = destinations.create(endpoint.id, destinationInput(body));
-        sendJson(res, 201, { destination: destinationJson(destinationSnapshot(d, relay)) }, { location: `/api/destinations/${d.id}` });
+        sendJson(res, 201, { destination: destinationJson(destinationSnapshot(d, deps)) }, { location: `/api/destinations/${d.id}` });
       },
     },
     {
       method: "GET",
       path: "/api/destinations/:id",
-      handler: (_req, res, params) => sendJson(res, 200, { destination: destinationJson(destinationSnapshot(destinations.get(params.id!), relay)) }),
+      handler: (_req, res, params) => sendJson(res, 200, { destination: destinationJson(destinationSnapshot(destinations.get(params.id!), deps)) }),
     },
     {
       method: "PATCH",
@@ -616,7 +616,7 @@ export function adminRoutes(deps: AdminDeps): Route[] {
           throw new AppError("invalid_argument", "body must set at least one of hub_id, url, name, enabled, muted, filter, policy");
         const input = destinationInput(body);
         const d = destinations.update(params.id!, { ...input, url: body.url, filter: body.filter === undefined ? undefined : input.filter });
-        sendJson(res, 200, { destination: destinationJson(destinationSnapshot(d, relay)) });
+        sendJson(res, 200, { destination: destinationJson(destinationSnapshot(d, deps)) });
       },
     },
     {

@@ -17,6 +17,7 @@ import { AppError } from "../errors.js";
 import type { HubService, HubView } from "../hub/hub.service.js";
 import type { RelayService } from "../relay/relay.service.js";
 import type { QueueControl } from "../queue/queue.service.js";
+import type { QueueMonitor } from "../queue/queue.monitor.js";
 import type { AuditService } from "../audit/audit.service.js";
 import type { ProviderType as ProviderName } from "../verify/verify.service.js";
 import type { StatusCounts, WebhookService } from "../webhook/webhook.service.js";
@@ -67,6 +68,15 @@ export function filterFromWire(f: { eventTypes: string[]; jsonPath: string; equa
 /** A destination with what the dispatcher knows of it. */
 export interface DestinationSnapshot extends DestinationView {
   held: { since: number; error: string } | null;
+  /** Its deliveries keep failing (queue/queue.health.ts): since when, how often, the last error; null when healthy. */
+  failing: {
+    since: number | null;
+    attempts: number;
+    webhookId: string | null;
+    statusCode: number;
+    error: string;
+    stuckSince: number | null;
+  } | null;
 }
 
 /** A hub with its live connection and its destinations' queues. */
@@ -78,9 +88,21 @@ export interface HubSnapshot extends HubView {
   destinations: number;
 }
 
-/** A destination and its held state. */
-export function destinationSnapshot(d: DestinationView, relay: HubStatusSource): DestinationSnapshot {
-  return { ...d, held: relay.heldDestinations().get(d.id) ?? null };
+/** A destination with its held state and queue health. */
+export function destinationSnapshot(d: DestinationView, deps: { relay: HubStatusSource; monitor: Pick<QueueMonitor, "of"> }): DestinationSnapshot {
+  const h = deps.monitor.of(d.id);
+  const failing =
+    h.failingSince === null && h.stuckSince === null
+      ? null
+      : {
+          since: h.failingSince,
+          attempts: h.attempts,
+          webhookId: h.last?.webhookId ?? null,
+          statusCode: h.last?.statusCode ?? 0,
+          error: h.last?.error ?? "",
+          stuckSince: h.stuckSince,
+        };
+  return { ...d, held: deps.relay.heldDestinations().get(d.id) ?? null, failing };
 }
 
 /** Every hub (bootstrap first) with its live state and queue depth. */
@@ -152,6 +174,7 @@ export interface AdminDeps {
   hubs: HubService;
   destinations: DestinationService;
   relay: HubStatusSource;
+  monitor: Pick<QueueMonitor, "of">;
   queue: QueueControl;
   audit: AuditService;
   settings: AdminSettings;
@@ -185,8 +208,8 @@ export function statusSnapshot(deps: AdminDeps): StatusSnapshot {
 /** A time (ms since the epoch) as ISO-8601; null for 0, null or undefined (never). */
 export const iso = (ms: number | null | undefined): string | null => (ms ? new Date(ms).toISOString() : null);
 
-/** Fields holding a time (ms since the epoch) that REST shows as ISO-8601: `…At`, `since`, `deliverBy`. */
-const isTimeKey = (key: string) => key.endsWith("At") || key === "since" || key === "deliverBy";
+/** Fields holding a time (ms since the epoch) that REST shows as ISO-8601: `…At`, `since`, `…Since`, `deliverBy`. */
+const isTimeKey = (key: string) => key.endsWith("At") || key === "since" || key.endsWith("Since") || key === "deliverBy";
 
 const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`).replace(/^last24h$/, "last_24h");
 
@@ -195,7 +218,7 @@ export type RestJson = null | boolean | number | string | RestJson[] | { [key: s
 
 /**
  * The REST form of a service view, derived instead of restated: keys in
- * snake_case, times (`…At`, `since`, `deliverBy`; 0 or null = never) as
+ * snake_case, times (`…At`, `since`, `…Since`, `deliverBy`; 0 or null = never) as
  * ISO-8601 strings, undefined fields left out, nested objects and arrays
  * alike. Bytes are not views' business: callers encode them.
  */

@@ -388,6 +388,7 @@ describe("WatchEvents", () => {
       destinations: undefined as never,
       relay: undefined as never,
       queue: undefined as never,
+      monitor: undefined as never,
       audit: undefined as never,
       settings: undefined as never,
       storage: undefined as never,

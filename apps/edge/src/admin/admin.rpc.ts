@@ -263,7 +263,7 @@ export function createAdminRpc(
     }
   };
 
-  const destinationsOf = (e: EndpointView) => e.destinations.map((d) => destinationMessage(destinationSnapshot(destinations.view(d), relay)));
+  const destinationsOf = (e: EndpointView) => e.destinations.map((d) => destinationMessage(destinationSnapshot(destinations.view(d), deps)));
   const endpointWithQueue = (e: EndpointView) => endpointMessage(e, webhooks.queueStats(e.id)[0], destinationsOf(e));
   const hubById = (id: string): HubSnapshot => {
     const h = hubSnapshots({ hubs, destinations, relay }).find((x) => x.id === id);
@@ -424,7 +424,7 @@ export function createAdminRpc(
         if (!req.destination) throw new AppError("invalid_argument", "destination is required");
         const endpoint = endpoints.get(req.endpointId);
         const d = destinations.create(endpoint.id, destinationInput(req.destination));
-        return { destination: destinationMessage(destinationSnapshot(d, relay)) };
+        return { destination: destinationMessage(destinationSnapshot(d, deps)) };
       }),
 
     updateDestination: (req, ctx) =>
@@ -438,7 +438,7 @@ export function createAdminRpc(
           filter: req.filter ? (filterFromWire(req.filter) ?? null) : undefined,
           policy: req.resetPolicy ? null : policyFromWire(req.policy, { clearHeaders: req.clearPolicyHeaders }),
         });
-        return { destination: destinationMessage(destinationSnapshot(d, relay)) };
+        return { destination: destinationMessage(destinationSnapshot(d, deps)) };
       }),
 
     deleteDestination: (req, ctx) =>

@@ -56,7 +56,7 @@ export const REMOTE_TIMEOUT_MS = 30_000;
  * built once, each caller gets a client whose calls run as `principal`.
  */
 export function inProcessHooklyApi(
-  core: Pick<Core, "endpoints" | "webhooks" | "hubs" | "destinations" | "relay" | "queue" | "audit" | "storage" | "settings" | "events" | "log">,
+  core: Pick<Core, "endpoints" | "webhooks" | "hubs" | "destinations" | "relay" | "monitor" | "queue" | "audit" | "storage" | "settings" | "events" | "log">,
 ) {
   const impl = createAdminRpc({
     endpoints: core.endpoints,
@@ -64,6 +64,7 @@ export function inProcessHooklyApi(
     hubs: core.hubs,
     destinations: core.destinations,
     relay: core.relay,
+    monitor: core.monitor,
     queue: core.queue,
     audit: core.audit,
     settings: core.settings,

@@ -10,6 +10,7 @@
 import { Bot, GrammyError, HttpError } from "grammy";
 import type { ExtensionFactory } from "../core.js";
 import type { Logger } from "../logger.js";
+import { UPDATES_PATH, createTelegramActions, createTelegramPoller, telegramUpdatesRoute, webhookSecret } from "./notify.actions.js";
 import { createNotifyService, type AlertSend, type NotifyOptions } from "./notify.service.js";
 import { createAlertStore } from "./notify.store.js";
 
@@ -17,6 +18,8 @@ import { createAlertStore } from "./notify.store.js";
 export interface NotifyExtensionOptions extends Partial<Omit<NotifyOptions, "groupWindowMs" | "hubDownAfterMs">> {
   /** Logger for alert sending (default: the edge's). */
   log?: Logger;
+  /** Long-poll timeout of getUpdates, in seconds (buttons, without an https BASE_URL). Default 25. */
+  pollTimeoutSeconds?: number;
 }
 
 /** Replaces every occurrence of the bot token (grammy errors may quote the request URL). */
@@ -41,15 +44,23 @@ export function describeTelegramError(err: unknown, token: string, signal?: Abor
   return redactToken(text, token);
 }
 
-/** The sender for a bot and chat: HTML, no link previews, errors made token-free. */
-export function telegramSender(opts: { botToken: string; chatId: string; apiRoot: string }): AlertSend {
-  const bot = new Bot(opts.botToken, { client: { apiRoot: opts.apiRoot } });
-  return async (html, signal) => {
+/** The sender for a bot and chat: HTML, no link previews, buttons as an inline keyboard, errors made token-free. */
+export function telegramSender(
+  opts: { botToken: string; chatId: string; apiRoot: string },
+  bot = new Bot(opts.botToken, { client: { apiRoot: opts.apiRoot } }),
+): AlertSend {
+  return async (html, signal, buttons) => {
     try {
       await bot.api.sendMessage(
         opts.chatId,
         html,
-        { parse_mode: "HTML", link_preview_options: { is_disabled: true } },
+        {
+          parse_mode: "HTML",
+          link_preview_options: { is_disabled: true },
+          ...(buttons && buttons.length > 0
+            ? { reply_markup: { inline_keyboard: buttons.map((row) => row.map((b) => ({ text: b.text, callback_data: b.data }))) } }
+            : {}),
+        },
         // note: grammy types its signal with the abort-controller shim; it only calls addEventListener on it.
         signal as unknown as Parameters<typeof bot.api.sendMessage>[3],
       );
@@ -66,7 +77,22 @@ export function notifyExtension(opts: NotifyExtensionOptions = {}): ExtensionFac
     const telegram = core.config.telegram;
     if (!telegram) return {};
     const log = opts.log ?? core.log;
-    const { log: _log, ...tuning } = opts;
+    const { log: _log, pollTimeoutSeconds, ...tuning } = opts;
+    const bot = new Bot(telegram.botToken, { client: { apiRoot: telegram.apiRoot } });
+    const actions = createTelegramActions({
+      api: bot.api,
+      chatId: telegram.chatId,
+      queue: core.queue,
+      destinations: core.destinations,
+      audit: core.audit,
+      log,
+    });
+    // note: the Bot API calls only https webhooks; without a public https BASE_URL the edge polls for updates.
+    const useWebhook = core.config.baseUrl.startsWith("https://");
+    const secret = webhookSecret(telegram.botToken);
+    const poller = useWebhook
+      ? undefined
+      : createTelegramPoller({ api: bot.api, onCallback: (cb) => actions.onCallback(cb), log, timeoutSeconds: pollTimeoutSeconds });
     const service = createNotifyService({
       store: createAlertStore(core.db),
       clock: core.clock,
@@ -93,8 +119,17 @@ export function notifyExtension(opts: NotifyExtensionOptions = {}): ExtensionFac
             };
           });
       },
+      queueInfo: (destinationId) => {
+        const d = core.destinations.find(destinationId);
+        if (!d) return undefined;
+        return {
+          endpointName: core.endpoints.find(d.endpointId)?.name ?? d.endpointId,
+          destinationName: d.name || d.url,
+          waiting: core.destinations.get(destinationId).queue.pending,
+        };
+      },
       baseUrl: core.config.baseUrl,
-      send: telegramSender(telegram),
+      send: telegramSender(telegram, bot),
       options: {
         ...tuning,
         groupWindowMs: core.config.alertGroupWindowMs,
@@ -103,13 +138,28 @@ export function notifyExtension(opts: NotifyExtensionOptions = {}): ExtensionFac
     });
     return {
       settings: { telegramAlerts: true },
+      routes: [telegramUpdatesRoute({ secret, onCallback: (cb) => actions.onCallback(cb) })],
       onFinalFailure: (f) => service.recordFailure(f),
       onHeld: (h) => service.recordHeld(h),
-      start: () => {
+      start: async () => {
         service.start();
-        log.info({ chatId: telegram.chatId }, "Telegram alerts on");
+        if (poller) poller.start();
+        else {
+          try {
+            await bot.api.setWebhook(`${core.config.baseUrl}${UPDATES_PATH}`, { secret_token: secret, allowed_updates: ["callback_query"] });
+          } catch (err) {
+            log.warn(
+              { error: describeTelegramError(err, telegram.botToken) },
+              "could not set the Telegram webhook: alert buttons will not work until the edge restarts",
+            );
+          }
+        }
+        log.info({ chatId: telegram.chatId, buttons: useWebhook ? "webhook" : "polling" }, "Telegram alerts on");
       },
-      close: () => service.stop(),
+      close: async () => {
+        await poller?.stop();
+        await service.stop();
+      },
     };
   };
 }

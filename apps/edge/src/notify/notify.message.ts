@@ -3,14 +3,29 @@
  * through `escapeHtml`; links are built from BASE_URL and ids only.
  */
 import type {
+  AlertRow,
   DestinationHeldAlert,
   FailureGroup,
   HubDownAlert,
   HubUpAlert,
+  QueueRecoveredAlert,
+  QueueStuckAlert,
   StorageDegradedAlert,
   StorageRecoveredAlert,
   WebhookFailedAlert,
 } from "./notify.store.js";
+
+/** An inline keyboard button: its label and the callback data the bot gets when it is pressed (at most 64 bytes). */
+export interface AlertButton {
+  text: string;
+  data: string;
+}
+
+/** A message and the buttons under it (rows of buttons). */
+export interface AlertMessage {
+  text: string;
+  buttons?: AlertButton[][];
+}
 
 /** Failures listed by id in a grouped message; the rest are counted. */
 export const GROUP_SAMPLE_SIZE = 5;
@@ -54,6 +69,10 @@ function reason(f: WebhookFailedAlert): string {
 
 const webhookLink = (baseUrl: string, id: string): string => `${baseUrl}/webhooks/${encodeURIComponent(id)}`;
 
+/** The UI's webhook list filtered to an endpoint and a status (the list's own query parameters). */
+export const filteredList = (baseUrl: string, endpointId: string, status: string): string =>
+  `${baseUrl}/webhooks?endpoint=${encodeURIComponent(endpointId)}&status=${encodeURIComponent(status)}`;
+
 /** One message for an endpoint's failures of one window. */
 export function renderFailureGroup(g: FailureGroup, baseUrl: string): string {
   const first = g.sample[0]!;
@@ -69,13 +88,13 @@ export function renderFailureGroup(g: FailureGroup, baseUrl: string): string {
   }
   const lines = [`${icon} <b>${g.count} webhooks failed</b> on <b>${e(first.endpointName)}</b>`];
   for (const f of g.sample) {
-    lines.push(`• <a href="${escapeHtml(webhookLink(baseUrl, f.webhookId))}">${e(f.webhookId)}</a>: ${e(reason(f))}`);
+    const what = [f.eventType ? e(f.eventType) : "", f.destinationId ? `→ <code>${e(f.destinationId)}</code>` : ""].filter(Boolean).join(" ");
+    lines.push(`• <a href="${escapeHtml(webhookLink(baseUrl, f.webhookId))}">${e(f.webhookId)}</a>${what ? ` ${what}` : ""}: ${e(reason(f))}`);
   }
-  const endpointLink = `${baseUrl}/endpoints/${encodeURIComponent(g.endpointId)}`;
+  // note: the list of the endpoint's failures (a UI filter), not just the endpoint: that is what needs looking at.
+  const listLink = `<a href="${escapeHtml(filteredList(baseUrl, g.endpointId, deadOnly ? "dead_letter" : "failed"))}">Open the failed webhooks</a>`;
   const more = g.count - g.sample.length;
-  lines.push(
-    more > 0 ? `…and ${more} more. <a href="${escapeHtml(endpointLink)}">Open the endpoint</a>` : `<a href="${escapeHtml(endpointLink)}">Open the endpoint</a>`,
-  );
+  lines.push(more > 0 ? `…and ${more} more. ${listLink}` : listLink);
   return lines.join("\n");
 }
 
@@ -124,4 +143,56 @@ export function renderStorageRecovered(a: StorageRecoveredAlert, baseUrl: string
 /** A line added to the next message when alerts had to be dropped (storage refused them and memory was full). */
 export function renderDropped(count: number): string {
   return `⚠️ ${plural(count, "alert was", "alerts were")} dropped: storage refused to record them and too many waited in memory.`;
+}
+
+/** Callback data of a queue button: `<action>:<webhook id>:<destination id>`, or `m::<destination id>` to mute. */
+export function queueButtonData(action: "r" | "s" | "m", webhookId: string, destinationId: string): string {
+  return `${action}:${action === "m" ? "" : webhookId}:${destinationId}`;
+}
+
+/** Stuck destinations with buttons in one message; beyond this many, the rest are listed without. */
+export const MAX_BUTTON_ROWS = 3;
+
+/**
+ * One message for the stuck and recovered queues of one group window: each
+ * stuck one with its failing webhook, event type, how long and how often it
+ * failed, its last answer and excerpt, how many wait behind it, a link to its
+ * pending list, and buttons (Retry now, Skip, Mute); each recovered one with
+ * how long it was stuck. A destination stuck and recovered within the window
+ * is told as recovered only.
+ */
+export function renderQueueGroup(rows: (AlertRow & (QueueStuckAlert | QueueRecoveredAlert))[], baseUrl: string): AlertMessage {
+  const recovered = new Map<string, QueueRecoveredAlert>();
+  for (const r of rows) if (r.kind === "queue_recovered") recovered.set(r.destinationId, r);
+  const stuck = new Map<string, QueueStuckAlert>();
+  for (const r of rows) if (r.kind === "queue_stuck" && !recovered.has(r.destinationId)) stuck.set(r.destinationId, r);
+  const lines: string[] = [];
+  const buttons: AlertButton[][] = [];
+  const where = (a: QueueStuckAlert | QueueRecoveredAlert) => `<b>${e(a.endpointName)}</b> → ${e(a.destinationName)} (<code>${e(a.destinationId)}</code>)`;
+  if (stuck.size > 0) {
+    lines.push(stuck.size === 1 ? "⏳ <b>Queue stuck</b>" : `⏳ <b>${stuck.size} queues stuck</b>`);
+    for (const a of stuck.values()) {
+      const last = a.statusCode > 0 ? `HTTP ${a.statusCode}${a.error && a.error !== `HTTP ${a.statusCode}` ? ` (${a.error})` : ""}` : a.error || "no answer";
+      lines.push(
+        `${where(a)}`,
+        `<code>${e(a.webhookId)}</code>${a.eventType ? ` (${e(a.eventType)})` : ""} failing for ${formatDuration(a.at - a.failingSince)}, ${plural(a.attempts, "attempt")}; last: ${e(last)}`,
+        ...(a.responseExcerpt ? [`<blockquote>${e(a.responseExcerpt)}</blockquote>`] : []),
+        `${plural(a.waiting, "webhook waits", "webhooks wait")} at this destination. <a href="${escapeHtml(filteredList(baseUrl, a.endpointId, "pending"))}">Open its queue</a>`,
+      );
+      if (buttons.length < MAX_BUTTON_ROWS) {
+        const tag = stuck.size > 1 ? ` ${buttons.length + 1}` : "";
+        buttons.push([
+          { text: `🔁 Retry now${tag}`, data: queueButtonData("r", a.webhookId, a.destinationId) },
+          { text: `⏭ Skip${tag}`, data: queueButtonData("s", a.webhookId, a.destinationId) },
+          { text: `🔇 Mute${tag}`, data: queueButtonData("m", a.webhookId, a.destinationId) },
+        ]);
+      }
+    }
+  }
+  for (const a of recovered.values()) {
+    lines.push(
+      `✅ <b>Queue moving again</b>: ${where(a)} after ${formatDuration(a.at - a.stuckSince)} stuck; ${plural(a.waiting, "webhook waits", "webhooks wait")}`,
+    );
+  }
+  return buttons.length > 0 ? { text: lines.join("\n"), buttons } : { text: lines.join("\n") };
 }

@@ -44,12 +44,15 @@
 import { backoffDelay } from "@hookly/proto/backoff";
 import type { Clock } from "../clock.js";
 import type { EndpointService } from "../endpoint/endpoint.service.js";
-import type { EdgeEvents } from "../events.js";
+import type { EdgeEventMap, EdgeEvents } from "../events.js";
 import type { Logger } from "../logger.js";
 import type { FinalFailure, HeldDestination, RelayService } from "../relay/relay.service.js";
 import type { StorageService } from "../storage/storage.service.js";
 import {
+  type AlertButton,
+  type AlertMessage,
   GROUP_SAMPLE_SIZE,
+  renderQueueGroup,
   renderDestinationHeld,
   renderDropped,
   renderFailureGroup,
@@ -59,6 +62,9 @@ import {
   renderStorageRecovered,
 } from "./notify.message.js";
 import {
+  QUEUES_GROUP,
+  type QueueRecoveredAlert,
+  type QueueStuckAlert,
   STORAGE_GROUP,
   hubGroup,
   type AlertData,
@@ -70,8 +76,8 @@ import {
   type WebhookFailedAlert,
 } from "./notify.store.js";
 
-/** Sends one HTML message; rejects with an Error whose message is safe to log (no token). */
-export type AlertSend = (html: string, signal: AbortSignal) => Promise<void>;
+/** Sends one HTML message (with buttons under it, if any); rejects with an Error whose message is safe to log (no token). */
+export type AlertSend = (html: string, signal: AbortSignal, buttons?: AlertButton[][]) => Promise<void>;
 
 /** Timing of the alerts. */
 export interface NotifyOptions {
@@ -111,6 +117,8 @@ export function createNotifyService(deps: {
    * hub that never connected and has no destinations is not missed.
    */
   hubs: () => { id: string; name: string; bootstrap: boolean; everConnected: boolean; destinations: number; queued: number }[];
+  /** What a queue alert names of a destination: its endpoint's name, its own (or its URL), what waits in it. */
+  queueInfo?: (destinationId: string) => { endpointName: string; destinationName: string; waiting: number } | undefined;
   baseUrl: string;
   send: AlertSend;
   options: NotifyOptions;
@@ -260,16 +268,22 @@ export function createNotifyService(deps: {
   };
 
   /** The message for a due row, and how to mark it (and its group) sent. */
-  const prepare = (row: AlertRow, now: number): { text: string; markSent: () => void } | undefined => {
+  const prepare = (row: AlertRow, now: number): (AlertMessage & { markSent: () => void }) | undefined => {
     if (row.kind === "webhook_failed") {
       const group = store.failureGroup(row.groupKey, now, GROUP_SAMPLE_SIZE);
       if (!group) return undefined;
       return { text: renderFailureGroup(group, baseUrl), markSent: () => store.markGroupSent(group, now, clock.now()) };
     }
+    if (row.kind === "queue_stuck" || row.kind === "queue_recovered") {
+      const rows = store.dueRows(QUEUES_GROUP, now, 200) as (AlertRow & (QueueStuckAlert | QueueRecoveredAlert))[];
+      if (rows.length === 0) return undefined;
+      const maxId = Math.max(...rows.map((r) => r.id));
+      return { ...renderQueueGroup(rows, baseUrl), markSent: () => store.markRowsSent(QUEUES_GROUP, now, maxId, clock.now()) };
+    }
     return { text: render(row, row.createdAt, now), markSent: () => store.markSent(row.id, clock.now()) };
   };
   /** The message of one alert that is not a failure (those are grouped by `prepare`). */
-  const render = (a: Exclude<AlertData, WebhookFailedAlert>, createdAt: number, now: number): string => {
+  const render = (a: Exclude<AlertData, WebhookFailedAlert | QueueStuckAlert | QueueRecoveredAlert>, createdAt: number, now: number): string => {
     switch (a.kind) {
       case "hub_down":
         return renderHubDown(a, now, baseUrl);
@@ -284,11 +298,11 @@ export function createNotifyService(deps: {
     }
   };
 
-  const sendWithTimeout = async (text: string): Promise<void> => {
+  const sendWithTimeout = async (text: string, buttons?: AlertButton[][]): Promise<void> => {
     abort = new AbortController();
     const timeout = setTimeout(() => abort?.abort(new Error(`timed out after ${o.sendTimeoutMs} ms`)), o.sendTimeoutMs);
     try {
-      await send(text, abort.signal);
+      await send(text, abort.signal, buttons);
     } finally {
       clearTimeout(timeout);
       abort = undefined;
@@ -318,10 +332,10 @@ export function createNotifyService(deps: {
   };
 
   /** Sends one message (with the count of dropped alerts, if any); false when it failed (backing off). */
-  const deliver = async (text: string): Promise<boolean> => {
+  const deliver = async (text: string, buttons?: AlertButton[][]): Promise<boolean> => {
     const droppedNow = dropped;
     try {
-      await sendWithTimeout(droppedNow > 0 ? `${text}\n${renderDropped(droppedNow)}` : text);
+      await sendWithTimeout(droppedNow > 0 ? `${text}\n${renderDropped(droppedNow)}` : text, buttons);
     } catch (err) {
       if (!stopped) onSendFailed(err);
       return false;
@@ -355,7 +369,7 @@ export function createNotifyService(deps: {
       }, undefined);
       if (msg === undefined) return;
       if (msg === null) continue;
-      if (!(await deliver(msg.text))) return;
+      if (!(await deliver(msg.text, msg.buttons))) return;
       unmarked = msg.markSent;
       if (!markPending()) return;
     }
@@ -449,6 +463,39 @@ export function createNotifyService(deps: {
     }
   });
 
+  /** A queue became stuck or recovered: one row in the queues' group window (a storm is one message). */
+  const onQueueHealth = (e: EdgeEventMap["queue.health"]): void => {
+    const info = deps.queueInfo?.(e.destinationId);
+    if (!info) return;
+    const now = clock.now();
+    const dueAt = readOr(() => store.openGroupWindowDueAt(QUEUES_GROUP, now), undefined) ?? now + o.groupWindowMs;
+    const base = { endpointId: e.endpointId, destinationId: e.destinationId, ...info };
+    const h = e.health;
+    const data: QueueStuckAlert | QueueRecoveredAlert =
+      e.change === "stuck"
+        ? {
+            kind: "queue_stuck",
+            ...base,
+            at: e.at,
+            webhookId: h.last?.webhookId ?? "",
+            eventType: h.last?.eventType ?? null,
+            failingSince: h.failingSince ?? e.at,
+            attempts: h.attempts,
+            statusCode: h.last?.statusCode ?? 0,
+            error: h.last?.error ?? "",
+            responseExcerpt: h.last?.responseExcerpt ?? null,
+          }
+        : { kind: "queue_recovered", ...base, stuckSince: h.stuckSince ?? e.at, at: e.at };
+    record({ groupKey: QUEUES_GROUP, createdAt: now, dueAt, data });
+  };
+  const unsubscribeQueues = events.on("queue.health", (e) => {
+    try {
+      onQueueHealth(e);
+    } catch (err) {
+      log.error({ err }, "could not record a queue alert");
+    }
+  });
+
   /** End of the endpoint's group window still open at `now`, counting failures that wait in memory. */
   const openWindowDueAt = (endpointId: string, now: number): number | undefined => {
     let due: number | undefined;
@@ -526,6 +573,7 @@ export function createNotifyService(deps: {
       stopped = true;
       unsubscribe();
       unsubscribeStorage();
+      unsubscribeQueues();
       if (timer) clearInterval(timer);
       abort?.abort(new Error("edge shutting down"));
       await running;

@@ -71,8 +71,49 @@ export interface StorageRecoveredAlert {
   at: number;
 }
 
+/** What a queue alert says of its destination (queue.health.ts). */
+interface QueueAlertFields {
+  endpointId: string;
+  endpointName: string;
+  destinationId: string;
+  /** The destination's name, or its URL when it has none. */
+  destinationName: string;
+  /** Webhooks pending at the destination when the alert was made. */
+  waiting: number;
+}
+
+/** A destination's deliveries have kept failing for STUCK_ALERT_AFTER_MS or STUCK_ALERT_AFTER_ATTEMPTS. */
+export interface QueueStuckAlert extends QueueAlertFields {
+  kind: "queue_stuck";
+  /** When it became stuck. */
+  at: number;
+  /** The failing webhook at its head (the last one that failed). */
+  webhookId: string;
+  eventType: string | null;
+  failingSince: number;
+  attempts: number;
+  statusCode: number;
+  error: string;
+  responseExcerpt: string | null;
+}
+
+/** A stuck destination delivered again. */
+export interface QueueRecoveredAlert extends QueueAlertFields {
+  kind: "queue_recovered";
+  stuckSince: number;
+  at: number;
+}
+
 /** What an outbox row reports. */
-export type AlertData = WebhookFailedAlert | HubDownAlert | HubUpAlert | DestinationHeldAlert | StorageDegradedAlert | StorageRecoveredAlert;
+export type AlertData =
+  | WebhookFailedAlert
+  | HubDownAlert
+  | HubUpAlert
+  | DestinationHeldAlert
+  | StorageDegradedAlert
+  | StorageRecoveredAlert
+  | QueueStuckAlert
+  | QueueRecoveredAlert;
 
 /** A row to write: what `insert` takes. */
 export interface NewAlert {
@@ -119,6 +160,9 @@ export const HUB_GROUP = "hub";
 /** Group key of the storage rows. */
 export const STORAGE_GROUP = "storage";
 
+/** Group key of the stuck and recovered queue rows: a storm of them is one message. */
+export const QUEUES_GROUP = "queues";
+
 /** Group key of one hub's down/back alerts (the bootstrap hub keeps the key of the single-hub days). */
 export function hubGroup(hubId: string, bootstrap: boolean): string {
   return bootstrap ? HUB_GROUP : `hub:${hubId}`;
@@ -149,6 +193,13 @@ export function createAlertStore(db: Db) {
      WHERE group_key = ? AND sent_at IS NULL AND kind = 'webhook_failed' AND due_at <= ? AND id <= ?`,
   );
   const markSent = db.prepare<[number, number]>(`UPDATE alert SET sent_at = ? WHERE id = ? AND sent_at IS NULL`);
+  const dueRows = db.prepare<[string, number, number], Row>(`SELECT * FROM alert WHERE group_key = ? AND sent_at IS NULL AND due_at <= ? ORDER BY id LIMIT ?`);
+  const markRowsSent = db.prepare<[number, string, number, number]>(
+    `UPDATE alert SET sent_at = ? WHERE group_key = ? AND sent_at IS NULL AND due_at <= ? AND id <= ?`,
+  );
+  const openGroupWindow = db.prepare<[string, number], { due: number | null }>(
+    `SELECT max(due_at) AS due FROM alert WHERE group_key = ? AND sent_at IS NULL AND due_at > ?`,
+  );
   const lastInGroup = db.prepare<[string], Row>(`SELECT * FROM alert WHERE group_key = ? ORDER BY id DESC LIMIT 1`);
   const purge = db.prepare<[number]>(`DELETE FROM alert WHERE sent_at IS NOT NULL AND sent_at < ?`);
   const unsentCount = db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM alert WHERE sent_at IS NULL`);
@@ -192,6 +243,18 @@ export function createAlertStore(db: Db) {
     /** Marks a group sent (rows up to `maxId` only). */
     markGroupSent(g: Pick<FailureGroup, "endpointId" | "maxId">, dueBy: number, sentAt: number): void {
       markGroupSent.run(sentAt, g.endpointId, dueBy, g.maxId);
+    },
+    /** A group's unsent rows due at `now`, oldest first (at most `limit`), whatever their kind. */
+    dueRows(groupKey: string, now: number, limit: number): AlertRow[] {
+      return dueRows.all(groupKey, now, limit).map(toRow);
+    },
+    /** Marks a group's due rows up to `maxId` sent. */
+    markRowsSent(groupKey: string, dueBy: number, maxId: number, sentAt: number): void {
+      markRowsSent.run(sentAt, groupKey, dueBy, maxId);
+    },
+    /** due_at of a group's window still open at `now` (any kind), if any. */
+    openGroupWindowDueAt(groupKey: string, now: number): number | undefined {
+      return openGroupWindow.get(groupKey, now)?.due ?? undefined;
     },
     /** Marks one row sent. */
     markSent(id: number, sentAt: number): void {

@@ -29,6 +29,7 @@ import { newId } from "../ids.js";
 import type { Logger } from "../logger.js";
 import type { PayloadFiles, PayloadReader } from "../payload/payload.files.js";
 import type { HeaderSealer } from "../webhook/webhook.headers.js";
+import type { AttemptNote } from "../queue/queue.monitor.js";
 import type { QueueStore, QueuedDelivery, Settlement } from "../queue/queue.store.js";
 import { withPolicyHeaders } from "../destination/destination.policy.js";
 import {
@@ -189,6 +190,8 @@ export function createRelayService(deps: {
   files: Pick<PayloadFiles, "reader">;
   /** Runs with each periodic sweep (after retention), for housekeeping of other features (the audit trail's). */
   onSweep?: () => void;
+  /** Told of every attempt recorded (queue/queue.monitor.ts: is a queue stuck?). */
+  onAttempt?: (a: AttemptNote) => void;
 }) {
   const { store, endpoints, destinations, clock, events, log, options } = deps;
   const limits: LaneLimits = { window: options.dispatchWindow, windowBytes: options.dispatchWindowBytes };
@@ -543,6 +546,23 @@ export function createRelayService(deps: {
     );
     const ids = { endpointId: q.endpointId, destinationId: lane.destinationId, hubId: entry.hubId };
     const outcome = settlement.status === "gave_up" ? "dead_letter" : settlement.status;
+    if (applied) {
+      try {
+        deps.onAttempt?.({
+          destinationId: lane.destinationId,
+          endpointId: q.endpointId,
+          outcome,
+          webhookId: q.id,
+          eventType: q.eventType,
+          statusCode: r.statusCode,
+          error,
+          responseExcerpt: options.responseExcerpts === false ? null : r.responseExcerpt || null,
+          at: now,
+        });
+      } catch (err) {
+        log.error({ err }, "attempt listener failed");
+      }
+    }
     events.emit("webhook.updated", {
       ...ids,
       webhookId: q.id,
