@@ -116,6 +116,7 @@ describe("endpoints", () => {
           updated_at: new Date(edge.clock.now()).toISOString(),
           queue: { destination_id: ep.destinations[0].id, pending: 0, held: 0, oldest_pending_at: null, last_delivered_at: null },
           held: null,
+          failing: null,
         },
       ],
       event_type_header: null,
