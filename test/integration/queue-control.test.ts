@@ -42,18 +42,26 @@ async function detail(e: TestEdge, id: string) {
   };
 }
 
+/**
+ * An edge with a minute's backoff (without retry-now a failing head waits that long), a hub, and `n`
+ * webhooks {n} of which the first (n = 0) answers 500, once its first attempt is recorded.
+ */
+async function failingHead(n: number) {
+  const e = await edge({ fastRetries: false, env: { BACKOFF_INITIAL_MS: "60000", BACKOFF_MAX_MS: "3600000" } });
+  const t = await receiver();
+  t.respondWith((r) => (nOf(r) === 0 ? 500 : 200));
+  const ep = await createEndpoint(e.url, t.url);
+  await hub(e.url);
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) ids.push(await postWebhook(ep.ingestUrl, JSON.stringify({ n: i })));
+  await t.waitFor(1);
+  await waitUntil(async () => (await detail(e, ids[0]!)).webhook.attempts === 1, 5_000, "the first attempt recorded");
+  return { e, t, ep, ids };
+}
+
 describe("head-of-line controls", () => {
   it("a head failing with 500: retry now makes one more attempt at once; skip lets the rest through in order; the audit trail has both", async () => {
-    // A minute's backoff: without retry-now the head would wait that long.
-    const e = await edge({ fastRetries: false, env: { BACKOFF_INITIAL_MS: "60000", BACKOFF_MAX_MS: "3600000" } });
-    const t = await receiver();
-    t.respondWith((r) => (nOf(r) === 0 ? 500 : 200));
-    const ep = await createEndpoint(e.url, t.url);
-    await hub(e.url);
-    const ids: string[] = [];
-    for (let n = 0; n < 5; n++) ids.push(await postWebhook(ep.ingestUrl, JSON.stringify({ n })));
-    await t.waitFor(1);
-    await waitUntil(async () => (await detail(e, ids[0]!)).webhook.attempts === 1, 5_000, "the first attempt recorded");
+    const { e, t, ep, ids } = await failingHead(5);
     // Behind the failing head, nothing moves.
     expect(t.requests.map(nOf)).toEqual([0]);
 
@@ -146,14 +154,7 @@ describe("head-of-line controls", () => {
 
 describe("the CLI", () => {
   it("retries now, skips and lists the audit trail through the running edge's API", async () => {
-    const e = await edge({ fastRetries: false, env: { BACKOFF_INITIAL_MS: "60000", BACKOFF_MAX_MS: "3600000" } });
-    const t = await receiver();
-    t.respondWith((r) => (nOf(r) === 0 ? 500 : 200));
-    const ep = await createEndpoint(e.url, t.url);
-    await hub(e.url);
-    const ids: string[] = [];
-    for (let n = 0; n < 2; n++) ids.push(await postWebhook(ep.ingestUrl, JSON.stringify({ n })));
-    await waitUntil(async () => (await detail(e, ids[0]!)).webhook.attempts === 1, 5_000, "the head failed once");
+    const { e, t, ids } = await failingHead(2);
 
     const retry = await hookly(e.url, "webhooks", "retry-now", ids[0]!);
     expect(retry.code, retry.err).toBe(0);

@@ -283,26 +283,19 @@ const bulkBody = z.strictObject(
   { error: (iss) => (iss.code === "invalid_type" ? "body must be a JSON object" : undefined) },
 );
 
-const listAuditQuery = z.strictObject({
-  webhook_id: z.string().optional(),
-  endpoint_id: z.string().optional(),
+/** `limit` and `page_token` of a paged list. */
+const pagingFields = {
   limit: z
     .string()
     .regex(/^\d{1,6}$/, { error: "limit must be an integer from 1 to 500" })
     .transform(Number)
     .optional(),
   page_token: z.string().optional(),
-});
+};
 
-const listWebhooksQuery = z.strictObject({
-  ...filterFields,
-  limit: z
-    .string()
-    .regex(/^\d{1,6}$/, { error: "limit must be an integer from 1 to 500" })
-    .transform(Number)
-    .optional(),
-  page_token: z.string().optional(),
-});
+const listAuditQuery = z.strictObject({ webhook_id: z.string().optional(), endpoint_id: z.string().optional(), ...pagingFields });
+
+const listWebhooksQuery = z.strictObject({ ...filterFields, ...pagingFields });
 
 const getWebhookQuery = z.strictObject({
   payload_bytes: z

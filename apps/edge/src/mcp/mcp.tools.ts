@@ -259,6 +259,27 @@ const filterToWire = (f: z.infer<typeof filter> | null) => ({
   equalsJson: f?.equals === undefined ? "" : JSON.stringify(f.equals),
 });
 
+/** A webhook filter as the tools take it (hookly_list_webhooks, hookly_bulk_act), in its wire form; superseded ones left out unless asked for. */
+function filterOfArgs(f: {
+  endpoint_id?: string | undefined;
+  status?: (typeof WEBHOOK_STATUSES)[number] | undefined;
+  event_type?: string | undefined;
+  verified?: boolean | undefined;
+  since?: string | undefined;
+  until?: string | undefined;
+  include_superseded?: boolean | undefined;
+}) {
+  return {
+    endpointId: f.endpoint_id ?? "",
+    status: f.status === undefined ? undefined : statusToProto(f.status),
+    eventType: f.event_type ?? "",
+    verified: f.verified,
+    since: f.since === undefined ? undefined : timestampFromMs(Date.parse(f.since)),
+    until: f.until === undefined ? undefined : timestampFromMs(Date.parse(f.until)),
+    superseded: f.include_superseded ? undefined : false,
+  };
+}
+
 const isoTime = z.string().refine((v) => !Number.isNaN(Date.parse(v)) && /^\d{4}-\d{2}-\d{2}/.test(v), {
   message: "must be an ISO-8601 time such as 2025-01-31T12:00:00Z",
 });
@@ -485,13 +506,7 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
     (args) =>
       run("hookly_list_webhooks", async () => {
         const page = await api.listWebhooks({
-          endpointId: args.endpoint_id ?? "",
-          status: args.status === undefined ? undefined : statusToProto(args.status),
-          eventType: args.event_type ?? "",
-          verified: args.verified,
-          since: args.since === undefined ? undefined : timestampFromMs(Date.parse(args.since)),
-          until: args.until === undefined ? undefined : timestampFromMs(Date.parse(args.until)),
-          superseded: args.include_superseded ? undefined : false,
+          ...filterOfArgs(args),
           limit: args.limit ?? DEFAULT_WEBHOOK_LIMIT,
           pageToken: args.page_token ?? "",
         });
@@ -613,15 +628,7 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
         const r = await api.bulkAct({
           action: { replay: BulkAction.REPLAY, skip: BulkAction.SKIP, release: BulkAction.RELEASE }[args.action],
           webhookIds: args.webhook_ids ?? [],
-          filter: f && {
-            endpointId: f.endpoint_id ?? "",
-            status: f.status === undefined ? undefined : statusToProto(f.status),
-            eventType: f.event_type ?? "",
-            verified: f.verified,
-            since: f.since === undefined ? undefined : timestampFromMs(Date.parse(f.since)),
-            until: f.until === undefined ? undefined : timestampFromMs(Date.parse(f.until)),
-            superseded: f.include_superseded ? undefined : false,
-          },
+          filter: f && filterOfArgs(f),
           allowPending: args.allow_pending,
         });
         return mcpJson(BulkActResponseSchema, r);
