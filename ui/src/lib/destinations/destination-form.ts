@@ -1,7 +1,8 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { Destination, DestinationFilter, DestinationFilterSchema, DestinationInputSchema, UpdateDestinationRequest } from "@hookly/proto/gen/admin_pb";
+import { defaultPolicyForm, policyFormValues, policyInput, policySteps, type PolicyFormValues, type PolicyStep } from "./delivery-policy";
 
-/** What the destination dialog edits; the filter's event types as one comma-separated line. */
+/** What the destination dialog edits; the filter's event types as one comma-separated line; the delivery policy (delivery-policy.ts). */
 export interface DestinationFormValues {
   hubId: string;
   url: string;
@@ -14,14 +15,15 @@ export interface DestinationFormValues {
   jsonPath: string;
   /** The JSON scalar the value at `jsonPath` must equal: `"paid"`, `true`, `3`, `null`. */
   equalsJson: string;
+  policy: PolicyFormValues;
 }
 
-/** Problems with the form, by field, in words for a person. */
-export type DestinationFormErrors = Partial<Record<keyof DestinationFormValues, string>>;
+/** Problems with the form, by field, in words for a person (the policy's are `validatePolicy`'s). */
+export type DestinationFormErrors = Partial<Record<Exclude<keyof DestinationFormValues, "policy">, string>>;
 
-/** The fields for a new destination on `hubId`: enabled, not muted, no filter. */
+/** The fields for a new destination on `hubId`: enabled, not muted, no filter, the default policy. */
 export function emptyDestination(hubId = ""): DestinationFormValues {
-  return { hubId, url: "", name: "", enabled: true, muted: false, eventTypes: "", jsonPath: "", equalsJson: "" };
+  return { hubId, url: "", name: "", enabled: true, muted: false, eventTypes: "", jsonPath: "", equalsJson: "", policy: defaultPolicyForm() };
 }
 
 /** The form's values for an existing destination. */
@@ -35,6 +37,7 @@ export function destinationValues(d: Destination): DestinationFormValues {
     eventTypes: (d.filter?.eventTypes ?? []).join(", "),
     jsonPath: d.filter?.jsonPath ?? "",
     equalsJson: d.filter?.jsonPath ? d.filter.equalsJson : "",
+    policy: policyFormValues(d.policy),
   };
 }
 
@@ -116,6 +119,7 @@ export function createInput(values: DestinationFormValues): MessageInitShape<typ
     disabled: !values.enabled,
     muted: values.muted,
     filter: filterOf(values),
+    policy: policyInput(values.policy),
   };
 }
 
@@ -123,12 +127,13 @@ const sameFilter = (a: MessageInitShape<typeof DestinationFilterSchema>, b: Mess
   JSON.stringify([a.eventTypes ?? [], a.jsonPath ?? "", a.equalsJson ?? ""]) === JSON.stringify([b.eventTypes ?? [], b.jsonPath ?? "", b.equalsJson ?? ""]);
 
 /** The fields of an UpdateDestination request besides the id; unset ones stay as they are. */
-export type DestinationChange = Partial<Pick<UpdateDestinationRequest, "hubId" | "url" | "name" | "enabled" | "muted">> & {
-  /** Replaces the whole filter; all fields empty removes it. */
-  filter?: MessageInitShape<typeof DestinationFilterSchema>;
-};
+export type DestinationChange = Partial<Pick<UpdateDestinationRequest, "hubId" | "url" | "name" | "enabled" | "muted">> &
+  PolicyStep & {
+    /** Replaces the whole filter; all fields empty removes it. */
+    filter?: MessageInitShape<typeof DestinationFilterSchema>;
+  };
 
-/** What UpdateDestination must change to turn `d` into the form's values: only the fields that differ. */
+/** What UpdateDestination must change to turn `d` into the form's values, besides the policy: only the fields that differ. */
 export function updateChange(d: Destination, values: DestinationFormValues): DestinationChange {
   const change: DestinationChange = {};
   if (values.hubId !== d.hubId) change.hubId = values.hubId;
@@ -139,6 +144,17 @@ export function updateChange(d: Destination, values: DestinationFormValues): Des
   const next = filterOf(values);
   if (!sameFilter(next, filterOf(destinationValues(d)))) change.filter = next;
   return change;
+}
+
+/**
+ * The UpdateDestination requests (besides the id) that turn `d` into the form's values, to send in
+ * order: none when nothing changed; usually one; two when a policy limit goes back to its default
+ * (a reset, with the other changes, then the form's policy: see `policySteps`).
+ */
+export function updateRequests(d: Destination, values: DestinationFormValues): DestinationChange[] {
+  const [first = {}, ...rest] = policySteps(d.policy, values.policy);
+  const change = { ...updateChange(d, values), ...first };
+  return Object.keys(change).length === 0 ? rest : [change, ...rest];
 }
 
 /** A filter in a few words: "Everything", "invoice.paid, push", "$.livemode = true", or both joined by "and". */

@@ -34,6 +34,14 @@ describe("audit entries in words", () => {
     });
   });
 
+  it("a release of a held delivery, from a bulk action", () => {
+    expect(auditSummary({ action: "release", destinationId: "dst_a", detailJson: '{"bulk":true,"matched":3}' }, names)).toEqual({
+      action: "Released",
+      destination: "home NAS",
+      notes: ["bulk action on 3 webhooks"],
+    });
+  });
+
   it("an unknown action as it is, and a detail that is not JSON left out", () => {
     expect(auditSummary({ action: "mute", destinationId: "", detailJson: "{oops" })).toEqual({ action: "mute", notes: [] });
     expect(auditSummary({ action: "retry_now", destinationId: "", detailJson: "[1,2]" })).toEqual({ action: "Retried now", notes: [] });

@@ -25,6 +25,7 @@ const ACTIONS: Record<string, string> = {
   retry_now: "Retried now",
   skip: "Skipped",
   cancel: "Cancelled",
+  release: "Released",
   replay: "Replayed",
   replay_endpoint: "Replayed the endpoint's failed webhooks",
 };

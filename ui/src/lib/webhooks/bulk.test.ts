@@ -27,6 +27,11 @@ describe("bulk requests", () => {
     expect(bulkRequest("replay", scope, true).allowPending).toBe(true);
     expect(bulkRequest("skip", scope, true).allowPending).toBe(false);
   });
+
+  it("releases the held deliveries of the selection", () => {
+    const req = bulkRequest("release", { kind: "matching", filters: filters("?endpoint=ep_1&verified=false") }, true);
+    expect(req).toMatchObject({ action: BulkAction.RELEASE, allowPending: false, filter: { endpointId: "ep_1", verified: false } });
+  });
 });
 
 describe("bulk results in words", () => {
@@ -43,6 +48,10 @@ describe("bulk results in words", () => {
       notes: ["1 webhook left alone: nothing pending to skip."],
     });
     expect(bulkSummary("skip", { matched: 0, acted: 0, ignored: 0 }).title).toBe("No webhook matched");
+    expect(bulkSummary("release", { matched: 4, acted: 3, ignored: 1 })).toEqual({
+      title: "Released 3 of 4 webhooks",
+      notes: ["1 webhook left alone: nothing held to release.", "Their held deliveries join the end of their queues, oldest first, and are delivered in turn."],
+    });
   });
 });
 

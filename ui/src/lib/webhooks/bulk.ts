@@ -3,7 +3,13 @@ import { BulkAction, type BulkActRequestSchema, type BulkActResponse } from "@ho
 import { hidesSuperseded, webhookFilter, type WebhookFilters } from "./filters";
 
 /** A bulk action from the list. */
-export type BulkKind = "replay" | "skip";
+export type BulkKind = "replay" | "skip" | "release";
+
+const BULK_ACTIONS: Readonly<Record<BulkKind, { value: BulkAction; done: string }>> = {
+  replay: { value: BulkAction.REPLAY, done: "Replayed" },
+  skip: { value: BulkAction.SKIP, done: "Skipped" },
+  release: { value: BulkAction.RELEASE, done: "Released" },
+};
 
 /** What a bulk action applies to: the rows ticked on this page, or everything the filters match. */
 export type BulkScope = { kind: "selected"; ids: readonly string[] } | { kind: "matching"; filters: WebhookFilters };
@@ -14,7 +20,7 @@ export const MAX_BULK = 10_000;
 /** The BulkAct request for an action on a scope; `allowPending` also replays pending webhooks (they arrive twice). */
 export function bulkRequest(kind: BulkKind, scope: BulkScope, allowPending = false): MessageInitShape<typeof BulkActRequestSchema> {
   return {
-    action: kind === "replay" ? BulkAction.REPLAY : BulkAction.SKIP,
+    action: BULK_ACTIONS[kind].value,
     ...(scope.kind === "selected" ? { webhookIds: [...scope.ids] } : { filter: webhookFilter(scope.filters) }),
     allowPending: kind === "replay" && allowPending,
   };
@@ -23,18 +29,25 @@ export function bulkRequest(kind: BulkKind, scope: BulkScope, allowPending = fal
 /** What a bulk action did, in a sentence per count: "Replayed 2 of 3 webhooks." and why the rest were left alone. */
 export function bulkSummary(kind: BulkKind, res: Pick<BulkActResponse, "matched" | "acted" | "ignored">): { title: string; notes: string[] } {
   const n = (count: number, what = "webhook") => `${count} ${what}${count === 1 ? "" : "s"}`;
-  const verb = kind === "replay" ? "Replayed" : "Skipped";
-  const title = res.matched === 0 ? "No webhook matched" : `${verb} ${res.acted} of ${n(res.matched)}`;
+  const title = res.matched === 0 ? "No webhook matched" : `${BULK_ACTIONS[kind].done} ${res.acted} of ${n(res.matched)}`;
   const notes: string[] = [];
   if (res.ignored > 0) {
+    const why = {
+      replay: "nothing to replay (delivered, filtered, or still pending)",
+      skip: "nothing pending to skip",
+      release: "nothing held to release",
+    }[kind];
+    notes.push(`${n(res.ignored)} left alone: ${why}.`);
+  }
+  if (res.acted > 0) {
     notes.push(
-      kind === "replay"
-        ? `${n(res.ignored)} left alone: nothing to replay (delivered, filtered, or still pending).`
-        : `${n(res.ignored)} left alone: nothing pending to skip.`,
+      {
+        replay: "The copies queue at the end of their queues, in the originals' order.",
+        skip: "Their pending deliveries are settled as failed and the queues move on.",
+        release: "Their held deliveries join the end of their queues, oldest first, and are delivered in turn.",
+      }[kind],
     );
   }
-  if (kind === "replay" && res.acted > 0) notes.push("The copies queue at the end of their queues, in the originals' order.");
-  if (kind === "skip" && res.acted > 0) notes.push("Their pending deliveries are settled as failed and the queues move on.");
   return { title, notes };
 }
 

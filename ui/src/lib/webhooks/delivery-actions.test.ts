@@ -1,7 +1,7 @@
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
 import { DeliveryStatus } from "@hookly/proto/gen/admin_pb";
-import { DELIVERY_ACTIONS, deliveryActions, deliveryOutcome, settledNote, type DeliveryLike } from "./delivery-actions";
+import { DELIVERY_ACTIONS, deliveryActions, deliveryOutcome, heldSince, settledNote, type DeliveryLike } from "./delivery-actions";
 
 const NOW = Date.parse("2025-03-01T12:00:00Z");
 
@@ -11,6 +11,7 @@ const delivery = (over: Partial<DeliveryLike> = {}): DeliveryLike => ({
   queueHead: false,
   nextAttemptAt: undefined,
   settledBy: "",
+  heldAt: undefined,
   ...over,
 });
 
@@ -25,12 +26,25 @@ describe("which actions a delivery offers", () => {
     ["failed (replay it instead)", { status: DeliveryStatus.FAILED }, []],
     ["dead-lettered", { status: DeliveryStatus.DEAD_LETTER }, []],
     ["filtered", { status: DeliveryStatus.FILTERED }, []],
+    [
+      "held (unverified): release or cancel, never skip or retry",
+      { heldAt: timestampFromMs(NOW - 60_000), nextAttemptAt: timestampFromMs(NOW + 1000) },
+      ["release", "cancel"],
+    ],
+    ["held at the head? still only release or cancel", { heldAt: timestampFromMs(NOW - 60_000), queueHead: true }, ["release", "cancel"]],
+    ["released and failed since (held_at left over)", { heldAt: timestampFromMs(NOW - 60_000), status: DeliveryStatus.FAILED }, []],
   ] as const)("%s", (_, over, expected) => {
     expect(deliveryActions(delivery(over), NOW)).toEqual(expected);
   });
 
   it("sends each action's wire value", () => {
-    expect(Object.values(DELIVERY_ACTIONS).map((a) => a.value)).toEqual([1, 2, 3]);
+    expect(Object.values(DELIVERY_ACTIONS).map((a) => a.value)).toEqual([1, 2, 3, 4]);
+  });
+
+  it("says since when a pending delivery is held, and nothing once it is not pending", () => {
+    expect(heldSince(delivery({ heldAt: timestampFromMs(NOW) }))?.getTime()).toBe(NOW);
+    expect(heldSince(delivery())).toBeUndefined();
+    expect(heldSince(delivery({ heldAt: timestampFromMs(NOW), status: DeliveryStatus.DELIVERED }))).toBeUndefined();
   });
 });
 
@@ -72,5 +86,14 @@ describe("what an action did", () => {
     const cancelled = deliveryOutcome("cancel", { status: DeliveryStatus.FAILED, inFlight: true, stalled: "" });
     expect(cancelled).toMatchObject({ title: "Cancelled", tone: "warning" });
     expect(cancelled.notes.join(" ")).toContain("may still get it once");
+  });
+
+  it("after a release: it joins the end of the queue, and why that queue waits if it does", () => {
+    const released = deliveryOutcome("release", { status: DeliveryStatus.PENDING, inFlight: false, stalled: "" });
+    expect(released).toMatchObject({ title: "Released", tone: "default" });
+    expect(released.notes.join(" ")).toContain("joins the end of its destination's queue");
+    const stalled = deliveryOutcome("release", { status: DeliveryStatus.PENDING, inFlight: false, stalled: "the hub is offline" });
+    expect(stalled.tone).toBe("warning");
+    expect(stalled.notes.join(" ")).toContain("not being sent now: the hub is offline");
   });
 });

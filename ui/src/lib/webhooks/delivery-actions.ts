@@ -2,29 +2,38 @@ import { timestampMs, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { DeliveryAction, DeliveryStatus, type ActOnDeliveryResponse, type AuditEntry, type Delivery } from "@hookly/proto/gen/admin_pb";
 import { actorLabel } from "./audit";
 
-/** What an operator can do to one pending delivery (the edge's head-of-line controls). */
-export type DeliveryActionKind = "retry_now" | "skip" | "cancel";
+/** What an operator can do to one pending delivery (the edge's head-of-line controls, and releasing a held one). */
+export type DeliveryActionKind = "retry_now" | "skip" | "cancel" | "release";
 
 /** The fields of a delivery these functions read, so tests can pass plain objects. */
-export type DeliveryLike = Pick<Delivery, "destinationId" | "status" | "queueHead" | "nextAttemptAt" | "settledBy">;
+export type DeliveryLike = Pick<Delivery, "destinationId" | "status" | "queueHead" | "nextAttemptAt" | "settledBy" | "heldAt">;
 
 /** Each action's wire value and the words for it: a button, a past tense, a verb for sentences. */
 export const DELIVERY_ACTIONS: Readonly<Record<DeliveryActionKind, { value: DeliveryAction; label: string; done: string }>> = {
   retry_now: { value: DeliveryAction.RETRY_NOW, label: "Retry now", done: "Retried now" },
   skip: { value: DeliveryAction.SKIP, label: "Skip", done: "Skipped" },
   cancel: { value: DeliveryAction.CANCEL, label: "Cancel", done: "Cancelled" },
+  release: { value: DeliveryAction.RELEASE, label: "Release", done: "Released" },
 };
 
 const ms = (ts: Timestamp | undefined): number | undefined => (ts && (ts.seconds !== 0n || ts.nanos !== 0) ? timestampMs(ts) : undefined);
 
+/** Since when a pending delivery is held out of its queue (unverified, at a destination that holds those); undefined when it is not. */
+export function heldSince(d: Pick<Delivery, "status" | "heldAt">): Date | undefined {
+  const at = ms(d.heldAt);
+  return d.status === DeliveryStatus.PENDING && at !== undefined ? new Date(at) : undefined;
+}
+
 /**
  * The actions a delivery offers at `now`, as the edge's rules allow them: retry now while it waits
  * for a retry (pending, its next attempt in the future), skip at the head of its queue, cancel
- * when pending behind the head. A settled delivery offers none (replay it instead).
+ * when pending behind the head; a held one only release and cancel. A settled delivery offers
+ * none (replay it instead).
  * note: the edge decides on its own clock; a retry that fell due meanwhile is refused there with a reason.
  */
 export function deliveryActions(d: DeliveryLike, now: number): DeliveryActionKind[] {
   if (d.status !== DeliveryStatus.PENDING) return [];
+  if (heldSince(d)) return ["release", "cancel"];
   const actions: DeliveryActionKind[] = [];
   const next = ms(d.nextAttemptAt);
   if (next !== undefined && next > now) actions.push("retry_now");
@@ -51,6 +60,11 @@ export function deliveryOutcome(
   res: Pick<ActOnDeliveryResponse, "inFlight" | "stalled" | "status">,
 ): { title: string; notes: string[]; tone: "default" | "warning" } {
   const notes: string[] = [];
+  if (action === "release") {
+    notes.push("It joins the end of its destination's queue and is delivered in its turn.");
+    if (res.stalled) notes.push(`Its queue is not being sent now: ${res.stalled}. It goes as soon as that changes.`);
+    return { title: "Released", notes, tone: res.stalled ? "warning" : "default" };
+  }
   if (action === "retry_now") {
     if (res.stalled) notes.push(`Its queue is not being sent now: ${res.stalled}. It goes as soon as that changes.`);
     else notes.push("The next attempt is being made now.");
