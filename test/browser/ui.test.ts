@@ -4,11 +4,12 @@
  * is asserted on what the page shows. Full-page screenshots of each main page go to
  * test-output/screenshots/ for a person to look at.
  */
+import { createHmac } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { Webhook } from "standardwebhooks";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { WebhookStatus } from "@hookly/proto/gen/admin_pb";
+import { Ordering, ProviderType, UnverifiedRule, WebhookStatus } from "@hookly/proto/gen/admin_pb";
 import type { Hub } from "../../apps/hub/src/hub.js";
 import { loadConfig } from "../../apps/edge/src/config.js";
 import { defaultExtensions } from "../../apps/edge/src/extensions.js";
@@ -115,6 +116,13 @@ function signed(body: string, msgId: string, secret = SIGNING_SECRET): Record<st
     "webhook-timestamp": String(Math.floor(now.getTime() / 1000)),
     "webhook-signature": new Webhook(secret).sign(msgId, now, body),
   };
+}
+
+/** A Stripe-Signature header for `body`, made with `secret` (a wrong secret makes an unverified webhook). */
+function stripeSigned(body: string, secret: string): Record<string, string> {
+  const t = Math.floor(Date.now() / 1000);
+  const v1 = createHmac("sha256", secret).update(`${t}.${body}`).digest("hex");
+  return { "content-type": "application/json", "stripe-signature": `t=${t},v1=${v1}` };
 }
 
 /** Fails the test for anything the page should not have done: uncaught errors, dialogs, CSP refusals. */
@@ -462,6 +470,169 @@ describe("admin UI", () => {
     await page.goto(`/webhooks?endpoint=${endpointId}&status=failed`);
     await byTestId(page, "webhooks-empty").waitFor();
     expect(await byTestId(page, "filter-hide-superseded").getAttribute("data-state")).toBe("checked");
+    expectNoTrouble(trouble);
+  });
+
+  it("holds an unverified webhook as the destination's policy says, set in the dialog; released from its page, it is delivered with the policy's headers", async () => {
+    const target = await ownReceiver();
+    const STRIPE_SECRET = "whsec_browser_hold_0123456789";
+    const { id: endpointId, ingestUrl } = await createEndpoint(edge.url, `${target.url}/hook`, {
+      name: "stripe held",
+      providerType: ProviderType.STRIPE,
+      signatureSecret: STRIPE_SECRET,
+    });
+    const admin = adminClient(edge.url);
+    const { page, trouble } = await memberPage();
+    await page.goto(`/endpoints/${endpointId}`);
+    const row = byTestId(page, "destination-row");
+    await row.waitFor();
+    expect(await byTestId(row, "destination-policy").innerText()).toBe("Strict order");
+
+    // The policy, in the dialog: concurrent, a 5 s timeout, at most 5 attempts, 2 hours at most, one header for the LAN service, hold unverified.
+    await byTestId(row, "edit-destination").click();
+    const dialog = byTestId(page, "destination-dialog");
+    const policy = byTestId(dialog, "destination-policy");
+    await policy.waitFor();
+    expect(await byTestId(policy, "policy-unverified-deliver").isChecked()).toBe(true);
+    await byTestId(policy, "policy-unverified-hold").check();
+    await byTestId(policy, "policy-ordering-concurrent").check();
+    expect(await byTestId(policy, "policy-concurrency").inputValue()).toBe("4");
+    await byTestId(policy, "policy-timeout").fill("5");
+    await byTestId(policy, "policy-max-age").fill("2");
+    await byTestId(policy, "policy-max-age-unit").click();
+    await byTestId(page, "policy-max-age-unit-option").filter({ hasText: "hours" }).click();
+    await byTestId(policy, "policy-max-attempts").fill("0");
+    await byTestId(policy, "policy-header-add").click();
+    await byTestId(policy, "policy-header-name").fill("X-Relay-Token");
+    await byTestId(policy, "policy-header-value").fill("lan-only-secret");
+    // Checked before it is sent: 0 attempts is refused next to the field.
+    await byTestId(dialog, "save-destination").click();
+    await expect.poll(() => policy.innerText(), { timeout: UI_MS }).toMatch(/whole number from 1 to 1000/);
+    await byTestId(policy, "policy-max-attempts").fill("5");
+    await screenshot(page, "destination-policy-dialog");
+    await expectFitsPhone(page, "destination-policy-dialog");
+    await byTestId(dialog, "save-destination").click();
+    await dialog.waitFor({ state: "detached" });
+    await expect
+      .poll(() => byTestId(row, "destination-policy").innerText(), { timeout: UI_MS })
+      .toBe("Concurrent ×4 · timeout 5 s · max 5 attempts · max age 2 h · holds unverified · 1 header");
+    const saved = (await admin.getEndpoint({ id: endpointId })).endpoint!.destinations[0]!.policy!;
+    expect(saved).toMatchObject({
+      ordering: Ordering.CONCURRENT,
+      concurrency: 4,
+      timeoutMs: 5_000,
+      maxAttempts: 5,
+      maxAgeMs: 7_200_000n,
+      headers: [{ name: "X-Relay-Token", value: "[redacted]" }],
+      unverified: UnverifiedRule.HOLD,
+    });
+
+    // Opened again, the header's value is not shown. Taking the attempt limit off resets the policy (then sets the rest
+    // again), so the stored value must be typed again.
+    const summary = () => byTestId(row, "destination-policy").innerText();
+    await byTestId(row, "edit-destination").click();
+    await policy.waitFor();
+    const header = byTestId(policy, "policy-header-row");
+    expect(await header.getAttribute("data-stored")).toBe("true");
+    expect(await byTestId(header, "policy-header-value").inputValue()).toBe("");
+    expect(await byTestId(header, "policy-header-value").getAttribute("placeholder")).toBe("stored — leave to keep");
+    await byTestId(policy, "policy-max-attempts").fill("");
+    await byTestId(policy, "policy-resets").waitFor();
+    await byTestId(dialog, "save-destination").click();
+    await expect.poll(() => header.innerText(), { timeout: UI_MS }).toMatch(/Type its value again/);
+    await byTestId(header, "policy-header-value").fill("lan-only-secret");
+    await byTestId(dialog, "save-destination").click();
+    await dialog.waitFor({ state: "detached" });
+    await expect.poll(summary, { timeout: UI_MS }).toBe("Concurrent ×4 · timeout 5 s · max age 2 h · holds unverified · 1 header");
+
+    // Left blank, a stored value is kept when the list changes: a second header joins it.
+    await byTestId(row, "edit-destination").click();
+    await policy.waitFor();
+    await byTestId(policy, "policy-header-add").click();
+    await byTestId(policy, "policy-header-name").last().fill("X-Second");
+    await byTestId(policy, "policy-header-value").last().fill("two");
+    await byTestId(dialog, "save-destination").click();
+    await dialog.waitFor({ state: "detached" });
+    await expect.poll(summary, { timeout: UI_MS }).toBe("Concurrent ×4 · timeout 5 s · max age 2 h · holds unverified · 2 headers");
+
+    // A webhook signed with the wrong secret is held: counted on the row, linked to the endpoint's unverified webhooks.
+    const body = JSON.stringify({ id: "evt_held", type: "invoice.paid" });
+    const heldId = await postWebhook(ingestUrl, body, stripeSigned(body, "whsec_not_the_secret"));
+    const heldCount = byTestId(row, "destination-held-count");
+    await expect.poll(() => heldCount.count(), { timeout: UI_MS }).toBe(1);
+    expect(await heldCount.innerText()).toBe("1 held");
+    expect(await row.getAttribute("data-held-count")).toBe("1");
+    await screenshot(page, "endpoint-held");
+    await heldCount.click();
+    await page.waitForURL(
+      (url) => url.pathname === "/webhooks" && url.searchParams.get("endpoint") === endpointId && url.searchParams.get("verified") === "false",
+    );
+    await byTestId(webhookRow(page, heldId), "webhook-link").click();
+
+    // Its page: held since it arrived, with Release and Cancel only.
+    await page.waitForURL(`**/webhooks/${heldId}`);
+    const delivery = byTestId(page, "delivery-row");
+    await waitForAttribute(delivery, "data-held", "true");
+    expect(await byTestId(delivery, "delivery-held").innerText()).toMatch(/^Held \(unverified\) since /);
+    await byTestId(byTestId(page, "held-notice"), "held-release").waitFor();
+    await byTestId(delivery, "delivery-cancel").waitFor();
+    expect(await byTestId(delivery, "delivery-skip").count()).toBe(0);
+    expect(await byTestId(delivery, "delivery-retry-now").count()).toBe(0);
+    expect(target.requests).toHaveLength(0);
+    await screenshot(page, "webhook-held");
+    await expectFitsPhone(page, "webhook-held");
+
+    await byTestId(delivery, "delivery-release").click();
+    const confirm = byTestId(page, "delivery-action-dialog");
+    expect(await confirm.innerText()).toMatch(/signature did not check out/);
+    await byTestId(confirm, "confirm").click();
+    await confirm.waitFor({ state: "detached" });
+    expect(await byTestId(page, "delivery-action-result").innerText()).toMatch(/Released/);
+    await waitForAttribute(byTestId(delivery, "delivery-status"), "data-status", "delivered");
+    expect(await byTestId(delivery, "delivery-held").count()).toBe(0);
+    expect(await byTestId(page, "held-notice").count()).toBe(0);
+    await waitForAttribute(byTestId(page, "audit-row").first(), "data-action", "release");
+    expect(await byTestId(page, "audit-what").first().innerText()).toMatch(/^Released/);
+    const [arrived] = await target.waitFor(1);
+    expect(arrived!.body.toString()).toBe(body);
+    expect(arrived!.headers["x-relay-token"]).toBe("lan-only-secret");
+    expect(arrived!.headers["x-second"]).toBe("two");
+    expect((await admin.getEndpoint({ id: endpointId })).endpoint!.destinations[0]!.heldCount).toBe(0n);
+    expectNoTrouble(trouble);
+  });
+
+  it("releases every held webhook matching the list's filters, oldest first", async () => {
+    const target = await ownReceiver();
+    const { id: endpointId, ingestUrl } = await createEndpoint(edge.url, `${target.url}/hook`, {
+      name: "stripe bulk release",
+      providerType: ProviderType.STRIPE,
+      signatureSecret: "whsec_browser_bulk_0123456789",
+    });
+    const admin = adminClient(edge.url);
+    const destinationId = (await admin.getEndpoint({ id: endpointId })).endpoint!.destinations[0]!.id;
+    await admin.updateDestination({ id: destinationId, policy: { unverified: UnverifiedRule.HOLD } });
+    const bodies = [1, 2].map((n) => JSON.stringify({ id: `evt_${n}`, n }));
+    for (const b of bodies) await postWebhook(ingestUrl, b, stripeSigned(b, "whsec_wrong"));
+    await expect.poll(async () => (await admin.getEndpoint({ id: endpointId })).endpoint!.destinations[0]!.heldCount, { timeout: UI_MS }).toBe(2n);
+
+    const { page, trouble } = await memberPage();
+    await page.goto(`/webhooks?endpoint=${endpointId}&verified=false`);
+    await expect.poll(() => byTestId(page, "webhook-row").count(), { timeout: UI_MS }).toBe(2);
+    await byTestId(page, "bulk-release-matching").click();
+    const dialog = byTestId(page, "bulk-dialog");
+    await dialog.waitFor();
+    expect(await byTestId(dialog, "bulk-filter").innerText()).toContain("signature not verified");
+    await screenshot(page, "webhooks-bulk-release-dialog");
+    await byTestId(dialog, "confirm").click();
+    const result = byTestId(page, "bulk-result");
+    await result.waitFor();
+    expect(await result.innerText()).toContain("Released 2 of 2 webhooks");
+    await target.waitFor(2);
+    expect(target.requests.map((r) => r.body.toString())).toEqual(bodies);
+    await expect
+      .poll(() => byTestId(page, "status-badge").evaluateAll((els) => els.map((e) => e.getAttribute("data-status"))), { timeout: UI_MS })
+      .toEqual(["delivered", "delivered"]);
+    await expectFitsPhone(page, "webhooks-bulk-release");
     expectNoTrouble(trouble);
   });
 
