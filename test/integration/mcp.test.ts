@@ -379,6 +379,9 @@ describe.each(transports)("MCP over %s", (_name, connect) => {
     expect(added.text).not.toContain("k-secret");
     const changed = await call(client, "hookly_update_destination", { destination_id: added.data.destination.id, policy: { ordering: "strict" } });
     expect(changed.data.destination.policy).toMatchObject({ ordering: "strict", concurrency: 1, max_attempts: 5, unverified: "hold" });
+    // A limit given as null goes back to its default; the rest stays.
+    const unlimited = await call(client, "hookly_update_destination", { destination_id: added.data.destination.id, policy: { max_attempts: null } });
+    expect(unlimited.data.destination.policy).toMatchObject({ max_attempts: 0, unverified: "hold", headers: [{ name: "X-Api-Key", value: "[redacted]" }] });
     const reset = await call(client, "hookly_update_destination", { destination_id: added.data.destination.id, policy: null });
     expect(reset.data.destination.policy).toMatchObject({ ordering: "strict", max_attempts: 0, headers: [], unverified: "deliver" });
     const bad = await call(client, "hookly_update_destination", {

@@ -118,9 +118,24 @@ function policyMessage(p: DeliveryPolicy) {
   });
 }
 
-/** A policy change from its message: zero fields keep theirs (undefined); headers replace the list when any are given. */
-export function policyFromWire(m: DeliveryPolicyMessage | undefined, opts: { clearHeaders?: boolean } = {}): PolicyInput | undefined {
-  if (!m && !opts.clearHeaders) return undefined;
+/** The limits `clear_policy_fields` may name, and the policy field each clears. */
+const CLEARABLE = { timeout_ms: "timeoutMs", max_attempts: "maxAttempts", max_age_ms: "maxAgeMs" } as const;
+
+/**
+ * A policy change from its message: zero fields keep theirs (undefined); headers replace the list when any
+ * are given; `clearFields` (timeout_ms, max_attempts, max_age_ms) take limits back to their default.
+ */
+export function policyFromWire(
+  m: DeliveryPolicyMessage | undefined,
+  opts: { clearHeaders?: boolean; clearFields?: readonly string[] } = {},
+): PolicyInput | undefined {
+  const clear = opts.clearFields ?? [];
+  for (const f of clear) {
+    if (!Object.hasOwn(CLEARABLE, f))
+      throw new AppError("invalid_argument", `clear_policy_fields: ${JSON.stringify(f)} is not one of ${Object.keys(CLEARABLE).join(", ")}`);
+  }
+  if (!m && !opts.clearHeaders && clear.length === 0) return undefined;
+  const cleared = Object.fromEntries(clear.map((f) => [CLEARABLE[f as keyof typeof CLEARABLE], null]));
   const ordering = m?.ordering ? enumName(OrderingSchema, m.ordering) : undefined;
   const unverified = m?.unverified ? enumName(UnverifiedRuleSchema, m.unverified) : undefined;
   if (m?.ordering && !ordering) throw new AppError("invalid_argument", `policy: ordering ${m.ordering} is not an Ordering`);
@@ -133,6 +148,7 @@ export function policyFromWire(m: DeliveryPolicyMessage | undefined, opts: { cle
     maxAgeMs: m?.maxAgeMs ? Number(m.maxAgeMs) : undefined,
     headers: opts.clearHeaders ? [] : m && m.headers.length > 0 ? m.headers.map((h) => [h.name, h.value] as [string, string]) : undefined,
     unverified: unverified as PolicyInput["unverified"],
+    ...cleared,
   };
 }
 
@@ -436,7 +452,7 @@ export function createAdminRpc(
           enabled: req.enabled,
           muted: req.muted,
           filter: req.filter ? (filterFromWire(req.filter) ?? null) : undefined,
-          policy: req.resetPolicy ? null : policyFromWire(req.policy, { clearHeaders: req.clearPolicyHeaders }),
+          policy: req.resetPolicy ? null : policyFromWire(req.policy, { clearHeaders: req.clearPolicyHeaders, clearFields: req.clearPolicyFields }),
         });
         return { destination: destinationMessage(destinationSnapshot(d, deps)) };
       }),

@@ -812,6 +812,8 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
           policy: args.policy ? policyToWire(args.policy) : undefined,
           resetPolicy: args.policy === null,
           clearPolicyHeaders: args.policy?.headers?.length === 0,
+          // note: a limit given as null goes back to its default (a zero on the wire would keep it).
+          clearPolicyFields: (["timeout_ms", "max_attempts", "max_age_ms"] as const).filter((f) => args.policy?.[f] === null),
         });
         return mcpJson(UpdateDestinationResponseSchema, updated);
       }),
