@@ -104,8 +104,10 @@ describe.each(transports)("MCP over %s", (_name, connect) => {
     expect(ep).toMatchObject({ name: "Home Assistant", provider_type: "github", muted: false, has_signature_secret: true });
     expect(ep.id).toMatch(/^ep_/);
     expect(ep.destinations).toEqual([
-      expect.objectContaining({ hub_id: "hub_bootstrap", url: `${target.url}/hook`, enabled: true, muted: false, filter: null, queue_depth: 0 }),
+      expect.objectContaining({ hub_id: "hub_bootstrap", url: `${target.url}/hook`, enabled: true, muted: false, queue_depth: 0 }),
     ]);
+    // Null fields are left out of every answer (an assistant's context is scarce): no filter, no "filter": null.
+    expect(ep.destinations[0]).not.toHaveProperty("filter");
     const destinationId = ep.destinations[0].id;
     expect(destinationId).toMatch(/^dst_/);
 
@@ -128,7 +130,7 @@ describe.each(transports)("MCP over %s", (_name, connect) => {
       attempts: 1,
       event_type: "issues.opened",
     });
-    expect(page.data.next_page_token).toBeNull();
+    expect(page.data.next_page_token).toBeUndefined();
     expect((await call(client, "hookly_list_webhooks", { verified: true })).data.webhooks).toHaveLength(0);
 
     const got = await call(client, "hookly_get_webhook", { webhook_id: id });
@@ -136,7 +138,7 @@ describe.each(transports)("MCP over %s", (_name, connect) => {
     expect(got.data.webhook.headers).toContainEqual({ name: "x-custom", value: "yes" });
     expect(got.data.webhook.event_type).toBe("issues.opened");
     expect(got.data.webhook.deliveries).toEqual([
-      expect.objectContaining({ destination_id: destinationId, hub_id: "hub_bootstrap", status: "delivered", attempts: 1, error_message: null }),
+      expect.objectContaining({ destination_id: destinationId, hub_id: "hub_bootstrap", status: "delivered", attempts: 1 }),
     ]);
     expect(got.data.attempts).toHaveLength(1);
     expect(got.data.attempts[0]).toMatchObject({ number: 1, status_code: 200, outcome: "response", destination_id: destinationId });
@@ -149,7 +151,8 @@ describe.each(transports)("MCP over %s", (_name, connect) => {
     const binary = Buffer.from([0xff, 0xfe, 0x00, 0x80]);
     const binId = await postWebhook(`${e.url}/h/${ep.id}`, binary, { "content-type": "application/octet-stream" });
     const bin = await call(client, "hookly_get_webhook", { webhook_id: binId });
-    expect(bin.data.webhook).toMatchObject({ payload_encoding: "base64", payload: binary.toString("base64"), event_type: null });
+    expect(bin.data.webhook).toMatchObject({ payload_encoding: "base64", payload: binary.toString("base64") });
+    expect(bin.data.webhook).not.toHaveProperty("event_type");
     expect((await call(client, "hookly_list_webhooks", { event_type: "issues.opened" })).data.webhooks.map((w: { id: string }) => w.id)).toEqual([id]);
     expect((await call(client, "hookly_list_webhooks", { event_type: "push" })).data.webhooks).toEqual([]);
 
@@ -294,7 +297,8 @@ describe.each(transports)("MCP over %s", (_name, connect) => {
     );
     expect(settled.event_type).toBe("invoice.created");
     const byDestination = new Map(settled.deliveries.map((d: { destination_id: string }) => [d.destination_id, d]));
-    expect(byDestination.get(all)).toMatchObject({ status: "delivered", attempts: 1, error_message: null });
+    expect(byDestination.get(all)).toMatchObject({ status: "delivered", attempts: 1 });
+    expect(byDestination.get(all)).not.toHaveProperty("error_message");
     expect(byDestination.get(paid.id)).toMatchObject({ status: "filtered", attempts: 0, destination_name: "paid only" });
     expect((byDestination.get(paid.id) as { error_message: string }).error_message).toBeTruthy();
 
@@ -313,9 +317,10 @@ describe.each(transports)("MCP over %s", (_name, connect) => {
     expect(copy.deliveries.map((d: { destination_id: string }) => d.destination_id)).toEqual([paid.id]);
 
     const updated = await call(client, "hookly_update_destination", { destination_id: paid.id, muted: true, filter: null, name: "everything, held" });
-    expect(updated.data.destination).toMatchObject({ id: paid.id, muted: true, filter: null, name: "everything, held", url: `${target.url}/paid` });
+    expect(updated.data.destination).toMatchObject({ id: paid.id, muted: true, name: "everything, held", url: `${target.url}/paid` });
+    expect(updated.data.destination).not.toHaveProperty("filter");
     const refiltered = await call(client, "hookly_update_destination", { destination_id: paid.id, filter: { event_types: ["customer.*"] } });
-    expect(refiltered.data.destination).toMatchObject({ muted: true, filter: { event_types: ["customer.*"], json_path: null } });
+    expect(refiltered.data.destination).toMatchObject({ muted: true, filter: { event_types: ["customer.*"] } });
 
     expect((await call(client, "hookly_remove_destination", { destination_id: paid.id })).data).toEqual({ removed: paid.id });
     expect((await call(client, "hookly_get_endpoint", { endpoint_id: ep.id })).data.endpoint.destinations.map((d: { id: string }) => d.id)).toEqual([all]);
@@ -356,6 +361,14 @@ describe.each(transports)("MCP over %s", (_name, connect) => {
     expect(all.data.webhooks.map((w: { id: string; superseded_by: string }) => [w.id, w.superseded_by])).toEqual([[ids[0], bulk.data.replay_ids[0]]]);
     const audit = await call(client, "hookly_list_audit", { webhook_id: ids[0] });
     expect(audit.data.entries.map((a: { action: string }) => a.action)).toEqual(["replay", "skip"]);
+    expect(audit.data.entries[0]).toMatchObject({ endpoint_name: "stuck" });
+    // Lists name each webhook's endpoint; a well-formed id that names nothing is "not found", a malformed one says so.
+    expect(all.data.webhooks[0]).toMatchObject({ endpoint_id: ep.data.endpoint.id, endpoint_name: "stuck" });
+    const missing = await call(client, "hookly_list_webhooks", { endpoint_id: "ep_nope" });
+    expect(missing.isError).toBe(true);
+    expect(missing.text).toMatch(/endpoint "ep_nope" not found/);
+    const malformed = await call(client, "hookly_list_webhooks", { endpoint_id: "orders" });
+    expect(malformed.text).toMatch(/endpoint_id "orders" is not an endpoint id \(ep_…\)/);
   });
 
   it("sets a destination's delivery policy, shows header values redacted, and resets it", async () => {

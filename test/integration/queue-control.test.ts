@@ -306,7 +306,7 @@ describe("replays", () => {
     expect(fresh.resigned).toBe(true);
     await waitUntil(() => seen.length === 3, 5_000, "the re-signed replay arrived");
     expect(seen[2]).toBe("verified");
-    expect((await detail(e, fresh.id)).webhook.status).toBe("delivered");
+    await waitUntil(async () => (await detail(e, fresh.id)).webhook.status === "delivered", 5_000, "the re-signed replay recorded delivered");
     const audit = await e.api("GET", `/api/audit?webhook_id=${id}`);
     expect(audit.body.entries[0]).toMatchObject({ action: "replay", detail: { replay_id: fresh.id, resigned: true } });
   });

@@ -10,6 +10,7 @@
  * commit's WAL writes small. Other ids are 21 random characters (~126 bits).
  */
 import { nanoid } from "nanoid";
+import { AppError } from "./errors.js";
 
 const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
@@ -47,4 +48,28 @@ export function newId(kind: keyof typeof ID_PREFIX, nowMs: number = Date.now()):
 /** Whether `value` looks like an id of this kind (prefix + nanoid alphabet). */
 export function isId(kind: keyof typeof ID_PREFIX, value: string): boolean {
   return value.startsWith(ID_PREFIX[kind]) && /^[A-Za-z0-9_-]{9,64}$/.test(value.slice(ID_PREFIX[kind].length));
+}
+
+const NAMES: Record<keyof typeof ID_PREFIX, string> = {
+  endpoint: "an endpoint",
+  webhook: "a webhook",
+  attempt: "an attempt",
+  delivery: "a delivery",
+  token: "a token",
+  stream: "a stream",
+  session: "a session",
+  hub: "a hub",
+  destination: "a destination",
+};
+
+/**
+ * Checks an id given as an argument before it is looked up: invalid_argument
+ * (naming `field`) when it is not even of this kind — no prefix — so a
+ * mix-up says so; an id of the right kind that names nothing is for the
+ * lookup to answer (not_found), however it is spelled after its prefix.
+ */
+export function checkIdKind(kind: keyof typeof ID_PREFIX, value: string, field: string): void {
+  if (!value.startsWith(ID_PREFIX[kind])) {
+    throw new AppError("invalid_argument", `${field} ${JSON.stringify(value)} is not ${NAMES[kind]} id (${ID_PREFIX[kind]}…)`);
+  }
 }

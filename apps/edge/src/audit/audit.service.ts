@@ -5,7 +5,7 @@
  */
 import type { Clock } from "../clock.js";
 import { AppError } from "../errors.js";
-import { isId } from "../ids.js";
+import { checkIdKind } from "../ids.js";
 import { decodePageToken, encodePageToken } from "../paging.js";
 import type { AuditEntry, AuditRecord, AuditStore } from "./audit.store.js";
 
@@ -39,10 +39,8 @@ export function createAuditService(deps: { store: AuditStore; clock: Clock; rete
       if (!Number.isInteger(limit) || limit < 1 || limit > AUDIT_MAX_PAGE_SIZE) {
         throw new AppError("invalid_argument", `limit must be an integer from 1 to ${AUDIT_MAX_PAGE_SIZE}`);
       }
-      if (q.webhookId && !isId("webhook", q.webhookId))
-        throw new AppError("invalid_argument", `webhook_id ${JSON.stringify(q.webhookId)} is not a webhook id (wh_…)`);
-      if (q.endpointId && !isId("endpoint", q.endpointId))
-        throw new AppError("invalid_argument", `endpoint_id ${JSON.stringify(q.endpointId)} is not an endpoint id (ep_…)`);
+      if (q.webhookId) checkIdKind("webhook", q.webhookId, "webhook_id");
+      if (q.endpointId) checkIdKind("endpoint", q.endpointId, "endpoint_id");
       const rows = store.list({
         webhookId: q.webhookId || undefined,
         endpointId: q.endpointId || undefined,

@@ -146,6 +146,22 @@ function mcpJson<D extends DescMessage>(schema: D, message: MessageShape<D>, opt
   });
 }
 
+/** `value` without its null fields, at any depth (arrays keep their positions). */
+export function withoutNulls(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutNulls);
+  if (value === null || typeof value !== "object") return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) if (v !== null && v !== undefined) out[k] = withoutNulls(v);
+  return out;
+}
+
+/** Adds `endpoint_name` next to each `endpoint_id` of a list's rows, so an assistant need not look them up. */
+async function withEndpointNames<R extends { endpoint_id?: unknown }>(api: HooklyApi, rows: R[]): Promise<(R & { endpoint_name?: string })[]> {
+  if (rows.length === 0) return rows;
+  const names = new Map((await api.listEndpoints({})).endpoints.map((e) => [e.id, e.name]));
+  return rows.map((r) => (typeof r.endpoint_id === "string" && names.has(r.endpoint_id) ? { ...r, endpoint_name: names.get(r.endpoint_id)! } : r));
+}
+
 /** A credential, with the reminder that it is shown once. */
 const credentialJson = (c: HubCredential) => ({ ...mcpJson(HubCredentialSchema, c), note: SHOWN_ONCE });
 
@@ -333,8 +349,9 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
    */
   const run = async (tool: string, body: () => Promise<Record<string, unknown>>, shape: { textOnly?: boolean } = {}): Promise<CallToolResult> => {
     try {
-      const data = await body();
-      const content: CallToolResult["content"] = [{ type: "text", text: JSON.stringify(data, null, 2) }];
+      // note: compact, and without null fields: an assistant's context is the scarce resource.
+      const data = withoutNulls(await body()) as Record<string, unknown>;
+      const content: CallToolResult["content"] = [{ type: "text", text: JSON.stringify(data) }];
       return shape.textOnly ? { content } : { content, structuredContent: data };
     } catch (err) {
       return toolError(err, tool, opts.log);
@@ -484,7 +501,7 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
     "hookly_list_webhooks",
     {
       title: "List webhooks",
-      description: `Lists received webhooks, newest first, without their payloads (use hookly_get_webhook for one webhook's payload, headers, deliveries and attempts), each with its event_type. Status, over all its destinations: pending (waiting for delivery or a retry), delivered, failed (a destination answered a permanent 4xx), dead_letter (not delivered in time), partial (delivered to some destinations, failed at others) or filtered (no destination's filter took it). Pages: pass next_page_token back as page_token; it is null on the last page.`,
+      description: `Lists received webhooks, newest first, without their payloads (use hookly_get_webhook for one webhook's payload, headers, deliveries and attempts), each with its event_type. Status, over all its destinations: pending (waiting for delivery or a retry), delivered, failed (a destination answered a permanent 4xx), dead_letter (not delivered in time), partial (delivered to some destinations, failed at others) or filtered (no destination's filter took it). Pages: pass next_page_token back as page_token; it is absent on the last page (null fields are left out of every answer).`,
       inputSchema: {
         endpoint_id: endpointId.optional().describe("Only this endpoint's webhooks (ep_…)."),
         status: z.enum(WEBHOOK_STATUSES).optional().describe("Only webhooks with this status."),
@@ -510,7 +527,8 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
           limit: args.limit ?? DEFAULT_WEBHOOK_LIMIT,
           pageToken: args.page_token ?? "",
         });
-        return mcpJson(ListWebhooksResponseSchema, page);
+        const json = mcpJson(ListWebhooksResponseSchema, page) as { webhooks: { endpoint_id?: unknown }[] };
+        return { ...json, webhooks: await withEndpointNames(api, json.webhooks) };
       }),
   );
 
@@ -650,17 +668,16 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
       annotations: readOnly,
     },
     (args) =>
-      run("hookly_list_audit", async () =>
-        mcpJson(
-          ListAuditResponseSchema,
-          await api.listAudit({
-            webhookId: args.webhook_id ?? "",
-            endpointId: args.endpoint_id ?? "",
-            limit: args.limit ?? 0,
-            pageToken: args.page_token ?? "",
-          }),
-        ),
-      ),
+      run("hookly_list_audit", async () => {
+        const page = await api.listAudit({
+          webhookId: args.webhook_id ?? "",
+          endpointId: args.endpoint_id ?? "",
+          limit: args.limit ?? 0,
+          pageToken: args.page_token ?? "",
+        });
+        const json = mcpJson(ListAuditResponseSchema, page) as { entries: { endpoint_id?: unknown }[] };
+        return { ...json, entries: await withEndpointNames(api, json.entries) };
+      }),
   );
 
   server.registerTool(

@@ -9,7 +9,7 @@ import type { Clock } from "../clock.js";
 import type { AuditService } from "../audit/audit.service.js";
 import { AppError } from "../errors.js";
 import type { EdgeEvents } from "../events.js";
-import { isId } from "../ids.js";
+import { checkIdKind } from "../ids.js";
 import type { RelayService } from "../relay/relay.service.js";
 import type { WebhookFilter, WebhookService } from "../webhook/webhook.service.js";
 import type { DeliveryStatusName } from "../webhook/webhook.store.js";
@@ -77,10 +77,8 @@ export function createQueueControl(deps: {
 
   /** The delivery an action names: the webhook's only one, or the one to `destinationId`. */
   const deliveryOf = (webhookId: string, destinationId: string | undefined): DeliveryPositionRow => {
-    if (!isId("webhook", webhookId)) throw new AppError("invalid_argument", `${JSON.stringify(webhookId)} is not a webhook id (wh_…)`);
-    if (destinationId && !isId("destination", destinationId)) {
-      throw new AppError("invalid_argument", `destination_id ${JSON.stringify(destinationId)} is not a destination id (dst_…)`);
-    }
+    checkIdKind("webhook", webhookId, "webhook_id");
+    if (destinationId) checkIdKind("destination", destinationId, "destination_id");
     const all = store.positions(webhookId);
     if (all.length === 0) {
       webhooks.get(webhookId); // not_found when there is no such webhook
@@ -250,7 +248,7 @@ function selectIds(webhooks: WebhookService, selection: BulkSelection): string[]
     }
     if (webhookIds.length > MAX_BULK) throw new AppError("invalid_argument", `at most ${MAX_BULK} webhook_ids at once`);
     for (const id of webhookIds) {
-      if (!isId("webhook", id)) throw new AppError("invalid_argument", `${JSON.stringify(id)} is not a webhook id (wh_…)`);
+      checkIdKind("webhook", id, "each of webhook_ids:");
     }
     const unique = [...new Set(webhookIds)];
     const found = webhooks.existing(unique);

@@ -20,7 +20,7 @@ import type { DestinationService } from "../destination/destination.service.js";
 import type { EndpointService } from "../endpoint/endpoint.service.js";
 import { AppError, isForeignKeyViolation } from "../errors.js";
 import type { EdgeEvents } from "../events.js";
-import { isId, newId } from "../ids.js";
+import { checkIdKind, isId, newId } from "../ids.js";
 import { decodePageToken, encodePageToken } from "../paging.js";
 import type { IngestStore } from "../ingest/ingest.store.js";
 import type { PayloadFiles } from "../payload/payload.files.js";
@@ -266,9 +266,7 @@ export function createWebhookService(deps: {
       }
       let endpointId: string | undefined;
       if (filter.endpointId !== undefined && filter.endpointId !== "") {
-        if (!isId("endpoint", filter.endpointId)) {
-          throw new AppError("invalid_argument", `endpoint_id ${JSON.stringify(filter.endpointId)} is not an endpoint id (ep_…)`);
-        }
+        checkIdKind("endpoint", filter.endpointId, "endpoint_id");
         endpointId = endpoints.get(filter.endpointId).id;
       }
       let status: WebhookStatusName | undefined;
