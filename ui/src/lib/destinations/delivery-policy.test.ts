@@ -6,19 +6,19 @@ import {
   defaultPolicyForm,
   durationMs,
   durationValue,
+  clearedLimits,
   formatMs,
   isDefaultPolicy,
-  needsReset,
+  policyChange,
   policyFormValues,
   policyInput,
-  policySteps,
   policySummary,
   validatePolicy,
   AGE_UNITS,
   TIMEOUT_UNITS,
   type PolicyFormValues,
 } from "./delivery-policy";
-import { createInput, destinationValues, updateRequests } from "./destination-form";
+import { createInput, destinationValues, updateRequest } from "./destination-form";
 
 /** A policy as the edge shows it: header values redacted. */
 const shown = create(DeliveryPolicySchema, {
@@ -118,7 +118,7 @@ describe("the redacted-header rule", () => {
       { name: "X-Source", value: "hookly", stored: "X-Source" },
       { name: "X-New", value: "new" },
     ];
-    expect(validatePolicy({ ...stored, headers: rows }, shown)).toEqual({});
+    expect(validatePolicy({ ...stored, headers: rows })).toEqual({});
     expect(policyInput({ ...stored, headers: rows }).headers).toEqual([
       { name: "authorization", value: REDACTED },
       { name: "X-Source", value: "hookly" },
@@ -127,17 +127,14 @@ describe("the redacted-header rule", () => {
   });
 
   it("wants a value for a renamed stored header, a new one, and never [redacted] typed in", () => {
-    const errors = validatePolicy(
-      {
-        ...stored,
-        headers: [
-          { name: "X-Token", value: "", stored: "Authorization" },
-          { name: "X-New", value: "" },
-          { name: "X-Other", value: REDACTED },
-        ],
-      },
-      shown,
-    );
+    const errors = validatePolicy({
+      ...stored,
+      headers: [
+        { name: "X-Token", value: "", stored: "Authorization" },
+        { name: "X-New", value: "" },
+        { name: "X-Other", value: REDACTED },
+      ],
+    });
     expect(errors.headerRows?.[0]?.value).toMatch(/stored one belongs to Authorization/);
     expect(errors.headerRows?.[1]?.value).toBe("Type its value.");
     expect(errors.headerRows?.[2]?.value).toMatch(/type the real one/);
@@ -210,82 +207,97 @@ describe("what the edge would refuse", () => {
 
 describe("what an update sends", () => {
   it("nothing when nothing changed", () => {
-    expect(policySteps(shown, policyFormValues(shown))).toEqual([]);
-    expect(policySteps(undefined, defaultPolicyForm())).toEqual([]);
-    expect(policySteps(DEFAULT, defaultPolicyForm())).toEqual([]);
+    expect(policyChange(shown, policyFormValues(shown))).toEqual({});
+    expect(policyChange(undefined, defaultPolicyForm())).toEqual({});
+    expect(policyChange(DEFAULT, defaultPolicyForm())).toEqual({});
   });
 
   it("only the fields that changed", () => {
     const values = policyFormValues(shown);
-    expect(policySteps(shown, { ...values, unverified: "drop" })).toEqual([{ policy: { unverified: UnverifiedRule.DROP } }]);
-    expect(policySteps(shown, { ...values, concurrency: "16", timeout: { amount: "30", unit: "s" } })).toEqual([
-      { policy: { concurrency: 16, timeoutMs: 30_000 } },
-    ]);
-    expect(policySteps(shown, { ...values, ordering: "strict" })).toEqual([{ policy: { ordering: Ordering.STRICT } }]);
-    expect(policySteps(DEFAULT, form({ ordering: "concurrent" }))).toEqual([{ policy: { ordering: Ordering.CONCURRENT, concurrency: 4 } }]);
+    expect(policyChange(shown, { ...values, unverified: "drop" })).toEqual({ policy: { unverified: UnverifiedRule.DROP } });
+    expect(policyChange(shown, { ...values, concurrency: "16", timeout: { amount: "30", unit: "s" } })).toEqual({
+      policy: { concurrency: 16, timeoutMs: 30_000 },
+    });
+    expect(policyChange(shown, { ...values, ordering: "strict" })).toEqual({ policy: { ordering: Ordering.STRICT } });
+    expect(policyChange(DEFAULT, form({ ordering: "concurrent" }))).toEqual({ policy: { ordering: Ordering.CONCURRENT, concurrency: 4 } });
   });
 
   it("the whole header list when it changed, kept values as [redacted]", () => {
     const values = policyFormValues(shown);
     const added = { ...values, headers: [...values.headers, { name: "X-New", value: "v" }] };
-    expect(policySteps(shown, added)).toEqual([
-      {
-        policy: {
-          headers: [
-            { name: "Authorization", value: REDACTED },
-            { name: "X-Source", value: REDACTED },
-            { name: "X-New", value: "v" },
-          ],
-        },
+    expect(policyChange(shown, added)).toEqual({
+      policy: {
+        headers: [
+          { name: "Authorization", value: REDACTED },
+          { name: "X-Source", value: REDACTED },
+          { name: "X-New", value: "v" },
+        ],
       },
-    ]);
+    });
     const removed = { ...values, headers: values.headers.slice(1) };
-    expect(policySteps(shown, removed)).toEqual([{ policy: { headers: [{ name: "X-Source", value: REDACTED }] } }]);
+    expect(policyChange(shown, removed)).toEqual({ policy: { headers: [{ name: "X-Source", value: REDACTED }] } });
   });
 
   it("clear_policy_headers when every header was removed", () => {
-    expect(policySteps(shown, { ...policyFormValues(shown), headers: [] })).toEqual([{ clearPolicyHeaders: true }]);
+    expect(policyChange(shown, { ...policyFormValues(shown), headers: [] })).toEqual({ clearPolicyHeaders: true });
   });
 
-  it("a reset when the form is back to the default (the reset button)", () => {
+  it("a reset only when the form is back to the default (the reset button)", () => {
     expect(isDefaultPolicy(defaultPolicyForm())).toBe(true);
-    expect(policySteps(shown, defaultPolicyForm())).toEqual([{ resetPolicy: true }]);
+    expect(policyChange(shown, defaultPolicyForm())).toEqual({ resetPolicy: true });
   });
 
-  it("a reset, then the form's policy, when a limit goes back to its default; stored values must then be typed", () => {
-    const values = { ...policyFormValues(shown), maxAttempts: "" };
-    expect(needsReset(shown, values)).toBe(true);
-    expect(validatePolicy(values, shown).headerRows?.[0]?.value).toMatch(/resets the policy/);
-    const typed = { ...values, headers: [{ name: "Authorization", value: "Bearer again", stored: "Authorization" }] };
-    expect(validatePolicy(typed, shown)).toEqual({});
-    expect(policySteps(shown, typed)).toEqual([
-      { resetPolicy: true },
-      {
-        policy: {
-          ordering: Ordering.CONCURRENT,
-          concurrency: 8,
-          timeoutMs: 5_000,
-          maxAttempts: 0,
-          maxAgeMs: 2n * 86_400_000n,
-          headers: [{ name: "Authorization", value: "Bearer again" }],
-          unverified: UnverifiedRule.HOLD,
-        },
+  it.each([
+    ["the timeout", { timeout: { amount: "", unit: "s" } }, ["timeout_ms"]],
+    ["max attempts", { maxAttempts: "" }, ["max_attempts"]],
+    ["the max age", { maxAge: { amount: "", unit: "d" } }, ["max_age_ms"]],
+    ["all three", { timeout: { amount: "", unit: "s" }, maxAttempts: " ", maxAge: { amount: "", unit: "h" } }, ["timeout_ms", "max_attempts", "max_age_ms"]],
+  ] as const)("takes %s off in the same call with clear_policy_fields, no reset, stored header values kept untyped", (_, over, fields) => {
+    const values = { ...policyFormValues(shown), ...over } as PolicyFormValues;
+    expect(clearedLimits(shown, values)).toEqual(fields);
+    // The stored values need not be typed again.
+    expect(validatePolicy(values)).toEqual({});
+    expect(policyChange(shown, values)).toEqual({ clearPolicyFields: fields });
+  });
+
+  it("clears a limit next to other changes, never sending it as zero", () => {
+    const values = policyFormValues(shown);
+    const change = policyChange(shown, {
+      ...values,
+      maxAttempts: "",
+      unverified: "deliver",
+      headers: [...values.headers, { name: "X-New", value: "v" }],
+    });
+    expect(change).toEqual({
+      policy: {
+        unverified: UnverifiedRule.DELIVER,
+        headers: [
+          { name: "Authorization", value: REDACTED },
+          { name: "X-Source", value: REDACTED },
+          { name: "X-New", value: "v" },
+        ],
       },
-    ]);
-    expect(needsReset(shown, { ...policyFormValues(shown), maxAttempts: "5" })).toBe(false);
+      clearPolicyFields: ["max_attempts"],
+    });
+    expect(change.resetPolicy).toBeUndefined();
+    expect(clearedLimits(shown, { ...values, maxAttempts: "5" })).toEqual([]);
+    expect(clearedLimits(undefined, values)).toEqual([]);
   });
 
-  it("joins the policy to the destination's other changes, the reset first", () => {
+  it("joins the policy to the destination's other changes in one request", () => {
     const d = create(DestinationSchema, { id: "dst_1", hubId: "hub_1", url: "http://nas.lan/", name: "NAS", enabled: true, policy: shown });
     const values = destinationValues(d);
-    expect(updateRequests(d, values)).toEqual([]);
-    expect(updateRequests(d, { ...values, name: "Backup", policy: { ...values.policy, unverified: "deliver" } })).toEqual([
-      { name: "Backup", policy: { unverified: UnverifiedRule.DELIVER } },
-    ]);
-    expect(updateRequests(d, { ...values, muted: true, policy: { ...values.policy, timeout: { amount: "", unit: "s" }, headers: [] } })).toEqual([
-      { muted: true, resetPolicy: true },
-      { policy: expect.objectContaining({ timeoutMs: 0, maxAttempts: 3, headers: [] }) },
-    ]);
+    expect(updateRequest(d, values)).toBeUndefined();
+    expect(updateRequest(d, { ...values, name: "Backup", policy: { ...values.policy, unverified: "deliver" } })).toEqual({
+      name: "Backup",
+      policy: { unverified: UnverifiedRule.DELIVER },
+    });
+    expect(updateRequest(d, { ...values, muted: true, policy: { ...values.policy, timeout: { amount: "", unit: "s" }, headers: [] } })).toEqual({
+      muted: true,
+      clearPolicyHeaders: true,
+      clearPolicyFields: ["timeout_ms"],
+    });
+    expect(updateRequest(d, { ...values, policy: defaultPolicyForm() })).toEqual({ resetPolicy: true });
   });
 });
 

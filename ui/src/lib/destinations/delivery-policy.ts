@@ -201,22 +201,29 @@ export function isDefaultPolicy(values: PolicyFormValues): boolean {
   return essence(policyInput(values)) === essence(policyInput(defaultPolicyForm()));
 }
 
+/** The limits UpdateDestination's `clear_policy_fields` takes back to their default, by wire name. */
+export type ClearableLimit = "timeout_ms" | "max_attempts" | "max_age_ms";
+
 /**
- * Whether saving needs a reset first: a limit the destination has (timeout, max attempts, max age)
- * is left blank, and the edge keeps a field sent as zero, so only a reset takes it back to its default.
+ * The limits the destination has (timeout, max attempts, max age) that the form leaves blank: the
+ * edge keeps a field sent as zero, so these go in `clearPolicyFields` instead (in the same call,
+ * stored header values kept).
  */
-export function needsReset(current: DeliveryPolicy | undefined, values: PolicyFormValues): boolean {
+export function clearedLimits(current: DeliveryPolicy | undefined, values: PolicyFormValues): ClearableLimit[] {
   const now = policyInput(policyFormValues(current));
   const next = policyInput(values);
-  return (Boolean(now.timeoutMs) && !next.timeoutMs) || (Boolean(now.maxAttempts) && !next.maxAttempts) || (Boolean(now.maxAgeMs) && !next.maxAgeMs);
+  const cleared: ClearableLimit[] = [];
+  if (now.timeoutMs && !next.timeoutMs) cleared.push("timeout_ms");
+  if (now.maxAttempts && !next.maxAttempts) cleared.push("max_attempts");
+  if (now.maxAgeMs && !next.maxAgeMs) cleared.push("max_age_ms");
+  return cleared;
 }
 
 /**
- * Checks what the edge would refuse (its messages start "policy:"), and the one thing only the
- * form knows: a reset (see {@link needsReset}) forgets stored header values, so they must be typed
- * again. `current` is the destination's policy when editing.
+ * Checks what the edge would refuse (its messages start "policy:"), so the person learns it next
+ * to the field. A stored header left blank under its name is kept (sent as {@link REDACTED}).
  */
-export function validatePolicy(values: PolicyFormValues, current?: DeliveryPolicy): PolicyFormErrors {
+export function validatePolicy(values: PolicyFormValues): PolicyFormErrors {
   const errors: PolicyFormErrors = {};
   if (values.ordering === "concurrent") {
     const n = amountOf(values.concurrency);
@@ -239,7 +246,6 @@ export function validatePolicy(values: PolicyFormValues, current?: DeliveryPolic
 
   const rows = values.headers.map((r, i) => ({ r, i })).filter(({ r }) => !isBlankRow(r));
   if (rows.length > POLICY_LIMITS.headers) errors.headers = `A destination adds at most ${POLICY_LIMITS.headers} headers.`;
-  const reset = needsReset(current, values) && !isDefaultPolicy(values);
   const seen = new Set<string>();
   const rowErrors: NonNullable<PolicyFormErrors["headerRows"]> = {};
   for (const { r, i } of rows) {
@@ -252,7 +258,7 @@ export function validatePolicy(values: PolicyFormValues, current?: DeliveryPolic
     else if (seen.has(lower)) e.name = `${name} is given twice.`;
     seen.add(lower);
     if (keepsStoredValue(r)) {
-      if (reset) e.value = "Type its value again: taking a limit off resets the policy, and stored values go with it.";
+      // note: nothing typed under its stored name: the stored value is kept.
     } else if (r.value === "") {
       e.value = r.stored ? `Type its value: the stored one belongs to ${r.stored}.` : "Type its value.";
     } else if (r.value === REDACTED) {
@@ -271,45 +277,49 @@ export function validatePolicy(values: PolicyFormValues, current?: DeliveryPolic
 /** Whether {@link validatePolicy} found nothing. */
 export const policyValid = (errors: PolicyFormErrors): boolean => Object.keys(errors).length === 0;
 
-/** One UpdateDestination request's policy part. */
-export interface PolicyStep {
+/** The policy part of one UpdateDestination request; empty when the policy stays as it is. */
+export interface PolicyChange {
   /** The fields to change; zero ones keep theirs. Headers, when given, replace the list. */
   policy?: MessageInitShape<typeof DeliveryPolicySchema>;
-  /** Back to the default policy first (the request's `policy` is then ignored). */
+  /** Back to the default policy (the request's other policy fields are then ignored): only when the form is the default. */
   resetPolicy?: boolean;
   /** Remove every header. */
   clearPolicyHeaders?: boolean;
+  /** Limits back to their default, keeping everything else (see {@link clearedLimits}). */
+  clearPolicyFields?: ClearableLimit[];
 }
 
 /**
- * The policy parts of the UpdateDestination requests that turn `current` into the form's values,
- * in order: none when nothing changed; a reset when the form is the default; a reset and then the
- * form's policy when a limit goes back to its default ({@link needsReset}); else one request with
- * only the fields that changed, the whole header list when it changed (kept values as
- * {@link REDACTED}), or `clearPolicyHeaders` when the list was emptied.
+ * The policy part of the one UpdateDestination request that turns `current` into the form's
+ * values: nothing when nothing changed; a reset when the form is the default ("Reset to
+ * defaults"); else only the fields that changed, the limits left blank in `clearPolicyFields`,
+ * the whole header list when it changed (kept values as {@link REDACTED}), or
+ * `clearPolicyHeaders` when the list was emptied.
  */
-export function policySteps(current: DeliveryPolicy | undefined, values: PolicyFormValues): PolicyStep[] {
+export function policyChange(current: DeliveryPolicy | undefined, values: PolicyFormValues): PolicyChange {
   const now = policyInput(policyFormValues(current));
   const next = policyInput(values);
-  if (essence(now) === essence(next)) return [];
-  if (isDefaultPolicy(values)) return [{ resetPolicy: true }];
-  if (needsReset(current, values)) return [{ resetPolicy: true }, { policy: next }];
+  if (essence(now) === essence(next)) return {};
+  if (isDefaultPolicy(values)) return { resetPolicy: true };
   const policy: MessageInitShape<typeof DeliveryPolicySchema> = {};
   if (next.ordering !== now.ordering) policy.ordering = next.ordering;
   if (next.ordering === Ordering.CONCURRENT && (next.ordering !== now.ordering || next.concurrency !== now.concurrency)) {
     policy.concurrency = next.concurrency;
   }
-  if (next.timeoutMs !== now.timeoutMs) policy.timeoutMs = next.timeoutMs;
-  if (next.maxAttempts !== now.maxAttempts) policy.maxAttempts = next.maxAttempts;
-  if (next.maxAgeMs !== now.maxAgeMs) policy.maxAgeMs = next.maxAgeMs;
+  // note: a limit left blank is never sent as zero (the edge would keep it): clearedLimits names it instead.
+  if (next.timeoutMs && next.timeoutMs !== now.timeoutMs) policy.timeoutMs = next.timeoutMs;
+  if (next.maxAttempts && next.maxAttempts !== now.maxAttempts) policy.maxAttempts = next.maxAttempts;
+  if (next.maxAgeMs && next.maxAgeMs !== now.maxAgeMs) policy.maxAgeMs = next.maxAgeMs;
   if (next.unverified !== now.unverified) policy.unverified = next.unverified;
   const headers = next.headers ?? [];
   const headersChanged = JSON.stringify(headers) !== JSON.stringify(now.headers ?? []);
   if (headersChanged && headers.length > 0) policy.headers = headers;
-  const step: PolicyStep = {};
-  if (Object.keys(policy).length > 0) step.policy = policy;
-  if (headersChanged && headers.length === 0) step.clearPolicyHeaders = true;
-  return [step];
+  const change: PolicyChange = {};
+  if (Object.keys(policy).length > 0) change.policy = policy;
+  if (headersChanged && headers.length === 0) change.clearPolicyHeaders = true;
+  const cleared = clearedLimits(current, values);
+  if (cleared.length > 0) change.clearPolicyFields = cleared;
+  return change;
 }
 
 /**

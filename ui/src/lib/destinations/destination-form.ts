@@ -1,6 +1,6 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { Destination, DestinationFilter, DestinationFilterSchema, DestinationInputSchema, UpdateDestinationRequest } from "@hookly/proto/gen/admin_pb";
-import { defaultPolicyForm, policyFormValues, policyInput, policySteps, type PolicyFormValues, type PolicyStep } from "./delivery-policy";
+import { defaultPolicyForm, policyChange, policyFormValues, policyInput, type PolicyChange, type PolicyFormValues } from "./delivery-policy";
 
 /** What the destination dialog edits; the filter's event types as one comma-separated line; the delivery policy (delivery-policy.ts). */
 export interface DestinationFormValues {
@@ -128,7 +128,7 @@ const sameFilter = (a: MessageInitShape<typeof DestinationFilterSchema>, b: Mess
 
 /** The fields of an UpdateDestination request besides the id; unset ones stay as they are. */
 export type DestinationChange = Partial<Pick<UpdateDestinationRequest, "hubId" | "url" | "name" | "enabled" | "muted">> &
-  PolicyStep & {
+  PolicyChange & {
     /** Replaces the whole filter; all fields empty removes it. */
     filter?: MessageInitShape<typeof DestinationFilterSchema>;
   };
@@ -147,14 +147,13 @@ export function updateChange(d: Destination, values: DestinationFormValues): Des
 }
 
 /**
- * The UpdateDestination requests (besides the id) that turn `d` into the form's values, to send in
- * order: none when nothing changed; usually one; two when a policy limit goes back to its default
- * (a reset, with the other changes, then the form's policy: see `policySteps`).
+ * The one UpdateDestination request (besides the id) that turns `d` into the form's values: the
+ * fields that differ and the policy's change (see `policyChange`; a limit taken off is cleared in
+ * the same call, stored header values kept); undefined when nothing changed.
  */
-export function updateRequests(d: Destination, values: DestinationFormValues): DestinationChange[] {
-  const [first = {}, ...rest] = policySteps(d.policy, values.policy);
-  const change = { ...updateChange(d, values), ...first };
-  return Object.keys(change).length === 0 ? rest : [change, ...rest];
+export function updateRequest(d: Destination, values: DestinationFormValues): DestinationChange | undefined {
+  const change = { ...updateChange(d, values), ...policyChange(d.policy, values.policy) };
+  return Object.keys(change).length === 0 ? undefined : change;
 }
 
 /** A filter in a few words: "Everything", "invoice.paid, push", "$.livemode = true", or both joined by "and". */
