@@ -367,6 +367,15 @@ describe.each(transports)("MCP over %s", (_name, connect) => {
     const missing = await call(client, "hookly_list_webhooks", { endpoint_id: "ep_nope" });
     expect(missing.isError).toBe(true);
     expect(missing.text).toMatch(/endpoint "ep_nope" not found/);
+    const found = await waitUntil(
+      async () => {
+        const r = await call(client, "hookly_search_webhooks", { query: '"n":2', endpoint_id: ep.data.endpoint.id });
+        return r.data.webhooks?.length === 1 ? r : undefined;
+      },
+      5_000,
+      "the search index to take the webhooks",
+    );
+    expect(found.data).toMatchObject({ total: 1, webhooks: [{ id: ids[2], endpoint_name: "stuck" }] });
     const malformed = await call(client, "hookly_list_webhooks", { endpoint_id: "orders" });
     expect(malformed.text).toMatch(/endpoint_id "orders" is not an endpoint id \(ep_…\)/);
   });

@@ -58,6 +58,7 @@ import { createStorageStore } from "./storage/storage.store.js";
 import { EDGE_VERSION } from "./version.js";
 import { createHeaderSealer, createHeaderSealingJob } from "./webhook/webhook.headers.js";
 import { createHeaderSealingStore } from "./webhook/webhook.headers.store.js";
+import { createSearchIndexer } from "./webhook/webhook.search.js";
 import { createWebhookService } from "./webhook/webhook.service.js";
 
 /** Things tests (and feature modules) may inject. */
@@ -220,6 +221,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
     deadLetterAfterMs: config.deadLetterAfterMs,
     files,
   });
+  const searchIndex = createSearchIndexer({ db, files, log });
   const queue = createQueueControl({ store: queueStore, audit, relay, webhooks, events, clock });
   const settings: Settings = {
     baseUrl: config.baseUrl,
@@ -311,7 +313,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
   });
 
   const lifecycle = createLifecycle({
-    timers: [monitor],
+    timers: [monitor, searchIndex],
     handler,
     relay,
     storage,
@@ -343,6 +345,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
     queue,
     audit,
     monitor,
+    searchIndex,
     storage,
     payloads,
     settings,

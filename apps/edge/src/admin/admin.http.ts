@@ -36,6 +36,10 @@
  *   POST   /api/webhooks/bulk { action: replay|skip, webhook_ids | filter, allow_pending }
  *                                         → 200 { matched, acted, ignored, replay_ids }
  *   GET    /api/audit?webhook_id=&endpoint_id=&limit=&page_token= → 200 { entries, next_page_token }
+ *   GET    /api/webhooks/export?<the list's filters>&payload=true
+ *                                         → 200 NDJSON, one webhook per line, newest first (payload=true: with
+ *                                           headers and the first MiB of each payload, as the detail shows them)
+ *   GET    /api/webhooks?…&destination_id=&search=&with_total=true → also { total }
  */
 import { pipeline } from "node:stream/promises";
 import { z } from "zod";
@@ -241,6 +245,8 @@ const trueOrFalse = (field: string) => z.enum(["true", "false"], { error: `${fie
 
 const filterFields = {
   endpoint_id: z.string().optional(),
+  destination_id: z.string().optional(),
+  search: z.string().optional(),
   status: z.string().optional(),
   event_type: z.string().optional(),
   verified: trueOrFalse("verified").optional(),
@@ -252,6 +258,8 @@ const filterFields = {
 /** The service's filter from parsed filter fields. */
 const filterOf = (q: {
   endpoint_id?: string;
+  destination_id?: string;
+  search?: string;
   status?: string;
   event_type?: string;
   verified?: boolean;
@@ -260,6 +268,8 @@ const filterOf = (q: {
   until?: number;
 }) => ({
   endpointId: q.endpoint_id,
+  destinationId: q.destination_id,
+  search: q.search,
   status: q.status,
   eventType: q.event_type,
   verified: q.verified,
@@ -295,7 +305,9 @@ const pagingFields = {
 
 const listAuditQuery = z.strictObject({ webhook_id: z.string().optional(), endpoint_id: z.string().optional(), ...pagingFields });
 
-const listWebhooksQuery = z.strictObject({ ...filterFields, ...pagingFields });
+const listWebhooksQuery = z.strictObject({ ...filterFields, ...pagingFields, with_total: trueOrFalse("with_total").optional() });
+
+const exportQuery = z.strictObject({ ...filterFields, payload: trueOrFalse("payload").optional() });
 
 const getWebhookQuery = z.strictObject({
   payload_bytes: z
@@ -325,6 +337,9 @@ function queryObject(url: URL): Record<string, string> {
   }
   return out;
 }
+
+/** Webhooks an export reads at a time. */
+const EXPORT_PAGE = 500;
 
 /** The audit name of a REST caller (`admin`, `token:<id>`, `github:<login>`). */
 const actorName = (caller: { id?: string } | undefined): string => caller?.id ?? "unknown";
@@ -422,8 +437,41 @@ export function adminRoutes(deps: AdminDeps): Route[] {
       path: "/api/webhooks",
       handler: (_req, res, _params, url) => {
         const q = parse(listWebhooksQuery, queryObject(url), "query parameter");
-        const page = webhooks.list({ ...filterOf(q), limit: q.limit, pageToken: q.page_token });
-        sendJson(res, 200, { webhooks: page.webhooks.map(webhookJson), next_page_token: page.nextPageToken });
+        const page = webhooks.list({ ...filterOf(q), limit: q.limit, pageToken: q.page_token, withTotal: q.with_total });
+        sendJson(res, 200, {
+          webhooks: page.webhooks.map(webhookJson),
+          next_page_token: page.nextPageToken,
+          ...(page.total === undefined ? {} : { total: page.total }),
+        });
+      },
+    },
+    {
+      method: "GET",
+      path: "/api/webhooks/export",
+      handler: async (req, res, _params, url) => {
+        const q = parse(exportQuery, queryObject(url), "query parameter");
+        const filter = filterOf(q);
+        // note: the first page is read before the answer starts, so a bad filter is a 400, not a broken download.
+        let page = webhooks.list({ ...filter, limit: EXPORT_PAGE });
+        res.writeHead(200, {
+          "content-type": "application/x-ndjson; charset=utf-8",
+          "content-disposition": `attachment; filename="hookly-webhooks-${new Date().toISOString().slice(0, 19).replace(/:/g, "")}.ndjson"`,
+          "cache-control": "no-store",
+          "x-content-type-options": "nosniff",
+        });
+        let closed = false;
+        req.once("close", () => (closed = true));
+        for (;;) {
+          for (const w of page.webhooks) {
+            if (closed) return;
+            const line = q.payload ? webhookDetailJson(webhooks.get(w.id, { previewBytes: MAX_PAYLOAD_PREVIEW_BYTES }).webhook) : webhookJson(w);
+            // note: as the client takes it: a large export never sits in memory.
+            if (!res.write(`${JSON.stringify(line)}\n`)) await new Promise((r) => res.once("drain", r));
+          }
+          if (!page.nextPageToken || closed) break;
+          page = webhooks.list({ ...filter, limit: EXPORT_PAGE, pageToken: page.nextPageToken });
+        }
+        res.end();
       },
     },
     {

@@ -219,6 +219,8 @@ function filterOf(f: WebhookFilterMessage | ListWebhooksRequest | undefined): Om
     eventType: f.eventType || undefined,
     verified: f.verified,
     superseded: f.superseded,
+    destinationId: f.destinationId || undefined,
+    search: f.search || undefined,
     since: f.since ? timestampMs(f.since) : undefined,
     until: f.until ? timestampMs(f.until) : undefined,
   };
@@ -341,8 +343,12 @@ export function createAdminRpc(
 
     listWebhooks: (req, ctx) =>
       guard(ctx, () => {
-        const page = webhooks.list({ ...filterOf(req), limit: req.limit || undefined, pageToken: req.pageToken || undefined });
-        return { webhooks: page.webhooks.map((w) => webhookMessage(w)), nextPageToken: page.nextPageToken };
+        const page = webhooks.list({ ...filterOf(req), limit: req.limit || undefined, pageToken: req.pageToken || undefined, withTotal: req.withTotal });
+        return {
+          webhooks: page.webhooks.map((w) => webhookMessage(w)),
+          nextPageToken: page.nextPageToken,
+          total: page.total === undefined ? undefined : BigInt(page.total),
+        };
       }),
 
     getWebhook: (req, ctx) =>

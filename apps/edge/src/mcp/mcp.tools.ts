@@ -67,6 +67,7 @@ export const TOOL_NAMES = [
   "hookly_unmute_endpoint",
   "hookly_list_webhooks",
   "hookly_get_webhook",
+  "hookly_search_webhooks",
   "hookly_replay_webhook",
   "hookly_act_on_delivery",
   "hookly_bulk_act",
@@ -524,6 +525,38 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
       run("hookly_list_webhooks", async () => {
         const page = await api.listWebhooks({
           ...filterOfArgs(args),
+          limit: args.limit ?? DEFAULT_WEBHOOK_LIMIT,
+          pageToken: args.page_token ?? "",
+        });
+        const json = mcpJson(ListWebhooksResponseSchema, page) as { webhooks: { endpoint_id?: unknown }[] };
+        return { ...json, webhooks: await withEndpointNames(api, json.webhooks) };
+      }),
+  );
+
+  server.registerTool(
+    "hookly_search_webhooks",
+    {
+      title: "Search webhooks",
+      description:
+        'Finds webhooks by words in their payload (its first 64 KiB of text), header values (never secret ones) and event type — an order number, an e-mail, an error message, a delivery id. Every word must match; a word is matched as a phrase (invoice.paid, alice@example.com), and "quoted words" stay together. Newest first, with the total count; filters as hookly_list_webhooks. Webhooks stored in the last second may not be found yet.',
+      inputSchema: {
+        query: z.string().min(1).max(500).describe('What to find, e.g. "A-1001" or "card declined" alice@example.com.'),
+        endpoint_id: endpointId.optional().describe("Only this endpoint's webhooks (ep_…)."),
+        status: z.enum(WEBHOOK_STATUSES).optional().describe("Only webhooks with this status."),
+        since: isoTime.optional().describe("Only webhooks received at or after this ISO-8601 time."),
+        until: isoTime.optional().describe("Only webhooks received before this ISO-8601 time."),
+        include_superseded: z.boolean().optional().describe("true: also webhooks a delivered replay superseded. Default false."),
+        limit: z.number().int().min(1).max(500).optional().describe(`Webhooks per page, 1–500. Default ${DEFAULT_WEBHOOK_LIMIT}.`),
+        page_token: z.string().optional().describe("next_page_token of the previous page."),
+      },
+      annotations: readOnly,
+    },
+    (args) =>
+      run("hookly_search_webhooks", async () => {
+        const page = await api.listWebhooks({
+          ...filterOfArgs(args),
+          search: args.query,
+          withTotal: !args.page_token,
           limit: args.limit ?? DEFAULT_WEBHOOK_LIMIT,
           pageToken: args.page_token ?? "",
         });

@@ -27,6 +27,7 @@ import type { PayloadFiles } from "../payload/payload.files.js";
 import type { AuditService } from "../audit/audit.service.js";
 import { cannotResign, resignHeaders } from "../verify/verify.sign.js";
 import type { HeaderSealer } from "./webhook.headers.js";
+import { searchExpression } from "./webhook.search.js";
 import {
   createWebhookStore,
   WEBHOOK_STATUSES,
@@ -110,6 +111,10 @@ export interface WebhookFilter {
   verified?: boolean | undefined;
   /** true: only webhooks a delivered replay superseded; false: hide those. */
   superseded?: boolean | undefined;
+  /** A `dst_…` id: only webhooks routed to it; unknown → not_found. */
+  destinationId?: string | undefined;
+  /** Words to find in the payload text, header values and event type (webhook.search.ts). */
+  search?: string | undefined;
   /** received_at ≥ since (ms since the epoch). */
   since?: number | undefined;
   /** received_at < until (ms since the epoch). */
@@ -125,6 +130,8 @@ export interface WebhookPage {
   webhooks: WebhookView[];
   /** Empty on the last page. */
   nextPageToken: string;
+  /** How many webhooks the filter matches in all, when asked for (`withTotal`). */
+  total?: number;
 }
 
 /** Webhook operations. */
@@ -259,7 +266,7 @@ export function createWebhookService(deps: {
      * A page of webhooks, newest first (by arrival). Throws invalid_argument
      * naming the bad filter, not_found for an unknown endpoint.
      */
-    list(filter: WebhookFilter = {}): WebhookPage {
+    list(filter: WebhookFilter & { withTotal?: boolean } = {}): WebhookPage {
       const limit = filter.limit ?? DEFAULT_PAGE_SIZE;
       if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
         throw new AppError("invalid_argument", `limit must be an integer from 1 to ${MAX_PAGE_SIZE}`);
@@ -283,21 +290,19 @@ export function createWebhookService(deps: {
       }
       const beforeSeq = filter.pageToken ? decodePageToken(filter.pageToken) : undefined;
       const eventType = filter.eventType?.trim() || undefined;
-      const rows = store.list({
-        endpointId,
-        status,
-        eventType,
-        verified: filter.verified,
-        superseded: filter.superseded,
-        since,
-        until,
-        beforeSeq,
-        limit: limit + 1,
-      });
+      let destinationId: string | undefined;
+      if (filter.destinationId) {
+        checkIdKind("destination", filter.destinationId, "destination_id");
+        destinationId = destinations.get(filter.destinationId).id;
+      }
+      const search = filter.search?.trim() ? searchExpression(filter.search) : undefined;
+      const query = { endpointId, status, eventType, verified: filter.verified, superseded: filter.superseded, destinationId, search, since, until };
+      const rows = store.list({ ...query, beforeSeq, limit: limit + 1 });
       const page = rows.slice(0, limit);
       return {
         webhooks: page.map(toView),
         nextPageToken: rows.length > limit ? encodePageToken(page.at(-1)!.seq) : "",
+        ...(filter.withTotal ? { total: store.count(query) } : {}),
       };
     },
     /**

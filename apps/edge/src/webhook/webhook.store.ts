@@ -122,6 +122,10 @@ export interface WebhookListQuery {
   until?: number | undefined;
   /** true: only superseded webhooks (a replay of them was delivered); false: none of them. */
   superseded?: boolean | undefined;
+  /** Only webhooks routed to this destination (queued or filtered there). */
+  destinationId?: string | undefined;
+  /** An FTS5 expression (webhook.search.ts searchExpression): only webhooks whose indexed text matches. */
+  search?: string | undefined;
   /** Only rows with seq < beforeSeq (the previous page's last seq). */
   beforeSeq?: number | undefined;
   /** Rows to return (the caller asks for one more than a page to know whether another follows). */
@@ -187,23 +191,27 @@ interface ListParams {
   status: string | null;
   verified: number | null;
   superseded: number | null;
+  destinationId: string | null;
+  search: string | null;
   since: number;
   until: number;
   before: number;
   limit: number;
 }
 
-/** How a list statement walks the table. */
-type ListPlan = "by_seq" | "by_received";
+/** How a list statement walks the table: by seq, by arrival time, or from the search index's matches. */
+type ListPlan = "by_seq" | "by_received" | "by_search";
 
 /**
  * The SQL of one list variant. Endpoint and status appear only when filtered
  * on, so SQLite can pick the index that serves them in seq order:
  * rowid, webhook_by_endpoint, webhook_by_status or webhook_by_endpoint_status.
  */
-function listSql(plan: ListPlan, byEndpoint: boolean, byStatus: boolean): string {
+function listSql(plan: ListPlan, byEndpoint: boolean, byStatus: boolean, count = false): string {
   const where = [
-    "seq < @before",
+    count ? "" : "seq < @before",
+    plan === "by_search" ? "seq IN (SELECT rowid FROM webhook_text WHERE webhook_text MATCH @search)" : "",
+    "(@destinationId IS NULL OR EXISTS (SELECT 1 FROM delivery d WHERE d.webhook_seq = webhook.seq AND d.destination_id = @destinationId))",
     byEndpoint ? "endpoint_id = @endpointId" : "",
     byStatus ? "status = @status" : "",
     "(@verified IS NULL OR signature_valid = @verified)",
@@ -211,9 +219,10 @@ function listSql(plan: ListPlan, byEndpoint: boolean, byStatus: boolean): string
     "(@superseded IS NULL OR (superseded_by IS NOT NULL) = @superseded)",
     // note: the unary + keeps the by_seq plan off the received_at index (it must walk seq order and stop
     // after a page); the by_received plan must use it, and INDEXED BY makes prepare fail if it cannot.
-    plan === "by_seq" ? "+received_at >= @since AND +received_at < @until" : "received_at >= @since AND received_at < @until",
+    plan === "by_received" ? "received_at >= @since AND received_at < @until" : "+received_at >= @since AND +received_at < @until",
   ].filter(Boolean);
-  const from = plan === "by_seq" ? "webhook" : "webhook INDEXED BY webhook_by_received_status";
+  const from = plan === "by_received" ? "webhook INDEXED BY webhook_by_received_status" : "webhook";
+  if (count) return `SELECT count(*) AS n FROM ${from} WHERE ${where.join(" AND ")}`;
   return `SELECT ${columns("webhook")} FROM ${from} WHERE ${where.join(" AND ")} ORDER BY seq DESC LIMIT @limit`;
 }
 
@@ -230,11 +239,12 @@ export function createWebhookStore(db: Db) {
     return {
       run: db.prepare<ListParams, WebhookRow>(sql),
       explain: db.prepare<ListParams, { detail: string }>(`EXPLAIN QUERY PLAN ${sql}`),
+      count: db.prepare<Omit<ListParams, "before" | "limit">, { n: number }>(listSql(plan, byEndpoint, byStatus, true)),
     };
   };
   const listKey = (plan: ListPlan, byEndpoint: boolean, byStatus: boolean) => `${plan}:${byEndpoint ? "e" : "-"}:${byStatus ? "s" : "-"}`;
   const listStatements = new Map<string, ReturnType<typeof prepareList>>();
-  for (const plan of ["by_seq", "by_received"] as const) {
+  for (const plan of ["by_seq", "by_received", "by_search"] as const) {
     for (const e of [false, true]) {
       for (const s of [false, true]) listStatements.set(listKey(plan, e, s), prepareList(plan, e, s));
     }
@@ -314,6 +324,8 @@ export function createWebhookStore(db: Db) {
    * skipped ones, hence the factor.
    */
   const choosePlan = (q: WebhookListQuery, before: number): ListPlan | "empty" => {
+    // note: the search index's matches drive the walk: rowid lookups of just those, whatever else is filtered.
+    if (q.search !== undefined) return "by_search";
     if (q.since === undefined && q.until === undefined) return "by_seq";
     const bottom = minSeq.get()?.seq;
     if (bottom == null) return "empty";
@@ -332,6 +344,8 @@ export function createWebhookStore(db: Db) {
     status: q.status ?? null,
     verified: q.verified === undefined ? null : q.verified ? 1 : 0,
     superseded: q.superseded === undefined ? null : q.superseded ? 1 : 0,
+    destinationId: q.destinationId ?? null,
+    search: q.search ?? null,
     since: q.since ?? Number.MIN_SAFE_INTEGER,
     until: q.until ?? Number.MAX_SAFE_INTEGER,
     before,
@@ -347,6 +361,13 @@ export function createWebhookStore(db: Db) {
       const plan = choosePlan(q, before);
       if (plan === "empty") return [];
       return statementsFor(plan, q).run.all(paramsOf(q, before)).map(toRecord);
+    },
+    /** How many webhooks match the query's filters (paging aside). */
+    count(q: Omit<WebhookListQuery, "limit" | "beforeSeq">): number {
+      const plan = choosePlan({ ...q, limit: 1 }, Number.MAX_SAFE_INTEGER);
+      if (plan === "empty") return 0;
+      const { before: _before, limit: _limit, ...params } = paramsOf({ ...q, limit: 1 }, Number.MAX_SAFE_INTEGER);
+      return statementsFor(plan, { ...q, limit: 1 }).count.get(params)?.n ?? 0;
     },
     /** SQLite's query plan for `list(q)` (tests check it uses an index). */
     explainList(q: WebhookListQuery): { plan: ListPlan | "empty"; detail: string[] } {
