@@ -102,8 +102,8 @@ class Browser {
   }
 
   /** GET /auth/github/login and through the fake's authorize page; returns the callback path + query. */
-  async startGitHubSignIn(): Promise<string> {
-    const login = await this.fetch("/auth/github/login");
+  async startGitHubSignIn(next?: string): Promise<string> {
+    const login = await this.fetch(next === undefined ? "/auth/github/login" : `/auth/github/login?next=${encodeURIComponent(next)}`);
     expect(login.status).toBe(302);
     const authorize = await fetch(login.headers.get("location")!, { redirect: "manual" });
     expect(authorize.status).toBe(302);
@@ -113,8 +113,8 @@ class Browser {
   }
 
   /** The whole GitHub flow; returns the callback's answer. */
-  async signInWithGitHub(): Promise<Response> {
-    return this.fetch(await this.startGitHubSignIn());
+  async signInWithGitHub(next?: string): Promise<Response> {
+    return this.fetch(await this.startGitHubSignIn(next));
   }
 
   async session(): Promise<Record<string, unknown>> {
@@ -172,6 +172,25 @@ describe("GitHub sign-in", () => {
     const rows = edge.app.db.prepare("SELECT state_hash FROM oauth_state").all() as { state_hash: string }[];
     expect(rows).toHaveLength(1);
     expect(rows[0]!.state_hash).not.toContain(state);
+  });
+
+  it("keeps ?next= through GitHub's sign-in, same-origin paths only", async () => {
+    const edge = await edgeWithGitHub();
+    const cases: [string, string][] = [
+      ["/webhooks/wh_abc?tab=attempts", "/webhooks/wh_abc?tab=attempts"],
+      ["//evil.example.com/x", "/"],
+      ["/\\evil.example.com", "/"],
+      ["https://evil.example.com/", "/"],
+      ["/ok\u0000", "/"],
+    ];
+    for (const [next, landing] of cases) {
+      github.nextUser({ login: "octo-member", orgs: { [ORG]: "active" } });
+      const browser = new Browser(edge.url);
+      const res = await browser.signInWithGitHub(next);
+      expect(res.status, next).toBe(302);
+      expect(res.headers.get("location"), next).toBe(landing);
+      expect(browser.cookies.has("hookly_next"), "the next cookie is cleared").toBe(false);
+    }
   });
 
   it("lets an active org member in: session cookie, /auth/session, WhoAmI with the CSRF header", async () => {

@@ -5,6 +5,7 @@ import { ProviderType, WatchEventsRequestSchema, WebhookStatus, type WatchEvents
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { TEST_EPOCH, TestClock, buildEdge, codeOf, githubSignature, type BuiltEdge } from "../../../../test/harness.js";
 import { AppError } from "../errors.js";
+import { HEALTHY } from "../queue/queue.health.js";
 import { EdgeEvents } from "../events.js";
 import { createAdminRpc, toConnectError } from "./admin.rpc.js";
 
@@ -349,7 +350,7 @@ describe("status and settings", () => {
 
 describe("WatchEvents", () => {
   const listenerCount = (events: EdgeEvents) =>
-    ["webhook.received", "webhook.updated", "endpoint.changed", "hub.changed", "hub.registry", "destination.changed"].reduce(
+    ["webhook.received", "webhook.updated", "endpoint.changed", "hub.changed", "hub.registry", "destination.changed", "queue.health"].reduce(
       (n, t) => n + (events as unknown as { emitter: { listenerCount(t: string): number } }).emitter.listenerCount(t),
       0,
     );
@@ -361,7 +362,7 @@ describe("WatchEvents", () => {
     const stream = edge.client.watchEvents({}, { signal: abort.signal })[Symbol.asyncIterator]();
     const first = await stream.next();
     expect(first.value?.type).toBe("heartbeat");
-    expect(listenerCount(edge.app.events)).toBe(baseline + 6);
+    expect(listenerCount(edge.app.events)).toBe(baseline + 7);
 
     const id = await edge.ingest(ep.id, "{}");
     const seen: WatchEventsResponse[] = [];
@@ -399,13 +400,16 @@ describe("WatchEvents", () => {
     const ctx = { signal: abort.signal } as HandlerContext;
     const it = rpc.watchEvents!(create(WatchEventsRequestSchema), ctx)[Symbol.asyncIterator]();
     expect((await it.next()).value).toMatchObject({ type: "heartbeat" });
-    expect(listenerCount(events)).toBe(6);
+    expect(listenerCount(events)).toBe(7);
     events.emit("endpoint.changed", { endpointId: "ep_x" });
     events.emit("webhook.updated", { endpointId: "ep_x", webhookId: "wh_y", status: "delivered" });
     events.emit("hub.changed", { hubId: "hub_bootstrap", connected: true });
     expect((await it.next()).value).toMatchObject({ type: "endpoint.changed", endpointId: "ep_x" });
     expect((await it.next()).value).toMatchObject({ type: "webhook.updated", webhookId: "wh_y" });
     expect((await it.next()).value).toMatchObject({ type: "hub.changed" });
+    // A queue that became stuck (or recovered) changes its endpoint's view.
+    events.emit("queue.health", { destinationId: "dst_x", endpointId: "ep_q", change: "stuck", health: HEALTHY, at: 0 });
+    expect((await it.next()).value).toMatchObject({ type: "endpoint.changed", endpointId: "ep_q" });
     expect((await it.next()).value).toMatchObject({ type: "heartbeat" });
     const pending = it.next();
     abort.abort();

@@ -493,6 +493,8 @@ export function createAdminRpc(
         events.on("hub.registry", () => push("hub.changed")),
         events.on("storage.changed", () => push("storage.changed")),
         events.on("destination.changed", (e) => push("endpoint.changed", e.endpointId)),
+        // note: a queue became stuck or recovered: its endpoint's view changes (the UI shows it).
+        events.on("queue.health", (e) => push("endpoint.changed", e.endpointId)),
       ];
       const heartbeat = setInterval(() => push("heartbeat"), heartbeatMs);
       const onAbort = (): void => wake?.();

@@ -54,6 +54,7 @@ export function authRoutes(o: AuthHttpOptions): Route[] {
   const sessionCookie = (s: NewSession) => cookie(SESSION_COOKIE, s.cookieValue, Math.floor((s.expiresAt - s.createdAt) / 1000), "/");
   const clearSessionCookie = () => cookie(SESSION_COOKIE, "", 0, "/");
   const clearOAuthCookie = () => cookie(OAUTH_COOKIE, "", 0, "/auth/github");
+  const clearNextCookie = () => cookie(NEXT_COOKIE, "", 0, "/auth/github");
 
   /** Ends the browser's current session, if any, before another opens (no session fixation). */
   const endCurrentSession = (req: NodeRequest) => {
@@ -85,9 +86,13 @@ export function authRoutes(o: AuthHttpOptions): Route[] {
     {
       method: "GET",
       path: "/auth/github/login",
-      handler: (_req, res) => {
-        const { state, url } = o.auth.beginGitHubSignIn();
-        redirect(res, url.toString(), [cookie(OAUTH_COOKIE, state, OAUTH_STATE_TTL_MS / 1000, "/auth/github")]);
+      handler: (_req, res, _params, url) => {
+        const { state, url: to } = o.auth.beginGitHubSignIn();
+        // note: where to land afterwards travels in a cookie of its own beside the state, same-origin paths only.
+        const next = sameOriginPath(url.searchParams.get("next"));
+        const cookies = [cookie(OAUTH_COOKIE, state, OAUTH_STATE_TTL_MS / 1000, "/auth/github")];
+        if (next !== "/") cookies.push(cookie(NEXT_COOKIE, encodeURIComponent(next), OAUTH_STATE_TTL_MS / 1000, "/auth/github"));
+        redirect(res, to.toString(), cookies);
       },
     },
     {
@@ -101,7 +106,7 @@ export function authRoutes(o: AuthHttpOptions): Route[] {
           // The user cancelled on GitHub (access_denied) or GitHub refused the request.
           const reason = githubError === "access_denied" ? "access_denied" : "github_error";
           o.log.info({ reason, githubError: githubError.slice(0, 64) }, "GitHub sign-in not completed");
-          redirect(res, `/signin?error=${reason}`, [clearOAuthCookie()]);
+          redirect(res, `/signin?error=${reason}`, [clearOAuthCookie(), clearNextCookie()]);
           return;
         }
         const result = await o.auth.completeGitHubSignIn({
@@ -112,13 +117,14 @@ export function authRoutes(o: AuthHttpOptions): Route[] {
         if (result.ok) {
           endCurrentSession(req);
           o.log.info({ login: result.login, principal: result.session.principal.id }, "signed in with GitHub");
-          redirect(res, "/", [clearOAuthCookie(), sessionCookie(result.session)]);
+          const next = sameOriginPath(safeDecode(cookieValue(headerOf(req), NEXT_COOKIE)));
+          redirect(res, next, [clearOAuthCookie(), clearNextCookie(), sessionCookie(result.session)]);
         } else if (result.reason === "not_allowed") {
           o.log.warn({ login: result.login }, "GitHub sign-in refused: neither an allowed user nor an organization member");
-          redirect(res, `/denied?login=${encodeURIComponent(result.login)}`, [clearOAuthCookie()]);
+          redirect(res, `/denied?login=${encodeURIComponent(result.login)}`, [clearOAuthCookie(), clearNextCookie()]);
         } else {
           o.log.warn({ reason: result.reason, detail: result.detail }, "GitHub sign-in failed");
-          redirect(res, `/signin?error=${result.reason}`, [clearOAuthCookie()]);
+          redirect(res, `/signin?error=${result.reason}`, [clearOAuthCookie(), clearNextCookie()]);
         }
       },
     },
@@ -199,6 +205,30 @@ export function headerOf(req: NodeRequest): (name: string) => string | undefined
     return Array.isArray(v) ? v.join(", ") : v;
   };
 }
+
+/** The cookie that carries `?next=` through GitHub's sign-in. */
+const NEXT_COOKIE = "hookly_next";
+
+/**
+ * A same-origin path to land on, or "/": only a path (`/…`), never `//host`,
+ * `/\host`, a scheme or control characters, so a crafted link cannot send a
+ * person elsewhere (the UI's token sign-in follows the same rule).
+ */
+export function sameOriginPath(next: string | null | undefined): string {
+  if (!next || !next.startsWith("/") || next.startsWith("//") || next.startsWith("/\\") || /[\u0000-\u001f\u007f]/.test(next) || next.length > 2048) {
+    return "/";
+  }
+  return next;
+}
+
+const safeDecode = (v: string | undefined): string | undefined => {
+  if (v === undefined) return undefined;
+  try {
+    return decodeURIComponent(v);
+  } catch {
+    return undefined;
+  }
+};
 
 function redirect(res: NodeResponse, location: string, cookies: string[]): void {
   (res as http.ServerResponse).writeHead(302, {
