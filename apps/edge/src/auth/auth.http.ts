@@ -215,8 +215,11 @@ const NEXT_COOKIE = "hookly_next";
  * person elsewhere (the UI's token sign-in follows the same rule).
  */
 export function sameOriginPath(next: string | null | undefined): string {
-  if (!next || !next.startsWith("/") || next.startsWith("//") || next.startsWith("/\\") || /[\u0000-\u001f\u007f]/.test(next) || next.length > 2048) {
-    return "/";
+  if (!next?.startsWith("/") || next.startsWith("//") || next.startsWith("/\\") || next.length > 2048) return "/";
+  // note: no control characters (a header split, a path a browser reads otherwise).
+  for (let i = 0; i < next.length; i++) {
+    const c = next.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return "/";
   }
   return next;
 }
