@@ -43,6 +43,32 @@ const npmExternal: Plugin = {
   },
 };
 
+/**
+ * The stdio MCP server as one self-contained file (`apps/edge/dist/hookly-mcp.mjs`):
+ * every dependency bundled in, minified, run by plain `node` from anywhere —
+ * no checkout, no npm install. The edge serves it at /downloads/hookly-mcp.mjs.
+ */
+export const STANDALONE_MCP = "hookly-mcp.mjs";
+
+/** Builds {@link STANDALONE_MCP} into `outdir`. */
+async function bundleStandaloneMcp(appDir: string, outdir: string): Promise<void> {
+  await build({
+    absWorkingDir: appDir,
+    entryPoints: ["src/mcp/stdio.ts"],
+    outfile: join(outdir, STANDALONE_MCP),
+    bundle: true,
+    minify: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    keepNames: true,
+    legalComments: "linked",
+    logLevel: "warning",
+    // note: some bundled CommonJS modules call require(); an ES module has none of its own.
+    banner: { js: 'import { createRequire as __hooklyRequire } from "node:module"; const require = __hooklyRequire(import.meta.url);' },
+  });
+}
+
 /** Path of an app's built entry point `name` (default `main`). */
 export function distFile(app: BundledApp, name = "main"): string {
   return join(ROOT, "apps", app, "dist", `${name}.js`);
@@ -72,6 +98,7 @@ export async function bundleApps(apps: readonly BundledApp[] = ["edge", "hub"]):
         logLevel: "warning",
         banner: { js: "// Built by scripts/bundle.ts from apps/*/src — do not edit." },
       });
+      if (app === "edge") await bundleStandaloneMcp(appDir, outdir);
     }),
   );
 }

@@ -5,6 +5,8 @@
  * recording receiver; the hub tests dial a second one with the credential
  * hookly_create_hub returned.
  */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -12,10 +14,10 @@ import { describe, expect, it } from "vitest";
 import { distFile } from "../../scripts/bundle.js";
 import { useCleanups } from "../cleanup.js";
 import type { Receiver } from "../fakes/receiver.js";
-import { ROOT, TEST_SECRETS, adminClient, createEndpoint, postWebhook, startHub, waitUntil, type TestEdge } from "../harness.js";
+import { ROOT, TEST_SECRETS, adminClient, createEndpoint, postWebhook, startHub, tempDir, waitUntil, type TestEdge } from "../harness.js";
 import { authExtension } from "../../apps/edge/src/auth/auth.extension.js";
 import { mcpExtension } from "../../apps/edge/src/mcp/mcp.extension.js";
-import { SHOWN_ONCE, TOOL_NAMES } from "../../apps/edge/src/mcp/mcp.tools.js";
+import { PROMPT_NAMES, SHOWN_ONCE, TOOL_NAMES } from "../../apps/edge/src/mcp/mcp.tools.js";
 
 const TOKEN = TEST_SECRETS.ADMIN_TOKEN;
 /** The built stdio MCP command (scripts/bundle.ts). */
@@ -380,6 +382,25 @@ describe.each(transports)("MCP over %s", (_name, connect) => {
     expect(malformed.text).toMatch(/endpoint_id "orders" is not an endpoint id \(ep_…\)/);
   });
 
+  it("offers prompts for triage and a stuck queue, and the status and a webhook as resources", async () => {
+    const { e } = await setup();
+    const client = await connect(e);
+    const prompts = await client.listPrompts();
+    expect(prompts.prompts.map((p) => p.name).sort()).toEqual([...PROMPT_NAMES].sort());
+    const triage = await client.getPrompt({ name: "triage_failed_webhooks", arguments: { endpoint_id: "ep_abc" } });
+    const text = (triage.messages[0]!.content as { text: string }).text;
+    expect(text).toContain("endpoint ep_abc");
+    expect(text).toContain("hookly_bulk_act");
+    const resources = await client.listResources();
+    expect(resources.resources.map((r) => r.uri)).toContain("hookly://status");
+    const status = await client.readResource({ uri: "hookly://status" });
+    expect(JSON.parse((status.contents[0] as { text: string }).text)).toMatchObject({ hub: { connected: true } });
+    const ep = await call(client, "hookly_create_endpoint", { name: "res", provider_type: "generic", destination_url: "http://127.0.0.1:9/" });
+    const id = await postWebhook(`${e.url}/h/${ep.data.endpoint.id}`, '{"hello":"resource"}');
+    const one = await client.readResource({ uri: `hookly://webhooks/${id}` });
+    expect(JSON.parse((one.contents[0] as { text: string }).text).webhook).toMatchObject({ id, payload: '{"hello":"resource"}' });
+  });
+
   it("sets a destination's delivery policy, shows header values redacted, and resets it", async () => {
     const { e, target } = await setup();
     const client = await connect(e);
@@ -480,6 +501,33 @@ describe.each(transports)("MCP over %s", (_name, connect) => {
     const afterRevoke = await call(client, "hookly_rotate_hub_credential", { hub_id: hub.id });
     expect(afterRevoke.isError).toBe(true);
     expect(afterRevoke.text).toContain("is revoked");
+  });
+});
+
+describe("the stdio server as one file", () => {
+  it("downloads from the edge and runs from a folder with nothing else in it (no checkout, no node_modules)", async () => {
+    const { e } = await setup();
+    const res = await fetch(`${e.url}/downloads/hookly-mcp.mjs`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-disposition")).toBe('attachment; filename="hookly-mcp.mjs"');
+    const dir = tempDir();
+    cleanups.push(async () => dir.remove());
+    const file = join(dir.dir, "hookly-mcp.mjs");
+    writeFileSync(file, Buffer.from(await res.arrayBuffer()));
+    const client = new Client({ name: "hookly-test", version: "0.0.0" });
+    await client.connect(
+      new StdioClientTransport({
+        command: process.execPath,
+        args: [file],
+        cwd: dir.dir,
+        env: { PATH: process.env.PATH ?? "", HOOKLY_URL: e.url, HOOKLY_TOKEN: TOKEN },
+        stderr: "pipe",
+      }),
+    );
+    cleanups.push(() => client.close());
+    expect((await client.listTools()).tools.map((t) => t.name).sort()).toEqual([...TOOL_NAMES].sort());
+    const status = await call(client, "hookly_get_status");
+    expect(status.data.hub.connected).toBe(true);
   });
 });
 

@@ -25,3 +25,6 @@ export const MIGRATIONS_DIR = join(EDGE_DIR, "src", "migrations");
 
 /** The built SvelteKit UI the edge serves by default (`npm run build -w @hookly/ui`). */
 export const UI_BUILD_DIR = join(EDGE_DIR, "..", "..", "ui", "build");
+
+/** The stdio MCP server as one self-contained file, when built (`npm run build`; scripts/bundle.ts). */
+export const STANDALONE_MCP_FILE = join(EDGE_DIR, "dist", "hookly-mcp.mjs");

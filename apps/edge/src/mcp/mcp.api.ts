@@ -12,44 +12,19 @@
  * Both are Connect clients of the same service, so the tools see the same
  * messages and the same errors (ConnectError with the services' safe
  * messages) whichever way they run; there is no second copy of any admin logic.
+ * The remote one lives in mcp.remote.ts, so the stdio program carries none of
+ * the edge.
  */
-import { createClient, createRouterTransport, type Client, type Interceptor } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
+import { createClient, createRouterTransport, type Interceptor } from "@connectrpc/connect";
 import { AdminService } from "@hookly/proto/gen/admin_pb";
 import { createAdminRpc } from "../admin/admin.rpc.js";
 import type { Core } from "../core.js";
 import { principalKey, type Principal } from "../auth/auth.service.js";
 import { requireScope, scopeOfRpc } from "../auth/auth.scopes.js";
 import { toConnectError } from "../errors.js";
+import type { HooklyApi } from "./mcp.remote.js";
 
-/** The AdminService methods the MCP tools use. */
-export type HooklyApi = Pick<
-  Client<typeof AdminService>,
-  | "listEndpoints"
-  | "getEndpoint"
-  | "createEndpoint"
-  | "updateEndpoint"
-  | "deleteEndpoint"
-  | "listWebhooks"
-  | "getWebhook"
-  | "replayWebhook"
-  | "actOnDelivery"
-  | "bulkAct"
-  | "listAudit"
-  | "getStatus"
-  | "listHubs"
-  | "createHub"
-  | "updateHub"
-  | "revokeHub"
-  | "rotateHubCredential"
-  | "retireHubCredential"
-  | "createDestination"
-  | "updateDestination"
-  | "deleteDestination"
->;
-
-/** Default deadline of a remote call. */
-export const REMOTE_TIMEOUT_MS = 30_000;
+export type { HooklyApi } from "./mcp.remote.js";
 
 /**
  * Returns a factory of in-process APIs: the AdminService implementation is
@@ -88,19 +63,4 @@ export function inProcessHooklyApi(
     });
     return createClient(AdminService, transport);
   };
-}
-
-/** An API client of a running edge (Connect over HTTP/1.1), authenticated with a bearer token. */
-export function remoteHooklyApi(opts: { baseUrl: string; token: string; timeoutMs?: number }): HooklyApi {
-  const bearer: Interceptor = (next) => (req) => {
-    req.header.set("authorization", `Bearer ${opts.token}`);
-    return next(req);
-  };
-  const transport = createConnectTransport({
-    baseUrl: opts.baseUrl,
-    httpVersion: "1.1",
-    interceptors: [bearer],
-    defaultTimeoutMs: opts.timeoutMs ?? REMOTE_TIMEOUT_MS,
-  });
-  return createClient(AdminService, transport);
 }

@@ -20,6 +20,8 @@
  * Wiring (main.ts): `createApp(config, { extensions: [mcpExtension()] })`.
  */
 import type http from "node:http";
+import { createReadStream, existsSync, statSync } from "node:fs";
+import { STANDALONE_MCP_FILE } from "../install.js";
 import type { ExtensionFactory } from "../core.js";
 import { EDGE_VERSION } from "../version.js";
 import { AppError } from "../errors.js";
@@ -27,6 +29,9 @@ import { readBody, sendError, sendJson, type NodeRequest, type NodeResponse, typ
 import { inProcessHooklyApi } from "./mcp.api.js";
 
 /** Path of the MCP endpoint. */
+/** Where the edge serves the stdio MCP server as one file (scripts/bundle.ts, STANDALONE_MCP). */
+export const STANDALONE_MCP_PATH = "/downloads/hookly-mcp.mjs";
+
 export const MCP_PATH = "/mcp";
 
 /** Largest JSON-RPC request body accepted (tool arguments are small; a signature secret list is the largest). */
@@ -98,11 +103,33 @@ export function mcpExtension(): ExtensionFactory {
       sendRpcError(res, 405, -32000, "Method not allowed: this MCP server is stateless; send requests with POST", { allow: "POST" });
     };
 
+    // note: public (it is code, the same for everyone; a token is still needed to use it), so a desktop
+    // assistant's user can fetch it with curl onto a machine that has only node.
+    const download: Route["handler"] = (req, res) => {
+      if (!existsSync(STANDALONE_MCP_FILE)) {
+        sendJson(res, 404, { error: { code: "not_found", message: "the stdio MCP server is not built here: run npm run build" } });
+        return;
+      }
+      res.writeHead(200, {
+        "content-type": "text/javascript; charset=utf-8",
+        "content-length": statSync(STANDALONE_MCP_FILE).size,
+        "content-disposition": 'attachment; filename="hookly-mcp.mjs"',
+        "cache-control": "no-cache",
+        "x-content-type-options": "nosniff",
+      });
+      if (req.method === "HEAD") {
+        res.end();
+        return;
+      }
+      createReadStream(STANDALONE_MCP_FILE).pipe(res as http.ServerResponse);
+    };
+
     return {
       routes: [
         { method: "POST", path: MCP_PATH, handler: post },
         { method: "GET", path: MCP_PATH, handler: notAllowed },
         { method: "DELETE", path: MCP_PATH, handler: notAllowed },
+        { method: "GET", path: STANDALONE_MCP_PATH, handler: download },
       ],
     };
   };

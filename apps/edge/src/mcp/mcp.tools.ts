@@ -14,7 +14,7 @@ import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
 import { isMessage } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { McpServer, ResourceTemplate } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import {
   CreateDestinationResponseSchema,
@@ -885,5 +885,102 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
       }),
   );
 
+  registerGuides(server, api);
   return server;
+}
+
+/** The prompts an assistant's user can pick, by name. */
+export const PROMPT_NAMES = ["triage_failed_webhooks", "unstick_queue"] as const;
+
+/**
+ * Prompts (a worked procedure the user picks, filled with what they name) and
+ * resources (what an assistant can read into its context without a tool
+ * call): the status, and one webhook by id.
+ */
+function registerGuides(server: McpServer, api: HooklyApi): void {
+  server.registerPrompt(
+    "triage_failed_webhooks",
+    {
+      title: "Triage failed webhooks",
+      description: "Find what failed (and what is still failing), group it by cause, and propose what to replay, retry or skip.",
+      argsSchema: {
+        endpoint_id: z.string().optional().describe("Only this endpoint (ep_…); default: all."),
+        since: z.string().optional().describe("Only webhooks received since this ISO-8601 time; default: the last 24 hours."),
+      },
+    },
+    ({ endpoint_id, since }) => ({
+      messages: [
+        {
+          role: "user",
+          content: {
+            type: "text",
+            text: [
+              `Triage the failed webhooks of Hookly${endpoint_id ? ` endpoint ${endpoint_id}` : ""}${since ? ` received since ${since}` : " received in the last 24 hours"}.`,
+              "1. hookly_get_status: which hubs are down, which endpoints have a queue, whether storage is degraded (that explains many failures at once).",
+              `2. hookly_list_webhooks with status failed, then dead_letter, then partial${endpoint_id ? `, endpoint_id ${endpoint_id}` : ""}${since ? `, since ${since}` : ""} (superseded ones are left out: a delivered replay already did their work).`,
+              "3. Group them by endpoint, destination and error (hookly_get_webhook on one of each group shows the attempts and the destination's answer). Say for each group what the cause most likely is: the LAN service rejecting the payload (4xx), down (5xx, timeouts, connection errors), or a hub refusing the destination (not allowed).",
+              "4. Check for queues still failing: hookly_get_endpoint shows each destination's `failing` (stuck_since when it is stuck). A stuck head holds back everything behind it.",
+              "5. Propose, and wait for my go-ahead before doing any of it: hookly_bulk_act replay for groups whose cause is fixed; hookly_act_on_delivery retry_now for a stuck head whose service is back, or skip for one that can never succeed. Never replay pending webhooks.",
+            ].join("\n"),
+          },
+        },
+      ],
+    }),
+  );
+  server.registerPrompt(
+    "unstick_queue",
+    {
+      title: "Unstick a queue",
+      description: "A destination's head keeps failing: see why, and retry it now or skip it so the rest goes on.",
+      argsSchema: { webhook_id: z.string().describe("The webhook at the head of the stuck queue (wh_…), as the alert names it.") },
+    },
+    ({ webhook_id }) => ({
+      messages: [
+        {
+          role: "user",
+          content: {
+            type: "text",
+            text: [
+              `Webhook ${webhook_id} heads a queue that keeps failing.`,
+              "1. hookly_get_webhook: its deliveries (the pending one is queue_head), its attempts and the destination's last answer.",
+              "2. Tell me what the destination says and whether a retry can succeed now.",
+              "3. Then, with my go-ahead: hookly_act_on_delivery retry_now if it can, or skip if it never will (it is settled as failed and can be replayed later with hookly_replay_webhook).",
+            ].join("\n"),
+          },
+        },
+      ],
+    }),
+  );
+  server.registerResource(
+    "status",
+    "hookly://status",
+    {
+      title: "Delivery status",
+      description: "Hubs, queues, the last 24 hours' counts and storage health, as hookly_get_status returns them.",
+      mimeType: "application/json",
+    },
+    async (uri) => ({
+      contents: [
+        { uri: uri.href, mimeType: "application/json", text: JSON.stringify(withoutNulls(mcpJson(GetStatusResponseSchema, await api.getStatus({})))) },
+      ],
+    }),
+  );
+  server.registerResource(
+    "webhook",
+    new ResourceTemplate("hookly://webhooks/{id}", { list: undefined }),
+    { title: "A webhook", description: "One webhook with its headers, the start of its payload, deliveries and attempts.", mimeType: "application/json" },
+    async (uri, { id }) => ({
+      contents: [
+        {
+          uri: uri.href,
+          mimeType: "application/json",
+          text: JSON.stringify(
+            withoutNulls(
+              mcpJson(GetWebhookResponseSchema, await api.getWebhook({ id: String(id), payloadPreviewBytes: DEFAULT_PAYLOAD_BYTES }), { webhookBody: true }),
+            ),
+          ),
+        },
+      ],
+    }),
+  );
 }

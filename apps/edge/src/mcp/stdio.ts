@@ -16,7 +16,7 @@
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { pino } from "pino";
 import { z } from "zod";
-import { remoteHooklyApi } from "./mcp.api.js";
+import { remoteHooklyApi } from "./mcp.remote.js";
 import { createHooklyMcpServer } from "./mcp.tools.js";
 import { EDGE_VERSION } from "../version.js";
 
