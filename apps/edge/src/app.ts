@@ -59,6 +59,8 @@ import { EDGE_VERSION } from "./version.js";
 import { createHeaderSealer, createHeaderSealingJob } from "./webhook/webhook.headers.js";
 import { createHeaderSealingStore } from "./webhook/webhook.headers.store.js";
 import { createSearchIndexer } from "./webhook/webhook.search.js";
+import { createStatsService } from "./stats/stats.service.js";
+import { createStatsStore } from "./stats/stats.store.js";
 import { createWebhookService } from "./webhook/webhook.service.js";
 
 /** Things tests (and feature modules) may inject. */
@@ -222,6 +224,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
     files,
   });
   const searchIndex = createSearchIndexer({ db, files, log });
+  const stats = createStatsService({ store: createStatsStore(db), events, clock, log });
   const queue = createQueueControl({ store: queueStore, audit, relay, webhooks, events, clock });
   const settings: Settings = {
     baseUrl: config.baseUrl,
@@ -250,6 +253,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
     queue,
     audit,
     monitor,
+    stats,
     storage,
     settings,
     // note: `authenticate` is composed below, once the extensions' authenticators exist.
@@ -272,7 +276,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
     ...healthRoutes({ storage, relay, log }),
     ...extensions.flatMap((e) => e.routes ?? []),
   );
-  const apiRouter = new Router().add(...adminRoutes({ endpoints, webhooks, hubs, destinations, relay, monitor, queue, audit, settings, storage }));
+  const apiRouter = new Router().add(...adminRoutes({ endpoints, webhooks, hubs, destinations, relay, monitor, queue, audit, stats, settings, storage }));
   const serveUi = createStaticHandler(config.uiDir ?? UI_BUILD_DIR);
 
   const fallback = createHttpDispatch({ api: apiRouter, routes: router, guard, serveUi, storage, log });
@@ -297,7 +301,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
       r.service(
         AdminService,
         Object.assign(
-          createAdminRpc({ endpoints, webhooks, hubs, destinations, relay, monitor, queue, audit, settings, events, log, storage }),
+          createAdminRpc({ endpoints, webhooks, hubs, destinations, relay, monitor, queue, audit, stats, settings, events, log, storage }),
           ...extensions.map((e) => e.adminRpc ?? {}),
         ),
       );
@@ -313,7 +317,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
   });
 
   const lifecycle = createLifecycle({
-    timers: [monitor, searchIndex],
+    timers: [monitor, searchIndex, stats],
     handler,
     relay,
     storage,
@@ -346,6 +350,7 @@ export async function createApp(config: EdgeConfig, deps: AppDeps = {}) {
     audit,
     monitor,
     searchIndex,
+    stats,
     storage,
     payloads,
     settings,

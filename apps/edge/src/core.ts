@@ -9,6 +9,7 @@ import type { AdminService } from "@hookly/proto/gen/admin_pb";
 import type { AuditService } from "./audit/audit.service.js";
 import type { Authenticator } from "./auth/auth.service.js";
 import type { QueueMonitor } from "./queue/queue.monitor.js";
+import type { StatsService } from "./stats/stats.service.js";
 import type { QueueControl } from "./queue/queue.service.js";
 import type { Clock } from "./clock.js";
 import type { EdgeConfig } from "./config.js";
@@ -63,6 +64,8 @@ export interface Core {
   audit: AuditService;
   /** Which queues are stuck (their deliveries keep failing) or healthy. */
   monitor: QueueMonitor;
+  /** The delivery charts' rollups. */
+  stats: StatsService;
   /** Storage health: report storage errors of a write path here; read whether writes are refused. */
   storage: StorageService;
   /** The non-secret settings GetSettings reports (extensions' `settings` are merged in once all are built). */

@@ -36,6 +36,7 @@
  *   POST   /api/webhooks/bulk { action: replay|skip, webhook_ids | filter, allow_pending }
  *                                         → 200 { matched, acted, ignored, replay_ids }
  *   GET    /api/audit?webhook_id=&endpoint_id=&limit=&page_token= → 200 { entries, next_page_token }
+ *   GET    /api/stats?range=1h|24h|7d&endpoint_id= → 200 { range, bucket_ms, from, to, points, totals, endpoints }
  *   GET    /api/webhooks/export?<the list's filters>&payload=true
  *                                         → 200 NDJSON, one webhook per line, newest first (payload=true: with
  *                                           headers and the first MiB of each payload, as the detail shows them)
@@ -351,7 +352,7 @@ const noContent = (res: NodeResponse): void => {
 
 /** The /api/ routes. */
 export function adminRoutes(deps: AdminDeps): Route[] {
-  const { endpoints, webhooks, hubs, destinations, relay, queue, audit } = deps;
+  const { endpoints, webhooks, hubs, destinations, relay, queue, audit, stats } = deps;
   const snapshotsOf = (e: EndpointView) => e.destinations.map((d) => destinationSnapshot(destinations.view(d), deps));
   const withQueue = (e: EndpointView) => endpointJson(e, webhooks.queueStats(e.id)[0], snapshotsOf(e));
   const hubJson = (id: string) => restJson(hubSnapshots({ hubs, destinations, relay }).find((h) => h.id === id) ?? hubs.get(id));
@@ -555,6 +556,15 @@ export function adminRoutes(deps: AdminDeps): Route[] {
           { actor: actorName(caller), allowPending: body.allow_pending },
         );
         sendJson(res, 200, restJson(r));
+      },
+    },
+    {
+      method: "GET",
+      path: "/api/stats",
+      handler: (_req, res, _params, url) => {
+        const q = parse(z.strictObject({ range: z.string().optional(), endpoint_id: z.string().optional() }), queryObject(url), "query parameter");
+        if (q.endpoint_id) endpoints.get(q.endpoint_id);
+        sendJson(res, 200, restJson(stats.view(q.range ?? "24h", q.endpoint_id)));
       },
     },
     {

@@ -19,6 +19,7 @@ import type { RelayService } from "../relay/relay.service.js";
 import type { QueueControl } from "../queue/queue.service.js";
 import type { QueueMonitor } from "../queue/queue.monitor.js";
 import type { AuditService } from "../audit/audit.service.js";
+import type { StatsService } from "../stats/stats.service.js";
 import type { ProviderType as ProviderName } from "../verify/verify.service.js";
 import type { StatusCounts, WebhookService } from "../webhook/webhook.service.js";
 import { WEBHOOK_STATUSES, type WebhookStatusName } from "../webhook/webhook.store.js";
@@ -177,6 +178,7 @@ export interface AdminDeps {
   monitor: Pick<QueueMonitor, "of">;
   queue: QueueControl;
   audit: AuditService;
+  stats: Pick<StatsService, "view">;
   settings: AdminSettings;
   storage: Pick<StorageService, "status">;
 }

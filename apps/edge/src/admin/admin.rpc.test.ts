@@ -390,6 +390,7 @@ describe("WatchEvents", () => {
       relay: undefined as never,
       queue: undefined as never,
       monitor: undefined as never,
+      stats: undefined as never,
       audit: undefined as never,
       settings: undefined as never,
       storage: undefined as never,

@@ -6,10 +6,14 @@
  * with the auth feature. Authentication happens in app.ts's interceptor.
  */
 import { create } from "@bufbuild/protobuf";
-import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import {
   ActOnDeliveryResponseSchema,
+  EndpointStatsSchema,
+  GetStatsResponseSchema,
+  StatsPointSchema,
+  StatsTotalsSchema,
   AttemptSchema,
   AuditEntrySchema,
   BulkAction,
@@ -45,6 +49,7 @@ import {
   type Webhook,
 } from "@hookly/proto/gen/admin_pb";
 import type { AuditRecord } from "../audit/audit.service.js";
+import type { StatsTotals, StatsView } from "../stats/stats.service.js";
 import { principalKey } from "../auth/auth.service.js";
 import type { DeliveryAction as DeliveryActionName } from "../queue/queue.control.js";
 import type { BulkAction as BulkActionName } from "../queue/queue.service.js";
@@ -200,6 +205,42 @@ function webhookMessage(
   });
 }
 
+/** Chart totals as their message. */
+function totalsMessage(t: StatsTotals) {
+  return create(StatsTotalsSchema, {
+    received: BigInt(t.received),
+    delivered: BigInt(t.delivered),
+    failed: BigInt(t.failed),
+    successRate: t.successRate ?? undefined,
+    p50Ms: t.p50Ms === null ? undefined : BigInt(t.p50Ms),
+    p95Ms: t.p95Ms === null ? undefined : BigInt(t.p95Ms),
+  });
+}
+
+/** The delivery charts as their message. */
+function statsMessage(v: StatsView) {
+  return create(GetStatsResponseSchema, {
+    range: v.range,
+    bucketMs: BigInt(v.bucketMs),
+    from: timestampFromMs(v.from),
+    to: timestampFromMs(v.to),
+    points: v.points.map((p) =>
+      create(StatsPointSchema, {
+        start: timestampFromMs(p.start),
+        received: BigInt(p.received),
+        delivered: BigInt(p.delivered),
+        failed: BigInt(p.failed),
+        p50Ms: p.p50Ms === null ? undefined : BigInt(p.p50Ms),
+        p95Ms: p.p95Ms === null ? undefined : BigInt(p.p95Ms),
+      }),
+    ),
+    totals: totalsMessage(v.totals),
+    endpoints: v.endpoints.map((e) =>
+      create(EndpointStatsSchema, { endpointId: e.endpointId, totals: totalsMessage(e), spark: e.spark.map((n) => BigInt(n)) }),
+    ),
+  });
+}
+
 /** An audit entry message: its detail as JSON text. */
 function auditMessage(a: AuditRecord) {
   return messageFrom(AuditEntrySchema, a, { detailJson: a.detail ? JSON.stringify(a.detail) : "" });
@@ -265,7 +306,7 @@ export function createAdminRpc(
     storage: Pick<StorageService, "failed" | "status">;
   },
 ): Partial<ServiceImpl<typeof AdminService>> {
-  const { endpoints, webhooks, hubs, destinations, relay, queue, audit, settings, events, log } = deps;
+  const { endpoints, webhooks, hubs, destinations, relay, queue, audit, stats, settings, events, log } = deps;
   const heartbeatMs = deps.watchHeartbeatMs ?? WATCH_HEARTBEAT_MS;
 
   /** Runs a handler body, mapping AppError to ConnectError. */
@@ -389,6 +430,12 @@ export function createAdminRpc(
           { actor: actorOf(ctx), allowPending: req.allowPending },
         );
         return messageFrom(BulkActResponseSchema, r);
+      }),
+
+    getStats: (req, ctx) =>
+      guard(ctx, () => {
+        if (req.endpointId) endpoints.get(req.endpointId);
+        return statsMessage(stats.view(req.range || "24h", req.endpointId || undefined));
       }),
 
     listAudit: (req, ctx) =>

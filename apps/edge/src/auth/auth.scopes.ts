@@ -44,6 +44,7 @@ export const RPC_SCOPES: Record<keyof ServiceImpl<typeof AdminService>, Scope> =
   whoAmI: "read",
   listHubs: "read",
   listAudit: "read",
+  getStats: "read",
   replayWebhook: "operate",
   replayEndpoint: "operate",
   actOnDelivery: "operate",

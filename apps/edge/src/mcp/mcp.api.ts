@@ -31,7 +31,10 @@ export type { HooklyApi } from "./mcp.remote.js";
  * built once, each caller gets a client whose calls run as `principal`.
  */
 export function inProcessHooklyApi(
-  core: Pick<Core, "endpoints" | "webhooks" | "hubs" | "destinations" | "relay" | "monitor" | "queue" | "audit" | "storage" | "settings" | "events" | "log">,
+  core: Pick<
+    Core,
+    "endpoints" | "webhooks" | "hubs" | "destinations" | "relay" | "monitor" | "queue" | "audit" | "stats" | "storage" | "settings" | "events" | "log"
+  >,
 ) {
   const impl = createAdminRpc({
     endpoints: core.endpoints,
@@ -40,6 +43,7 @@ export function inProcessHooklyApi(
     destinations: core.destinations,
     relay: core.relay,
     monitor: core.monitor,
+    stats: core.stats,
     queue: core.queue,
     audit: core.audit,
     settings: core.settings,

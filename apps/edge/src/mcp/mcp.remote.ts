@@ -24,6 +24,7 @@ export type HooklyApi = Pick<
   | "bulkAct"
   | "listAudit"
   | "getStatus"
+  | "getStats"
   | "listHubs"
   | "createHub"
   | "updateHub"

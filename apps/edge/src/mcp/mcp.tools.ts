@@ -21,6 +21,7 @@ import {
   CreateEndpointResponseSchema,
   DestinationFilterSchema,
   GetEndpointResponseSchema,
+  GetStatsResponseSchema,
   GetStatusResponseSchema,
   GetWebhookResponseSchema,
   HubCredentialSchema,
@@ -73,6 +74,7 @@ export const TOOL_NAMES = [
   "hookly_bulk_act",
   "hookly_list_audit",
   "hookly_get_status",
+  "hookly_get_stats",
   "hookly_list_hubs",
   "hookly_create_hub",
   "hookly_rename_hub",
@@ -710,6 +712,31 @@ export function createHooklyMcpServer(api: HooklyApi, opts: { version: string; l
         });
         const json = mcpJson(ListAuditResponseSchema, page) as { entries: { endpoint_id?: unknown }[] };
         return { ...json, entries: await withEndpointNames(api, json.entries) };
+      }),
+  );
+
+  server.registerTool(
+    "hookly_get_stats",
+    {
+      title: "Get delivery statistics",
+      description:
+        "How delivery went over the last hour, day or week: webhooks received, delivered and failed, the success rate and end-to-end latency (arrival → delivered, p50 and p95), in all and per endpoint (with its name). with_points adds the series per bucket (1 min, 15 min or 1 h) — long; ask only when the shape over time matters.",
+      inputSchema: {
+        range: z.enum(["1h", "24h", "7d"]).optional().describe("Default 24h."),
+        endpoint_id: endpointId.optional().describe("Only this endpoint (ep_…)."),
+        with_points: z.boolean().optional().describe("Also the series per bucket. Default false."),
+      },
+      annotations: readOnly,
+    },
+    (args) =>
+      run("hookly_get_stats", async () => {
+        const json = mcpJson(GetStatsResponseSchema, await api.getStats({ range: args.range ?? "24h", endpointId: args.endpoint_id ?? "" })) as {
+          points?: unknown;
+          endpoints: { endpoint_id?: unknown; spark?: unknown }[];
+        };
+        const { points, ...rest } = json;
+        const endpoints = (await withEndpointNames(api, json.endpoints)).map(({ spark: _spark, ...e }) => e);
+        return { ...rest, endpoints, ...(args.with_points ? { points } : {}) };
       }),
   );
 
