@@ -182,9 +182,9 @@ export function createStatsService(deps: { store: StatsStore; events: EdgeEvents
       const byEndpoint = new Map<string, StatsRow[]>();
       for (const row of rows) {
         byBucket[slot(row.bucket)]?.push(row);
-        let list = byEndpoint.get(row.endpointId);
-        if (!list) byEndpoint.set(row.endpointId, (list = []));
+        const list = byEndpoint.get(row.endpointId) ?? [];
         list.push(row);
+        byEndpoint.set(row.endpointId, list);
       }
       const points = byBucket.map((list, i) => {
         const t = totalsOf(list);
