@@ -38,6 +38,7 @@ export const ID_PREFIX = {
   session: "ses_",
   hub: "hub_",
   destination: "dst_",
+  oauthClient: "mcpc_",
 } as const;
 
 /** A fresh id of the given kind. */
@@ -60,6 +61,7 @@ const NAMES: Record<keyof typeof ID_PREFIX, string> = {
   session: "a session",
   hub: "a hub",
   destination: "a destination",
+  oauthClient: "an OAuth client",
 };
 
 /**

@@ -9,6 +9,7 @@ import type { ExtensionFactory } from "../core.js";
 import { createGitHubClient, type GitHubClient } from "./auth.github.js";
 import { authRoutes } from "./auth.http.js";
 import { createAuthRpc } from "./auth.rpc.js";
+import { oauthRoutes } from "./auth.oauth.js";
 import { adminTokenAuthenticator, composeAuthenticators, createAttemptLimiter, createAuthService } from "./auth.service.js";
 import { createAuthStore } from "./auth.store.js";
 
@@ -84,14 +85,18 @@ export function authExtension(opts: AuthExtensionOptions = {}): ExtensionFactory
       // note: bearer API tokens first, so a request carrying both a token and a cookie is a
       // bearer call (no CSRF header needed) rather than a session one.
       authenticators: [auth.authenticateApiToken, auth.authenticateSession],
-      routes: authRoutes({
-        auth,
-        authenticate: composeAuthenticators([adminTokenAuthenticator(config.adminToken), auth.authenticateApiToken, auth.authenticateSession]),
-        limiter,
-        log: log.child({ component: "auth" }),
-        baseUrl: config.baseUrl,
-        trustProxy: config.trustProxy,
-      }),
+      routes: [
+        ...authRoutes({
+          auth,
+          authenticate: composeAuthenticators([adminTokenAuthenticator(config.adminToken), auth.authenticateApiToken, auth.authenticateSession]),
+          limiter,
+          log: log.child({ component: "auth" }),
+          baseUrl: config.baseUrl,
+          trustProxy: config.trustProxy,
+        }),
+        // note: the MCP authorization flow: the edge is the authorization server of its own /mcp (auth.oauth.ts).
+        ...oauthRoutes({ db: core.db, auth, clock, log: log.child({ component: "oauth" }), baseUrl: config.baseUrl }),
+      ],
       adminRpc: createAuthRpc(auth),
       settings: { githubSignIn: auth.githubEnabled },
       start() {

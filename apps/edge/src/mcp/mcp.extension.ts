@@ -32,6 +32,9 @@ import { inProcessHooklyApi } from "./mcp.api.js";
 /** Where the edge serves the stdio MCP server as one file (scripts/bundle.ts, STANDALONE_MCP). */
 export const STANDALONE_MCP_PATH = "/downloads/hookly-mcp.mjs";
 
+/** The protected-resource metadata of /mcp (RFC 9728). */
+export const PROTECTED_RESOURCE_PATH = "/.well-known/oauth-protected-resource";
+
 export const MCP_PATH = "/mcp";
 
 /** Largest JSON-RPC request body accepted (tool arguments are small; a signature secret list is the largest). */
@@ -67,7 +70,8 @@ export function mcpExtension(): ExtensionFactory {
         res,
         401,
         { error: { code: "unauthenticated", message: "send Authorization: Bearer <token> (ADMIN_TOKEN or an API token)" } },
-        { "www-authenticate": 'Bearer realm="hookly"' },
+        // note: where an OAuth-capable client learns how to get a token (RFC 9728); a static bearer token works too.
+        { "www-authenticate": `Bearer realm="hookly", resource_metadata="${core.config.baseUrl}${PROTECTED_RESOURCE_PATH}"` },
       );
       return undefined;
     };
@@ -130,6 +134,21 @@ export function mcpExtension(): ExtensionFactory {
         { method: "GET", path: MCP_PATH, handler: notAllowed },
         { method: "DELETE", path: MCP_PATH, handler: notAllowed },
         { method: "GET", path: STANDALONE_MCP_PATH, handler: download },
+        // note: RFC 9728, at the root and at the resource's own path (clients try both).
+        ...[PROTECTED_RESOURCE_PATH, `${PROTECTED_RESOURCE_PATH}${MCP_PATH}`].map(
+          (path): Route => ({
+            method: "GET",
+            path,
+            handler: (_req, res) =>
+              sendJson(res, 200, {
+                resource: `${core.config.baseUrl}${MCP_PATH}`,
+                authorization_servers: [core.config.baseUrl],
+                scopes_supported: ["read", "operate", "admin"],
+                bearer_methods_supported: ["header"],
+                resource_name: "Hookly",
+              }),
+          }),
+        ),
       ],
     };
   };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { safeNext } from "./next";
+import { isEdgePage, safeNext } from "./next";
 
 describe("safeNext", () => {
   it.each([
@@ -12,5 +12,14 @@ describe("safeNext", () => {
     ["javascript:alert(1)", "/"],
   ])("%s → %s", (input, expected) => {
     expect(safeNext(input)).toBe(expected);
+  });
+});
+
+describe("isEdgePage", () => {
+  it("tells the edge's own pages from the app's routes", () => {
+    expect(isEdgePage("/oauth/authorize?client_id=x")).toBe(true);
+    expect(isEdgePage("/auth/github/login")).toBe(true);
+    expect(isEdgePage("/webhooks/wh_1")).toBe(false);
+    expect(isEdgePage("/")).toBe(false);
   });
 });
