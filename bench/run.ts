@@ -17,7 +17,7 @@
  * RATES=200,1000 and SECS=5 set the latency runs.
  * Prints a Markdown table (paste it into docs/benchmarks.md).
  */
-import { ProviderType } from "@hookly/proto/gen/admin_pb";
+import { Ordering, ProviderType } from "@hookly/proto/gen/admin_pb";
 import { execFile, fork, spawnSync } from "node:child_process";
 import { promisify } from "node:util";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -354,30 +354,44 @@ async function ingestSection(base: string, target: Target, dir: string) {
   await drain.kill("SIGTERM");
 }
 
-/** One endpoint's strictly ordered throughput, without and with 50 ms RTT between hub and edge. */
+/**
+ * One endpoint's throughput, strictly ordered and with a concurrent policy (8 at once, issue #13), without
+ * and with 50 ms RTT between hub and edge.
+ */
 async function orderedSection(base: string, port: number, target: Target) {
-  console.log(`\n## One endpoint, strictly ordered (hub forwards one at a time), ${M} webhooks of 1 KB\n`);
-  console.log(`| hub↔edge RTT | rate/s | stop-and-wait bound |\n|---|---|---|`);
+  console.log(`\n## One endpoint, ${M} webhooks of 1 KB: strictly ordered (one at a time) and concurrent ×8\n`);
+  console.log(`| ordering | hub↔edge RTT | rate/s | stop-and-wait bound |\n|---|---|---|---|`);
   const proxies: { close(): void }[] = [];
-  for (const oneWayMs of [0, 25]) {
-    const name = `ordered-${oneWayMs}`;
-    const ep = await createEndpoint(base, `${target.url}/${name}`, { name });
-    for (let i = 0; i < M; i += 100) {
-      await Promise.all(Array.from({ length: 100 }, (_, k) => post(ep.ingestUrl, `{"tag":"${name}-${i + k}","pad":"${pad}"}`)));
+  for (const concurrency of [1, 8]) {
+    for (const oneWayMs of [0, 25]) {
+      const name = `${concurrency === 1 ? "ordered" : "concurrent"}-${oneWayMs}`;
+      const ep = await createEndpoint(base, `${target.url}/${name}`, { name });
+      if (concurrency > 1) {
+        const admin = adminClient(base);
+        const { endpoint } = await admin.getEndpoint({ id: ep.id });
+        await admin.updateDestination({ id: endpoint!.destinations[0]!.id, policy: { ordering: Ordering.CONCURRENT, concurrency } });
+      }
+      for (let i = 0; i < M; i += 100) {
+        await Promise.all(Array.from({ length: 100 }, (_, k) => post(ep.ingestUrl, `{"tag":"${name}-${i + k}","pad":"${pad}"}`)));
+      }
+      let edgeUrl = `http://127.0.0.1:${port}`;
+      if (oneWayMs > 0) {
+        const proxy = await delayProxy(port, oneWayMs);
+        proxies.push(proxy);
+        edgeUrl = `http://127.0.0.1:${proxy.port}`;
+      }
+      const hubProc = spawnApp("hub", { ...hubEnv(port), EDGE_URL: edgeUrl });
+      children.push(hubProc);
+      const tags = Array.from({ length: M }, (_, i) => `${name}-${i}`);
+      await waitUntil(() => tags.every((t) => target.arrivals.has(t)), 180_000, name);
+      // note: timed from the first arrival to the last (in any order when concurrent), so hub start-up is not counted.
+      const times = tags.map((t) => target.arrivals.get(t)!);
+      const rate = (M - 1) / ((Math.max(...times) - Math.min(...times)) / 1000);
+      console.log(
+        `| ${concurrency === 1 ? "strict" : `concurrent ×${concurrency}`} | ${oneWayMs * 2} ms | ${rate.toFixed(0)} | ${oneWayMs ? `${((1000 / (oneWayMs * 2)) * concurrency).toFixed(0)}/s` : "–"} |`,
+      );
+      await hubProc.kill("SIGTERM");
     }
-    let edgeUrl = `http://127.0.0.1:${port}`;
-    if (oneWayMs > 0) {
-      const proxy = await delayProxy(port, oneWayMs);
-      proxies.push(proxy);
-      edgeUrl = `http://127.0.0.1:${proxy.port}`;
-    }
-    const hubProc = spawnApp("hub", { ...hubEnv(port), EDGE_URL: edgeUrl });
-    children.push(hubProc);
-    await waitUntil(() => target.arrivals.has(`${name}-${M - 1}`), 180_000, name);
-    // note: timed from the first arrival, so hub start-up and the stream open are not counted.
-    const rate = (M - 1) / ((target.arrivals.get(`${name}-${M - 1}`)! - target.arrivals.get(`${name}-0`)!) / 1000);
-    console.log(`| ${oneWayMs * 2} ms | ${rate.toFixed(0)} | ${oneWayMs ? `${(1000 / (oneWayMs * 2)).toFixed(0)}/s` : "–"} |`);
-    await hubProc.kill("SIGTERM");
   }
   for (const p of proxies) p.close();
 }

@@ -20,6 +20,14 @@ describe("planConcurrent", () => {
     expect(plan.wakeAt).toBe(50);
   });
 
+  it("keeps to the byte window past the first one in flight", () => {
+    const lane = newLane();
+    const plan = planConcurrent(lane, 10, [item(1, { payloadSize: 600 }), item(2, { payloadSize: 600 }), item(3, { payloadSize: 10 })], 0, 1_000);
+    expect(plan.steps.map((s) => s.item.seq)).toEqual([1]);
+    const big = planConcurrent(newLane(), 10, [item(1, { payloadSize: 5_000 })], 0, 1_000);
+    expect(big.steps.map((s) => s.item.seq)).toEqual([1]);
+  });
+
   it("gives each dispatch an epoch of its own, so the hub never holds one back for another", () => {
     const lane = newLane();
     const a = markConcurrentDispatched(lane, item(1), "a");

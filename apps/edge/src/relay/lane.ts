@@ -231,16 +231,29 @@ function notThisTime(f: Flight, verdict: "retry" | "held", ctx: ResultContext): 
 
 /**
  * Decides what to send of `batch` (due deliveries in queue order) with
- * `lane.inflight` already out: up to `limit` in flight, overdue ones dead-
- * lettered, ones already in flight (by seq) passed over. `wakeAt`: the
- * earliest not-yet-due item seen, when one is.
+ * `lane.inflight` already out: up to `limit` in flight (and, past the first,
+ * `windowBytes` of bodies), overdue ones dead-lettered, ones already in
+ * flight (by seq) passed over. `wakeAt`: the earliest not-yet-due item seen,
+ * when one is.
+ *
+ * note: the hub runs at most the policy's concurrency of them at once; the
+ * edge keeps up to a window queued there, so a long round trip does not
+ * starve the LAN service (as for strict lanes).
  */
-export function planConcurrent<T extends QueuedItem>(lane: LaneState, limit: number, batch: readonly T[], now: number): RefillPlan<T> {
+export function planConcurrent<T extends QueuedItem>(
+  lane: LaneState,
+  limit: number,
+  batch: readonly T[],
+  now: number,
+  windowBytes = Number.POSITIVE_INFINITY,
+): RefillPlan<T> {
   const plan: RefillPlan<T> = { steps: [], more: false };
   const flying = new Set([...lane.inflight.values()].map((f) => f.seq));
   let count = lane.inflight.size;
+  let bytes = lane.inflightBytes;
   for (const item of batch) {
     if (count >= limit) break;
+    if (count > 0 && !flying.has(item.seq) && item.deliverBy > now && item.nextAttemptAt <= now && bytes + item.payloadSize > windowBytes) break;
     if (flying.has(item.seq)) continue;
     if (item.deliverBy <= now) {
       plan.steps.push({ kind: "dead_letter", item });
@@ -252,6 +265,7 @@ export function planConcurrent<T extends QueuedItem>(lane: LaneState, limit: num
     }
     plan.steps.push({ kind: "dispatch", item });
     count += 1;
+    bytes += item.payloadSize;
   }
   return plan;
 }

@@ -444,15 +444,18 @@ export function createRelayService(deps: {
     }
   };
 
-  /** Sends what a concurrent destination may send now: due deliveries, up to its limit in flight. */
+  /**
+   * Sends what a concurrent destination may send now: due deliveries, up to the dispatch window in flight
+   * (the hub forwards at most the policy's concurrency of them at once; the rest wait queued there).
+   */
   const pumpConcurrent = (lane: Lane, dest: DestinationRecord, link: HubLink, now: number): void => {
-    const limit = dest.policy.concurrency;
+    const limit = Math.max(dest.policy.concurrency, limits.window);
     for (;;) {
       const room = limit - lane.state.inflight.size;
       if (room <= 0) return;
       // note: enough rows to find `room` that are not in flight already.
       const batch = store.pendingDue(dest.id, now, room + lane.state.inflight.size);
-      const plan = planConcurrent(lane.state, limit, batch, now);
+      const plan = planConcurrent(lane.state, limit, batch, now, limits.windowBytes);
       let passed = 0;
       for (const step of plan.steps) {
         if (step.kind === "dead_letter") {
