@@ -67,7 +67,12 @@ describe("selecting a page", () => {
 
 describe("the filters in words", () => {
   it("names what all matching acts on", () => {
-    const names = { endpoint: (id: string) => `«${id}»`, status: (slug: string) => slug.toUpperCase(), time: (iso: string) => iso.slice(0, 10) };
+    const names = {
+      endpoint: (id: string) => `«${id}»`,
+      destination: (id: string) => `‹${id}›`,
+      status: (slug: string) => slug.toUpperCase(),
+      time: (iso: string) => iso.slice(0, 10),
+    };
     expect(filterWords(filters("?endpoint=ep_1&status=dead_letter&verified=false&since=2025-01-01T00:00:00.000Z"), names)).toEqual([
       "endpoint «ep_1»",
       "status DEAD_LETTER",
@@ -76,5 +81,7 @@ describe("the filters in words", () => {
       "not superseded by a delivered replay",
     ]);
     expect(filterWords(filters("?event=push&superseded=show"), names)).toEqual(["event type push"]);
+    expect(filterWords(filters("?q=cus_42&destination=dst_1"), names)).toEqual(['containing "cus_42"', "destination ‹dst_1›"]);
+    expect(filterWords(filters("?q=%22card+declined%22+cus_42"), names)).toEqual(['containing "card declined" cus_42']);
   });
 });

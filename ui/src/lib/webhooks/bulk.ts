@@ -59,15 +59,18 @@ export function pageSelection(pageIds: readonly string[], selected: ReadonlySet<
 }
 
 /**
- * The filters in words, for a dialog that acts on everything they match: "endpoint stripe",
- * "status Failed", … ; `names` gives an endpoint's and a state's name, `time` an instant's.
+ * The filters in words, for a dialog that acts on everything they match: `containing "cus_42"`,
+ * "endpoint stripe", "status Failed", … ; `names` gives an endpoint's, a destination's and a
+ * state's name, `time` an instant's.
  */
 export function filterWords(
   filters: WebhookFilters,
-  names: { endpoint: (id: string) => string; status: (slug: string) => string; time: (iso: string) => string },
+  names: { endpoint: (id: string) => string; destination: (id: string) => string; status: (slug: string) => string; time: (iso: string) => string },
 ): string[] {
   const words: string[] = [];
+  if (filters.search) words.push(`containing ${filters.search.includes('"') ? filters.search : `"${filters.search}"`}`);
   if (filters.endpoint) words.push(`endpoint ${names.endpoint(filters.endpoint)}`);
+  if (filters.destination) words.push(`destination ${names.destination(filters.destination)}`);
   if (filters.status) words.push(`status ${names.status(filters.status)}`);
   if (filters.verified) words.push(filters.verified === "true" ? "signature verified" : "signature not verified");
   if (filters.eventType) words.push(`event type ${filters.eventType}`);

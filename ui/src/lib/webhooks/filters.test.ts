@@ -1,6 +1,17 @@
 import { describe, expect, it } from "vitest";
 import { WebhookStatus } from "@hookly/proto/gen/admin_pb";
-import { PAGE_SIZE, filtersFromUrl, filtersToQuery, fromLocalInput, hasFilters, hidesSuperseded, listRequest, toLocalInput, webhookFilter } from "./filters";
+import {
+  PAGE_SIZE,
+  SEARCH_MAX,
+  filtersFromUrl,
+  filtersToQuery,
+  fromLocalInput,
+  hasFilters,
+  hidesSuperseded,
+  listRequest,
+  toLocalInput,
+  webhookFilter,
+} from "./filters";
 
 const url = (q: string) => new URL(`http://edge.test/webhooks${q}`);
 
@@ -66,6 +77,45 @@ describe("webhook filters in the URL", () => {
     expect(listRequest(filtersFromUrl(url(""))).eventType).toBe("");
     expect(filtersToQuery({ ...filtersFromUrl(url("")), eventType: "" })).toBe("");
   });
+
+  it("round-trips a search and a destination with the other filters", () => {
+    const q = "?q=cus_42+%22card+declined%22&endpoint=ep_1&destination=dst_2&status=failed&event=charge.failed&page=abc";
+    const filters = filtersFromUrl(url(q));
+    expect(filters).toMatchObject({ search: 'cus_42 "card declined"', endpoint: "ep_1", destination: "dst_2", eventType: "charge.failed" });
+    expect(hasFilters(filters)).toBe(true);
+    expect(filtersToQuery(filters)).toBe(q);
+  });
+
+  it("sends the search and the destination to the edge, for the list and for a bulk action", () => {
+    const filters = filtersFromUrl(url("?q=refund&destination=dst_2"));
+    expect(listRequest(filters)).toMatchObject({ search: "refund", destinationId: "dst_2" });
+    expect(webhookFilter(filters)).toMatchObject({ search: "refund", destinationId: "dst_2" });
+    expect(listRequest(filtersFromUrl(url("")))).toMatchObject({ search: "", destinationId: "" });
+  });
+
+  it("counts a search or a destination alone as a filter", () => {
+    expect(hasFilters(filtersFromUrl(url("?q=refund")))).toBe(true);
+    expect(hasFilters(filtersFromUrl(url("?destination=dst_2")))).toBe(true);
+  });
+
+  it("trims a search, and drops one that is empty or longer than the edge takes", () => {
+    expect(filtersFromUrl(url("?q=%20%20refund%20"))).toMatchObject({ search: "refund" });
+    expect(filtersFromUrl(url("?q=%20%20"))).not.toHaveProperty("search");
+    expect(filtersFromUrl(url(`?q=${"x".repeat(SEARCH_MAX)}`)).search).toHaveLength(SEARCH_MAX);
+    expect(filtersFromUrl(url(`?q=${"x".repeat(SEARCH_MAX + 1)}`))).not.toHaveProperty("search");
+    expect(filtersToQuery({ ...filtersFromUrl(url("")), search: "" })).toBe("");
+  });
+
+  it("drops a destination filter that is not a destination id", () => {
+    expect(filtersFromUrl(url("?destination=ep_1"))).not.toHaveProperty("destination");
+    expect(filtersFromUrl(url("?destination=dst_"))).not.toHaveProperty("destination");
+    expect(filtersFromUrl(url("?destination=%20dst_9%20")).destination).toBe("dst_9");
+  });
+
+  it("asks for the total on the first page only", () => {
+    expect(listRequest(filtersFromUrl(url("?q=refund"))).withTotal).toBe(true);
+    expect(listRequest(filtersFromUrl(url("?q=refund&page=tok"))).withTotal).toBe(false);
+  });
 });
 
 describe("superseded webhooks in the list", () => {
@@ -99,9 +149,10 @@ describe("superseded webhooks in the list", () => {
 
   it("gives a bulk action the same selection as the list, without paging", () => {
     const filters = filtersFromUrl(url("?endpoint=ep_1&status=failed&page=tok"));
-    const { limit, pageToken, ...selection } = listRequest(filters);
+    const { limit, pageToken, withTotal, ...selection } = listRequest(filters);
     expect(limit).toBe(PAGE_SIZE);
     expect(pageToken).toBe("tok");
+    expect(withTotal).toBe(false);
     expect(webhookFilter(filters)).toEqual(selection);
   });
 });

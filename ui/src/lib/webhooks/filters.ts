@@ -8,12 +8,19 @@ export const PAGE_SIZE = 50;
 
 /**
  * The history's filters as kept in the URL query, so a filtered view can be bookmarked, shared
- * and survives a reload: `?endpoint=ep_…&status=failed&verified=false&event=invoice.paid&since=…&until=…&page=…`.
+ * and survives a reload: `?q=words&endpoint=ep_…&destination=dst_…&status=failed&verified=false&event=invoice.paid&since=…&until=…&page=…`.
  * `since`/`until` are ISO instants; `page` is the edge's opaque page token; `superseded=hide|show`
  * overrides {@link hidesSuperseded}'s default.
  */
 export interface WebhookFilters {
+  /**
+   * Words to find (`q`): in the payload's first 64 KiB of text, header values (never secret ones)
+   * and the event type; every word required, a "quoted phrase" stays together. Absent or empty: no search.
+   */
+  search?: string;
   endpoint: string;
+  /** Only webhooks routed to this destination (`dst_…`); absent or empty: any. */
+  destination?: string;
   status: string;
   verified: "" | "true" | "false";
   /** Exact event type (`invoice.paid`, `push`); absent or empty: any. */
@@ -28,6 +35,9 @@ export interface WebhookFilters {
 /** Longest event type the edge keeps; a longer filter could match nothing. */
 const EVENT_TYPE_MAX = 200;
 
+/** Longest search the edge accepts (it refuses a longer one). */
+export const SEARCH_MAX = 500;
+
 /** Reads the filters from a URL, dropping values that make no sense. */
 export function filtersFromUrl(url: URL): WebhookFilters {
   const q = url.searchParams;
@@ -35,11 +45,15 @@ export function filtersFromUrl(url: URL): WebhookFilters {
   const verified = q.get("verified") ?? "";
   const eventType = validEventType(q.get("event"));
   const superseded = q.get("superseded");
+  const search = validSearch(q.get("q"));
+  const destination = validDestination(q.get("destination"));
   return {
+    // note: optional ones are left out when empty, so a URL without them reads as exactly the filters it names.
+    ...(search ? { search } : {}),
     endpoint: q.get("endpoint") ?? "",
+    ...(destination ? { destination } : {}),
     status: STATUSES.some((s) => s.slug === status) ? status : "",
     verified: verified === "true" || verified === "false" ? verified : "",
-    // note: left out when empty, so a URL without it reads as exactly the filters it names.
     ...(eventType ? { eventType } : {}),
     ...(superseded === "hide" || superseded === "show" ? { superseded } : {}),
     since: validInstant(q.get("since")),
@@ -54,6 +68,18 @@ function validEventType(value: string | null): string {
   return t && t.length <= EVENT_TYPE_MAX && !/\s/.test(t) ? t : "";
 }
 
+/** A search as typed, trimmed; "" when empty or longer than the edge takes. */
+function validSearch(value: string | null): string {
+  const t = (value ?? "").trim();
+  return t.length <= SEARCH_MAX ? t : "";
+}
+
+/** A destination id (`dst_…`): the edge refuses an id of another kind. */
+function validDestination(value: string | null): string {
+  const t = (value ?? "").trim();
+  return /^dst_\S+$/.test(t) ? t : "";
+}
+
 function validInstant(value: string | null): string {
   return value && !Number.isNaN(Date.parse(value)) ? value : "";
 }
@@ -61,7 +87,10 @@ function validInstant(value: string | null): string {
 /** The query string for a set of filters (empty ones left out). */
 export function filtersToQuery(filters: WebhookFilters): string {
   const q = new URLSearchParams();
-  for (const key of ["endpoint", "status", "verified"] as const) {
+  if (filters.search) q.set("q", filters.search);
+  if (filters.endpoint) q.set("endpoint", filters.endpoint);
+  if (filters.destination) q.set("destination", filters.destination);
+  for (const key of ["status", "verified"] as const) {
     if (filters[key]) q.set(key, filters[key]);
   }
   if (filters.eventType) q.set("event", filters.eventType);
@@ -87,7 +116,17 @@ export function hidesSuperseded(filters: WebhookFilters): boolean {
 
 /** Whether anything narrows the list (the page token does not count). */
 export function hasFilters(filters: WebhookFilters): boolean {
-  return Boolean(filters.endpoint || filters.status || filters.verified || filters.eventType || filters.since || filters.until || hidesSuperseded(filters));
+  return Boolean(
+    filters.search ||
+      filters.endpoint ||
+      filters.destination ||
+      filters.status ||
+      filters.verified ||
+      filters.eventType ||
+      filters.since ||
+      filters.until ||
+      hidesSuperseded(filters),
+  );
 }
 
 /** The edge's WebhookFilter for these filters: what a bulk action on "all matching" selects. */
@@ -95,15 +134,20 @@ export function webhookFilter(filters: WebhookFilters): MessageInitShape<typeof 
   return selection(filters);
 }
 
-/** The ListWebhooks request for these filters: always one server page, never everything. */
+/**
+ * The ListWebhooks request for these filters: always one server page, never everything. The
+ * first page also asks for the total the filters match (it costs the edge a scan, so only there).
+ */
 export function listRequest(filters: WebhookFilters): MessageInitShape<typeof ListWebhooksRequestSchema> {
-  return { ...selection(filters), limit: PAGE_SIZE, pageToken: filters.page };
+  return { ...selection(filters), limit: PAGE_SIZE, pageToken: filters.page, withTotal: filters.page === "" };
 }
 
 /** The fields ListWebhooksRequest and WebhookFilter share, for these filters. */
 function selection(filters: WebhookFilters) {
   return {
     endpointId: filters.endpoint,
+    destinationId: filters.destination ?? "",
+    search: filters.search ?? "",
     status: STATUSES.find((s) => s.slug === filters.status)?.value ?? WebhookStatus.UNSPECIFIED,
     verified: filters.verified === "" ? undefined : filters.verified === "true",
     eventType: filters.eventType ?? "",

@@ -1,0 +1,33 @@
+import { describe, expect, it } from "vitest";
+import { nextTotal, webhookCount } from "./total";
+
+describe("the count in words", () => {
+  it.each([
+    [0n, "No webhooks"],
+    [1n, "1 webhook"],
+    [2n, "2 webhooks"],
+    [1234n, "1,234 webhooks"],
+    [1_234_567n, "1,234,567 webhooks"],
+    [1, "1 webhook"],
+    [0, "No webhooks"],
+  ])("%s is %s", (n, words) => {
+    expect(webhookCount(n)).toBe(words);
+  });
+});
+
+describe("the total kept across pages", () => {
+  it("takes what the first page sent", () => {
+    expect(nextTotal(undefined, "?status=failed", 3n)).toEqual({ filterKey: "?status=failed", total: 3n });
+    expect(nextTotal({ filterKey: "?status=failed", total: 3n }, "?status=failed", 4n)).toEqual({ filterKey: "?status=failed", total: 4n });
+  });
+
+  it("keeps it on an older page of the same filters", () => {
+    const known = { filterKey: "?q=x", total: 120n };
+    expect(nextTotal(known, "?q=x", undefined)).toBe(known);
+  });
+
+  it("forgets it when the filters changed and no new total came", () => {
+    expect(nextTotal({ filterKey: "?q=x", total: 120n }, "?q=y", undefined)).toBeUndefined();
+    expect(nextTotal(undefined, "", undefined)).toBeUndefined();
+  });
+});
