@@ -52,6 +52,9 @@ export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 500;
 /** Window of `counts()` when no start is given: the last 24 hours. */
 export const COUNTS_WINDOW_MS = 24 * 3_600_000;
+/** How long a filter's total count is reused (ms): totals may be this much behind. */
+export const TOTAL_TTL_MS = 5_000;
+
 /** Webhooks a bulk replay loads and commits at a time (bounds memory with large payloads). */
 const REPLAY_CHUNK = 100;
 
@@ -249,6 +252,20 @@ export function createWebhookService(deps: {
     return id;
   };
 
+  // note: a count scans what the filter selects; a UI that asks on every live update of a busy edge must not
+  // make the edge scan the table several times a second: a total is reused for TOTAL_TTL_MS per filter.
+  const totals = new Map<string, { at: number; n: number }>();
+  const totalOf = (query: Parameters<typeof store.count>[0]): number => {
+    const key = JSON.stringify(query);
+    const now = clock.now();
+    const hit = totals.get(key);
+    if (hit && now - hit.at < TOTAL_TTL_MS) return hit.n;
+    const n = store.count(query);
+    if (totals.size >= 100) totals.clear();
+    totals.set(key, { at: now, n });
+    return n;
+  };
+
   /** The payload's SHA-256; a row stored before ingest recorded it (always in the row) gets it now, once. */
   const sha256Of = (w: WebhookRecord & WebhookBody): string => {
     if (w.payload.sha256 !== null) return w.payload.sha256;
@@ -302,7 +319,7 @@ export function createWebhookService(deps: {
       return {
         webhooks: page.map(toView),
         nextPageToken: rows.length > limit ? encodePageToken(page.at(-1)!.seq) : "",
-        ...(filter.withTotal ? { total: store.count(query) } : {}),
+        ...(filter.withTotal ? { total: totalOf(query) } : {}),
       };
     },
     /**
