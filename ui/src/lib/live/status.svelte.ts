@@ -1,6 +1,7 @@
 import type { StorageHealth } from "@hookly/proto/gen/admin_pb";
 import { admin } from "$lib/api/admin";
 import { describeError, isAbort } from "$lib/api/errors";
+import { recordPoll } from "$lib/status/edge.svelte";
 import { onLive } from "./events.svelte";
 import { hub } from "./hub.svelte";
 
@@ -21,7 +22,8 @@ export const storage = $state<{ health: StorageHealth | undefined }>({ health: u
 /**
  * Loads `GetStatus` now, again every STATUS_POLL_MS while the page is visible, at once when it
  * becomes visible again, on `hub.changed` and `storage.changed` events and after reconnects;
- * fills `hub` (hub.svelte.ts) and `storage`. One load at a time: a reason to load that arrives
+ * fills `hub` (hub.svelte.ts) and `storage`, and records in `edgeContact` (status/edge.svelte.ts)
+ * whether the edge answered. One load at a time: a reason to load that arrives
  * during one runs one more load after it, so no change is missed.
  * @returns stop, for the layout's teardown (also ends the load in flight).
  */
@@ -80,8 +82,12 @@ async function refresh(signal: AbortSignal): Promise<void> {
     hub.hubs = res.hubs;
     hub.error = undefined;
     storage.health = res.storage;
+    recordPoll({ ok: true });
   } catch (err) {
-    // note: the last known storage health stays on screen while the edge cannot be asked.
-    if (!isAbort(err)) hub.error = describeError(err);
+    // note: the last known storage health stays on screen while the edge cannot be asked; the top
+    // bar stops claiming a hub state it has not just seen (status/edge-health.ts).
+    if (isAbort(err)) return;
+    hub.error = describeError(err);
+    recordPoll({ ok: false, error: err });
   }
 }
