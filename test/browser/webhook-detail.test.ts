@@ -299,8 +299,10 @@ describe("webhook detail", () => {
     expect(await rows.count()).toBe(webhook!.headers.length);
     // No clipping box: the table is as tall as its rows, and the last row is on the page.
     const clipped = await byTestId(page, "headers").evaluate((table) => {
-      for (let el = table.parentElement; el && el !== document.body; el = el.parentElement) {
-        if (el.scrollHeight > el.clientHeight + 1 && getComputedStyle(el).overflowY !== "visible") return true;
+      // note: through the element's own window: the tests are type-checked without the DOM's globals.
+      const view = table.ownerDocument.defaultView!;
+      for (let el = table.parentElement; el && el !== table.ownerDocument.body; el = el.parentElement) {
+        if (el.scrollHeight > el.clientHeight + 1 && view.getComputedStyle(el).overflowY !== "visible") return true;
       }
       return false;
     });

@@ -183,7 +183,8 @@ describe("the webhook list", () => {
     await page.setViewportSize({ width: 390, height: 844 });
     expect(await page.evaluate<boolean>("document.documentElement.scrollWidth <= innerWidth")).toBe(true);
     const box = page.locator('[data-testid="webhooks-table"]').locator("xpath=..");
-    expect(await box.evaluate((el) => el.scrollWidth > el.clientWidth && getComputedStyle(el).overflowX === "auto")).toBe(true);
+    // note: through the element's own window: the tests are type-checked without the DOM's globals.
+    expect(await box.evaluate((el) => el.scrollWidth > el.clientWidth && el.ownerDocument.defaultView!.getComputedStyle(el).overflowX === "auto")).toBe(true);
     // The id, state and arrival are in view without scrolling the table.
     const visible = await box.boundingBox();
     const first = byTestId(page, "webhook-row").first();

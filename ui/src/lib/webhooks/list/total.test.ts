@@ -31,3 +31,12 @@ describe("the total kept across pages", () => {
     expect(nextTotal(undefined, "", undefined)).toBeUndefined();
   });
 });
+
+describe("nextTotal with the rows shown", () => {
+  it("counts a first page that holds the whole filter exactly, and never shows fewer than the rows on it", () => {
+    expect(nextTotal(undefined, "k", 1n, { rows: 2, complete: true })).toEqual({ filterKey: "k", total: 2n });
+    expect(nextTotal(undefined, "k", undefined, { rows: 3, complete: true })).toEqual({ filterKey: "k", total: 3n });
+    expect(nextTotal(undefined, "k", 10n, { rows: 50, complete: false })).toEqual({ filterKey: "k", total: 50n });
+    expect(nextTotal(undefined, "k", 900n, { rows: 50, complete: false })).toEqual({ filterKey: "k", total: 900n });
+  });
+});

@@ -23,7 +23,15 @@ export interface KnownTotal {
  * The total after a page arrived: the new one when the edge sent it, else the one remembered for
  * the same filters; undefined when it is not known (an older page opened from a link).
  */
-export function nextTotal(known: KnownTotal | undefined, filterKey: string, sent: bigint | undefined): KnownTotal | undefined {
-  if (sent !== undefined) return { filterKey, total: sent };
+export function nextTotal(
+  known: KnownTotal | undefined,
+  filterKey: string,
+  sent: bigint | undefined,
+  shown?: { rows: number; complete: boolean },
+): KnownTotal | undefined {
+  // note: a first page that holds the whole filter is its exact count: the edge may reuse a count a few
+  // seconds old (it spares itself a scan per live update), but these rows are this moment's.
+  if (shown?.complete) return { filterKey, total: BigInt(shown.rows) };
+  if (sent !== undefined) return { filterKey, total: shown && BigInt(shown.rows) > sent ? BigInt(shown.rows) : sent };
   return known?.filterKey === filterKey ? known : undefined;
 }
