@@ -319,7 +319,8 @@ export function createWebhookService(deps: {
       return {
         webhooks: page.map(toView),
         nextPageToken: rows.length > limit ? encodePageToken(page.at(-1)!.seq) : "",
-        ...(filter.withTotal ? { total: totalOf(query) } : {}),
+        // note: a first page that holds the whole filter is its exact count (no scan, never stale).
+        ...(filter.withTotal ? { total: !beforeSeq && rows.length <= limit ? page.length : Math.max(totalOf(query), page.length) } : {}),
       };
     },
     /**
