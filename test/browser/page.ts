@@ -1,13 +1,16 @@
 /**
- * What the browser tests share: starting Chromium on the built UI, finding
- * elements by test id, screenshots, and the phone-width check.
+ * What the browser tests share: an edge as a browser meets it, starting
+ * Chromium on the built UI, signed-in pages, finding elements by test id,
+ * screenshots, and the phone-width check.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { chromium, type Browser, type Locator, type Page } from "playwright-core";
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Locator, type Page } from "playwright-core";
 import { expect } from "vitest";
-import { ROOT } from "../harness.js";
+import { loadConfig } from "../../apps/edge/src/config.js";
+import { defaultExtensions } from "../../apps/edge/src/extensions.js";
+import { ROOT, TEST_SECRETS, freePort, startEdge, type TestEdge } from "../harness.js";
 
 /** Where screenshots go (CI keeps the folder as an artifact). */
 export const SCREENSHOTS = join(ROOT, "test-output", "screenshots");
@@ -54,4 +57,44 @@ export async function expectFitsPhone(page: Page, name: string): Promise<void> {
   expect(await page.evaluate<number>("document.documentElement.scrollWidth")).toBeLessThanOrEqual(390);
   await screenshot(page, `${name}-phone`);
   if (before) await page.setViewportSize(before);
+}
+
+/**
+ * An edge with the default extensions (sign-in, MCP, …) on a free port, its BASE_URL where it listens
+ * (sign-in and ingest URLs are built from it); `env` adds to or overrides its configuration.
+ */
+export async function startUiEdge(env: Record<string, string> = {}): Promise<TestEdge> {
+  const port = await freePort();
+  const all = { PORT: String(port), HOST: "127.0.0.1", BASE_URL: `http://127.0.0.1:${port}`, ...env };
+  const config = loadConfig({ ...TEST_SECRETS, DATABASE_PATH: ":memory:", ...all });
+  return startEdge({ env: all, port, extensions: await defaultExtensions(config) });
+}
+
+/** Signs `page` in with the admin token, from /signin until it lands on the endpoints list. */
+export async function signInAsAdmin(page: Page): Promise<void> {
+  await page.goto("/signin");
+  await byTestId(page, "signin-token").fill(TEST_SECRETS.ADMIN_TOKEN);
+  await byTestId(page, "signin-submit").click();
+  await page.waitForURL((url) => url.pathname === "/");
+}
+
+/**
+ * A page in a context of its own on `edge` (pushed onto `contexts` for the caller to close), collecting
+ * uncaught page errors; signed in as the admin unless `signedIn` is false; desktop-sized unless told.
+ */
+export async function openPage(
+  browser: Browser,
+  edge: Pick<TestEdge, "url">,
+  contexts: BrowserContext[],
+  opts: { signedIn?: boolean; context?: BrowserContextOptions; timeoutMs?: number; prepare?: (c: BrowserContext) => Promise<void> } = {},
+): Promise<{ page: Page; errors: string[] }> {
+  const context = await browser.newContext({ baseURL: edge.url, viewport: { width: 1280, height: 800 }, ...opts.context });
+  contexts.push(context);
+  await opts.prepare?.(context);
+  const page = await context.newPage();
+  page.setDefaultTimeout(opts.timeoutMs ?? 10_000);
+  const errors: string[] = [];
+  page.on("pageerror", (err) => errors.push(String(err)));
+  if (opts.signedIn !== false) await signInAsAdmin(page);
+  return { page, errors };
 }

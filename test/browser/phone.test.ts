@@ -12,11 +12,9 @@ import { join, relative, sep } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Hub } from "../../apps/hub/src/hub.js";
-import { loadConfig } from "../../apps/edge/src/config.js";
-import { defaultExtensions } from "../../apps/edge/src/extensions.js";
 import { startReceiver, type Receiver } from "../fakes/receiver.js";
-import { ROOT, TEST_SECRETS, adminClient, createEndpoint, freePort, postWebhook, startEdge, startHub, waitUntil, type TestEdge } from "../harness.js";
-import { byTestId, launchBrowser } from "./page.js";
+import { ROOT, adminClient, createEndpoint, postWebhook, startHub, waitUntil, type TestEdge } from "../harness.js";
+import { byTestId, launchBrowser, openPage, startUiEdge } from "./page.js";
 
 const PHONE = { width: 390, height: 844 };
 /** How long the UI may take to show something the edge already knows. */
@@ -80,11 +78,7 @@ function routeIds(): string[] {
 beforeAll(async () => {
   target = await startReceiver();
   target.respondWith((req) => (req.url.startsWith("/fail") ? 400 : 200));
-  // note: BASE_URL must be the real address: the sign-in and ingest URLs are built from it.
-  const port = await freePort();
-  const env = { PORT: String(port), HOST: "127.0.0.1", BASE_URL: `http://127.0.0.1:${port}` };
-  const config = loadConfig({ ...TEST_SECRETS, DATABASE_PATH: ":memory:", ...env });
-  edge = await startEdge({ env, port, extensions: await defaultExtensions(config) });
+  edge = await startUiEdge();
   hub = await startHub(edge.url);
   browser = await launchBrowser();
 
@@ -123,20 +117,8 @@ afterAll(async () => {
 });
 
 /** A phone-sized page, signed in with the admin token when `signedIn`, collecting page errors. */
-async function phonePage(signedIn: boolean): Promise<{ page: Page; errors: string[] }> {
-  const context = await browser.newContext({ baseURL: edge.url, viewport: PHONE, isMobile: true, hasTouch: true });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.setDefaultTimeout(UI_MS);
-  const errors: string[] = [];
-  page.on("pageerror", (err) => errors.push(String(err)));
-  if (signedIn) {
-    await page.goto("/signin");
-    await byTestId(page, "signin-token").fill(TEST_SECRETS.ADMIN_TOKEN);
-    await byTestId(page, "signin-submit").click();
-    await page.waitForURL((url) => url.pathname === "/");
-  }
-  return { page, errors };
+function phonePage(signedIn: boolean): Promise<{ page: Page; errors: string[] }> {
+  return openPage(browser, edge, contexts, { signedIn, timeoutMs: UI_MS, context: { viewport: PHONE, isMobile: true, hasTouch: true } });
 }
 
 /**

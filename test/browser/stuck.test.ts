@@ -8,11 +8,9 @@
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Hub } from "../../apps/hub/src/hub.js";
-import { loadConfig } from "../../apps/edge/src/config.js";
-import { defaultExtensions } from "../../apps/edge/src/extensions.js";
 import { startReceiver, type Receiver } from "../fakes/receiver.js";
-import { TEST_SECRETS, adminClient, createEndpoint, freePort, postWebhook, startEdge, startHub, waitUntil, type TestEdge } from "../harness.js";
-import { byTestId, expectFitsPhone, launchBrowser, screenshot } from "./page.js";
+import { adminClient, createEndpoint, postWebhook, startHub, waitUntil, type TestEdge } from "../harness.js";
+import { byTestId, expectFitsPhone, launchBrowser, screenshot, openPage, startUiEdge } from "./page.js";
 
 /** How long the UI may take to show something the edge already knows. */
 const UI_MS = 10_000;
@@ -27,18 +25,7 @@ const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
   target = await startReceiver();
-  // note: BASE_URL must be the real address: the sign-in and ingest URLs are built from it.
-  const port = await freePort();
-  const env = {
-    PORT: String(port),
-    HOST: "127.0.0.1",
-    BASE_URL: `http://127.0.0.1:${port}`,
-    STUCK_ALERT_AFTER_ATTEMPTS: "2",
-    BACKOFF_INITIAL_MS: String(BACKOFF_INITIAL_MS),
-    BACKOFF_MAX_MS: "60000",
-  };
-  const config = loadConfig({ ...TEST_SECRETS, DATABASE_PATH: ":memory:", ...env });
-  edge = await startEdge({ env, port, extensions: await defaultExtensions(config) });
+  edge = await startUiEdge({ STUCK_ALERT_AFTER_ATTEMPTS: "2", BACKOFF_INITIAL_MS: String(BACKOFF_INITIAL_MS), BACKOFF_MAX_MS: "60000" });
   hub = await startHub(edge.url);
   browser = await launchBrowser();
 });
@@ -52,18 +39,8 @@ afterAll(async () => {
 });
 
 /** A page signed in with the admin token, collecting page errors. */
-async function signedIn(): Promise<{ page: Page; errors: string[] }> {
-  const context = await browser.newContext({ baseURL: edge.url, viewport: { width: 1280, height: 800 } });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.setDefaultTimeout(UI_MS);
-  const errors: string[] = [];
-  page.on("pageerror", (err) => errors.push(String(err)));
-  await page.goto("/signin");
-  await byTestId(page, "signin-token").fill(TEST_SECRETS.ADMIN_TOKEN);
-  await byTestId(page, "signin-submit").click();
-  await page.waitForURL((url) => url.pathname === "/");
-  return { page, errors };
+function signedIn(): Promise<{ page: Page; errors: string[] }> {
+  return openPage(browser, edge, contexts, { timeoutMs: UI_MS });
 }
 
 describe("stuck queues in the UI", () => {

@@ -12,11 +12,9 @@ import { promisify } from "node:util";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Hub } from "../../apps/hub/src/hub.js";
-import { loadConfig } from "../../apps/edge/src/config.js";
-import { defaultExtensions } from "../../apps/edge/src/extensions.js";
 import { startReceiver, type Receiver } from "../fakes/receiver.js";
-import { TEST_SECRETS, adminClient, createEndpoint, freePort, postWebhook, startEdge, startHub, waitUntil, type TestEdge } from "../harness.js";
-import { byTestId, expectFitsPhone, launchBrowser, screenshot } from "./page.js";
+import { adminClient, createEndpoint, postWebhook, startHub, waitUntil, type TestEdge } from "../harness.js";
+import { byTestId, expectFitsPhone, launchBrowser, screenshot, openPage, startUiEdge } from "./page.js";
 
 /** How long the UI may take to show something the edge already knows. */
 const UI_MS = 10_000;
@@ -29,11 +27,7 @@ const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
   target = await startReceiver();
-  // note: BASE_URL must be the real address: the sign-in and ingest URLs are built from it.
-  const port = await freePort();
-  const env = { PORT: String(port), HOST: "127.0.0.1", BASE_URL: `http://127.0.0.1:${port}` };
-  const config = loadConfig({ ...TEST_SECRETS, DATABASE_PATH: ":memory:", ...env });
-  edge = await startEdge({ env, port, extensions: await defaultExtensions(config) });
+  edge = await startUiEdge();
   hub = await startHub(edge.url);
   browser = await launchBrowser();
 });
@@ -46,23 +40,16 @@ afterAll(async () => {
   await target?.close();
 });
 
-/** A page signed in with the admin token, allowed to use the clipboard, collecting page errors. */
+/** A page signed in with the admin token, allowed to use the clipboard, collecting page errors (CSP refusals too). */
 async function signedIn(): Promise<{ page: Page; errors: string[] }> {
-  const context = await browser.newContext({ baseURL: edge.url, viewport: { width: 1280, height: 800 } });
-  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: edge.url });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.setDefaultTimeout(UI_MS);
-  const errors: string[] = [];
-  page.on("pageerror", (err) => errors.push(String(err)));
-  page.on("console", (msg) => {
-    if (msg.type() === "error" && /Content Security Policy/i.test(msg.text())) errors.push(msg.text());
+  const opened = await openPage(browser, edge, contexts, {
+    timeoutMs: UI_MS,
+    prepare: (context) => context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: edge.url }),
   });
-  await page.goto("/signin");
-  await byTestId(page, "signin-token").fill(TEST_SECRETS.ADMIN_TOKEN);
-  await byTestId(page, "signin-submit").click();
-  await page.waitForURL((url) => url.pathname === "/");
-  return { page, errors };
+  opened.page.on("console", (msg) => {
+    if (msg.type() === "error" && /Content Security Policy/i.test(msg.text())) opened.errors.push(msg.text());
+  });
+  return opened;
 }
 
 /** Waits until the edge has the webhook delivered. */
