@@ -58,6 +58,9 @@ describe("delivery charts", () => {
     const s = (await e.api("GET", `/api/stats?range=1h&endpoint_id=${ep.id}`)).body;
     expect(s).toMatchObject({ range: "1h", bucket_ms: 60_000, totals: { received: 3, delivered: 2, failed: 1 } });
     expect(s.points).toHaveLength(60);
+    // Times as ISO-8601, as everywhere in REST.
+    expect(s.from).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+    expect(s.points[0].start).toMatch(/^\d{4}-\d{2}-\d{2}T/);
     expect(s.totals.success_rate).toBeCloseTo(2 / 3);
     expect(s.totals.p50_ms).toBeGreaterThanOrEqual(0);
     expect(s.endpoints[0]).toMatchObject({ endpoint_id: ep.id, received: 3 });

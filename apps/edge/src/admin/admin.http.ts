@@ -564,7 +564,14 @@ export function adminRoutes(deps: AdminDeps): Route[] {
       handler: (_req, res, _params, url) => {
         const q = parse(z.strictObject({ range: z.string().optional(), endpoint_id: z.string().optional() }), queryObject(url), "query parameter");
         if (q.endpoint_id) endpoints.get(q.endpoint_id);
-        sendJson(res, 200, restJson(stats.view(q.range ?? "24h", q.endpoint_id)));
+        const v = stats.view(q.range ?? "24h", q.endpoint_id);
+        // note: times as ISO-8601, as everywhere in REST (restJson converts only the …At/since names).
+        sendJson(res, 200, {
+          ...(restJson(v) as Record<string, RestJson>),
+          from: iso(v.from),
+          to: iso(v.to),
+          points: v.points.map((p) => ({ ...(restJson(p) as Record<string, RestJson>), start: iso(p.start) })),
+        });
       },
     },
     {
